@@ -1,0 +1,44 @@
+"""Check the corpus against the training config with `spacy debug data`.
+
+Reads: CONFIG (the generated training config) and CORPUS_DIR/{train,dev}.spacy.
+Writes: REPORT, the text of `spacy debug data` (label counts, unseen labels,
+entity boundary problems, ...), only when it finds no errors. On errors the
+output is shown, nothing is written and the step exits with code 1.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from wasabi import msg
+
+from .util import UserError, exit_on_user_error, write_text
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    config_path: Path = typer.Argument(..., help="Generated training config", exists=True, dir_okay=False),
+    corpus_dir: Path = typer.Argument(..., help="Folder with train.spacy and dev.spacy"),
+    report: Path = typer.Argument(..., help="Where to save the debug data output"),
+    # fmt: on
+) -> None:
+    paths = {split: corpus_dir / f"{split}.spacy" for split in ("train", "dev")}
+    for path in paths.values():
+        if not path.is_file():
+            raise UserError("corpus not found (run the 'preprocess' step first)", path)
+    command = [sys.executable, "-m", "spacy", "debug", "data", str(config_path), "--no-format",
+               "--paths.train", str(paths["train"]), "--paths.dev", str(paths["dev"])]
+    result = subprocess.run(command, capture_output=True, text=True, encoding="utf8")
+    output = result.stdout + result.stderr
+    print(output)
+    if result.returncode != 0:
+        raise UserError(f"spacy debug data found errors (exit code {result.returncode}); "
+                        "see its output above", config_path)
+    write_text(report, output)
+    msg.good(f"Data check passed; report saved to {report}")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,121 @@
+"""Score a trained pipeline on the held-out test split.
+
+Reads: MODEL (a run's model-best) and TEST (corpus/<dataset>/test.spacy). Dev is
+for model selection during training; only this step sees test.
+Writes into OUTPUT_DIR: metrics.json (precision, recall and F1 overall and per
+label, support per label, inference words/second, test checksum) and metrics.md
+(the same as Markdown tables).
+"""
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, List
+
+import spacy
+import srsly
+import typer
+from spacy.tokens import DocBin
+from spacy.training import Example
+from wasabi import msg
+
+from .util import UserError, atomic_outputs, environment_info, exit_on_user_error
+from .util import markdown_table, md5_file, utc_now
+
+SPEED_MIN_SECONDS = 1.0
+
+
+def measure_speed(nlp: spacy.Language, texts: List[str], batch_size: int = 256) -> Dict[str, Any]:
+    """Words/second of `nlp.pipe` on the texts, repeated for at least a second."""
+    list(nlp.pipe(texts[:32]))  # warm-up
+    n_words = passes = 0
+    start = time.perf_counter()
+    while True:
+        for doc in nlp.pipe(texts, batch_size=batch_size):
+            n_words += len(doc)
+        passes += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= SPEED_MIN_SECONDS:
+            break
+    return {"words_per_second": round(n_words / elapsed), "words": n_words, "passes": passes,
+            "batch_size": batch_size}
+
+
+def score(nlp: spacy.Language, examples: List[Example]) -> Dict[str, Any]:
+    scores = nlp.evaluate(examples)
+    support = Counter(ent.label_ for eg in examples for ent in eg.reference.ents)
+    labels = sorted(set(support) | set(scores.get("ents_per_type") or {}))
+    per_label = {}
+    for label in labels:
+        prf = (scores.get("ents_per_type") or {}).get(label, {"p": 0.0, "r": 0.0, "f": 0.0})
+        per_label[label] = {"p": prf["p"], "r": prf["r"], "f": prf["f"], "support": support[label]}
+    return {
+        "overall": {"p": scores["ents_p"] or 0.0, "r": scores["ents_r"] or 0.0,
+                    "f": scores["ents_f"] or 0.0, "support": sum(support.values())},
+        "per_label": per_label,
+    }
+
+
+def to_markdown(metrics: Dict[str, Any]) -> str:
+    def pct(value: float) -> str:
+        return f"{100 * value:.2f}"
+
+    overall = metrics["overall"]
+    rows = [("**overall**", pct(overall["p"]), pct(overall["r"]), pct(overall["f"]), overall["support"])]
+    rows += [(label, pct(v["p"]), pct(v["r"]), pct(v["f"]), v["support"])
+             for label, v in metrics["per_label"].items()]
+    speed = metrics["speed"]
+    return (
+        f"# Test scores: {metrics['run']}\n\n"
+        f"Model `{metrics['model']}` on `{metrics['test']['path']}` "
+        f"({metrics['test']['docs']} docs, {metrics['test']['words']} words; MD5 {metrics['test']['md5']}).\n\n"
+        + markdown_table(("label", "P", "R", "F1", "support"), rows)
+        + f"\nInference: {speed['words_per_second']:,} words/second "
+        f"(`nlp.pipe`, batch size {speed['batch_size']}, {metrics['environment']['cpu_count']} CPUs).\n"
+    )
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    model: Path = typer.Argument(..., help="Trained pipeline, e.g. training/<run>/model-best"),
+    test_path: Path = typer.Argument(..., help="Test corpus (.spacy)"),
+    output_dir: Path = typer.Argument(..., help="Folder for metrics.json and metrics.md"),
+    gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
+    # fmt: on
+) -> None:
+    if not model.is_dir():
+        raise UserError("trained pipeline not found (run the 'train' step first)", model)
+    if not test_path.is_file():
+        raise UserError("test corpus not found (run the 'preprocess' step first)", test_path)
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    nlp = spacy.load(model)
+    gold = list(DocBin().from_disk(test_path).get_docs(nlp.vocab))
+    if not gold:
+        raise UserError("the test corpus holds no documents", test_path)
+    examples = [Example(nlp.make_doc(doc.text), doc) for doc in gold]
+    metrics: Dict[str, Any] = {
+        "run": output_dir.name,
+        "model": model.as_posix(),
+        "test": {"path": test_path.as_posix(), "md5": md5_file(test_path), "docs": len(gold),
+                 "words": sum(len(doc) for doc in gold)},
+        **score(nlp, examples),
+        "speed": measure_speed(nlp, [doc.text for doc in gold]),
+        "evaluated": utc_now(),
+        "gpu_id": gpu_id,
+        "environment": environment_info(),
+    }
+    with atomic_outputs(output_dir / "metrics.json", output_dir / "metrics.md") as (json_tmp, md_tmp):
+        srsly.write_json(json_tmp, metrics)
+        md_tmp.write_text(to_markdown(metrics), encoding="utf8")
+    overall = metrics["overall"]
+    msg.table([(label, f"{100 * v['p']:.2f}", f"{100 * v['r']:.2f}", f"{100 * v['f']:.2f}", v["support"])
+               for label, v in [("overall", overall), *metrics["per_label"].items()]],
+              header=("label", "P", "R", "F1", "support"), divider=True)
+    msg.good(f"Test F1 {100 * overall['f']:.2f}; {metrics['speed']['words_per_second']:,} words/s; "
+             f"saved to {output_dir}/metrics.json and metrics.md")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,151 @@
+"""Clean and split one dataset's annotated files into spaCy training corpora.
+
+Reads: every data file (.jsonl, .conll, .iob, .bio, .tsv) in the dataset folder,
+e.g. assets/sample/. Files named train.*, dev.* and test.* are pre-split and kept
+as given (a missing dev or test split is carved from train); other files are
+pooled and split by a seeded hash of each document, or of each text when records
+carry no `doc_id`.
+Writes: OUTPUT_DIR/{train,dev,test}.spacy (DocBin) and OUTPUT_DIR/data_report.json
+with counts per split and label, every dropped or fixed record with its file,
+line and reason, and texts shared between splits (leakage). All four files are
+replaced together, and only when the whole step succeeds.
+"""
+
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import spacy
+import srsly
+import typer
+from spacy.tokens import Doc, DocBin
+from wasabi import msg
+
+from .cleaning import SPLITS, Cleaner, convert_records, corpus_stats, drop_duplicates
+from .cleaning import find_leakage, parse_labels, split_by_hash, summarise_problems
+from .readers import SUPPORTED_SUFFIXES, Record, read_records
+from .util import UserError, atomic_outputs, exit_on_user_error, md5_file
+
+SPLIT_ALIASES = {"train": "train", "dev": "dev", "valid": "dev", "validation": "dev", "test": "test"}
+
+
+def discover(input_dir: Path) -> Tuple[Dict[str, List[Path]], List[Path]]:
+    """Data files by split name ("train", "dev", "test"), and unsplit files."""
+    if not input_dir.is_dir():
+        raise UserError("dataset folder not found (run the 'fetch' step, or check the "
+                        "'dataset' var)", input_dir)
+    named: Dict[str, List[Path]] = {}
+    pooled: List[Path] = []
+    for path in sorted(input_dir.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            continue
+        split = SPLIT_ALIASES.get(path.stem.lower())
+        if split:
+            named.setdefault(split, []).append(path)
+        else:
+            pooled.append(path)
+    if not named and not pooled:
+        raise UserError(f"no data files ({', '.join(SUPPORTED_SUFFIXES)}) in the dataset folder",
+                        input_dir)
+    if named and pooled:
+        raise UserError(f"mixes split files ({', '.join(p.name for ps in named.values() for p in ps)}) "
+                        f"with unsplit files ({', '.join(p.name for p in pooled)}); name every "
+                        "file train/dev/test, or none", input_dir)
+    if named and "train" not in named:
+        raise UserError("pre-split data needs a train.* file", input_dir)
+    return named, pooled
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    input_dir: Path = typer.Argument(..., help="Dataset folder, e.g. assets/sample"),
+    output_dir: Path = typer.Argument(..., help="Where to write the corpora and report"),
+    lang: str = typer.Option("pt", help="spaCy language code for tokenization"),
+    labels: str = typer.Option("", help="Comma-separated labels to keep; empty keeps all"),
+    on_problem: str = typer.Option("drop", help="Misaligned/overlapping spans, unknown labels: drop, fix or fail"),
+    seed: int = typer.Option(0, help="Seed of the split"),
+    dev_ratio: float = typer.Option(0.15, help="Share of unsplit data for dev"),
+    test_ratio: float = typer.Option(0.15, help="Share of unsplit data for test"),
+    # fmt: on
+) -> None:
+    named, pooled = discover(input_dir)
+    try:
+        nlp = spacy.blank(lang)
+    except ImportError as err:
+        raise UserError(f"spaCy has no language '{lang}' ({err}); check the 'lang' var") from None
+    cleaner = Cleaner(nlp, parse_labels(labels), on_problem)
+    sources = []
+    pairs_by_split: Dict[str, List[Tuple[Record, Doc]]] = {}
+    for split, paths in (named.items() if named else [("pool", pooled)]):
+        pairs: List[Tuple[Record, Doc]] = []
+        for path in paths:
+            records = read_records(path)
+            pairs.extend(convert_records(records, cleaner, desc=f"Converting {path.name}"))
+            sources.append({"path": str(path), "md5": md5_file(path), "split": split,
+                            "records": len(records),
+                            "entities": sum(len(r.entities) for r in records)})
+        pairs_by_split[split] = drop_duplicates(pairs, cleaner.problems)
+
+    # Missing dev/test splits are carved from train (pre-split data) or the pool.
+    missing = {s: r for s, r in (("dev", dev_ratio), ("test", test_ratio)) if s not in pairs_by_split}
+    split_method = {s: "given" for s in pairs_by_split if s != "pool"}
+    if missing:
+        base = "train" if named else "pool"
+        pairs_by_split.update(split_by_hash(pairs_by_split.pop(base), seed, missing))
+        for split, ratio in missing.items():
+            split_method[split] = f"{ratio:g} of {base} by seeded hash (seed {seed})"
+        if not named:
+            split_method["train"] = f"rest of pool (seed {seed})"
+    for split in SPLITS:
+        if not pairs_by_split.get(split):
+            raise UserError(f"the {split} split is empty after cleaning; add data or change "
+                            "dev_ratio/test_ratio", input_dir)
+
+    docs_by_split = {s: [doc for _, doc in pairs_by_split[s]] for s in SPLITS}
+    leakage = find_leakage({s: [r for r, _ in pairs_by_split[s]] for s in SPLITS})
+    problems = cleaner.problems
+    report = {
+        "dataset_dir": str(input_dir),
+        "lang": lang,
+        "labels": sorted(parse_labels(labels) or []) or None,
+        "on_problem": on_problem,
+        "seed": seed,
+        "ratios": {"dev": dev_ratio, "test": test_ratio},
+        "sources": sources,
+        "records": {"read": sum(s["records"] for s in sources),
+                    "kept": sum(len(d) for d in docs_by_split.values())},
+        "entities": {"read": sum(s["entities"] for s in sources),
+                     "kept": sum(len(doc.ents) for d in docs_by_split.values() for doc in d)},
+        "problem_counts": summarise_problems(problems),
+        "split_method": split_method,
+        "splits": {s: corpus_stats(docs_by_split[s]) for s in SPLITS},
+        "leakage": leakage,
+        "problems": [p.as_dict() for p in problems],
+    }
+    outputs = [output_dir / f"{s}.spacy" for s in SPLITS] + [output_dir / "data_report.json"]
+    with atomic_outputs(*outputs) as temps:
+        for split, tmp in zip(SPLITS, temps):
+            DocBin(docs=docs_by_split[split], store_user_data=True).to_disk(tmp)
+        srsly.write_json(temps[-1], report)
+    _print_summary(report, output_dir)
+
+
+def _print_summary(report: dict, output_dir: Path) -> None:
+    msg.divider("Data report")
+    rows = [(s, v["docs"], v["tokens"], v["entities"], ", ".join(f"{k} {n}" for k, n in v["labels"].items()))
+            for s, v in report["splits"].items()]
+    msg.table(rows, header=("split", "docs", "tokens", "entities", "labels"), divider=True)
+    records, entities = report["records"], report["entities"]
+    msg.info(f"Records: {records['read']} read, {records['kept']} kept; entities: "
+             f"{entities['read']} read, {entities['kept']} kept")
+    for action, counts in report["problem_counts"].items():
+        msg.warn(f"{action}: " + ", ".join(f"{kind} {n}" for kind, n in counts.items()))
+    for pair, counts in report["leakage"]["pairs"].items():
+        if counts["normalised"]:
+            msg.warn(f"Leakage {pair}: {counts['exact']} identical texts, "
+                     f"{counts['normalised']} after folding case and punctuation")
+    msg.good(f"Saved corpora and data_report.json to {output_dir}")
+
+
+if __name__ == "__main__":
+    typer.run(main)

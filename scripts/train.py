@@ -1,0 +1,130 @@
+"""Train one versioned run of the NER pipeline with `spacy train`.
+
+Reads: CONFIG (the generated training/<run>/config.cfg) and CORPUS_DIR/{train,dev}
+.spacy (dev is used for model selection and early stopping, never test).
+Writes into RUN_DIR: model-best/, model-last/, train_log.jsonl (one line per
+evaluation) and run.json (seed, config and corpus checksums, versions, git
+commit, wall time, words/second); and LATEST, a one-line file naming the run.
+Training happens in a staging folder: the four outputs replace the previous
+ones only when training succeeds, so a failed or interrupted run loses nothing.
+"""
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+import srsly
+import typer
+from confection import Config
+from spacy.cli.train import train as spacy_train
+from spacy.tokens import DocBin
+from wasabi import msg
+
+from .train_logger import LOGGER_NAME
+from .util import UserError, atomic_outputs, environment_info, exit_on_user_error
+from .util import md5_file, utc_now, write_text
+
+OUTPUTS = ("model-best", "model-last", "train_log.jsonl", "run.json")
+
+
+def corpus_summary(path: Path) -> Dict[str, Any]:
+    if not path.is_file():
+        raise UserError("corpus not found (run the 'preprocess' step first)", path)
+    docs = DocBin().from_disk(path).get_docs(_blank_vocab())
+    n_docs = n_words = 0
+    for doc in docs:
+        n_docs += 1
+        n_words += len(doc)
+    return {"path": path.as_posix(), "md5": md5_file(path), "docs": n_docs, "words": n_words}
+
+
+def _blank_vocab():
+    from spacy.vocab import Vocab
+
+    return Vocab()
+
+
+def restore_logger(model_dir: Path, logger: Dict[str, Any]) -> None:
+    """Give a saved pipeline back the config's own logger, so that its config
+    does not depend on this project's code."""
+    config_path = model_dir / "config.cfg"
+    config = Config().from_disk(config_path, interpolate=False)
+    config["training"]["logger"] = logger
+    config.to_disk(config_path, interpolate=False)
+
+
+def read_log(path: Path) -> List[Dict[str, Any]]:
+    return list(srsly.read_jsonl(path)) if path.exists() else []
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    config_path: Path = typer.Argument(..., help="Generated training config", exists=True, dir_okay=False),
+    corpus_dir: Path = typer.Argument(..., help="Folder with train.spacy and dev.spacy"),
+    run_dir: Path = typer.Argument(..., help="Run folder, e.g. training/sample-efficiency-s0"),
+    latest: Path = typer.Option(Path("training/latest"), help="File that names the newest run"),
+    seed: int = typer.Option(0, help="Random seed for initialisation and batching"),
+    gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
+    max_epochs: int = typer.Option(0, help="Stop after this many epochs (0: no limit)"),
+    max_steps: int = typer.Option(20000, help="Stop after this many updates (0: no limit)"),
+    eval_frequency: int = typer.Option(200, help="Evaluate on dev every N updates"),
+    patience: int = typer.Option(1600, help="Stop after N updates without dev improvement (0: never)"),
+    # fmt: on
+) -> None:
+    corpora = {split: corpus_summary(corpus_dir / f"{split}.spacy") for split in ("train", "dev")}
+    base_config = Config().from_disk(config_path, interpolate=False)
+    settings = {"max_epochs": max_epochs, "max_steps": max_steps,
+                "eval_frequency": eval_frequency, "patience": patience}
+    staging = run_dir / f".staging-{os.getpid()}"
+    overrides: Dict[str, Any] = {
+        "paths.train": corpora["train"]["path"],
+        "paths.dev": corpora["dev"]["path"],
+        "system.seed": seed,
+        **{f"training.{key}": value for key, value in settings.items()},
+        "training.logger.@loggers": LOGGER_NAME,
+        "training.logger.log_path": str(staging / "train_log.jsonl"),
+    }
+    start = time.perf_counter()
+    with atomic_outputs(*(run_dir / name for name in OUTPUTS)) as temps:
+        try:
+            staging.mkdir(parents=True)
+            spacy_train(config_path, staging, use_gpu=gpu_id, overrides=overrides)
+            wall_time = time.perf_counter() - start
+            for name, tmp in zip(OUTPUTS[:3], temps):
+                os.replace(staging / name, tmp)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        for model_dir in temps[:2]:
+            restore_logger(model_dir, dict(base_config["training"]["logger"]))
+        log = read_log(temps[2])
+        best = max(log, key=lambda entry: entry["score"], default=None)
+        last = log[-1] if log else {}
+        srsly.write_json(temps[3], {
+            "run": run_dir.name,
+            "created": utc_now(),
+            "seed": seed,
+            "gpu_id": gpu_id,
+            "config": {"path": config_path.as_posix(), "md5": md5_file(config_path)},
+            "corpus": corpora,
+            "training": {
+                **settings,
+                "steps": last.get("step"),
+                "epochs": last.get("epoch"),
+                "best_step": best and best["step"],
+                "best_dev_score": best and best["score"],
+                "words_seen": last.get("words"),
+                "words_per_second": round(last["words"] / last["seconds"]) if last.get("seconds") else None,
+            },
+            "wall_time_seconds": round(wall_time, 2),
+            "environment": environment_info(),
+        })
+    write_text(latest, run_dir.name + "\n")
+    msg.good(f"Run saved to {run_dir} in {wall_time:.0f}s (best dev score "
+             f"{best['score'] if best else float('nan'):.3f} at step {best and best['step']})")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,56 @@
+"""A training logger that keeps spaCy's console table and also writes JSONL.
+
+Each evaluation step becomes one line of the run's train_log.jsonl: epoch, step,
+losses, dev scores (overall and per label), words seen and elapsed seconds, which
+is what run.json's training speed and later reports are computed from.
+"""
+
+import time
+from typing import IO, Any, Callable, Dict, Optional, Tuple
+
+import srsly
+from spacy import registry
+from spacy.language import Language
+
+LOGGER_NAME = "ner_template.TrainLogger.v1"
+
+
+@registry.loggers(LOGGER_NAME)
+def train_logger(
+    log_path: str,
+    progress_bar: Optional[str] = None,
+    console_output: bool = True,
+    output_file: Optional[str] = None,
+) -> Callable[[Language, IO, IO], Tuple[Callable[[Optional[Dict[str, Any]]], None], Callable[[], None]]]:
+    make_console = registry.loggers.get("spacy.ConsoleLogger.v3")(
+        progress_bar=progress_bar, console_output=console_output, output_file=output_file
+    )
+
+    def setup(nlp: Language, stdout: IO, stderr: IO):
+        console_step, console_finalize = make_console(nlp, stdout, stderr)
+        log_file = open(log_path, "w", encoding="utf8")
+        start = time.perf_counter()
+
+        def log_step(info: Optional[Dict[str, Any]]) -> None:
+            console_step(info)
+            if info is None:
+                return
+            record = {
+                "epoch": info["epoch"],
+                "step": info["step"],
+                "score": float(info["score"]),
+                "losses": {name: float(value) for name, value in info["losses"].items()},
+                "scores": info["other_scores"],
+                "words": info["words"],
+                "seconds": round(time.perf_counter() - start, 3),
+            }
+            log_file.write(srsly.json_dumps(record) + "\n")
+            log_file.flush()
+
+        def finalize() -> None:
+            console_finalize()
+            log_file.close()
+
+        return log_step, finalize
+
+    return setup

@@ -1,0 +1,188 @@
+"""Helpers shared by the workflow steps: expected-error handling, atomic outputs,
+checksums and run metadata. Nothing here reads or writes project data by itself."""
+
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, TypeVar, Union
+
+import srsly
+from wasabi import msg
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(Exception):
+    """An expected failure caused by input or settings, reported in one line.
+
+    The message should name the file (and line, where there is one) and the
+    cause, e.g. ``assets/x.jsonl:12: not valid JSON (Expecting ',' ...)``.
+    """
+
+    def __init__(self, message: str, path: Optional[Union[str, Path]] = None,
+                 line: Optional[int] = None) -> None:
+        location = "" if path is None else (f"{path}:{line}: " if line else f"{path}: ")
+        super().__init__(f"{location}{message}")
+
+
+def exit_on_user_error(func: F) -> F:
+    """Turn a UserError into a one-line message and exit code 1, no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserError as err:
+            msg.fail(str(err))
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _temp_sibling(path: Path, tag: str) -> Path:
+    return path.with_name(f".{path.name}.{tag}-{os.getpid()}")
+
+
+@contextmanager
+def atomic_output(path: Union[str, Path]) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; move it over `path` only if the block
+    finishes without an exception. Works for files and directories alike, so a
+    failed or interrupted step never leaves a partial output behind."""
+    with atomic_outputs(path) as (tmp,):
+        yield tmp
+
+
+@contextmanager
+def atomic_outputs(*paths: Union[str, Path]) -> Iterator[Tuple[Path, ...]]:
+    """Like `atomic_output` for several outputs of one step: every output is
+    replaced only after all of them were written."""
+    targets = [Path(p) for p in paths]
+    temps = [_temp_sibling(p, "tmp") for p in targets]
+    for target, tmp in zip(targets, temps):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove(tmp)
+    try:
+        yield tuple(temps)
+    except BaseException:
+        for tmp in temps:
+            _remove(tmp)
+        raise
+    for target, tmp in zip(targets, temps):
+        if not tmp.exists():
+            raise RuntimeError(f"step did not write its output {target}")
+    for target, tmp in zip(targets, temps):
+        replace_path(tmp, target)
+
+
+def replace_path(src: Path, dest: Path) -> None:
+    """Move `src` to `dest`, replacing a file or a whole directory."""
+    if dest.is_dir() and not dest.is_symlink():
+        # os.replace cannot overwrite a non-empty directory: park the old one first.
+        old = _temp_sibling(dest, "old")
+        _remove(old)
+        os.replace(dest, old)
+        os.replace(src, dest)
+        shutil.rmtree(old)
+    else:
+        os.replace(src, dest)
+
+
+def write_json(path: Union[str, Path], data: Any) -> None:
+    with atomic_output(path) as tmp:
+        srsly.write_json(tmp, data)
+
+
+def write_text(path: Union[str, Path], text: str) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf8")
+
+
+def md5_file(path: Union[str, Path]) -> str:
+    """MD5 of a file's bytes, as weasel uses for asset checksums."""
+    digest = hashlib.md5()
+    with Path(path).open("rb") as file_:
+        for block in iter(lambda: file_.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def md5_path(path: Union[str, Path]) -> str:
+    """MD5 of a file, or of all files below a directory in sorted order."""
+    path = Path(path)
+    if path.is_file():
+        return md5_file(path)
+    digest = hashlib.md5()
+    for sub in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(sub.relative_to(path)).encode("utf8"))
+        digest.update(md5_file(sub).encode("ascii"))
+    return digest.hexdigest()
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def package_versions(*names: str) -> Dict[str, Optional[str]]:
+    versions: Dict[str, Optional[str]] = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def environment_info() -> Dict[str, Any]:
+    """What produced a result: package versions, machine and git commit."""
+    return {
+        "versions": package_versions("spacy", "weasel", "thinc", "srsly", "numpy"),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "git": git_state(),
+    }
+
+
+def git_state() -> Optional[Dict[str, Any]]:
+    """The current commit and whether the work tree has changes, if in git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
+                                text=True, check=True, timeout=10).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain"], capture_output=True,
+                                text=True, check=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def markdown_table(header: Tuple[str, ...], rows: Any) -> str:
+    """A GitHub-flavoured Markdown table; numbers right-aligned."""
+    rows = [tuple(str(cell) for cell in row) for row in rows]
+    aligns = ["---:" if rows and all(_is_number(r[i]) for r in rows) else "---"
+              for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(aligns) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", ""))
+    except ValueError:
+        return False
+    return True
