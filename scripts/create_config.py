@@ -33,8 +33,11 @@ def read_overlay(path: Path) -> Dict[str, Any]:
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
         parser.read_string(path.read_text(encoding="utf8"), source=str(path))
-    except (configparser.Error, UnicodeDecodeError) as err:
-        raise UserError(f"not a valid config overlay: {err}", path) from None
+    except configparser.Error as err:
+        cause = str(err).splitlines()[0]
+        raise UserError(f"not a valid config overlay: {cause}", path, getattr(err, "lineno", None)) from None
+    except UnicodeDecodeError:
+        raise UserError("not a valid config overlay: not UTF-8", path) from None
     overrides: Dict[str, Any] = {}
     for section in parser.sections():
         for key, raw in parser.items(section):

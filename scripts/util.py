@@ -8,14 +8,14 @@ import platform
 import shutil
 import subprocess
 import sys
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple, TypeVar, Union
 
 import srsly
-from wasabi import msg
+from wasabi.util import color, supports_ansi
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +30,8 @@ class UserError(Exception):
     def __init__(self, message: str, path: Optional[Union[str, Path]] = None,
                  line: Optional[int] = None) -> None:
         location = "" if path is None else (f"{path}:{line}: " if line else f"{path}: ")
-        super().__init__(f"{location}{message}")
+        one_line = " ".join(part.strip() for part in message.splitlines())
+        super().__init__(f"{location}{one_line}")
 
 
 def exit_on_user_error(func: F) -> F:
@@ -41,10 +42,18 @@ def exit_on_user_error(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except UserError as err:
-            msg.fail(str(err))
+            print_error(str(err))
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def print_error(message: str) -> None:
+    """One unwrapped line on stderr (wasabi wraps at 80 columns), red on a terminal."""
+    line = f"\u2718 {message}"
+    if sys.stderr.isatty() and supports_ansi():
+        line = color(line, fg="red", bold=True)
+    print(line, file=sys.stderr, flush=True)
 
 
 def _remove(path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Tests of the NER project template."""

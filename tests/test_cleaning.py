@@ -1,0 +1,153 @@
+from typing import List, Optional, Set
+
+import pytest
+import spacy
+
+from scripts.cleaning import Cleaner, convert_records, drop_duplicates, find_leakage
+from scripts.cleaning import parse_labels, split_by_hash, summarise_problems
+from scripts.readers import Record
+from scripts.util import UserError
+
+
+def record(text: str, entities=(), line: int = 1, group: Optional[str] = None) -> Record:
+    return Record(source="data.jsonl", line=line, id=f"r{line}", text=text,
+                  entities=list(entities), group=group)
+
+
+def cleaner(policy: str = "drop", labels: Optional[Set[str]] = None) -> Cleaner:
+    return Cleaner(spacy.blank("pt"), labels, policy)
+
+
+def ents(doc) -> List[str]:
+    return [f"{ent.text}/{ent.label_}" for ent in doc.ents]
+
+
+def test_clean_record_becomes_doc_with_entities_and_provenance() -> None:
+    c = cleaner()
+    doc = c.to_doc(record("Ana mora em Lisboa.", [(0, 3, "PER"), (12, 18, "LOC")], line=4))
+    assert ents(doc) == ["Ana/PER", "Lisboa/LOC"]
+    assert doc.user_data["line"] == 4 and c.problems == []
+
+
+@pytest.mark.parametrize("text", ["", "   \n"])
+def test_empty_text_is_dropped_and_reported(text: str) -> None:
+    c = cleaner()
+    assert c.to_doc(record(text, line=9)) is None
+    assert [(p.line, p.action, p.kind) for p in c.problems] == [(9, "dropped record", "empty text")]
+
+
+def test_whitespace_at_span_edges_is_trimmed_and_reported() -> None:
+    c = cleaner()
+    doc = c.to_doc(record("A Ana Costa chegou.", [(1, 12, "PER")]))
+    assert ents(doc) == ["Ana Costa/PER"]
+    assert [(p.action, p.kind) for p in c.problems] == [("fixed span", "whitespace at span edge")]
+
+
+MISALIGNED = record("A Lusitana Energia investiu.", [(2, 17, "ORG")], line=3)
+OVERLAPPING = record("O Banco Central do Brasil cortou juros.", [(2, 25, "ORG"), (2, 15, "ORG")], line=5)
+
+
+def test_misaligned_span_drops_the_record_by_default() -> None:
+    c = cleaner("drop")
+    assert c.to_doc(MISALIGNED) is None
+    (problem,) = c.problems
+    assert (problem.line, problem.action, problem.kind) == (3, "dropped record", "misaligned span")
+    assert "'Lusitana Energi' does not align" in problem.reason
+
+
+def test_misaligned_span_is_expanded_under_fix() -> None:
+    c = cleaner("fix")
+    assert ents(c.to_doc(MISALIGNED)) == ["Lusitana Energia/ORG"]
+    assert [p.action for p in c.problems] == ["fixed span"]
+
+
+def test_overlapping_spans_drop_record_or_keep_longest() -> None:
+    dropper, fixer = cleaner("drop"), cleaner("fix")
+    assert dropper.to_doc(OVERLAPPING) is None
+    assert dropper.problems[0].kind == "overlapping spans"
+    assert ents(fixer.to_doc(OVERLAPPING)) == ["Banco Central do Brasil/ORG"]
+    assert "dropped [2, 15, 'ORG']" in fixer.problems[0].reason
+
+
+@pytest.mark.parametrize("bad, cause", [
+    (MISALIGNED, "does not align with token boundaries"),
+    (OVERLAPPING, "overlapping spans"),
+])
+def test_fail_policy_stops_with_file_and_line(bad: Record, cause: str) -> None:
+    with pytest.raises(UserError, match=rf"^data.jsonl:{bad.line}: .*{cause}"):
+        cleaner("fail").to_doc(bad)
+
+
+def test_unknown_labels_are_dropped_or_fatal() -> None:
+    rec = record("Ana mora em Lisboa.", [(0, 3, "PER"), (12, 18, "CITY")])
+    c = cleaner("drop", {"PER", "LOC"})
+    assert ents(c.to_doc(rec)) == ["Ana/PER"]
+    assert [(p.action, p.kind) for p in c.problems] == [("dropped span", "label not in labels")]
+    with pytest.raises(UserError, match="label 'CITY' is not in labels"):
+        cleaner("fail", {"PER", "LOC"}).to_doc(rec)
+
+
+def test_unknown_policy_is_rejected() -> None:
+    with pytest.raises(UserError, match="on_problem must be one of"):
+        cleaner("ignore")
+
+
+def test_duplicates_keep_the_first_and_say_where_it_is() -> None:
+    c = cleaner()
+    records = [record("Ana chegou.", [(0, 3, "PER")], line=1), record("Outro texto.", line=2),
+               record("Ana chegou.", [(0, 3, "PER")], line=3), record("Ana chegou.", line=4)]
+    problems: list = []
+    kept = drop_duplicates(convert_records(records, c, desc="test"), problems)
+    assert [r.line for r, _ in kept] == [1, 2]
+    assert [(p.line, p.kind) for p in problems] == [
+        (3, "exact duplicate"), (4, "duplicate text, different entities")]
+    assert "of data.jsonl:1" in problems[0].reason
+    assert summarise_problems(problems) == {
+        "dropped record": {"exact duplicate": 1, "duplicate text, different entities": 1}}
+
+
+def pairs(records):
+    return [(r, None) for r in records]
+
+
+def test_split_is_deterministic_keeps_documents_together_and_is_stable() -> None:
+    records = [record(f"Frase número {i}.", line=i, group=f"doc{i // 4}") for i in range(400)]
+    first = split_by_hash(pairs(records), 0, {"dev": 0.15, "test": 0.15})
+    again = split_by_hash(pairs(records), 0, {"dev": 0.15, "test": 0.15})
+    assert {k: [r.line for r, _ in v] for k, v in first.items()} == \
+           {k: [r.line for r, _ in v] for k, v in again.items()}
+    groups = {name: {r.group for r, _ in items} for name, items in first.items()}
+    assert not (groups["train"] & groups["dev"] or groups["train"] & groups["test"]
+                or groups["dev"] & groups["test"])
+    assert 40 < len(first["test"]) < 100 and 40 < len(first["dev"]) < 100
+    # Adding records does not move existing ones to another split.
+    grown = split_by_hash(pairs(records + [record("Nova frase.", line=999)]), 0,
+                          {"dev": 0.15, "test": 0.15})
+    for name in first:
+        assert {r.line for r, _ in first[name]} <= {r.line for r, _ in grown[name]}
+    # Another seed gives another split.
+    other = split_by_hash(pairs(records), 1, {"dev": 0.15, "test": 0.15})
+    assert [r.line for r, _ in other["test"]] != [r.line for r, _ in first["test"]]
+
+
+@pytest.mark.parametrize("ratios", [{"dev": 0.0, "test": 0.2}, {"dev": 0.6, "test": 0.5}])
+def test_split_rejects_bad_ratios(ratios) -> None:
+    with pytest.raises(UserError, match="split ratios"):
+        split_by_hash([], 0, ratios)
+
+
+def test_leakage_finds_exact_and_near_identical_texts() -> None:
+    leakage = find_leakage({
+        "train": [record("Ana chegou a Lisboa.", line=1), record("Texto único.", line=2)],
+        "dev": [record("ana chegou a lisboa", line=1)],
+        "test": [record("Ana chegou a Lisboa.", line=7)],
+    })
+    assert leakage["pairs"]["train-test"] == {"exact": 1, "normalised": 1}
+    assert leakage["pairs"]["train-dev"] == {"exact": 0, "normalised": 1}
+    assert {"splits": "train-test", "train": "data.jsonl:1", "test": "data.jsonl:7",
+            "text": "Ana chegou a Lisboa."} in leakage["examples"]
+
+
+def test_parse_labels() -> None:
+    assert parse_labels("") is None
+    assert parse_labels(" PER, LOC,,") == {"PER", "LOC"}

@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+
+from scripts.util import atomic_output, atomic_outputs, markdown_table, md5_file, md5_path
+
+
+def test_atomic_output_replaces_file_only_on_success(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+    with atomic_output(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+
+
+def test_atomic_output_replaces_whole_directories(tmp_path: Path) -> None:
+    target = tmp_path / "model"
+    (target / "sub").mkdir(parents=True)
+    (target / "sub" / "stale.bin").write_text("stale")
+    with atomic_output(target) as tmp:
+        tmp.mkdir()
+        (tmp / "weights.bin").write_text("fresh")
+    assert [p.name for p in target.iterdir()] == ["weights.bin"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_atomic_outputs_replace_all_or_nothing(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text("A")
+    second.write_text("B")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_outputs(first, second) as (tmp_a, tmp_b):
+            tmp_a.write_text("A2")
+            raise KeyboardInterrupt
+    assert (first.read_text(), second.read_text()) == ("A", "B")
+    with pytest.raises(RuntimeError, match="did not write its output"):
+        with atomic_outputs(first, second) as (tmp_a, tmp_b):
+            tmp_a.write_text("A2")
+    assert first.read_text() == "A"
+
+
+def test_checksums(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "x").write_bytes(b"abc")
+    assert md5_file(tmp_path / "d" / "x") == "900150983cd24fb0d6963f7d28e17f72"
+    before = md5_path(tmp_path / "d")
+    (tmp_path / "d" / "x").write_bytes(b"abd")
+    assert md5_path(tmp_path / "d") != before
+
+
+def test_markdown_table_right_aligns_numbers() -> None:
+    table = markdown_table(("label", "F1"), [("PER", "91.20"), ("LOC", "1,024")])
+    assert table.splitlines()[1] == "| --- | ---: |"
