@@ -1,0 +1,116 @@
+"""Static checks of project.yml, the scripts package and the README."""
+
+import ast
+import re
+import shlex
+from pathlib import Path
+from typing import Dict, List, Set
+
+import pytest
+import srsly
+
+from scripts.util import md5_file
+
+from .conftest import ROOT, run
+
+from weasel.util import substitute_project_variables
+
+PROJECT = srsly.read_yaml(ROOT / "project.yml")
+# Commands as weasel runs them: vars substituted with their defaults.
+COMMANDS: Dict[str, dict] = {c["name"]: c for c in substitute_project_variables(dict(PROJECT))["commands"]}
+
+
+def local_imports(module_path: Path, seen: Set[Path] = None) -> Set[Path]:
+    """The module and every scripts/ module it imports, transitively."""
+    seen = set() if seen is None else seen
+    if module_path in seen:
+        return seen
+    seen.add(module_path)
+    tree = ast.parse(module_path.read_text(encoding="utf8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            local_imports(module_path.parent / f"{node.module.replace('.', '/')}.py", seen)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scripts."):
+            local_imports(ROOT / f"{node.module.replace('.', '/')}.py", seen)
+    return seen
+
+
+def script_tokens(command: dict) -> List[List[str]]:
+    return [shlex.split(line) for line in command.get("script", [])]
+
+
+def missing_deps(command: dict) -> List[str]:
+    """Modules (with their scripts/ imports) and configs a command uses but does not declare."""
+    deps = set(command.get("deps", []))
+    missing = []
+    for tokens in script_tokens(command):
+        for i, token in enumerate(tokens):
+            if token == "-m" and tokens[i + 1].startswith("scripts."):
+                module = ROOT / (tokens[i + 1].replace(".", "/") + ".py")
+                used = {p.relative_to(ROOT).as_posix() for p in local_imports(module)}
+                missing += sorted(used - deps - {"scripts/__init__.py"})
+            elif token.endswith(".cfg") and not token.startswith("training/") and token not in deps:
+                missing.append(token)
+    return missing
+
+
+@pytest.mark.parametrize("name", sorted(set(COMMANDS) - {"clean"}))
+def test_every_module_and_config_a_command_uses_is_in_its_deps(name: str) -> None:
+    assert missing_deps(COMMANDS[name]) == []
+
+
+def test_deps_check_fails_when_a_dep_is_missing() -> None:
+    train = dict(COMMANDS["train"], deps=[d for d in COMMANDS["train"]["deps"]
+                                          if d != "scripts/train_logger.py"])
+    assert missing_deps(train) == ["scripts/train_logger.py"]
+    config = dict(COMMANDS["create-config"], deps=["scripts/create_config.py", "scripts/util.py"])
+    assert missing_deps(config) == ["configs/base.cfg", "configs/optimize/efficiency.cfg"]
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_commands_are_documented_and_shell_free(name: str) -> None:
+    command = COMMANDS[name]
+    assert re.fullmatch(r"[a-z]+(-[a-z]+)*", name), "command names are kebab-case"
+    assert command.get("help") and "\n" not in command["help"]
+    for line in command.get("script", []):
+        assert not re.search(r"&&|\|\||[|;<>`]|\$\(", line), \
+            f"{name}: shell syntax in {line!r} (weasel runs commands without a shell)"
+
+
+def test_every_workflow_step_writes_tracked_outputs() -> None:
+    for step in PROJECT["workflows"]["all"]:
+        assert COMMANDS[step].get("outputs"), f"{step} has no outputs, so weasel never skips it"
+
+
+def test_vars_are_snake_case() -> None:
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in PROJECT["vars"])
+
+
+def test_every_asset_has_a_checksum_and_shipped_ones_match() -> None:
+    for asset in PROJECT["assets"]:
+        assert re.fullmatch(r"[0-9a-f]{32}", asset.get("checksum", "")), asset["dest"]
+        path = ROOT / asset["dest"]
+        if "url" not in asset:
+            assert md5_file(path) == asset["checksum"], f"{asset['dest']} changed; update its checksum"
+        else:
+            assert asset.get("extra") is True, "URL assets are only fetched when selected"
+
+
+def test_readme_generated_sections_are_current() -> None:
+    result = run(["python", "-m", "scripts.document", "README.md", "--check"], ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_readme_has_two_setup_commands_and_ci_runs_the_test_one() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf8")
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```bash\n(.*?)\n```", quick_start, flags=re.S)
+    assert commands == ["python -m pip install -r requirements.txt && weasel run all",
+                        "python -m pytest"]
+    ci_lines = [l for l in (ROOT / ".ci/run").read_text().splitlines() if l and not l.startswith("#")]
+    assert ci_lines[-1] == commands[1]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scripts").glob("*.py")), ids=lambda p: p.name)
+def test_every_script_has_a_module_docstring(path: Path) -> None:
+    assert ast.get_docstring(ast.parse(path.read_text(encoding="utf8"))), path.name
