@@ -1,0 +1,136 @@
+"""The preprocess step as weasel runs it: outputs, report, and bad input."""
+
+from pathlib import Path
+from typing import Dict
+
+import pytest
+import spacy
+import srsly
+from spacy.tokens import DocBin
+
+from scripts.util import md5_path
+
+from .conftest import ROOT, run, write_lines
+
+SAMPLE = ROOT / "assets" / "sample"
+OUTPUTS = ("train.spacy", "dev.spacy", "test.spacy", "data_report.json")
+
+
+def preprocess(input_dir: Path, output_dir: Path, *options: str):
+    return run(["python", "-m", "scripts.preprocess", str(input_dir), str(output_dir), *options], ROOT)
+
+
+def checksums(folder: Path) -> Dict[str, str]:
+    return {name: md5_path(folder / name) for name in OUTPUTS}
+
+
+@pytest.fixture(scope="module")
+def sample_corpus(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("corpus")
+    result = preprocess(SAMPLE, out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_sample_is_cleaned_split_and_reported(sample_corpus: Path) -> None:
+    report = srsly.read_json(sample_corpus / "data_report.json")
+    assert report["records"]["read"] == 766
+    assert report["problem_counts"] == {
+        "dropped record": {"empty text": 2, "misaligned span": 1, "overlapping spans": 1,
+                           "exact duplicate": 1},
+        "fixed span": {"whitespace at span edge": 1},
+    }
+    dropped = {p["record_id"]: p for p in report["problems"] if p["action"] == "dropped record"}
+    assert dropped["misaligned-1"]["file"].endswith("ner_pt.jsonl") and dropped["misaligned-1"]["line"] > 0
+    assert "'Lusitana Energi' does not align" in dropped["misaligned-1"]["reason"]
+    assert report["records"]["kept"] == 766 - 5
+    splits = report["splits"]
+    assert sum(s["docs"] for s in splits.values()) == report["records"]["kept"]
+    assert set(splits["test"]["labels"]) == {"PER", "ORG", "LOC", "MISC"}
+    assert all(v == {"exact": 0, "normalised": 0} for v in report["leakage"]["pairs"].values())
+    nlp = spacy.blank("pt")
+    texts = {s: {d.text for d in DocBin().from_disk(sample_corpus / f"{s}.spacy").get_docs(nlp.vocab)}
+             for s in ("train", "dev", "test")}
+    assert len(texts["test"]) == splits["test"]["docs"]
+    assert not texts["train"] & texts["test"]
+
+
+def test_output_is_byte_identical_when_rerun(sample_corpus: Path, tmp_path: Path) -> None:
+    assert preprocess(SAMPLE, tmp_path).returncode == 0
+    assert checksums(tmp_path) == checksums(sample_corpus)
+
+
+def test_split_seed_changes_the_split(sample_corpus: Path, tmp_path: Path) -> None:
+    assert preprocess(SAMPLE, tmp_path, "--seed", "1").returncode == 0
+    assert md5_path(tmp_path / "test.spacy") != md5_path(sample_corpus / "test.spacy")
+
+
+def test_labels_var_keeps_only_listed_labels(tmp_path: Path) -> None:
+    assert preprocess(SAMPLE, tmp_path, "--labels", "PER,LOC").returncode == 0
+    report = srsly.read_json(tmp_path / "data_report.json")
+    assert set(report["splits"]["train"]["labels"]) == {"PER", "LOC"}
+    assert report["problem_counts"]["dropped span"]["label not in labels"] > 100
+
+
+def test_fail_policy_stops_at_the_first_annotation_problem(tmp_path: Path) -> None:
+    result = preprocess(SAMPLE, tmp_path, "--on-problem", "fail")
+    assert result.returncode == 1
+    assert "ner_pt.jsonl:" in result.stderr and "does not align with token boundaries" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_pre_split_conll_keeps_splits_and_carves_missing_dev(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    sentences = [f"Frase{i} O\nda O\nAna B-PER\nCosta I-PER\n" for i in range(40)]
+    (data).mkdir()
+    (data / "train.conll").write_text("\n".join(sentences), encoding="utf8")
+    (data / "test.conll").write_text("Lisboa B-LOC\nchove O\n", encoding="utf8")
+    result = preprocess(data, tmp_path / "out", "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    report = srsly.read_json(tmp_path / "out" / "data_report.json")
+    assert report["split_method"]["test"] == "given" and report["split_method"]["train"] == "given"
+    assert report["split_method"]["dev"].startswith("0.15 of train by seeded hash")
+    assert report["splits"]["test"] == {"docs": 1, "tokens": 2, "entities": 1, "labels": {"LOC": 1}}
+    assert report["splits"]["dev"]["docs"] + report["splits"]["train"]["docs"] == 40
+
+
+BAD_INPUTS = {
+    "malformed JSON": (b'{"text": "ok", "entities": []}\n{"text": "Ana", "entities": [[0, 3, "PER"]\n',
+                       "bad.jsonl:2: not valid JSON"),
+    "invalid UTF-8": ('{"text": "ok"}\n{"text": "São"}\n'.encode("latin-1"), "bad.jsonl:2: not valid UTF-8"),
+    "empty file": (b"", "bad.jsonl: file is empty"),
+    "offsets outside text": (b'{"text": "Ana", "entities": [[0, 30, "PER"]]}\n',
+                             "bad.jsonl:1: entity [0, 30, 'PER']: offsets outside the text"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_fails_in_one_line_and_keeps_earlier_outputs(case: str, sample_corpus: Path,
+                                                               tmp_path: Path) -> None:
+    content, expected = BAD_INPUTS[case]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "bad.jsonl").write_bytes(content)
+    out = tmp_path / "out"
+    assert preprocess(SAMPLE, out).returncode == 0
+    before = checksums(out)
+    result = preprocess(data, out)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert checksums(out) == before
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)  # no temporary files left
+
+
+@pytest.mark.parametrize("files, options, expected", [
+    ({"train.jsonl": "x", "extra.jsonl": "x"}, [], "mixes split files"),
+    ({"dev.jsonl": "x"}, [], "pre-split data needs a train.* file"),
+    ({"notes.txt": "x"}, [], "no data files"),
+    ({"a.jsonl": '{"text": "Olá"}'}, ["--lang", "xx-unknown"], "spaCy has no language 'xx-unknown'"),
+    ({"a.jsonl": '{"text": "Olá"}'}, [], "split is empty after cleaning"),
+])
+def test_bad_dataset_folders_are_explained(tmp_path: Path, files, options, expected) -> None:
+    for name, text in files.items():
+        write_lines(tmp_path / "data" / name, [text])
+    result = preprocess(tmp_path / "data", tmp_path / "out", *options)
+    assert result.returncode == 1 and expected in result.stderr, result.stderr
