@@ -1,0 +1,180 @@
+"""End-to-end: the real workflow through `weasel run` on a copy of the project.
+
+The copy's project.yml gets a small training budget (the only change), so a full
+`weasel run all` takes about half a minute. One module-level run is shared;
+tests that change files work on their own copy of the trained project.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Set
+
+import pytest
+import srsly
+
+from scripts.util import md5_file, md5_path
+
+from .conftest import copy_project, run, weasel
+
+pytestmark = pytest.mark.slow
+
+RUN = "sample-efficiency-s0"
+STEPS = ["fetch", "preprocess", "create-config", "check-data", "train", "evaluate", "package"]
+SMALL_VARS = {"max_steps": "100", "eval_frequency": "25", "patience": "0"}
+PACKAGE = "packages/pt_sample_ner-0.1.0"
+
+
+def shrink_training(project: Path) -> None:
+    path = project / "project.yml"
+    text = path.read_text(encoding="utf8")
+    for name, value in SMALL_VARS.items():
+        text, count = re.subn(rf"^  {name}: .*$", f"  {name}: {value}", text, flags=re.M)
+        assert count == 1, name
+    path.write_text(text, encoding="utf8")
+
+
+def run_all(project: Path, *args: str, check: bool = True) -> Set[str]:
+    """Run the workflow; return the names of the steps that ran (not skipped)."""
+    result = weasel(["run", "all", ".", *args], project, check=check)
+    skipped = set(re.findall(r"Skipping '([\w-]+)'", result.stdout))
+    return set(STEPS) - skipped
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    project = copy_project(tmp_path_factory.mktemp("e2e") / "project")
+    shrink_training(project)
+    assert run_all(project) == set(STEPS)
+    return project
+
+
+@pytest.fixture
+def trained_copy(trained: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(trained, tmp_path / "project", symlinks=True))
+
+
+def test_all_outputs_exist_with_overall_and_per_label_metrics(trained: Path) -> None:
+    run_dir = trained / "training" / RUN
+    for name in ("config.cfg", "debug_data.txt", "model-best", "model-last", "train_log.jsonl",
+                 "run.json", "metrics.json", "metrics.md"):
+        assert (run_dir / name).exists(), name
+    for split in ("train", "dev", "test"):
+        assert (trained / "corpus" / "sample" / f"{split}.spacy").is_file()
+    metrics = srsly.read_json(run_dir / "metrics.json")
+    assert set(metrics["overall"]) == {"p", "r", "f", "support"}
+    assert set(metrics["per_label"]) == {"PER", "ORG", "LOC", "MISC"}
+    assert all(set(v) == {"p", "r", "f", "support"} for v in metrics["per_label"].values())
+    assert metrics["test"]["path"] == "corpus/sample/test.spacy"
+    assert metrics["speed"]["words_per_second"] > 0
+    assert "| **overall** |" in (run_dir / "metrics.md").read_text()
+    assert list((trained / PACKAGE / "dist").glob("*.whl"))
+
+
+def test_run_manifest_records_seed_checksums_versions_and_speed(trained: Path) -> None:
+    run_dir = trained / "training" / RUN
+    manifest = srsly.read_json(run_dir / "run.json")
+    assert manifest["run"] == RUN and manifest["seed"] == 0
+    assert manifest["config"]["md5"] == md5_file(run_dir / "config.cfg")
+    assert manifest["corpus"]["train"]["md5"] == md5_file(trained / "corpus/sample/train.spacy")
+    assert manifest["corpus"]["dev"]["md5"] == md5_file(trained / "corpus/sample/dev.spacy")
+    assert manifest["training"]["max_steps"] == 100 and manifest["training"]["steps"] == 100
+    assert manifest["training"]["words_per_second"] > 0 and manifest["wall_time_seconds"] > 0
+    assert manifest["environment"]["versions"]["spacy"].startswith("3.8")
+    assert manifest["environment"]["versions"]["weasel"]
+    log = list(srsly.read_jsonl(run_dir / "train_log.jsonl"))
+    assert [entry["step"] for entry in log] == [0, 25, 50, 75, 100]
+    assert (trained / "training" / "latest").read_text().strip() == RUN
+    # The saved pipeline's config does not depend on this project's logger.
+    assert "ner_template" not in (run_dir / "model-best" / "config.cfg").read_text()
+
+
+def test_second_run_skips_every_step(trained_copy: Path) -> None:
+    assert run_all(trained_copy) == set()
+
+
+def test_editing_the_sample_reruns_preprocess_and_everything_after(trained_copy: Path) -> None:
+    sample = trained_copy / "assets" / "sample" / "ner_pt.jsonl"
+    extra = [{"text": f"A empresa Nova Aurora {i} abriu uma loja em Lisboa.", "entities": [[10, 21, "ORG"]]}
+             for i in range(12)]
+    sample.write_text(sample.read_text(encoding="utf8") + "".join(srsly.json_dumps(r) + "\n" for r in extra),
+                      encoding="utf8")
+    assert run_all(trained_copy) == {"preprocess", "check-data", "train", "evaluate", "package"}
+
+
+def test_editing_the_base_config_retrains_without_preprocessing(trained_copy: Path) -> None:
+    base = trained_copy / "configs" / "base.cfg"
+    base.write_text(base.read_text().replace("dropout = 0.1", "dropout = 0.2"))
+    assert run_all(trained_copy) == {"create-config", "check-data", "train", "evaluate", "package"}
+    config = (trained_copy / "training" / RUN / "model-best" / "config.cfg").read_text()
+    assert "dropout = 0.2" in config
+
+
+def test_same_seed_gives_identical_test_scores(trained_copy: Path) -> None:
+    first = srsly.read_json(trained_copy / "training" / RUN / "metrics.json")
+    ran = run_all(trained_copy, "--vars.run", "repeat")
+    assert ran == {"create-config", "check-data", "train", "evaluate", "package"}
+    second = srsly.read_json(trained_copy / "training" / "repeat" / "metrics.json")
+    assert (second["overall"], second["per_label"]) == (first["overall"], first["per_label"])
+    assert (trained_copy / "training" / "latest").read_text().strip() == "repeat"
+    assert (trained_copy / "training" / RUN / "metrics.json").exists()  # earlier run kept
+
+
+def test_bad_input_stops_the_workflow_and_keeps_earlier_outputs(trained_copy: Path) -> None:
+    outputs = [trained_copy / "corpus" / "sample", trained_copy / "training" / RUN, trained_copy / PACKAGE]
+    before = [md5_path(path) for path in outputs]
+    sample = trained_copy / "assets" / "sample" / "ner_pt.jsonl"
+    lines = sample.read_text(encoding="utf8").splitlines()
+    lines[11] = lines[11][:-5]  # truncate line 12 mid-record
+    sample.write_text("\n".join(lines) + "\n", encoding="utf8")
+    result = weasel(["run", "all", "."], trained_copy, check=False)
+    assert result.returncode != 0
+    assert "assets/sample/ner_pt.jsonl:12: not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert [md5_path(path) for path in outputs] == before
+
+
+def test_package_installs_into_a_fresh_environment_and_runs(trained: Path, tmp_path: Path) -> None:
+    (wheel,) = (trained / PACKAGE / "dist").glob("*.whl")
+    env = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env)], check=True)
+    python = env / "bin" / "python"
+    install = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)],
+                             capture_output=True, text=True)
+    assert install.returncode == 0, install.stdout + install.stderr
+    code = ("import spacy, json; nlp = spacy.load('pt_sample_ner');"
+            "doc = nlp('A ministra Ana Costa visitou a Companhia Aurora em Lisboa.');"
+            "print(json.dumps({'ents': [(e.text, e.label_) for e in doc.ents], 'meta': nlp.meta}))")
+    result = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    output = srsly.json_loads(result.stdout)
+    assert output["meta"]["name"] == "sample_ner" and output["meta"]["lang"] == "pt"
+    assert set(output["meta"]["labels"]["ner"]) == {"PER", "ORG", "LOC", "MISC"}
+    assert output["meta"]["performance"]["ents_f"] == \
+        srsly.read_json(trained / "training" / RUN / "metrics.json")["overall"]["f"]
+    assert output["meta"]["sources"][0]["name"] == "assets/sample/ner_pt.jsonl"
+    assert output["meta"]["ner_template"]["seed"] == 0
+    assert isinstance(output["ents"], list)
+
+
+def test_push_then_pull_into_a_fresh_copy_skips_every_pulled_step(trained: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    weasel(["push", str(remote), "."], trained)
+    fresh = copy_project(tmp_path / "fresh")
+    shutil.copy(trained / "project.yml", fresh / "project.yml")
+    weasel(["pull", str(remote), "."], fresh)
+    assert (fresh / "training" / RUN / "model-best" / "meta.json").exists()
+    assert (fresh / PACKAGE).is_dir()
+    assert run_all(fresh) == set()
+
+
+def test_clean_removes_generated_outputs_only(trained_copy: Path) -> None:
+    weasel(["run", "clean", "."], trained_copy)
+    for name in ("corpus", "training", "packages"):
+        assert not (trained_copy / name).exists(), name
+    # weasel records the clean command itself after it ran: no step is left marked as done.
+    assert set(srsly.read_yaml(trained_copy / "project.lock")) == {"clean"}
+    assert (trained_copy / "assets" / "sample" / "ner_pt.jsonl").is_file()
+    assert (trained_copy / "configs" / "base.cfg").is_file()
