@@ -21,7 +21,8 @@ def main(paths: List[Path] = typer.Argument(..., help="Generated files or folder
     root = Path.cwd().resolve()
     for path in paths:
         resolved = path.resolve()
-        if resolved == root or root not in resolved.parents or resolved.relative_to(root).parts[0] in PROTECTED:
+        inside = resolved != root and root in resolved.parents
+        if not inside or resolved.relative_to(root).parts[0] in PROTECTED:
             raise UserError("refusing to delete: not a generated output inside the project", path)
     for path in paths:
         if path.is_dir():

@@ -91,21 +91,23 @@ class Cleaner:
         text = record.text[start:end]
         stripped = text.strip()
         if not stripped:
-            self._note(record, "dropped span", "whitespace-only span", f"span [{start}, {end}] {label} holds only whitespace")
+            self._note(record, "dropped span", "whitespace-only span",
+                       f"span [{start}, {end}] {label} holds only whitespace")
             return None
         if stripped != text:
             new_start = start + (len(text) - len(text.lstrip()))
             new_end = new_start + len(stripped)
-            self._note(record, "fixed span", "whitespace at span edge", f"trimmed whitespace from {label} span "
-                       f"{text!r}: [{start}, {end}] -> [{new_start}, {new_end}]")
+            self._note(record, "fixed span", "whitespace at span edge",
+                       f"trimmed whitespace from {label} span {text!r}: "
+                       f"[{start}, {end}] -> [{new_start}, {new_end}]")
             return new_start, new_end, label
         return span
 
     def _known_label(self, record: Record, span: Span) -> bool:
         if self.labels is None or span[2] in self.labels:
             return True
-        self._problem(record, "dropped span", "label not in labels", f"label {span[2]!r} is not in labels "
-                      f"({', '.join(sorted(self.labels))})")
+        self._problem(record, "dropped span", "label not in labels",
+                      f"label {span[2]!r} is not in labels ({', '.join(sorted(self.labels))})")
         return False
 
     def _resolve_overlaps(self, record: Record, spans: List[Span]) -> Optional[List[Span]]:
@@ -124,7 +126,8 @@ class Cleaner:
             if all(span[1] <= other[0] or span[0] >= other[1] for other in kept):
                 kept.append(span)
             else:
-                self._note(record, "fixed span", "overlapping spans", f"{reason}: kept the longest, dropped {list(span)}")
+                self._note(record, "fixed span", "overlapping spans",
+                           f"{reason}: kept the longest, dropped {list(span)}")
         return sorted(kept)
 
     def _align(self, record: Record, doc: Doc, spans: Sequence[Span]) -> Optional[List[SpacySpan]]:

@@ -61,14 +61,16 @@ def to_markdown(metrics: Dict[str, Any]) -> str:
         return f"{100 * value:.2f}"
 
     overall = metrics["overall"]
-    rows = [("**overall**", pct(overall["p"]), pct(overall["r"]), pct(overall["f"]), overall["support"])]
+    rows = [("**overall**", pct(overall["p"]), pct(overall["r"]), pct(overall["f"]),
+             overall["support"])]
     rows += [(label, pct(v["p"]), pct(v["r"]), pct(v["f"]), v["support"])
              for label, v in metrics["per_label"].items()]
     speed = metrics["speed"]
     return (
         f"# Test scores: {metrics['run']}\n\n"
         f"Model `{metrics['model']}` on `{metrics['test']['path']}` "
-        f"({metrics['test']['docs']} docs, {metrics['test']['words']} words; MD5 {metrics['test']['md5']}).\n\n"
+        f"({metrics['test']['docs']} docs, {metrics['test']['words']} words; "
+        f"MD5 {metrics['test']['md5']}).\n\n"
         + markdown_table(("label", "P", "R", "F1", "support"), rows)
         + f"\nInference: {speed['words_per_second']:,} words/second "
         f"(`nlp.pipe`, batch size {speed['batch_size']}, {metrics['environment']['cpu_count']} CPUs).\n"

@@ -12,7 +12,6 @@ stops with exit code 1 on a mismatch, a missing asset or a failed download, and
 never replaces a good file with a bad one.
 """
 
-import os
 import shutil
 import urllib.error
 import urllib.request
@@ -94,9 +93,9 @@ def fetch_asset(asset: Dict[str, Any]) -> Dict[str, Any]:
         download(url, tmp)
         actual = md5_file(tmp)
         if expected and actual != expected:
+            kept = "the existing file was left unchanged" if dest.exists() else "nothing was saved"
             raise UserError(f"checksum mismatch: {url} has MD5 {actual}, project.yml expects "
-                            f"{expected}; {'the existing file was left unchanged' if dest.exists() else 'nothing was saved'}",
-                            dest)
+                            f"{expected}; {kept}", dest)
     msg.good(f"Downloaded {dest}" + ("" if expected else f" (no checksum in project.yml; MD5 {actual})"))
     return {"dest": asset["dest"], "md5": actual}
 

@@ -12,7 +12,7 @@ replaced together, and only when the whole step succeeds.
 """
 
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Tuple
 
 import spacy
 import srsly

@@ -20,6 +20,7 @@ import typer
 from confection import Config
 from spacy.cli.train import train as spacy_train
 from spacy.tokens import DocBin
+from spacy.vocab import Vocab
 from wasabi import msg
 
 from .train_logger import LOGGER_NAME
@@ -32,18 +33,12 @@ OUTPUTS = ("model-best", "model-last", "train_log.jsonl", "run.json")
 def corpus_summary(path: Path) -> Dict[str, Any]:
     if not path.is_file():
         raise UserError("corpus not found (run the 'preprocess' step first)", path)
-    docs = DocBin().from_disk(path).get_docs(_blank_vocab())
+    docs = DocBin().from_disk(path).get_docs(Vocab())
     n_docs = n_words = 0
     for doc in docs:
         n_docs += 1
         n_words += len(doc)
     return {"path": path.as_posix(), "md5": md5_file(path), "docs": n_docs, "words": n_words}
-
-
-def _blank_vocab():
-    from spacy.vocab import Vocab
-
-    return Vocab()
 
 
 def restore_logger(model_dir: Path, logger: Dict[str, Any]) -> None:

@@ -27,7 +27,8 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def run(args: Sequence[str], cwd: Path, check: bool = False, timeout: int = 600) -> subprocess.CompletedProcess:
+def run(args: Sequence[str], cwd: Path, check: bool = False,
+        timeout: int = 600) -> subprocess.CompletedProcess:
     """Run a command with this Python's environment; output captured as text."""
     env = {**os.environ, "PYTHONPATH": str(cwd), "NO_COLOR": "1", "PYTHONIOENCODING": "utf8"}
     command = [sys.executable if a == "python" else a for a in args]

@@ -107,7 +107,8 @@ def test_readme_has_two_setup_commands_and_ci_runs_the_test_one() -> None:
     commands = re.findall(r"```bash\n(.*?)\n```", quick_start, flags=re.S)
     assert commands == ["python -m pip install -r requirements.txt && weasel run all",
                         "python -m pytest"]
-    ci_lines = [l for l in (ROOT / ".ci/run").read_text().splitlines() if l and not l.startswith("#")]
+    ci_lines = [line for line in (ROOT / ".ci/run").read_text().splitlines()
+                if line and not line.startswith("#")]
     assert ci_lines[-1] == commands[1]
 
 

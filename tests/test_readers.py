@@ -69,7 +69,8 @@ def test_conll_sentences_offsets_and_documents(tmp_path: Path) -> None:
     ])
     first, second = read_records(path)
     assert first.text == "Ana Costa mora em Lisboa ."
-    assert [first.text[s:e] + "/" + label for s, e, label in first.entities] == ["Ana Costa/PER", "Lisboa/LOC"]
+    found = [first.text[s:e] + "/" + label for s, e, label in first.entities]
+    assert found == ["Ana Costa/PER", "Lisboa/LOC"]
     assert first.words[:2] == ["Ana", "Costa"] and first.spaces[-1] is False
     assert (first.line, second.line) == (3, 12)
     assert first.group != second.group

@@ -10,14 +10,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Set
+from typing import Set
 
 import pytest
 import srsly
 
 from scripts.util import md5_file, md5_path
 
-from .conftest import copy_project, run, weasel
+from .conftest import copy_project, weasel
 
 pytestmark = pytest.mark.slow
 

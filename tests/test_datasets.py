@@ -1,0 +1,68 @@
+"""Real datasets through the real fetch path, served from ../shared/data on loopback.
+
+Skipped when ../shared/data is absent (it holds copies of public datasets for
+benchmarks and is not part of the project).
+"""
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import srsly
+
+from .conftest import ROOT, copy_project, weasel
+
+MIRROR = ROOT.parent / "shared" / "data" / "mirror"
+needs_shared = pytest.mark.skipif(not MIRROR.is_dir(), reason=f"no dataset mirror at {MIRROR}")
+
+
+@pytest.fixture(scope="module")
+def loopback_mirror() -> Iterator[str]:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(MIRROR))
+    handler.log_message = lambda *args: None  # type: ignore[assignment]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@needs_shared
+def test_lener_br_fetches_over_http_with_checksums_and_converts(loopback_mirror: str, tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    args = [".", "--vars.dataset", "lener_br", "--vars.assets_mirror", loopback_mirror]
+    weasel(["run", "fetch", *args], project)
+    weasel(["run", "preprocess", *args], project)
+    report = srsly.read_json(project / "corpus" / "lener_br" / "data_report.json")
+    assert [(s["path"], s["records"], s["entities"]) for s in report["sources"]] == [
+        ("assets/lener_br/dev.conll", 1176, 1818),
+        ("assets/lener_br/test.conll", 1389, 1536),
+        ("assets/lener_br/train.conll", 7827, 8894),
+    ]
+    assert report["split_method"] == {"train": "given", "dev": "given", "test": "given"}
+    assert set(report["splits"]["test"]["labels"]) == {
+        "JURISPRUDENCIA", "LEGISLACAO", "LOCAL", "ORGANIZACAO", "PESSOA", "TEMPO"}
+    assert report["problem_counts"]["dropped record"]["exact duplicate"] > 0
+    assert report["leakage"]["pairs"]["train-test"]["exact"] > 0  # reported, not hidden
+
+
+@needs_shared
+def test_a_corrupted_download_stops_the_workflow(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    mirror = tmp_path / "mirror"
+    source = MIRROR / "peluz"
+    for path in source.rglob("*.conll"):
+        if path.name in ("train.conll", "dev.conll", "test.conll"):
+            target = mirror / path.relative_to(MIRROR)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    dev = next(mirror.rglob("dev.conll"))
+    dev.write_bytes(dev.read_bytes() + b"tampered O\n")
+    result = weasel(["run", "all", ".", "--vars.dataset", "lener_br", "--vars.assets_mirror", str(mirror)],
+                    project, check=False)
+    assert result.returncode == 1
+    assert "assets/lener_br/dev.conll: checksum mismatch" in result.stderr
+    assert not (project / "assets" / "lener_br" / "dev.conll").exists()
+    assert not (project / "corpus" / "lener_br" / "train.spacy").exists()
