@@ -67,6 +67,9 @@ class Cleaner:
 
     def to_doc(self, record: Record) -> Optional[Doc]:
         """The record as a Doc with entities, or None if it is dropped."""
+        if record.skip:
+            self._note(record, "dropped record", "not accepted in the source", record.skip)
+            return None
         if not record.text.strip():
             self._note(record, "dropped record", "empty text", "empty text")
             return None
@@ -220,10 +223,46 @@ def find_leakage(splits: Dict[str, Sequence[Record]], max_examples: int = 10) ->
     return {"pairs": pairs, "examples": examples}
 
 
-def corpus_stats(docs: Sequence[Doc]) -> Dict[str, object]:
+def join_sentences(pairs: Sequence[Tuple[Record, Doc]], n_sents: int) -> List[Doc]:
+    """Join consecutive sentences of one document (same `doc_key`) into Docs of up
+    to `n_sents` sentences, keeping sentence boundaries and entities. Records
+    without a doc_key (independent texts) stay one Doc each."""
+    docs: List[Doc] = []
+    batch: List[Doc] = []
+    batch_key: Optional[str] = None
+
+    def flush() -> None:
+        if len(batch) == 1:
+            docs.append(batch[0])
+        elif batch:
+            provenance = {**batch[0].user_data, "sentences": len(batch)}
+            for doc in batch:
+                doc.user_data = {}  # from_docs cannot merge it; the first's is kept below
+                for token in doc:
+                    token.is_sent_start = token.i == 0
+            joined = Doc.from_docs(batch)
+            joined.user_data = provenance
+            docs.append(joined)
+        batch.clear()
+
+    for record, doc in pairs:
+        if record.doc_key is None or n_sents <= 1:
+            flush()
+            docs.append(doc)
+            continue
+        if batch and (record.doc_key != batch_key or len(batch) >= n_sents):
+            flush()
+        batch_key = record.doc_key
+        batch.append(doc)
+    flush()
+    return docs
+
+
+def corpus_stats(docs: Sequence[Doc], sentences: int) -> Dict[str, object]:
     labels = Counter(ent.label_ for doc in docs for ent in doc.ents)
     return {
         "docs": len(docs),
+        "sentences": sentences,
         "tokens": sum(len(doc) for doc in docs),
         "entities": sum(labels.values()),
         "labels": dict(sorted(labels.items())),

@@ -1,18 +1,22 @@
 """Clean and split one dataset's annotated files into spaCy training corpora.
 
-Reads: every data file (.jsonl, .conll, .iob, .bio, .tsv) in the dataset folder,
-e.g. assets/sample/. Files named train.*, dev.* and test.* are pre-split and kept
+Reads: every data file in the dataset folder, e.g. assets/sample/ (JSONL,
+Prodigy, doccano, Label Studio, CoNLL, spaCy DocBin or v2 JSON; see
+scripts/readers.py). Files named train.*, dev.* and test.* are pre-split and kept
 as given (a missing dev or test split is carved from train); other files are
 pooled and split by a seeded hash of each document, or of each text when records
 carry no `doc_id`.
+Sentences of one document (CoNLL) are joined into Docs of up to N sentences.
 Writes: OUTPUT_DIR/{train,dev,test}.spacy (DocBin) and OUTPUT_DIR/data_report.json
-with counts per split and label, every dropped or fixed record with its file,
-line and reason, and texts shared between splits (leakage). All four files are
+with counts per split and label, a conversion report per input file, every
+dropped or fixed record with its file, line and reason, and texts shared between
+splits (leakage). All four files are
 replaced together, and only when the whole step succeeds.
 """
 
+from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import spacy
 import srsly
@@ -20,11 +24,13 @@ import typer
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
-from .cleaning import SPLITS, Cleaner, convert_records, corpus_stats, drop_duplicates
-from .cleaning import find_leakage, parse_labels, split_by_hash, summarise_problems
-from .readers import SUPPORTED_SUFFIXES, Record, read_records
+from .cleaning import SPLITS, Cleaner, Problem, convert_records, corpus_stats, drop_duplicates
+from .cleaning import find_leakage, join_sentences, parse_labels, split_by_hash, summarise_problems
+from .readers import FORMATS, SUPPORTED_SUFFIXES, TAG_SCHEMES, ReadOptions, Record, detect_format
+from .readers import read_records
 from .util import UserError, atomic_outputs, exit_on_user_error, md5_file
 
+DEDUPE_SCOPES = ("all", "train", "none")
 SPLIT_ALIASES = {"train": "train", "dev": "dev", "valid": "dev", "validation": "dev", "test": "test"}
 
 
@@ -66,8 +72,16 @@ def main(
     seed: int = typer.Option(0, help="Seed of the split"),
     dev_ratio: float = typer.Option(0.15, help="Share of unsplit data for dev"),
     test_ratio: float = typer.Option(0.15, help="Share of unsplit data for test"),
+    data_format: str = typer.Option("auto", "--format", help=f"Input format: {', '.join(FORMATS)}"),
+    tag_column: int = typer.Option(-1, help="CoNLL column holding the tag (0-based; -1: last)"),
+    tag_scheme: str = typer.Option("auto", help=f"CoNLL tag scheme: {', '.join(TAG_SCHEMES)} (auto is lenient)"),
+    n_sents: int = typer.Option(10, help="Join up to N sentences of one document into a Doc"),
+    dedupe: str = typer.Option("all", help="Drop repeated texts in: all splits, train only, or none"),
     # fmt: on
 ) -> None:
+    if dedupe not in DEDUPE_SCOPES:
+        raise UserError(f"dedupe must be one of {', '.join(DEDUPE_SCOPES)}, got {dedupe!r}")
+    read_options = ReadOptions(data_format, tag_column, tag_scheme)
     named, pooled = discover(input_dir)
     try:
         nlp = spacy.blank(lang)
@@ -79,12 +93,14 @@ def main(
     for split, paths in (named.items() if named else [("pool", pooled)]):
         pairs: List[Tuple[Record, Doc]] = []
         for path in paths:
-            records = read_records(path)
+            records = read_records(path, read_options)
             pairs.extend(convert_records(records, cleaner, desc=f"Converting {path.name}"))
             sources.append({"path": str(path), "md5": md5_file(path), "split": split,
+                            "format": detect_format(path) if data_format == "auto" else data_format,
                             "records": len(records),
                             "entities": sum(len(r.entities) for r in records)})
-        pairs_by_split[split] = drop_duplicates(pairs, cleaner.problems)
+        in_scope = dedupe == "all" or (dedupe == "train" and split in ("train", "pool"))
+        pairs_by_split[split] = drop_duplicates(pairs, cleaner.problems) if in_scope else pairs
 
     # Missing dev/test splits are carved from train (pre-split data) or the pool.
     missing = {s: r for s, r in (("dev", dev_ratio), ("test", test_ratio)) if s not in pairs_by_split}
@@ -101,7 +117,8 @@ def main(
             raise UserError(f"the {split} split is empty after cleaning; add data or change "
                             "dev_ratio/test_ratio", input_dir)
 
-    docs_by_split = {s: [doc for _, doc in pairs_by_split[s]] for s in SPLITS}
+    docs_by_split = {s: join_sentences(pairs_by_split[s], n_sents) for s in SPLITS}
+    add_file_reports(sources, pairs_by_split, cleaner.problems)
     leakage = find_leakage({s: [r for r, _ in pairs_by_split[s]] for s in SPLITS})
     problems = cleaner.problems
     report = {
@@ -112,13 +129,15 @@ def main(
         "seed": seed,
         "ratios": {"dev": dev_ratio, "test": test_ratio},
         "sources": sources,
+        "n_sents": n_sents,
+        "dedupe": dedupe,
         "records": {"read": sum(s["records"] for s in sources),
-                    "kept": sum(len(d) for d in docs_by_split.values())},
+                    "kept": sum(len(p) for p in pairs_by_split.values())},
         "entities": {"read": sum(s["entities"] for s in sources),
                      "kept": sum(len(doc.ents) for d in docs_by_split.values() for doc in d)},
         "problem_counts": summarise_problems(problems),
         "split_method": split_method,
-        "splits": {s: corpus_stats(docs_by_split[s]) for s in SPLITS},
+        "splits": {s: corpus_stats(docs_by_split[s], len(pairs_by_split[s])) for s in SPLITS},
         "leakage": leakage,
         "problems": [p.as_dict() for p in problems],
     }
@@ -130,11 +149,32 @@ def main(
     _print_summary(report, output_dir)
 
 
+def add_file_reports(sources: List[Dict[str, Any]], pairs_by_split: Dict[str, List[Tuple[Record, Doc]]],
+                     problems: List[Problem]) -> None:
+    """Per input file: records and entities kept, and problems by action and kind."""
+    kept = Counter(record.source for pairs in pairs_by_split.values() for record, _ in pairs)
+    kept_ents = Counter()
+    for pairs in pairs_by_split.values():
+        for record, doc in pairs:
+            kept_ents[record.source] += len(doc.ents)
+    for source in sources:
+        own = [p for p in problems if p.file == source["path"]]
+        source.update({
+            "records_kept": kept[source["path"]],
+            "entities_kept": kept_ents[source["path"]],
+            "problems": summarise_problems(own),
+        })
+
+
 def _print_summary(report: dict, output_dir: Path) -> None:
     msg.divider("Data report")
-    rows = [(s, v["docs"], v["tokens"], v["entities"], ", ".join(f"{k} {n}" for k, n in v["labels"].items()))
+    rows = [(s, v["docs"], v["sentences"], v["tokens"], v["entities"],
+             ", ".join(f"{k} {n}" for k, n in v["labels"].items()))
             for s, v in report["splits"].items()]
-    msg.table(rows, header=("split", "docs", "tokens", "entities", "labels"), divider=True)
+    msg.table(rows, header=("split", "docs", "sentences", "tokens", "entities", "labels"), divider=True)
+    msg.table([(Path(s["path"]).name, s["format"], s["records"], s["records_kept"], s["entities"],
+                s["entities_kept"]) for s in report["sources"]],
+              header=("file", "format", "records", "kept", "entities", "kept"), divider=True)
     records, entities = report["records"], report["entities"]
     msg.info(f"Records: {records['read']} read, {records['kept']} kept; entities: "
              f"{entities['read']} read, {entities['kept']} kept")

@@ -90,8 +90,14 @@ def test_pre_split_conll_keeps_splits_and_carves_missing_dev(tmp_path: Path) -> 
     report = srsly.read_json(tmp_path / "out" / "data_report.json")
     assert report["split_method"]["test"] == "given" and report["split_method"]["train"] == "given"
     assert report["split_method"]["dev"].startswith("0.15 of train by seeded hash")
-    assert report["splits"]["test"] == {"docs": 1, "tokens": 2, "entities": 1, "labels": {"LOC": 1}}
-    assert report["splits"]["dev"]["docs"] + report["splits"]["train"]["docs"] == 40
+    assert report["splits"]["test"] == {"docs": 1, "sentences": 1, "tokens": 2, "entities": 1,
+                                        "labels": {"LOC": 1}}
+    train, dev = report["splits"]["train"], report["splits"]["dev"]
+    assert train["sentences"] + dev["sentences"] == 40
+    assert train["docs"] < train["sentences"]  # consecutive sentences joined (n_sents 10)
+    source = {s["path"].split("/")[-1]: s for s in report["sources"]}["train.conll"]
+    assert (source["format"], source["records"], source["records_kept"], source["entities_kept"]) == \
+        ("conll", 40, 40, 40)
 
 
 BAD_INPUTS = {
