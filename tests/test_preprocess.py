@@ -140,3 +140,22 @@ def test_bad_dataset_folders_are_explained(tmp_path: Path, files, options, expec
         write_lines(tmp_path / "data" / name, [text])
     result = preprocess(tmp_path / "data", tmp_path / "out", *options)
     assert result.returncode == 1 and expected in result.stderr, result.stderr
+
+
+def test_check_data_failure_names_spacys_errors(tmp_path: Path) -> None:
+    """Too few training docs is an error for spacy debug data: the step says which."""
+    corpus = tmp_path / "corpus"
+    data = tmp_path / "data"
+    write_lines(data / "train.jsonl", [f'{{"text": "Ana {i} mora em Lisboa.", "entities": [[0, 3, "PER"]]}}'
+                                       for i in range(12)])
+    write_lines(data / "dev.jsonl", ['{"text": "Rui mora no Porto.", "entities": [[0, 3, "PER"]]}'])
+    write_lines(data / "test.jsonl", ['{"text": "Eva mora em Faro.", "entities": [[0, 3, "PER"]]}'])
+    assert preprocess(data, corpus).returncode == 0
+    config = tmp_path / "config.cfg"
+    assert run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(config)], ROOT).returncode == 0
+    report = tmp_path / "debug.txt"
+    result = run(["python", "-m", "scripts.check_data", str(config), str(corpus), str(report)], ROOT)
+    assert result.returncode == 1
+    assert "spacy debug data found errors: Low number of examples to train a new pipeline (12)" \
+        in result.stderr.splitlines()[-1]
+    assert not report.exists()

@@ -1,0 +1,151 @@
+"""Readers for annotation-tool exports and spaCy's own formats, and format detection."""
+
+import json
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.training import docs_to_json
+
+from scripts.readers import ReadOptions, detect_format, read_records
+from scripts.util import UserError
+
+from .conftest import write_lines
+
+TEXT = "Ana Costa mora em Lisboa."
+
+
+def spans(record):
+    return [f"{record.text[s:e]}/{label}" for s, e, label in record.entities]
+
+
+def test_prodigy_keeps_accepted_spans_and_marks_the_rest(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "prodigy.jsonl", [
+        json.dumps({"text": TEXT, "spans": [{"start": 0, "end": 9, "label": "PER"}], "answer": "accept",
+                    "_input_hash": 11}),
+        json.dumps({"text": "Outro texto.", "spans": [], "answer": "reject"}),
+        json.dumps({"text": "Mais um.", "answer": "ignore"}),
+    ])
+    assert detect_format(path) == "prodigy"
+    accepted, rejected, ignored = read_records(path)
+    assert (accepted.id, spans(accepted), accepted.skip) == ("11", ["Ana Costa/PER"], None)
+    assert rejected.skip == "Prodigy answer 'reject'" and ignored.skip == "Prodigy answer 'ignore'"
+
+
+@pytest.mark.parametrize("record", [
+    {"id": 1, "text": TEXT, "label": [[0, 9, "PER"], [18, 24, "LOC"]]},
+    {"id": 1, "text": TEXT, "entities": [{"id": 5, "label": "PER", "start_offset": 0, "end_offset": 9},
+                                         {"id": 6, "label": "LOC", "start_offset": 18, "end_offset": 24}]},
+])
+def test_doccano_exports(tmp_path: Path, record) -> None:
+    path = write_lines(tmp_path / "doccano.jsonl", [json.dumps(record)])
+    assert detect_format(path) == "doccano"
+    (read,) = read_records(path)
+    assert spans(read) == ["Ana Costa/PER", "Lisboa/LOC"]
+
+
+LABEL_STUDIO = [
+    {"id": 7, "data": {"text": TEXT}, "annotations": [
+        {"was_cancelled": False, "result": [
+            {"type": "labels", "value": {"start": 0, "end": 9, "text": "Ana Costa", "labels": ["PER"]}},
+            {"type": "labels", "value": {"start": 18, "end": 24, "text": "Lisboa", "labels": ["LOC"]}},
+            {"type": "choices", "value": {"choices": ["news"]}},
+        ]}]},
+    {"id": 8, "data": {"text": "Nada aqui."}, "annotations": [{"was_cancelled": True, "result": []}]},
+]
+
+
+def test_label_studio_export_with_item_lines(tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(LABEL_STUDIO, indent=2), encoding="utf8")
+    assert detect_format(path) == "label_studio"
+    first, second = read_records(path)
+    assert (first.id, first.line, spans(first)) == ("7", 2, ["Ana Costa/PER", "Lisboa/LOC"])
+    assert second.skip == "no completed annotation" and second.line > first.line
+
+
+def test_label_studio_span_outside_text_names_the_task_line(tmp_path: Path) -> None:
+    bad = json.loads(json.dumps(LABEL_STUDIO))
+    bad[0]["annotations"][0]["result"][1]["value"]["end"] = 99
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(bad, indent=2), encoding="utf8")
+    with pytest.raises(UserError, match=r"export.json:2: entity \[18, 99, 'LOC'\]: offsets outside"):
+        read_records(path)
+
+
+def test_broken_json_array_names_the_line(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "export.json", ['[{"data": {"text": "a"}},', '{"data": {"text": "b"}', "]"])
+    with pytest.raises(UserError, match=r"export.json:3: not valid JSON"):
+        read_records(path, ReadOptions(format="label_studio"))
+
+
+def make_doc() -> Doc:
+    nlp = spacy.blank("pt")
+    doc = nlp(TEXT)
+    doc.ents = [doc.char_span(0, 9, "PER"), doc.char_span(18, 24, "LOC")]
+    return doc
+
+
+def test_spacy_docbin(tmp_path: Path) -> None:
+    path = tmp_path / "data.spacy"
+    DocBin(docs=[make_doc()]).to_disk(path)
+    (record,) = read_records(path)
+    assert spans(record) == ["Ana Costa/PER", "Lisboa/LOC"] and record.words[0] == "Ana"
+
+
+def test_not_a_docbin_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "data.spacy"
+    path.write_bytes(b"definitely not msgpack")
+    with pytest.raises(UserError, match="data.spacy: not a spaCy DocBin file"):
+        read_records(path)
+
+
+def test_spacy_v2_json(tmp_path: Path) -> None:
+    doc = make_doc()
+    for token in doc:
+        token.is_sent_start = token.i == 0
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps([docs_to_json([doc])]), encoding="utf8")
+    assert detect_format(path) == "spacy_json"
+    (record,) = read_records(path)
+    assert spans(record) == ["Ana Costa/PER", "Lisboa/LOC"]
+
+
+def test_unrecognised_json_asks_for_the_format_var(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "odd.json", ['[{"sentence": "x"}]'])
+    with pytest.raises(UserError, match="set the 'format' var"):
+        read_records(path)
+
+
+def test_conll_tag_column_and_strict_iob2(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "data.conll", [
+        "Ana NNP B-PER x", "Costa NNP I-PER x", "mora VB O x", "", "em IN O x", "Lisboa NNP I-LOC x"])
+    with pytest.raises(UserError, match="no column -1|is not O or B-"):
+        read_records(path)  # last column holds "x"
+    records = read_records(path, ReadOptions(tag_column=2))
+    assert spans(records[0]) == ["Ana Costa/PER"] and spans(records[1]) == ["Lisboa/LOC"]
+    with pytest.raises(UserError, match=r"data.conll:6: I-LOC after O is invalid in IOB2 \(strict\)"):
+        read_records(path, ReadOptions(tag_column=2, tag_scheme="iob2"))
+
+
+def test_strict_biluo_rejects_an_unclosed_entity(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "data.conll", ["Ana B-PER", "mora O"])
+    with pytest.raises(UserError, match=r"data.conll:2: O after B-PER is invalid in BILUO"):
+        read_records(path, ReadOptions(tag_scheme="biluo"))
+
+
+def test_any_docstart_line_separates_documents(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "ned.conll", [
+        "-DOCSTART- -DOCSTART- O", "Jan N B-PER", "", "-DOCSTART- -DOCSTART- O", "Piet N B-PER"])
+    first, second = read_records(path)
+    assert first.words == ["Jan"] and second.words == ["Piet"]  # not a "-DOCSTART-" token
+    assert first.group != second.group
+
+
+def test_unknown_format_and_scheme_are_rejected(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "a.jsonl", ['{"text": "x"}'])
+    with pytest.raises(UserError, match="unknown format 'xml'"):
+        read_records(path, ReadOptions(format="xml"))
+    with pytest.raises(UserError, match="unknown tag scheme 'bio'"):
+        read_records(path, ReadOptions(tag_scheme="bio"))
