@@ -4,16 +4,13 @@ Skipped when ../shared/data is absent (it holds copies of public datasets for
 benchmarks and is not part of the project).
 """
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 import srsly
 
-from .conftest import ROOT, copy_project, weasel
+from .conftest import ROOT, copy_project, serve_folder, weasel
 
 MIRROR = ROOT.parent / "shared" / "data" / "mirror"
 needs_shared = pytest.mark.skipif(not MIRROR.is_dir(), reason=f"no dataset mirror at {MIRROR}")
@@ -21,12 +18,8 @@ needs_shared = pytest.mark.skipif(not MIRROR.is_dir(), reason=f"no dataset mirro
 
 @pytest.fixture(scope="module")
 def loopback_mirror() -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(MIRROR))
-    handler.log_message = lambda *args: None  # type: ignore[assignment]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_folder(MIRROR) as url:
+        yield url
 
 
 @needs_shared
@@ -66,3 +59,23 @@ def test_a_corrupted_download_stops_the_workflow(tmp_path: Path) -> None:
     assert "assets/lener_br/dev.conll: checksum mismatch" in result.stderr
     assert not (project / "assets" / "lener_br" / "dev.conll").exists()
     assert not (project / "corpus" / "lener_br" / "train.spacy").exists()
+
+
+@needs_shared
+def test_conll2003_english_reads_iob1_documents_exactly(loopback_mirror: str, tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    args = [".", "--vars.dataset", "conll2003", "--vars.lang", "en", "--vars.dedupe", "train",
+            "--vars.assets_mirror", loopback_mirror]
+    weasel(["run", "fetch", *args], project)
+    weasel(["run", "preprocess", *args], project)
+    report = srsly.read_json(project / "corpus" / "conll2003" / "data_report.json")
+    # The published sizes: sentences and entities per split (IOB1 read correctly).
+    assert [(s["path"], s["records"], s["entities"]) for s in report["sources"]] == [
+        ("assets/conll2003/dev.conll", 3250, 5942),
+        ("assets/conll2003/test.conll", 3453, 5648),
+        ("assets/conll2003/train.conll", 14041, 23499),
+    ]
+    test = report["splits"]["test"]
+    assert (test["sentences"], test["entities"]) == (3453, 5648)  # dedupe=train keeps test whole
+    assert test["labels"] == {"LOC": 1668, "MISC": 702, "ORG": 1661, "PER": 1617}
+    assert test["docs"] >= 231  # sentences joined within the 231 documents

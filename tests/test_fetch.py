@@ -1,15 +1,12 @@
 """The fetch step against a local mirror folder and a loopback HTTP server."""
 
-import functools
 import hashlib
-import http.server
-import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from .conftest import ROOT, run
+from .conftest import ROOT, run, serve_folder
 
 CONTENT = "Ana B-PER\nchegou O\n"
 
@@ -54,13 +51,8 @@ GOOD_MD5 = hashlib.md5(CONTENT.encode()).hexdigest()
 
 @pytest.fixture
 def http_mirror(tmp_path: Path) -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(make_mirror(tmp_path)))
-    handler.log_message = lambda *args: None  # type: ignore[assignment]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_folder(make_mirror(tmp_path)) as url:
+        yield url
 
 
 def test_fetch_from_local_folder_checks_md5_and_writes_manifest(tmp_path: Path) -> None:
