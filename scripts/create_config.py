@@ -78,17 +78,10 @@ def build_config(base: Path, overlays: List[Path], lang: str) -> Config:
         raise UserError(f"cannot apply overlays {[str(o) for o in overlays]}: {err}", base) from None
 
 
-@exit_on_user_error
-def main(
-    # fmt: off
-    base: Path = typer.Argument(..., help="Human-edited base config", exists=True, dir_okay=False),
-    output: Path = typer.Argument(..., help="Generated config to write"),
-    lang: str = typer.Option("pt", help="spaCy language code"),
-    overlay: List[Path] = typer.Option([], help="Overlay config(s), applied in order", exists=True, dir_okay=False),
-    # fmt: on
-) -> None:
+def generate(base: Path, overlays: List[Path], lang: str, output: Path) -> None:
+    """Write the filled config for `base` + `overlays` to `output`, atomically."""
     check_not_hand_edited(output)
-    config = build_config(base, overlay, lang)
+    config = build_config(base, overlays, lang)
     with atomic_output(output) as tmp:
         merged = tmp.with_suffix(".merged.cfg")
         try:
@@ -101,11 +94,23 @@ def main(
         finally:
             merged.unlink(missing_ok=True)
         body = tmp.read_text(encoding="utf8")
-        sources = ", ".join(str(p) for p in [base, *overlay])
+        sources = ", ".join(str(p) for p in [base, *overlays])
         header = (f"{HEADER_MARK} from {sources} (lang={lang}). Do not edit.\n"
                   f"{CHECKSUM_PREFIX}{body_checksum(body)}\n")
         tmp.write_text(header + body, encoding="utf8")
-    msg.good(f"Generated {output} from {sources}")
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    base: Path = typer.Argument(..., help="Human-edited base config", exists=True, dir_okay=False),
+    output: Path = typer.Argument(..., help="Generated config to write"),
+    lang: str = typer.Option("pt", help="spaCy language code"),
+    overlay: List[Path] = typer.Option([], help="Overlay config(s), applied in order", exists=True, dir_okay=False),
+    # fmt: on
+) -> None:
+    generate(base, overlay, lang, output)
+    msg.good(f"Generated {output} from {', '.join(str(p) for p in [base, *overlay])}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ is what run.json's training speed and later reports are computed from.
 """
 
 import time
-from typing import IO, Any, Callable, Dict, Optional, Tuple
+from typing import IO, Any, Callable, Dict, Optional, Tuple, Union
 
 import srsly
 from spacy import registry
@@ -18,10 +18,12 @@ LOGGER_NAME = "ner_template.TrainLogger.v1"
 @registry.loggers(LOGGER_NAME)
 def train_logger(
     log_path: str,
-    progress_bar: Optional[str] = None,
+    progress_bar: Union[bool, str, None] = None,
     console_output: bool = True,
     output_file: Optional[str] = None,
 ) -> Callable[[Language, IO, IO], Tuple[Callable[[Optional[Dict[str, Any]]], None], Callable[[], None]]]:
+    if isinstance(progress_bar, bool):  # ConsoleLogger.v1/v2 took a bool, v3 takes a name
+        progress_bar = "eval" if progress_bar else None
     make_console = registry.loggers.get("spacy.ConsoleLogger.v3")(
         progress_bar=progress_bar, console_output=console_output, output_file=output_file
     )
