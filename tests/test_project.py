@@ -21,7 +21,8 @@ COMMANDS: Dict[str, dict] = {c["name"]: c for c in substitute_project_variables(
 
 
 def local_imports(module_path: Path, seen: Set[Path] = None) -> Set[Path]:
-    """The module and every scripts/ module it imports, transitively."""
+    """The module and every scripts/ module it imports or runs (a "scripts.x" string
+    passed to `python -m`), transitively."""
     seen = set() if seen is None else seen
     if module_path in seen:
         return seen
@@ -32,6 +33,9 @@ def local_imports(module_path: Path, seen: Set[Path] = None) -> Set[Path]:
             local_imports(module_path.parent / f"{node.module.replace('.', '/')}.py", seen)
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scripts."):
             local_imports(ROOT / f"{node.module.replace('.', '/')}.py", seen)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and re.fullmatch(r"scripts\.\w+", node.value):
+            local_imports(ROOT / f"{node.value.replace('.', '/')}.py", seen)
     return seen
 
 
@@ -63,6 +67,9 @@ def test_deps_check_fails_when_a_dep_is_missing() -> None:
     train = dict(COMMANDS["train"], deps=[d for d in COMMANDS["train"]["deps"]
                                           if d != "scripts/train_logger.py"])
     assert missing_deps(train) == ["scripts/train_logger.py"]
+    bench = dict(COMMANDS["benchmark-configs"], deps=[d for d in COMMANDS["benchmark-configs"]["deps"]
+                                              if d != "scripts/evaluate.py"])
+    assert missing_deps(bench) == ["scripts/evaluate.py"]  # run as a subprocess, still a dep
     config = dict(COMMANDS["create-config"], deps=["scripts/create_config.py", "scripts/util.py"])
     assert missing_deps(config) == ["configs/base.cfg", "configs/optimize/efficiency.cfg"]
 
