@@ -61,6 +61,46 @@ def discover(input_dir: Path) -> Tuple[Dict[str, List[Path]], List[Path]]:
     return named, pooled
 
 
+Pairs = List[Tuple[Record, Doc]]
+
+
+def read_and_clean(files: Dict[str, List[Path]], options: ReadOptions, cleaner: Cleaner,
+                   dedupe: str) -> Tuple[Dict[str, Pairs], List[Dict[str, Any]]]:
+    """Records of each split (or of the "pool" of unsplit files) as cleaned Docs,
+    and a description of each source file."""
+    pairs_by_split: Dict[str, Pairs] = {}
+    sources = []
+    for split, paths in files.items():
+        pairs: Pairs = []
+        for path in paths:
+            records = read_records(path, options)
+            pairs.extend(convert_records(records, cleaner, desc=f"Converting {path.name}"))
+            fmt = detect_format(path) if options.format == "auto" else options.format
+            sources.append({"path": str(path), "md5": md5_file(path), "split": split, "format": fmt,
+                            "records": len(records),
+                            "entities": sum(len(r.entities) for r in records)})
+        # Unsplit data is deduplicated before splitting, so "train" covers the pool too.
+        in_scope = dedupe == "all" or (dedupe == "train" and split in ("train", "pool"))
+        pairs_by_split[split] = drop_duplicates(pairs, cleaner.problems) if in_scope else pairs
+    return pairs_by_split, sources
+
+
+def complete_splits(pairs_by_split: Dict[str, Pairs], seed: int,
+                    ratios: Dict[str, float]) -> Dict[str, str]:
+    """Carve missing dev/test splits from train (pre-split data) or from the pool;
+    return how each split was made."""
+    missing = {split: ratio for split, ratio in ratios.items() if split not in pairs_by_split}
+    method = {split: "given" for split in pairs_by_split if split != "pool"}
+    if missing:
+        base = "pool" if "pool" in pairs_by_split else "train"
+        pairs_by_split.update(split_by_hash(pairs_by_split.pop(base), seed, missing))
+        for split, ratio in missing.items():
+            method[split] = f"{ratio:g} of {base} by seeded hash (seed {seed})"
+        if base == "pool":
+            method["train"] = f"rest of pool (seed {seed})"
+    return method
+
+
 @exit_on_user_error
 def main(
     # fmt: off
@@ -88,30 +128,8 @@ def main(
     except ImportError as err:
         raise UserError(f"spaCy has no language '{lang}' ({err}); check the 'lang' var") from None
     cleaner = Cleaner(nlp, parse_labels(labels), on_problem)
-    sources = []
-    pairs_by_split: Dict[str, List[Tuple[Record, Doc]]] = {}
-    for split, paths in (named.items() if named else [("pool", pooled)]):
-        pairs: List[Tuple[Record, Doc]] = []
-        for path in paths:
-            records = read_records(path, read_options)
-            pairs.extend(convert_records(records, cleaner, desc=f"Converting {path.name}"))
-            sources.append({"path": str(path), "md5": md5_file(path), "split": split,
-                            "format": detect_format(path) if data_format == "auto" else data_format,
-                            "records": len(records),
-                            "entities": sum(len(r.entities) for r in records)})
-        in_scope = dedupe == "all" or (dedupe == "train" and split in ("train", "pool"))
-        pairs_by_split[split] = drop_duplicates(pairs, cleaner.problems) if in_scope else pairs
-
-    # Missing dev/test splits are carved from train (pre-split data) or the pool.
-    missing = {s: r for s, r in (("dev", dev_ratio), ("test", test_ratio)) if s not in pairs_by_split}
-    split_method = {s: "given" for s in pairs_by_split if s != "pool"}
-    if missing:
-        base = "train" if named else "pool"
-        pairs_by_split.update(split_by_hash(pairs_by_split.pop(base), seed, missing))
-        for split, ratio in missing.items():
-            split_method[split] = f"{ratio:g} of {base} by seeded hash (seed {seed})"
-        if not named:
-            split_method["train"] = f"rest of pool (seed {seed})"
+    pairs_by_split, sources = read_and_clean(named or {"pool": pooled}, read_options, cleaner, dedupe)
+    split_method = complete_splits(pairs_by_split, seed, {"dev": dev_ratio, "test": test_ratio})
     for split in SPLITS:
         if not pairs_by_split.get(split):
             raise UserError(f"the {split} split is empty after cleaning; add data or change "
@@ -149,7 +167,7 @@ def main(
     _print_summary(report, output_dir)
 
 
-def add_file_reports(sources: List[Dict[str, Any]], pairs_by_split: Dict[str, List[Tuple[Record, Doc]]],
+def add_file_reports(sources: List[Dict[str, Any]], pairs_by_split: Dict[str, Pairs],
                      problems: List[Problem]) -> None:
     """Per input file: records and entities kept, and problems by action and kind."""
     kept = Counter(record.source for pairs in pairs_by_split.values() for record, _ in pairs)
