@@ -14,13 +14,10 @@ with the machine and versions that produced them. Models, logs and configs of
 each run go to OUTPUT_DIR/runs/ (git-ignored).
 """
 
-import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import spacy
 import srsly
@@ -30,6 +27,7 @@ from spacy.tokens import DocBin
 from wasabi import msg
 
 from .create_config import generate
+from .runs import train_and_evaluate
 from .util import UserError, atomic_outputs, environment_info, exit_on_user_error, markdown_table
 from .util import utc_now
 
@@ -47,17 +45,6 @@ def stock_config(lang: str, optimize: str, path: Path) -> None:
         embed["include_static_vectors"] = False
     path.parent.mkdir(parents=True, exist_ok=True)
     config.to_disk(path)
-
-
-def run_measured(command: List[str]) -> Dict[str, float]:
-    """Run a command; return its wall time and peak resident memory (MiB)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise UserError(f"benchmark run failed (exit code {process.returncode}): {' '.join(command)}")
-    return {"seconds": time.perf_counter() - start, "peak_memory_mib": usage.ru_maxrss / 1024}
 
 
 def inference_speed(model: Path, texts: List[str], min_seconds: float) -> Dict[str, float]:
@@ -86,12 +73,8 @@ def dir_size_mib(path: Path) -> float:
 def one_run(system: str, config: Path, corpus_dir: Path, run_dir: Path, seed: int,
             budget: Dict[str, int], texts: List[str], gpu_id: int, min_seconds: float) -> Dict[str, Any]:
     msg.divider(f"{system}, seed {seed}")
-    options = [f"--{key.replace('_', '-')}={value}" for key, value in budget.items()]
-    usage = run_measured([sys.executable, "-m", "scripts.train", str(config), str(corpus_dir),
-                          str(run_dir), "--latest", str(run_dir.parent / "latest"),
-                          f"--seed={seed}", f"--gpu-id={gpu_id}", *options])
-    subprocess.run([sys.executable, "-m", "scripts.evaluate", str(run_dir / "model-best"),
-                    str(corpus_dir / "test.spacy"), str(run_dir), f"--gpu-id={gpu_id}"], check=True)
+    usage = train_and_evaluate(config, corpus_dir, run_dir, seed, budget, gpu_id,
+                               latest=run_dir.parent / "latest")
     manifest = srsly.read_json(run_dir / "run.json")
     metrics = srsly.read_json(run_dir / "metrics.json")
     return {

@@ -22,7 +22,7 @@ from .conftest import copy_project, weasel
 pytestmark = pytest.mark.slow
 
 RUN = "sample-efficiency-s0"
-STEPS = ["fetch", "preprocess", "create-config", "check-data", "train", "evaluate", "package"]
+STEPS = ["fetch", "preprocess", "create-config", "check-data", "train", "evaluate", "report", "package"]
 SMALL_VARS = {"max_steps": "100", "eval_frequency": "25", "patience": "0"}
 PACKAGE = "packages/pt_sample_ner-0.1.0"
 
@@ -101,13 +101,13 @@ def test_editing_the_sample_reruns_preprocess_and_everything_after(trained_copy:
              for i in range(12)]
     sample.write_text(sample.read_text(encoding="utf8") + "".join(srsly.json_dumps(r) + "\n" for r in extra),
                       encoding="utf8")
-    assert run_all(trained_copy) == {"preprocess", "check-data", "train", "evaluate", "package"}
+    assert run_all(trained_copy) == {"preprocess", "check-data", "train", "evaluate", "report", "package"}
 
 
 def test_editing_the_base_config_retrains_without_preprocessing(trained_copy: Path) -> None:
     base = trained_copy / "configs" / "base.cfg"
     base.write_text(base.read_text().replace("dropout = 0.1", "dropout = 0.2"))
-    assert run_all(trained_copy) == {"create-config", "check-data", "train", "evaluate", "package"}
+    assert run_all(trained_copy) == {"create-config", "check-data", "train", "evaluate", "report", "package"}
     config = (trained_copy / "training" / RUN / "model-best" / "config.cfg").read_text()
     assert "dropout = 0.2" in config
 
@@ -115,7 +115,7 @@ def test_editing_the_base_config_retrains_without_preprocessing(trained_copy: Pa
 def test_same_seed_gives_identical_test_scores(trained_copy: Path) -> None:
     first = srsly.read_json(trained_copy / "training" / RUN / "metrics.json")
     ran = run_all(trained_copy, "--vars.run", "repeat")
-    assert ran == {"create-config", "check-data", "train", "evaluate", "package"}
+    assert ran == {"create-config", "check-data", "train", "evaluate", "report", "package"}
     second = srsly.read_json(trained_copy / "training" / "repeat" / "metrics.json")
     assert (second["overall"], second["per_label"]) == (first["overall"], first["per_label"])
     assert (trained_copy / "training" / "latest").read_text().strip() == "repeat"

@@ -1,0 +1,288 @@
+"""Write a run's error-analysis report: what the model gets right and wrong on test.
+
+Reads: RUN_DIR/model-best, RUN_DIR/metrics.json, RUN_DIR/train_log.jsonl, and the
+corpus's train.spacy (to tell seen from unseen entities) and test.spacy.
+Writes into RUN_DIR: report.html (self-contained: scores, support, a training
+curve and per-label F1 bars as embedded PNG plots, a label confusion table, the
+worst test documents rendered with displaCy, gold beside predicted, and scores
+for entities seen and unseen in train), report.md (the same facts without the
+pictures), and errors/false_positives.jsonl, errors/false_negatives.jsonl.
+"""
+
+import base64
+import html
+import io
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Dict, List, Set, Tuple
+
+import spacy
+import srsly
+import typer
+from spacy import displacy
+from spacy.tokens import Doc, DocBin
+from wasabi import msg
+
+from .util import UserError, atomic_outputs, exit_on_user_error, markdown_table
+
+Entity = Tuple[int, int, str]
+NONE = "(none)"
+
+
+def entities(doc: Doc) -> Set[Entity]:
+    return {(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents}
+
+
+def prf(tp: int, fp: int, fn: int) -> Dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0, "support": tp + fn}
+
+
+def confusion(gold: Set[Entity], pred: Set[Entity]) -> Counter:
+    """(gold label, predicted label) counts: exact matches, overlapping spans with
+    another label or other boundaries, missed gold (pred NONE), spurious (gold NONE)."""
+    counts: Counter = Counter()
+    for start, end, label in gold:
+        overlapping = [p for p in pred if p[0] < end and start < p[1]]
+        if not overlapping:
+            counts[(label, NONE)] += 1
+        for other in overlapping:
+            counts[(label, other[2])] += 1
+    for start, end, label in pred:
+        if not any(g[0] < end and start < g[1] for g in gold):
+            counts[(NONE, label)] += 1
+    return counts
+
+
+def seen_unseen(pairs: List[Tuple[Doc, Doc]], train_texts: Set[str]) -> Dict[str, Dict[str, float]]:
+    """Scores for entities whose text occurs as an entity in train, and the rest."""
+    counts = {"seen": Counter(), "unseen": Counter()}
+    for gold, pred in pairs:
+        gold_ents, pred_ents = entities(gold), entities(pred)
+        for ent in gold_ents:
+            group = "seen" if gold.text[ent[0]:ent[1]] in train_texts else "unseen"
+            counts[group]["tp" if ent in pred_ents else "fn"] += 1
+        for ent in pred_ents - gold_ents:
+            counts["seen" if pred.text[ent[0]:ent[1]] in train_texts else "unseen"]["fp"] += 1
+    return {group: prf(c["tp"], c["fp"], c["fn"]) for group, c in counts.items()}
+
+
+def plot_png(draw) -> str:
+    """Run `draw(figure)` on a new matplotlib figure; return it as base64 PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure(figsize=(8, 3.6), dpi=100)
+    draw(figure)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def training_curve(log: List[Dict[str, Any]]) -> str:
+    def draw(figure) -> None:
+        score_axis, loss_axis = figure.subplots(1, 2)
+        steps = [entry["step"] for entry in log]
+        score_axis.plot(steps, [100 * (entry["scores"].get("ents_f") or 0.0) for entry in log], marker="o")
+        score_axis.set(title="Dev entity F1", xlabel="step", ylabel="F1")
+        for name in sorted({name for entry in log for name in entry["losses"]}):
+            loss_axis.plot(steps, [entry["losses"].get(name, 0.0) for entry in log], label=name)
+        loss_axis.set(title="Training loss", xlabel="step", yscale="symlog")
+        loss_axis.legend()
+
+    return plot_png(draw)
+
+
+def label_bars(per_label: Dict[str, Dict[str, float]]) -> str:
+    def draw(figure) -> None:
+        axis = figure.subplots()
+        labels = list(per_label)
+        axis.barh(labels, [100 * per_label[label]["f"] for label in labels], color="#4c72b0")
+        for index, label in enumerate(labels):
+            axis.text(100 * per_label[label]["f"] + 1, index, f"{100 * per_label[label]['f']:.1f}",
+                      va="center")
+        axis.set(title="Test F1 per label", xlim=(0, 110), xlabel="F1")
+        axis.invert_yaxis()
+
+    return plot_png(draw)
+
+
+def render_ents(doc: Doc, colors: Dict[str, str]) -> str:
+    return displacy.render(doc, style="ent", page=False, jupyter=False, options={"colors": colors})
+
+
+def palette(labels: List[str]) -> Dict[str, str]:
+    colors = ["#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb", "#9cc9cc",
+              "#ffeb80", "#ff8197", "#f0d0ff", "#bfe1d9", "#e4e7d2"]
+    return {label: colors[i % len(colors)] for i, label in enumerate(labels)}
+
+
+def pct(value: float) -> str:
+    return f"{100 * value:.2f}"
+
+
+def build(run_dir: Path, train_path: Path, test_path: Path, n_worst: int) -> Dict[str, Any]:
+    for path in (run_dir / "model-best", run_dir / "metrics.json", train_path, test_path):
+        if not path.exists():
+            raise UserError("not found (run the earlier steps first)", path)
+    log_path = run_dir / "train_log.jsonl"
+    nlp = spacy.load(run_dir / "model-best")
+    gold_docs = list(DocBin().from_disk(test_path).get_docs(nlp.vocab))
+    pred_docs = list(nlp.pipe(doc.text for doc in gold_docs))
+    train_texts = {ent.text for doc in DocBin().from_disk(train_path).get_docs(nlp.vocab) for ent in doc.ents}
+    pairs = list(zip(gold_docs, pred_docs))
+    false_positives, false_negatives, worst = [], [], []
+    for index, (gold, pred) in enumerate(pairs):
+        gold_ents, pred_ents = entities(gold), entities(pred)
+        where = {"doc": index, "id": gold.user_data.get("id"), "source": gold.user_data.get("source"),
+                 "line": gold.user_data.get("line")}
+        for start, end, label in sorted(pred_ents - gold_ents):
+            false_positives.append({**where, "start": start, "end": end, "label": label,
+                                    "text": gold.text[start:end]})
+        for start, end, label in sorted(gold_ents - pred_ents):
+            false_negatives.append({**where, "start": start, "end": end, "label": label,
+                                    "text": gold.text[start:end]})
+        errors = len(pred_ents ^ gold_ents)
+        if errors:
+            worst.append((errors, index))
+    worst.sort(key=lambda item: (-item[0], item[1]))
+    counts: Counter = Counter()
+    for gold, pred in pairs:
+        counts.update(confusion(entities(gold), entities(pred)))
+    return {
+        "metrics": srsly.read_json(run_dir / "metrics.json"),
+        "log": list(srsly.read_jsonl(log_path)) if log_path.exists() else [],
+        "confusion": counts,
+        "seen_unseen": seen_unseen(pairs, train_texts),
+        "worst": [(errors, pairs[index]) for errors, index in worst[:n_worst]],
+        "false_positives": false_positives,
+        "false_negatives": false_negatives,
+        "labels": sorted(nlp.get_pipe("ner").labels),
+    }
+
+
+def confusion_rows(data: Dict[str, Any]) -> Tuple[Tuple[str, ...], List[Tuple[Any, ...]]]:
+    labels = data["labels"]
+    header = ("gold \\ predicted", *labels, "missed")
+    rows = [(gold, *(data["confusion"][(gold, pred)] for pred in labels), data["confusion"][(gold, NONE)])
+            for gold in labels]
+    rows.append(("spurious", *(data["confusion"][(NONE, pred)] for pred in labels), ""))
+    return header, rows
+
+
+def score_rows(metrics: Dict[str, Any]) -> List[Tuple[Any, ...]]:
+    overall = metrics["overall"]
+    return [("overall", pct(overall["p"]), pct(overall["r"]), pct(overall["f"]), overall["support"])] + [
+        (label, pct(v["p"]), pct(v["r"]), pct(v["f"]), v["support"]) for label, v in metrics["per_label"].items()]
+
+
+def to_markdown(data: Dict[str, Any], run_name: str) -> str:
+    metrics = data["metrics"]
+    header, rows = confusion_rows(data)
+    seen = [(group, pct(v["p"]), pct(v["r"]), pct(v["f"]), v["support"])
+            for group, v in data["seen_unseen"].items()]
+    return (
+        f"# Error report: {run_name}\n\n## Test scores\n\n"
+        + markdown_table(("label", "P", "R", "F1", "support"), score_rows(metrics))
+        + "\n## Label confusion (overlapping spans)\n\n" + markdown_table(header, rows)
+        + "\n## Entities seen and unseen in train\n\n"
+        + markdown_table(("entities", "P", "R", "F1", "support"), seen)
+        + f"\n{len(data['false_positives'])} false positives and {len(data['false_negatives'])} false "
+        "negatives are listed in `errors/`.\n"
+    )
+
+
+def html_table(header: Tuple[str, ...], rows: List[Tuple[Any, ...]]) -> str:
+    head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; border-top: 1px solid #ddd; padding: 0.5rem 0; }
+.pair h4 { margin: 0.2rem 0; color: #666; font-weight: normal; }
+img { max-width: 100%; }
+"""
+# Marks the page once every embedded image has decoded, for the browser test.
+IMAGE_CHECK = """
+window.addEventListener("load", () => {
+  const ok = [...document.images].every((img) => img.complete && img.naturalWidth > 0);
+  document.body.setAttribute("data-images-loaded", ok ? "yes" : "no");
+});
+"""
+
+
+def to_html(data: Dict[str, Any], run_name: str) -> str:
+    metrics = data["metrics"]
+    colors = palette(data["labels"])
+    header, rows = confusion_rows(data)
+    seen = [(group, pct(v["p"]), pct(v["r"]), pct(v["f"]), v["support"])
+            for group, v in data["seen_unseen"].items()]
+    curve = (f'<img alt="training curve" src="data:image/png;base64,{training_curve(data["log"])}">'
+             if data["log"] else "<p>No training log.</p>")
+    bars = f'<img alt="F1 per label" src="data:image/png;base64,{label_bars(metrics["per_label"])}">'
+    worst = "".join(
+        f'<div class="pair"><div><h4>doc {html.escape(str(gold.user_data.get("id", "")))} · gold'
+        f" ({errors} errors)</h4>{render_ents(gold, colors)}</div>"
+        f"<div><h4>predicted</h4>{render_ents(pred, colors)}</div></div>"
+        for errors, (gold, pred) in data["worst"])
+    overall = metrics["overall"]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>NER report: {html.escape(run_name)}</title>
+<style>{STYLE}</style><script>{IMAGE_CHECK}</script></head>
+<body>
+<h1>NER report: {html.escape(run_name)}</h1>
+<p>Model <code>{html.escape(metrics["model"])}</code> on <code>{html.escape(metrics["test"]["path"])}</code>
+({metrics["test"]["docs"]} docs, {metrics["test"]["words"]} words).
+Test F1 <strong id="test-f1">{pct(overall["f"])}</strong>, precision {pct(overall["p"])},
+recall {pct(overall["r"])}; {metrics["speed"]["words_per_second"]:,} words/second.</p>
+<h2>Scores on the test split</h2>{html_table(("label", "P", "R", "F1", "support"), score_rows(metrics))}
+<h2>Training</h2>{curve}
+<h2>F1 per label</h2>{bars}
+<h2>Label confusion</h2>
+<p>Gold entities against the predictions that overlap them; "missed" gold entities overlap no
+prediction, "spurious" predictions overlap no gold entity.</p>{html_table(header, rows)}
+<h2>Entities seen and unseen in train</h2>{html_table(("entities", "P", "R", "F1", "support"), seen)}
+<h2>{_worst_title(len(data["worst"]))}</h2>{worst or "<p>No errors.</p>"}
+</body></html>
+"""
+
+
+def _worst_title(count: int) -> str:
+    return f"The {count} test document{'' if count == 1 else 's'} with the most errors"
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    run_dir: Path = typer.Argument(..., help="Run folder, e.g. training/sample-efficiency-s0"),
+    corpus_dir: Path = typer.Argument(..., help="Folder with train.spacy and test.spacy"),
+    n_worst: int = typer.Option(50, help="How many of the worst test documents to show"),
+    # fmt: on
+) -> None:
+    data = build(run_dir, corpus_dir / "train.spacy", corpus_dir / "test.spacy", n_worst)
+    run_name = run_dir.name
+    outputs = (run_dir / "report.html", run_dir / "report.md", run_dir / "errors")
+    with atomic_outputs(*outputs) as (html_tmp, md_tmp, errors_tmp):
+        html_tmp.write_text(to_html(data, run_name), encoding="utf8")
+        md_tmp.write_text(to_markdown(data, run_name), encoding="utf8")
+        errors_tmp.mkdir()
+        srsly.write_jsonl(errors_tmp / "false_positives.jsonl", data["false_positives"])
+        srsly.write_jsonl(errors_tmp / "false_negatives.jsonl", data["false_negatives"])
+    msg.good(f"Report saved to {run_dir}/report.html and report.md "
+             f"({len(data['false_positives'])} false positives, {len(data['false_negatives'])} "
+             "false negatives in errors/)")
+
+
+if __name__ == "__main__":
+    typer.run(main)
