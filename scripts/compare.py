@@ -1,0 +1,152 @@
+"""Compare every evaluated run under training/, and optionally gate on the latest.
+
+Reads: each training/**/run.json with the metrics.json beside it.
+Writes: OUTPUT_DIR/compare.json and OUTPUT_DIR/compare.md: a table of all runs
+(name, date, config and data checksums, seed, test F1/P/R, training time and
+words/second), runs that differ only by seed summarised as mean ± std, and the
+per-label F1 difference between the latest run and a baseline (the best earlier
+run on the same test data, or the run named by --baseline). With --max-drop N (points), the
+step exits 1 after writing when the latest run's test F1 is more than N points
+below the baseline's.
+"""
+
+import statistics
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import srsly
+import typer
+from wasabi import msg
+
+from .runs import load_runs
+from .util import UserError, atomic_outputs, exit_on_user_error, markdown_table
+
+
+def run_row(run: Dict[str, Any]) -> Dict[str, Any]:
+    manifest, metrics = run["manifest"], run["metrics"]
+    return {
+        "run": run["name"],
+        "created": manifest["created"],
+        "config_md5": manifest["config"]["md5"],
+        "train_md5": manifest["corpus"]["train"]["md5"],
+        "dev_md5": manifest["corpus"]["dev"]["md5"],
+        "test_md5": metrics["test"]["md5"],
+        "seed": manifest["seed"],
+        "f": metrics["overall"]["f"], "p": metrics["overall"]["p"], "r": metrics["overall"]["r"],
+        "per_label_f": {label: v["f"] for label, v in metrics["per_label"].items()},
+        "train_seconds": manifest["wall_time_seconds"],
+        "train_words_per_second": manifest["training"]["words_per_second"],
+        "inference_words_per_second": metrics["speed"]["words_per_second"],
+    }
+
+
+def seed_groups(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Runs with the same config and data but different seeds, as mean ± std.
+    A seed run twice counts once (its latest run)."""
+    groups: Dict[tuple, Dict[int, Dict[str, Any]]] = {}
+    for row in rows:
+        key = (row["config_md5"], row["train_md5"], row["dev_md5"], row["test_md5"])
+        groups.setdefault(key, {})[row["seed"]] = row
+    summaries = []
+    for key, by_seed in groups.items():
+        if len(by_seed) < 2:
+            continue
+        members = [by_seed[seed] for seed in sorted(by_seed)]
+
+        def stats(name: str) -> Dict[str, float]:
+            values = [member[name] for member in members]
+            return {"mean": statistics.fmean(values), "std": statistics.stdev(values)}
+
+        summaries.append({"config_md5": key[0], "train_md5": key[1], "seeds": sorted(by_seed),
+                          "runs": [m["run"] for m in members], "f": stats("f"), "p": stats("p"),
+                          "r": stats("r"), "train_seconds": stats("train_seconds")})
+    return summaries
+
+
+def choose_baseline(rows: List[Dict[str, Any]], name: Optional[str]) -> Optional[Dict[str, Any]]:
+    latest = rows[-1]
+    if name:
+        named = [row for row in rows if row["run"] == name]
+        if not named:
+            raise UserError(f"no evaluated run named {name!r} under training/ "
+                            f"(runs: {', '.join(r['run'] for r in rows)})")
+        return named[0]
+    # Scores are only comparable on the same test data.
+    earlier = [row for row in rows[:-1] if row["test_md5"] == latest["test_md5"]]
+    return max(earlier, key=lambda row: row["f"], default=None)
+
+
+def label_diff(latest: Dict[str, Any], baseline: Dict[str, Any]) -> Dict[str, Dict[str, float]]:
+    labels = sorted(set(latest["per_label_f"]) | set(baseline["per_label_f"]))
+    diff = {"overall": {"baseline": baseline["f"], "latest": latest["f"]}}
+    diff.update({label: {"baseline": baseline["per_label_f"].get(label, 0.0),
+                         "latest": latest["per_label_f"].get(label, 0.0)} for label in labels})
+    for values in diff.values():
+        values["delta_points"] = 100 * (values["latest"] - values["baseline"])
+    return diff
+
+
+def to_markdown(result: Dict[str, Any]) -> str:
+    def pct(value: float) -> str:
+        return f"{100 * value:.2f}"
+
+    runs = [(f"`{r['run']}`", r["created"][:16].replace("T", " "), r["config_md5"][:8],
+             f"{r['train_md5'][:8]}/{r['dev_md5'][:8]}/{r['test_md5'][:8]}", r["seed"], pct(r["f"]),
+             pct(r["p"]), pct(r["r"]), f"{r['train_seconds']:.0f}", r["train_words_per_second"],
+             r["inference_words_per_second"]) for r in result["runs"]]
+    text = ("# Runs\n\n" + markdown_table(
+        ("run", "date (UTC)", "config", "data train/dev/test", "seed", "F1", "P", "R", "train s",
+         "train words/s", "infer words/s"), runs))
+    if result["seed_groups"]:
+        groups = [(", ".join(f"`{name}`" for name in g["runs"]), ", ".join(map(str, g["seeds"])),
+                   f"{pct(g['f']['mean'])} ± {pct(g['f']['std'])}", f"{pct(g['p']['mean'])} ± {pct(g['p']['std'])}",
+                   f"{pct(g['r']['mean'])} ± {pct(g['r']['std'])}") for g in result["seed_groups"]]
+        text += "\n# Same config and data, several seeds\n\n" + markdown_table(
+            ("runs", "seeds", "F1", "P", "R"), groups)
+    if result["diff"]:
+        rows = [(label, pct(v["baseline"]), pct(v["latest"]), f"{v['delta_points']:+.2f}")
+                for label, v in result["diff"].items()]
+        text += (f"\n# `{result['latest']}` against `{result['baseline']}`\n\n"
+                 + markdown_table(("label", "baseline F1", "latest F1", "Δ points"), rows))
+    return text
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    training_dir: Path = typer.Argument(Path("training"), help="Folder holding the runs"),
+    output_dir: Path = typer.Argument(Path("training"), help="Where to write compare.json and compare.md"),
+    baseline: str = typer.Option("", help="Run to compare the latest with; empty: best earlier run"),
+    max_drop: float = typer.Option(-1.0, help="Fail if the latest run's F1 is this many points below the baseline's; negative: never fail"),
+    # fmt: on
+) -> None:
+    runs = load_runs(training_dir)
+    if not runs:
+        raise UserError("no evaluated runs (run.json with metrics.json) found", training_dir)
+    rows = [run_row(run) for run in runs]
+    latest = rows[-1]
+    base = choose_baseline(rows, baseline or None)
+    result = {
+        "runs": rows,
+        "seed_groups": seed_groups(rows),
+        "latest": latest["run"],
+        "baseline": base["run"] if base else None,
+        "diff": label_diff(latest, base) if base else None,
+        "max_drop": max_drop,
+    }
+    with atomic_outputs(output_dir / "compare.json", output_dir / "compare.md") as (json_tmp, md_tmp):
+        srsly.write_json(json_tmp, result)
+        md_tmp.write_text(to_markdown(result), encoding="utf8")
+    print(to_markdown(result))
+    msg.good(f"Compared {len(rows)} runs; saved {output_dir}/compare.json and compare.md")
+    if base and max_drop >= 0:
+        drop = 100 * (base["f"] - latest["f"])
+        if drop > max_drop:
+            raise UserError(f"gate failed: latest run {latest['run']!r} has test F1 {100 * latest['f']:.2f}, "
+                            f"{drop:.2f} points below baseline {base['run']!r} ({100 * base['f']:.2f}); "
+                            f"allowed drop {max_drop:g}")
+        msg.good(f"Gate passed: F1 change {-drop:+.2f} points (allowed drop {max_drop:g})")
+
+
+if __name__ == "__main__":
+    typer.run(main)

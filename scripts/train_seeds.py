@@ -1,0 +1,64 @@
+"""Train and evaluate one config with several seeds, each seed its own run.
+
+Reads: CONFIG (a generated training config) and CORPUS_DIR/{train,dev,test}.spacy.
+Writes: GROUP_DIR/s<seed>/ for every seed, each a complete run folder (model-best,
+model-last, train_log.jsonl, run.json with its seed, metrics.json, metrics.md),
+and GROUP_DIR/summary.json with test P/R/F1 as mean ± std over the seeds. The
+whole group is built in a staging folder and replaces the previous one only when
+every seed succeeded. `weasel run compare` lists the runs and the group.
+"""
+
+import statistics
+from pathlib import Path
+from typing import Dict
+
+import srsly
+import typer
+from wasabi import msg
+
+from .runs import train_and_evaluate
+from .util import UserError, atomic_output, exit_on_user_error
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    config_path: Path = typer.Argument(..., help="Generated training config", exists=True, dir_okay=False),
+    corpus_dir: Path = typer.Argument(..., help="Folder with train/dev/test.spacy"),
+    group_dir: Path = typer.Argument(..., help="Folder for the seed runs, e.g. training/sample-efficiency-seeds"),
+    seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
+    gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
+    max_epochs: int = typer.Option(0, help="Stop after this many epochs (0: no limit)"),
+    max_steps: int = typer.Option(20000, help="Stop after this many updates (0: no limit)"),
+    eval_frequency: int = typer.Option(200, help="Evaluate on dev every N updates"),
+    patience: int = typer.Option(1600, help="Stop after N updates without dev improvement"),
+    # fmt: on
+) -> None:
+    seed_list = sorted({int(seed) for seed in seeds.split(",") if seed.strip()})
+    if len(seed_list) < 2:
+        raise UserError(f"give at least two seeds (got {seeds!r}); one seed is the 'train' command")
+    budget = {"max_epochs": max_epochs, "max_steps": max_steps, "eval_frequency": eval_frequency,
+              "patience": patience}
+    with atomic_output(group_dir) as staging:
+        staging.mkdir()
+        scores: Dict[str, list] = {"f": [], "p": [], "r": []}
+        for seed in seed_list:
+            msg.divider(f"Seed {seed}")
+            run_dir = staging / f"s{seed}"
+            train_and_evaluate(config_path, corpus_dir, run_dir, seed, budget, gpu_id,
+                               latest=staging / "latest")
+            overall = srsly.read_json(run_dir / "metrics.json")["overall"]
+            for key in scores:
+                scores[key].append(overall[key])
+        (staging / "latest").unlink(missing_ok=True)
+        summary = {"config": config_path.as_posix(), "seeds": seed_list, "budget": budget,
+                   **{key: {"mean": statistics.fmean(values), "std": statistics.stdev(values),
+                            "values": values} for key, values in scores.items()}}
+        srsly.write_json(staging / "summary.json", summary)
+    f = summary["f"]
+    msg.good(f"Test F1 over seeds {seed_list}: {100 * f['mean']:.2f} ± {100 * f['std']:.2f}; "
+             f"runs in {group_dir}/")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,67 @@
+"""compare: the runs table, seed groups, baseline choice, per-label diff and the gate."""
+
+from pathlib import Path
+
+import srsly
+
+from .conftest import ROOT, run
+
+
+def fake_run(training: Path, name: str, created: str, seed: int, f: float, config: str = "c1",
+             test: str = "t1", per_label=None) -> None:
+    run_dir = training / name
+    run_dir.mkdir(parents=True)
+    per_label = per_label or {"PER": f, "LOC": f}
+    srsly.write_json(run_dir / "run.json", {
+        "run": name, "created": created, "seed": seed, "config": {"md5": config},
+        "corpus": {"train": {"md5": "tr"}, "dev": {"md5": "dv"}},
+        "training": {"words_per_second": 1000}, "wall_time_seconds": 60.0})
+    srsly.write_json(run_dir / "metrics.json", {
+        "overall": {"p": f, "r": f, "f": f}, "test": {"md5": test},
+        "per_label": {label: {"p": v, "r": v, "f": v} for label, v in per_label.items()},
+        "speed": {"words_per_second": 5000}})
+
+
+def compare(training: Path, *options: str):
+    return run(["python", "-m", "scripts.compare", str(training), str(training), *options], ROOT)
+
+
+def test_table_groups_diff_and_passing_gate(tmp_path: Path) -> None:
+    training = tmp_path / "training"
+    fake_run(training, "a-s0", "2026-01-01T10:00:00", 0, 0.80)
+    fake_run(training, "seeds/s1", "2026-01-02T10:00:00", 1, 0.84)
+    fake_run(training, "other-data", "2026-01-02T11:00:00", 0, 0.99, test="t2")
+    fake_run(training, "b-s0", "2026-01-03T10:00:00", 0, 0.83, config="c2",
+             per_label={"PER": 0.90, "LOC": 0.70})
+    (training / "unevaluated").mkdir()
+    srsly.write_json(training / "unevaluated" / "run.json", {})
+    result = compare(training, "--max-drop", "2")
+    assert result.returncode == 0, result.stderr
+    data = srsly.read_json(training / "compare.json")
+    assert [r["run"] for r in data["runs"]] == ["a-s0", "seeds/s1", "other-data", "b-s0"]
+    (group,) = data["seed_groups"]
+    assert group["runs"] == ["a-s0", "seeds/s1"] and round(group["f"]["mean"], 6) == 0.82
+    # Baseline: the best earlier run on the same test data (not "other-data").
+    assert (data["latest"], data["baseline"]) == ("b-s0", "seeds/s1")
+    assert round(data["diff"]["LOC"]["delta_points"], 2) == -14.0
+    assert round(data["diff"]["overall"]["delta_points"], 2) == -1.0
+    markdown = (training / "compare.md").read_text()
+    assert "| `b-s0` |" in markdown and "82.00 ± 2.83" in markdown and "Gate passed" in result.stdout
+
+
+def test_gate_fails_after_writing_and_baseline_can_be_named(tmp_path: Path) -> None:
+    training = tmp_path / "training"
+    fake_run(training, "good", "2026-01-01T10:00:00", 0, 0.90)
+    fake_run(training, "worse", "2026-01-02T10:00:00", 0, 0.85)
+    result = compare(training, "--max-drop", "1")
+    assert result.returncode == 1
+    assert "gate failed: latest run 'worse' has test F1 85.00, 5.00 points below baseline 'good'" \
+        in result.stderr
+    assert (training / "compare.md").exists()
+    named = compare(training, "--baseline", "nope")
+    assert named.returncode == 1 and "no evaluated run named 'nope'" in named.stderr
+
+
+def test_no_runs_is_a_clear_error(tmp_path: Path) -> None:
+    result = compare(tmp_path)
+    assert result.returncode == 1 and "no evaluated runs" in result.stderr
