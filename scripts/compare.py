@@ -18,8 +18,23 @@ import srsly
 import typer
 from wasabi import msg
 
-from .runs import load_runs
 from .util import UserError, atomic_outputs, exit_on_user_error, markdown_table
+
+
+def load_runs(training_dir: Path) -> List[Dict[str, Any]]:
+    """Every evaluated run below `training_dir` (run.json + metrics.json), oldest first."""
+    runs = []
+    for manifest_path in sorted(training_dir.rglob("run.json")):
+        run_dir = manifest_path.parent
+        if any(part.startswith(".") for part in run_dir.relative_to(training_dir).parts):
+            continue  # staging folders of a step in progress
+        if not (run_dir / "metrics.json").is_file():
+            continue
+        runs.append({"name": run_dir.relative_to(training_dir).as_posix(),
+                     "manifest": srsly.read_json(manifest_path),
+                     "metrics": srsly.read_json(run_dir / "metrics.json")})
+    runs.sort(key=lambda run: (run["manifest"]["created"], run["name"]))
+    return runs
 
 
 def run_row(run: Dict[str, Any]) -> Dict[str, Any]:

@@ -1,14 +1,12 @@
-"""Shared helpers for steps that work with several runs: train-and-evaluate one
-run as subprocesses (as the workflow does), and load finished runs from disk."""
+"""Train and evaluate runs as subprocesses, as the workflow does: shared by the
+steps that make several runs (train-seeds, benchmark-configs)."""
 
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List
-
-import srsly
+from typing import Dict, List
 
 from .util import UserError
 
@@ -35,19 +33,3 @@ def train_and_evaluate(config: Path, corpus_dir: Path, run_dir: Path, seed: int,
     run_measured([sys.executable, "-m", "scripts.evaluate", str(run_dir / "model-best"),
                   str(corpus_dir / "test.spacy"), str(run_dir), f"--gpu-id={gpu_id}"])
     return usage
-
-
-def load_runs(training_dir: Path) -> List[Dict[str, Any]]:
-    """Every evaluated run below `training_dir` (run.json + metrics.json), oldest first."""
-    runs = []
-    for manifest_path in sorted(training_dir.rglob("run.json")):
-        run_dir = manifest_path.parent
-        if any(part.startswith(".") for part in run_dir.relative_to(training_dir).parts):
-            continue  # staging folders of a step in progress
-        metrics_path = run_dir / "metrics.json"
-        if not metrics_path.is_file():
-            continue
-        runs.append({"name": run_dir.relative_to(training_dir).as_posix(), "dir": run_dir,
-                     "manifest": srsly.read_json(manifest_path), "metrics": srsly.read_json(metrics_path)})
-    runs.sort(key=lambda run: (run["manifest"]["created"], run["name"]))
-    return runs
