@@ -12,7 +12,7 @@ pictures), and errors/false_positives.jsonl, errors/false_negatives.jsonl.
 import base64
 import html
 import io
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
 
