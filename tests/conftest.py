@@ -71,3 +71,29 @@ def serve_folder(folder: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium() -> str:
+    """Path of Debian's chromium, or skip the test saying why."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.skip("chromium is not installed (Debian package 'chromium'; .ci/run installs it)")
+    return path
+
+
+def render_page(page: Path, screenshot: Path, tmp_path: Path) -> str:
+    """Load a local page in headless Chromium; save a screenshot; return the DOM after load."""
+    url = page.resolve().as_uri()
+    common = [chromium(), *CHROMIUM_FLAGS, "--virtual-time-budget=5000"]
+    shot = subprocess.run([*common, f"--user-data-dir={tmp_path / 'profile-shot'}",
+                           "--window-size=1280,2200", f"--screenshot={screenshot}", url],
+                          capture_output=True, text=True, timeout=120)
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    dom = subprocess.run([*common, f"--user-data-dir={tmp_path / 'profile-dom'}", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    return dom.stdout

@@ -17,7 +17,7 @@ import srsly
 
 from scripts.util import md5_file, md5_path
 
-from .conftest import copy_project, weasel
+from .conftest import copy_project, render_page, weasel
 
 pytestmark = pytest.mark.slow
 
@@ -178,3 +178,52 @@ def test_clean_removes_generated_outputs_only(trained_copy: Path) -> None:
     assert set(srsly.read_yaml(trained_copy / "project.lock")) == {"clean"}
     assert (trained_copy / "assets" / "sample" / "ner_pt.jsonl").is_file()
     assert (trained_copy / "configs" / "base.cfg").is_file()
+
+
+def test_report_files_and_jsonl_errors(trained: Path) -> None:
+    run_dir = trained / "training" / RUN
+    markdown = (run_dir / "report.md").read_text()
+    for heading in ("## Test scores", "## Label confusion", "## Entities seen and unseen in train"):
+        assert heading in markdown
+    metrics = srsly.read_json(run_dir / "metrics.json")
+    errors = {name: list(srsly.read_jsonl(run_dir / "errors" / f"{name}.jsonl"))
+              for name in ("false_positives", "false_negatives")}
+    # A 100-step model makes mistakes; every one names its document and span.
+    assert errors["false_negatives"] or errors["false_positives"]
+    for error in errors["false_negatives"] + errors["false_positives"]:
+        assert {"doc", "source", "line", "start", "end", "label", "text"} <= set(error)
+    recall = metrics["overall"]["r"]
+    support = metrics["overall"]["support"]
+    assert len(errors["false_negatives"]) == round(support * (1 - recall))
+
+
+def test_report_renders_in_headless_chromium(trained: Path, tmp_path: Path) -> None:
+    run_dir = trained / "training" / RUN
+    screenshot = run_dir / "report.png"
+    dom = render_page(run_dir / "report.html", screenshot, tmp_path)
+    assert 'data-images-loaded="yes"' in dom  # every embedded plot decoded
+    f1 = srsly.read_json(run_dir / "metrics.json")["overall"]["f"]
+    assert f'<strong id="test-f1">{100 * f1:.2f}</strong>' in dom
+    assert dom.count('<img alt=') == 2 and "Label confusion" in dom and 'class="entities"' in dom
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
+
+
+def test_seeds_workflow_and_compare(trained_copy: Path) -> None:
+    weasel(["run", "seeds", ".", "--vars.seeds", "0,1"], trained_copy)
+    group = trained_copy / "training" / "sample-efficiency-seeds"
+    summary = srsly.read_json(group / "summary.json")
+    assert summary["seeds"] == [0, 1] and set(summary["f"]) == {"mean", "std", "values"}
+    for seed in (0, 1):
+        assert srsly.read_json(group / f"s{seed}" / "run.json")["seed"] == seed
+    # Seed 0 of the group reproduces the single run exactly.
+    single = srsly.read_json(trained_copy / "training" / RUN / "metrics.json")["overall"]
+    assert srsly.read_json(group / "s0" / "metrics.json")["overall"] == single
+    result = srsly.read_json(trained_copy / "training" / "compare.json")
+    assert {row["run"] for row in result["runs"]} >= {RUN, "sample-efficiency-seeds/s0",
+                                                       "sample-efficiency-seeds/s1"}
+    (group_row,) = result["seed_groups"]
+    assert group_row["seeds"] == [0, 1]
+    assert result["latest"] == "sample-efficiency-seeds/s1" and result["diff"]["overall"]
+    assert "± " in (trained_copy / "training" / "compare.md").read_text()
+    gate = weasel(["run", "compare", ".", "--vars.max_drop", "100"], trained_copy)
+    assert "Gate passed" in gate.stdout
