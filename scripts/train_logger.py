@@ -6,13 +6,16 @@ is what run.json's training speed and later reports are computed from.
 """
 
 import time
-from typing import IO, Any, Callable, Dict, Optional, Tuple, Union
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
 
 import srsly
 from spacy import registry
 from spacy.language import Language
 
 LOGGER_NAME = "ner_template.TrainLogger.v1"
+# Called with each evaluation's record; `scripts.tune` reports dev scores to Optuna
+# this way (and stops a pruned trial by raising from the hook).
+STEP_HOOKS: List[Callable[[Dict[str, Any]], None]] = []
 
 
 @registry.loggers(LOGGER_NAME)
@@ -48,6 +51,8 @@ def train_logger(
             }
             log_file.write(srsly.json_dumps(record) + "\n")
             log_file.flush()
+            for hook in STEP_HOOKS:
+                hook(record)
 
         def finalize() -> None:
             console_finalize()

@@ -1,0 +1,252 @@
+"""Search training hyperparameters with Optuna, on train and dev only.
+
+Reads: CONFIG (a generated training config), CORPUS_DIR/{train,dev}.spacy (never
+test) and SPACE (configs/search_space.yml: which config settings to search and
+over what ranges).
+Writes: OUTPUT_DIR/trials.json, trials.md and trials.png (dev score against
+trial), and OVERLAY (configs/optimize/tuned.cfg): the best trial's settings as a
+config overlay, used by `weasel run all . --vars.optimize tuned`.
+
+The study lives in --storage: an SQLite file by default; any database URL Optuna
+supports (e.g. postgresql://user@host/db) lets workers on several machines run
+trials of one study at once, each started with the same command. Each trial is a
+`spacy train` with the sampled settings as config overrides; its dev score at
+every evaluation goes to Optuna's median pruner, which stops unpromising trials
+early. Ctrl-C marks the running trial failed and leaves the study resumable; the
+trial of a killed worker is marked failed by the next worker once its heartbeat
+is stale. With one worker, the sampler's seed makes the search reproducible.
+"""
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import srsly
+import typer
+from spacy.cli.train import train as spacy_train
+from wasabi import msg
+
+from . import train_logger
+from .create_config import check_not_hand_edited, write_generated
+from .util import UserError, atomic_outputs, exit_on_user_error, markdown_table
+
+WORKER = f"{socket.gethostname()}-{os.getpid()}"
+DISTRIBUTIONS = ("float", "int", "categorical")
+
+
+def read_space(path: Path) -> Dict[str, Dict[str, Any]]:
+    space = srsly.read_yaml(path) if path.is_file() else None
+    if not isinstance(space, dict) or not space:
+        raise UserError("expected a mapping of config paths to distributions", path)
+    for key, spec in space.items():
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if kind not in DISTRIBUTIONS:
+            raise UserError(f"{key}: type must be one of {', '.join(DISTRIBUTIONS)}", path)
+        needed = ("choices",) if kind == "categorical" else ("low", "high")
+        if any(name not in spec for name in needed):
+            raise UserError(f"{key}: a {kind} distribution needs {' and '.join(needed)}", path)
+    return space
+
+
+def sample(trial: Any, space: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+    """Config overrides for one trial."""
+    values: Dict[str, Any] = {}
+    for key, spec in space.items():
+        if spec["type"] == "float":
+            values[key] = trial.suggest_float(key, spec["low"], spec["high"],
+                                              log=spec.get("log", False))
+        elif spec["type"] == "int":
+            values[key] = trial.suggest_int(key, spec["low"], spec["high"], log=spec.get("log", False))
+        else:  # Optuna stores only scalars: lists are sampled as their JSON text
+            choices = [json.dumps(c) if isinstance(c, list) else c for c in spec["choices"]]
+            values[key] = decode(trial.suggest_categorical(key, choices))
+    return values
+
+
+def decode(value: Any) -> Any:
+    """A sampled value as the config wants it: list choices are stored as JSON text."""
+    return json.loads(value) if isinstance(value, str) and value.startswith("[") else value
+
+
+def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, Any]],
+                   budget: Dict[str, int], trials_dir: Path, gpu_id: int):
+    import optuna
+
+    def objective(trial: "optuna.Trial") -> float:
+        trial.set_user_attr("worker", WORKER)
+        log_path = trials_dir / f"trial-{trial.number}.jsonl"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        overrides = {
+            "paths.train": str(corpus_dir / "train.spacy"),
+            "paths.dev": str(corpus_dir / "dev.spacy"),
+            **{f"training.{key}": value for key, value in budget.items()},
+            **sample(trial, space),
+            "training.logger.@loggers": train_logger.LOGGER_NAME,
+            "training.logger.log_path": str(log_path),
+        }
+        best = {"score": 0.0}
+
+        def report(record: Dict[str, Any]) -> None:
+            best["score"] = max(best["score"], record["score"])
+            trial.report(record["score"], record["step"])
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"dev score {record['score']:.3f} at step {record['step']}")
+
+        train_logger.STEP_HOOKS.append(report)
+        try:
+            msg.divider(f"Trial {trial.number} ({WORKER})")
+            spacy_train(config, None, use_gpu=gpu_id, overrides=overrides)
+        finally:
+            train_logger.STEP_HOOKS.remove(report)
+        return best["score"]
+
+    return objective
+
+
+def open_study(storage: str, name: str, seed: int, heartbeat: int):
+    import optuna
+
+    if storage.startswith("sqlite:///"):
+        Path(storage[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    rdb = optuna.storages.RDBStorage(
+        storage, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
+        engine_kwargs={"pool_pre_ping": True} if not storage.startswith("sqlite") else None)
+    return optuna.create_study(
+        storage=rdb, study_name=name, direction="maximize", load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+
+
+def trial_rows(study) -> List[Dict[str, Any]]:
+    rows = []
+    for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        duration = (trial.datetime_complete - trial.datetime_start).total_seconds() \
+            if trial.datetime_complete and trial.datetime_start else None
+        rows.append({"number": trial.number, "state": trial.state.name, "value": trial.value,
+                     "params": {key: decode(v) for key, v in trial.params.items()},
+                     "worker": trial.user_attrs.get("worker"), "seconds": duration})
+    return rows
+
+
+def overlay_text(params: Dict[str, Any]) -> str:
+    """Dotted settings as config sections, e.g. [training.optimizer] learn_rate = 0.001."""
+    sections: Dict[str, List[str]] = {}
+    for key, value in sorted(params.items()):
+        section, name = key.rsplit(".", 1)
+        if isinstance(value, float):
+            value = float(f"{value:.4g}")
+        sections.setdefault(section, []).append(f"{name} = {json.dumps(value)}")
+    return "\n".join(f"[{section}]\n" + "\n".join(lines) + "\n" for section, lines in sections.items())
+
+
+def plot(rows: List[Dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = [r for r in rows if r["value"] is not None]
+    figure, axis = plt.subplots(figsize=(8, 4), dpi=100)
+    for state, color in (("COMPLETE", "#4c72b0"), ("PRUNED", "#dd8452")):
+        points = [r for r in done if r["state"] == state]
+        axis.scatter([r["number"] for r in points], [100 * r["value"] for r in points], c=color,
+                     label=state.lower())
+    best, running = [], 0.0
+    for r in sorted(done, key=lambda r: r["number"]):
+        if r["state"] == "COMPLETE":
+            running = max(running, r["value"])
+        best.append((r["number"], 100 * running))
+    if best:
+        axis.step(*zip(*best), where="post", color="#55a868", label="best so far")
+    axis.set(xlabel="trial", ylabel="dev score (F1)", title="Hyperparameter search")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, format="png")
+    plt.close(figure)
+
+
+def to_markdown(name: str, rows: List[Dict[str, Any]], best: Optional[Dict[str, Any]]) -> str:
+    states = statistics_by_state(rows)
+    table = markdown_table(
+        ("trial", "state", "dev score", "seconds", "worker", "settings"),
+        [(r["number"], r["state"].lower(), "" if r["value"] is None else f"{100 * r['value']:.2f}",
+          "" if r["seconds"] is None else f"{r['seconds']:.0f}", r["worker"] or "",
+          "; ".join(f"{k.rsplit('.', 1)[-1]}={_short(v)}" for k, v in r["params"].items())) for r in rows])
+    head = f"# Study `{name}`\n\n{states}\n\n"
+    if best:
+        head += f"Best: trial {best['number']}, dev score {100 * best['value']:.2f}.\n\n"
+    return head + table
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def statistics_by_state(rows: List[Dict[str, Any]]) -> str:
+    counts: Dict[str, int] = {}
+    for row in rows:
+        counts[row["state"].lower()] = counts.get(row["state"].lower(), 0) + 1
+    return f"{len(rows)} trials: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    config_path: Path = typer.Argument(..., help="Generated training config", exists=True, dir_okay=False),
+    corpus_dir: Path = typer.Argument(..., help="Folder with train.spacy and dev.spacy"),
+    space_path: Path = typer.Argument(..., help="Search space (YAML)"),
+    output_dir: Path = typer.Argument(..., help="Folder for trials.json, trials.md, trials.png"),
+    overlay: Path = typer.Argument(..., help="Where to write the best settings as an overlay"),
+    storage: str = typer.Option("sqlite:///training/tune/tune.db", help="Optuna storage URL"),
+    study: str = typer.Option("ner", help="Study name (shared by all workers)"),
+    n_trials: int = typer.Option(20, help="Trials this worker runs"),
+    timeout: float = typer.Option(0, help="Stop starting trials after this many seconds (0: no limit)"),
+    seed: int = typer.Option(0, help="Sampler seed"),
+    max_steps: int = typer.Option(5000, help="Training budget of each trial: updates"),
+    eval_frequency: int = typer.Option(200, help="Evaluate (and maybe prune) every N updates"),
+    heartbeat: int = typer.Option(30, help="Seconds between heartbeats; a trial silent for twice that is failed"),
+    gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
+    # fmt: on
+) -> None:
+    import optuna
+
+    for path in (corpus_dir / "train.spacy", corpus_dir / "dev.spacy"):
+        if not path.is_file():
+            raise UserError("corpus not found (run the 'preprocess' step first)", path)
+    check_not_hand_edited(overlay)
+    space = read_space(space_path)
+    budget = {"max_steps": max_steps, "eval_frequency": eval_frequency, "max_epochs": 0}
+    try:
+        study_ = open_study(storage, study, seed, heartbeat)
+    except Exception as err:  # SQLAlchemy/driver errors: bad URL, server down, no driver
+        raise UserError(f"cannot open the study storage {storage!r}: {err}") from None
+    optuna.storages.fail_stale_trials(study_)
+    objective = make_objective(config_path, corpus_dir, space, budget, output_dir / "trials", gpu_id)
+    try:
+        study_.optimize(objective, n_trials=n_trials, timeout=timeout or None, gc_after_trial=True)
+    except KeyboardInterrupt:
+        # Optuna has marked the running trial failed; finished trials are stored.
+        raise UserError(f"interrupted: the running trial is marked failed, the others are kept; "
+                        f"run the same command to resume study '{study}'") from None
+    rows = trial_rows(study_)
+    complete = [r for r in rows if r["state"] == "COMPLETE"]
+    best = max(complete, key=lambda r: r["value"], default=None)
+    outputs = [output_dir / name for name in ("trials.json", "trials.md", "trials.png")]
+    with atomic_outputs(*outputs) as temps:
+        srsly.write_json(temps[0], {"study": study, "storage": storage.split("@")[-1], "seed": seed,
+                                    "space": space, "budget": budget, "best": best, "trials": rows})
+        temps[1].write_text(to_markdown(study, rows, best), encoding="utf8")
+        plot(rows, temps[2])
+    if not best:
+        raise UserError(f"no trial of study '{study}' completed; see {output_dir}/trials.md")
+    write_generated(overlay, overlay_text(best["params"]),
+                    f"tune.py: best of study '{study}' (trial {best['number']}, "
+                    f"dev score {100 * best['value']:.2f})")
+    msg.good(f"Best dev score {100 * best['value']:.2f} (trial {best['number']}); settings in {overlay}")
+    msg.good(f"{statistics_by_state(rows)}; table in {output_dir}/trials.md")
+
+
+if __name__ == "__main__":
+    typer.run(main)
