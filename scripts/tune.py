@@ -20,6 +20,7 @@ is stale. With one worker, the sampler's seed makes the search reproducible.
 import json
 import os
 import socket
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -110,6 +111,7 @@ def open_study(storage: str, name: str, seed: int, heartbeat: int):
 
     if storage.startswith("sqlite:///"):
         Path(storage[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeat
     rdb = optuna.storages.RDBStorage(
         storage, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
         engine_kwargs={"pool_pre_ping": True} if not storage.startswith("sqlite") else None)

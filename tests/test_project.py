@@ -46,6 +46,7 @@ def script_tokens(command: dict) -> List[List[str]]:
 def missing_deps(command: dict) -> List[str]:
     """Modules (with their scripts/ imports) and configs a command uses but does not declare."""
     deps = set(command.get("deps", []))
+    outputs = set(command.get("outputs", []))
     missing = []
     for tokens in script_tokens(command):
         for i, token in enumerate(tokens):
@@ -53,7 +54,7 @@ def missing_deps(command: dict) -> List[str]:
                 module = ROOT / (tokens[i + 1].replace(".", "/") + ".py")
                 used = {p.relative_to(ROOT).as_posix() for p in local_imports(module)}
                 missing += sorted(used - deps - {"scripts/__init__.py"})
-            elif token.endswith(".cfg") and not token.startswith("training/") and token not in deps:
+            elif token.endswith(".cfg") and not token.startswith("training/") and token not in deps | outputs:
                 missing.append(token)
     return missing
 
