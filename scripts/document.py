@@ -6,6 +6,8 @@ and README.md. Writes: README.md, replacing only the text between the
 table markers. With --check, writes nothing and exits 1 if README.md is stale.
 """
 
+import contextlib
+import io
 import re
 import tempfile
 from pathlib import Path
@@ -28,7 +30,8 @@ def weasel_section(project_dir: Path) -> str:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "README.md"
-        project_document(project_dir, out, no_emoji=True)
+        with contextlib.redirect_stdout(io.StringIO()):  # it reports saving the temp file
+            project_document(project_dir, out, no_emoji=True)
         return out.read_text(encoding="utf8").strip()
 
 
