@@ -19,12 +19,14 @@ def fake_run(system: str, seed: int, f: float, seconds: float, batch: int) -> di
 
 
 def test_summary_gives_mean_std_and_ratios_against_stock_efficiency() -> None:
-    runs = [fake_run("stock-efficiency", 0, 0.70, 100, 10000), fake_run("stock-efficiency", 1, 0.72, 120, 10000),
+    runs = [fake_run("stock-efficiency", 0, 0.70, 100, 10000),
+            fake_run("stock-efficiency", 1, 0.72, 120, 10000),
             fake_run("stock-accuracy", 0, 0.74, 300, 2000), fake_run("stock-accuracy", 1, 0.74, 300, 2000),
             fake_run("template", 0, 0.75, 150, 9000), fake_run("template", 1, 0.77, 170, 9000)]
     summary = summarise(runs)
     template = summary["template"]
-    assert template["f"]["mean"] == pytest.approx(0.76) and template["f"]["std"] == pytest.approx(0.01414, abs=1e-4)
+    assert template["f"]["mean"] == pytest.approx(0.76)
+    assert template["f"]["std"] == pytest.approx(0.01414, abs=1e-4)
     assert template["vs_stock_efficiency"]["f_points"] == pytest.approx(5.0)
     assert template["vs_stock_efficiency"]["train_time_ratio"] == pytest.approx(160 / 110)
     assert template["vs_stock_efficiency"]["inference_batch_ratio"] == pytest.approx(0.9)

@@ -152,7 +152,7 @@ def test_check_data_failure_names_spacys_errors(tmp_path: Path) -> None:
     write_lines(data / "test.jsonl", ['{"text": "Eva mora em Faro.", "entities": [[0, 3, "PER"]]}'])
     assert preprocess(data, corpus).returncode == 0
     config = tmp_path / "config.cfg"
-    assert run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(config)], ROOT).returncode == 0
+    run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(config)], ROOT, check=True)
     report = tmp_path / "debug.txt"
     result = run(["python", "-m", "scripts.check_data", str(config), str(corpus), str(report)], ROOT)
     assert result.returncode == 1
