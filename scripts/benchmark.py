@@ -73,8 +73,7 @@ def dir_size_mib(path: Path) -> float:
 def one_run(system: str, config: Path, corpus_dir: Path, run_dir: Path, seed: int,
             budget: Dict[str, int], texts: List[str], gpu_id: int, min_seconds: float) -> Dict[str, Any]:
     msg.divider(f"{system}, seed {seed}")
-    usage = train_and_evaluate(config, corpus_dir, run_dir, seed, budget, gpu_id,
-                               latest=run_dir.parent / "latest")
+    train_and_evaluate(config, corpus_dir, run_dir, seed, budget, gpu_id, latest=run_dir.parent / "latest")
     manifest = srsly.read_json(run_dir / "run.json")
     metrics = srsly.read_json(run_dir / "metrics.json")
     return {
@@ -86,7 +85,7 @@ def one_run(system: str, config: Path, corpus_dir: Path, run_dir: Path, seed: in
         "train_words_per_second": manifest["training"]["words_per_second"],
         "steps": manifest["training"]["steps"],
         "best_step": manifest["training"]["best_step"],
-        "peak_memory_mib": round(usage["peak_memory_mib"], 1),
+        "peak_memory_mib": manifest["peak_memory_mib"],
         "inference_words_per_second": inference_speed(run_dir / "model-best", texts, min_seconds),
         "model_size_mib": round(dir_size_mib(run_dir / "model-best"), 2),
     }

@@ -25,7 +25,7 @@ from wasabi import msg
 
 from .train_logger import LOGGER_NAME
 from .util import UserError, atomic_outputs, environment_info, exit_on_user_error
-from .util import md5_file, utc_now, write_text
+from .util import md5_file, peak_memory_mib, utc_now, write_text
 
 OUTPUTS = ("model-best", "model-last", "train_log.jsonl", "run.json")
 
@@ -114,6 +114,7 @@ def main(
                 "words_per_second": round(last["words"] / last["seconds"]) if last.get("seconds") else None,
             },
             "wall_time_seconds": round(wall_time, 2),
+            "peak_memory_mib": peak_memory_mib(),
             "environment": environment_info(),
         })
     write_text(latest, run_dir.name + "\n")

@@ -142,6 +142,21 @@ def md5_path(path: Union[str, Path]) -> str:
     return digest.hexdigest()
 
 
+def peak_memory_mib() -> Optional[float]:
+    """This process's peak resident memory (Linux VmHWM), None where unavailable.
+
+    Not getrusage: on Linux its ru_maxrss also carries the parent's peak across
+    fork and exec, which inflates the figure of a child started by a big parent.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 

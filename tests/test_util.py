@@ -57,3 +57,20 @@ def test_checksums(tmp_path: Path) -> None:
 def test_markdown_table_right_aligns_numbers() -> None:
     table = markdown_table(("label", "F1"), [("PER", "91.20"), ("LOC", "1,024")])
     assert table.splitlines()[1] == "| --- | ---: |"
+
+
+def test_peak_memory_of_a_child_does_not_include_its_parents() -> None:
+    """ru_maxrss would report the parent's 400 MiB for the child too; VmHWM does not."""
+    import subprocess
+    import sys
+
+    from scripts.util import peak_memory_mib
+
+    ballast = bytearray(400 * 2**20)
+    ballast[:: 4096] = b"x" * len(ballast[:: 4096])  # touch every page so it is resident
+    code = "from scripts.util import peak_memory_mib; print(peak_memory_mib())"
+    child = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True).stdout)
+    assert peak_memory_mib() > 400
+    assert 0 < child < 200
+    del ballast

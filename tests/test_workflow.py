@@ -82,6 +82,7 @@ def test_run_manifest_records_seed_checksums_versions_and_speed(trained: Path) -
     assert manifest["corpus"]["dev"]["md5"] == md5_file(trained / "corpus/sample/dev.spacy")
     assert manifest["training"]["max_steps"] == 100 and manifest["training"]["steps"] == 100
     assert manifest["training"]["words_per_second"] > 0 and manifest["wall_time_seconds"] > 0
+    assert manifest["peak_memory_mib"] > 50
     assert manifest["environment"]["versions"]["spacy"].startswith("3.8")
     assert manifest["environment"]["versions"]["weasel"]
     log = list(srsly.read_jsonl(run_dir / "train_log.jsonl"))
