@@ -28,8 +28,8 @@ from wasabi import msg
 
 from .create_config import generate
 from .runs import train_and_evaluate
-from .util import UserError, atomic_outputs, environment_info, exit_on_user_error, markdown_table
-from .util import utc_now
+from .util import UserError, environment_info, exit_on_user_error, markdown_table, utc_now
+from .util import write_json_and_markdown
 
 SYSTEMS = ("stock-efficiency", "stock-accuracy", "template")
 BASELINE = "stock-efficiency"
@@ -203,10 +203,9 @@ def main(
         "summary": summarise(runs),
         "runs": runs,
     }
-    with atomic_outputs(output_dir / "results.json", output_dir / "results.md") as (json_tmp, md_tmp):
-        srsly.write_json(json_tmp, results)
-        md_tmp.write_text(to_markdown(results), encoding="utf8")
-    print(to_markdown(results))
+    markdown = to_markdown(results)
+    write_json_and_markdown(output_dir / "results", results, markdown)
+    print(markdown)
     msg.good(f"Saved {output_dir}/results.json and results.md")
 
 

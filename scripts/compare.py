@@ -18,7 +18,7 @@ import srsly
 import typer
 from wasabi import msg
 
-from .util import UserError, atomic_outputs, exit_on_user_error, markdown_table
+from .util import UserError, exit_on_user_error, markdown_table, write_json_and_markdown
 
 
 def load_runs(training_dir: Path) -> List[Dict[str, Any]]:
@@ -149,10 +149,9 @@ def main(
         "diff": label_diff(latest, base) if base else None,
         "max_drop": max_drop,
     }
-    with atomic_outputs(output_dir / "compare.json", output_dir / "compare.md") as (json_tmp, md_tmp):
-        srsly.write_json(json_tmp, result)
-        md_tmp.write_text(to_markdown(result), encoding="utf8")
-    print(to_markdown(result))
+    markdown = to_markdown(result)
+    write_json_and_markdown(output_dir / "compare", result, markdown)
+    print(markdown)
     msg.good(f"Compared {len(rows)} runs; saved {output_dir}/compare.json and compare.md")
     if base and max_drop >= 0:
         drop = 100 * (base["f"] - latest["f"])

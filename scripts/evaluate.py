@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import spacy
-import srsly
 import typer
 from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
 
-from .util import UserError, atomic_outputs, environment_info, exit_on_user_error
-from .util import markdown_table, md5_file, utc_now
+from .util import UserError, environment_info, exit_on_user_error, markdown_table, md5_file
+from .util import utc_now, write_json_and_markdown
 
 SPEED_MIN_SECONDS = 1.0
 
@@ -108,9 +107,7 @@ def main(
         "gpu_id": gpu_id,
         "environment": environment_info(),
     }
-    with atomic_outputs(output_dir / "metrics.json", output_dir / "metrics.md") as (json_tmp, md_tmp):
-        srsly.write_json(json_tmp, metrics)
-        md_tmp.write_text(to_markdown(metrics), encoding="utf8")
+    write_json_and_markdown(output_dir / "metrics", metrics, to_markdown(metrics))
     overall = metrics["overall"]
     msg.table([(label, f"{100 * v['p']:.2f}", f"{100 * v['r']:.2f}", f"{100 * v['f']:.2f}", v["support"])
                for label, v in [("overall", overall), *metrics["per_label"].items()]],

@@ -116,6 +116,13 @@ def write_json(path: Union[str, Path], data: Any) -> None:
         srsly.write_json(tmp, data)
 
 
+def write_json_and_markdown(stem: Path, data: Any, markdown: str) -> None:
+    """Write STEM.json and STEM.md together: both are replaced, or neither."""
+    with atomic_outputs(stem.with_suffix(".json"), stem.with_suffix(".md")) as (json_tmp, md_tmp):
+        srsly.write_json(json_tmp, data)
+        md_tmp.write_text(markdown, encoding="utf8")
+
+
 def write_text(path: Union[str, Path], text: str) -> None:
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf8")
