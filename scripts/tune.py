@@ -19,7 +19,9 @@ is stale. With one worker, the sampler's seed makes the search reproducible.
 
 import json
 import os
+import random
 import socket
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -112,9 +114,18 @@ def open_study(storage: str, name: str, seed: int, heartbeat: int):
     if storage.startswith("sqlite:///"):
         Path(storage[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeat
-    rdb = optuna.storages.RDBStorage(
-        storage, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
-        engine_kwargs={"pool_pre_ping": True} if not storage.startswith("sqlite") else None)
+    # Workers started together on an empty database race to create Optuna's schema;
+    # the loser gets a duplicate-object error, and a retry finds the schema in place.
+    for attempt in range(6):
+        try:
+            rdb = optuna.storages.RDBStorage(
+                storage, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
+                engine_kwargs={"pool_pre_ping": True} if not storage.startswith("sqlite") else None)
+            break
+        except Exception:  # SQLAlchemy IntegrityError/ProgrammingError from the race
+            if attempt == 5:
+                raise
+            time.sleep(0.5 + random.random() * (attempt + 1))
     return optuna.create_study(
         storage=rdb, study_name=name, direction="maximize", load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=seed),
