@@ -15,7 +15,6 @@ each run go to OUTPUT_DIR/runs/ (git-ignored).
 """
 
 import statistics
-import time
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -29,7 +28,7 @@ from wasabi import msg
 from .create_config import generate
 from .runs import train_and_evaluate
 from .util import UserError, environment_info, exit_on_user_error, markdown_table, utc_now
-from .util import write_json_and_markdown
+from .util import words_per_second, write_json_and_markdown
 
 SYSTEMS = ("stock-efficiency", "stock-accuracy", "template")
 BASELINE = "stock-efficiency"
@@ -51,19 +50,10 @@ def inference_speed(model: Path, texts: List[str], min_seconds: float) -> Dict[s
     """Words/second with batched `nlp.pipe` and with one `nlp(text)` call per text."""
     nlp = spacy.load(model)
     list(nlp.pipe(texts[:50]))  # warm-up
-
-    def measure(process_all) -> float:
-        words, start = 0, time.perf_counter()
-        while True:
-            words += process_all()
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_seconds:
-                return round(words / elapsed)
-
-    return {
-        "batch": measure(lambda: sum(len(doc) for doc in nlp.pipe(texts, batch_size=256))),
-        "single": measure(lambda: sum(len(nlp(text)) for text in texts)),
-    }
+    batch = lambda: sum(len(doc) for doc in nlp.pipe(texts, batch_size=256))  # noqa: E731
+    single = lambda: sum(len(nlp(text)) for text in texts)  # noqa: E731
+    return {"batch": words_per_second(batch, min_seconds)[0],
+            "single": words_per_second(single, min_seconds)[0]}
 
 
 def dir_size_mib(path: Path) -> float:

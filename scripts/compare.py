@@ -18,7 +18,7 @@ import srsly
 import typer
 from wasabi import msg
 
-from .util import UserError, exit_on_user_error, markdown_table, write_json_and_markdown
+from .util import UserError, exit_on_user_error, markdown_table, percent, write_json_and_markdown
 
 
 def load_runs(training_dir: Path) -> List[Dict[str, Any]]:
@@ -102,24 +102,23 @@ def label_diff(latest: Dict[str, Any], baseline: Dict[str, Any]) -> Dict[str, Di
 
 
 def to_markdown(result: Dict[str, Any]) -> str:
-    def pct(value: float) -> str:
-        return f"{100 * value:.2f}"
-
     runs = [(f"`{r['run']}`", r["created"][:16].replace("T", " "), r["config_md5"][:8],
-             f"{r['train_md5'][:8]}/{r['dev_md5'][:8]}/{r['test_md5'][:8]}", r["seed"], pct(r["f"]),
-             pct(r["p"]), pct(r["r"]), f"{r['train_seconds']:.0f}", r["train_words_per_second"],
+             f"{r['train_md5'][:8]}/{r['dev_md5'][:8]}/{r['test_md5'][:8]}", r["seed"], percent(r["f"]),
+             percent(r["p"]), percent(r["r"]), f"{r['train_seconds']:.0f}", r["train_words_per_second"],
              r["inference_words_per_second"]) for r in result["runs"]]
     text = ("# Runs\n\n" + markdown_table(
         ("run", "date (UTC)", "config", "data train/dev/test", "seed", "F1", "P", "R", "train s",
          "train words/s", "infer words/s"), runs))
     if result["seed_groups"]:
+        def mean_std(stats: Dict[str, float]) -> str:
+            return f"{percent(stats['mean'])} ± {percent(stats['std'])}"
+
         groups = [(", ".join(f"`{name}`" for name in g["runs"]), ", ".join(map(str, g["seeds"])),
-                   f"{pct(g['f']['mean'])} ± {pct(g['f']['std'])}", f"{pct(g['p']['mean'])} ± {pct(g['p']['std'])}",
-                   f"{pct(g['r']['mean'])} ± {pct(g['r']['std'])}") for g in result["seed_groups"]]
+                   mean_std(g["f"]), mean_std(g["p"]), mean_std(g["r"])) for g in result["seed_groups"]]
         text += "\n# Same config and data, several seeds\n\n" + markdown_table(
             ("runs", "seeds", "F1", "P", "R"), groups)
     if result["diff"]:
-        rows = [(label, pct(v["baseline"]), pct(v["latest"]), f"{v['delta_points']:+.2f}")
+        rows = [(label, percent(v["baseline"]), percent(v["latest"]), f"{v['delta_points']:+.2f}")
                 for label, v in result["diff"].items()]
         text += (f"\n# `{result['latest']}` against `{result['baseline']}`\n\n"
                  + markdown_table(("label", "baseline F1", "latest F1", "Δ points"), rows))

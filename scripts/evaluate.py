@@ -7,7 +7,6 @@ label, support per label, inference words/second, test checksum) and metrics.md
 (the same as Markdown tables).
 """
 
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List
@@ -19,7 +18,7 @@ from spacy.training import Example
 from wasabi import msg
 
 from .util import UserError, environment_info, exit_on_user_error, markdown_table, md5_file
-from .util import utc_now, write_json_and_markdown
+from .util import PRF_HEADER, prf_rows, utc_now, words_per_second, write_json_and_markdown
 
 SPEED_MIN_SECONDS = 1.0
 
@@ -27,17 +26,9 @@ SPEED_MIN_SECONDS = 1.0
 def measure_speed(nlp: spacy.Language, texts: List[str], batch_size: int = 256) -> Dict[str, Any]:
     """Words/second of `nlp.pipe` on the texts, repeated for at least a second."""
     list(nlp.pipe(texts[:32]))  # warm-up
-    n_words = passes = 0
-    start = time.perf_counter()
-    while True:
-        for doc in nlp.pipe(texts, batch_size=batch_size):
-            n_words += len(doc)
-        passes += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= SPEED_MIN_SECONDS:
-            break
-    return {"words_per_second": round(n_words / elapsed), "words": n_words, "passes": passes,
-            "batch_size": batch_size}
+    speed, n_words, passes = words_per_second(
+        lambda: sum(len(doc) for doc in nlp.pipe(texts, batch_size=batch_size)), SPEED_MIN_SECONDS)
+    return {"words_per_second": speed, "words": n_words, "passes": passes, "batch_size": batch_size}
 
 
 def score(nlp: spacy.Language, examples: List[Example]) -> Dict[str, Any]:
@@ -56,21 +47,14 @@ def score(nlp: spacy.Language, examples: List[Example]) -> Dict[str, Any]:
 
 
 def to_markdown(metrics: Dict[str, Any]) -> str:
-    def pct(value: float) -> str:
-        return f"{100 * value:.2f}"
-
-    overall = metrics["overall"]
-    rows = [("**overall**", pct(overall["p"]), pct(overall["r"]), pct(overall["f"]),
-             overall["support"])]
-    rows += [(label, pct(v["p"]), pct(v["r"]), pct(v["f"]), v["support"])
-             for label, v in metrics["per_label"].items()]
+    rows = prf_rows([("**overall**", metrics["overall"]), *metrics["per_label"].items()])
     speed = metrics["speed"]
     return (
         f"# Test scores: {metrics['run']}\n\n"
         f"Model `{metrics['model']}` on `{metrics['test']['path']}` "
         f"({metrics['test']['docs']} docs, {metrics['test']['words']} words; "
         f"MD5 {metrics['test']['md5']}).\n\n"
-        + markdown_table(("label", "P", "R", "F1", "support"), rows)
+        + markdown_table(PRF_HEADER, rows)
         + f"\nInference: {speed['words_per_second']:,} words/second "
         f"(`nlp.pipe`, batch size {speed['batch_size']}, {metrics['environment']['cpu_count']} CPUs).\n"
     )
@@ -109,9 +93,8 @@ def main(
     }
     write_json_and_markdown(output_dir / "metrics", metrics, to_markdown(metrics))
     overall = metrics["overall"]
-    msg.table([(label, f"{100 * v['p']:.2f}", f"{100 * v['r']:.2f}", f"{100 * v['f']:.2f}", v["support"])
-               for label, v in [("overall", overall), *metrics["per_label"].items()]],
-              header=("label", "P", "R", "F1", "support"), divider=True)
+    msg.table(prf_rows([("overall", overall), *metrics["per_label"].items()]), header=PRF_HEADER,
+              divider=True)
     msg.good(f"Test F1 {100 * overall['f']:.2f}; {metrics['speed']['words_per_second']:,} words/s; "
              f"saved to {output_dir}/metrics.json and metrics.md")
 

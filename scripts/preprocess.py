@@ -15,6 +15,7 @@ replaced together, and only when the whole step succeeds.
 """
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -73,9 +74,10 @@ def read_and_clean(files: Dict[str, List[Path]], options: ReadOptions, cleaner: 
     for split, paths in files.items():
         pairs: Pairs = []
         for path in paths:
-            records = read_records(path, options)
-            pairs.extend(convert_records(records, cleaner, desc=f"Converting {path.name}"))
+            # Detect the format once: the report names it, and the reader need not sniff again.
             fmt = detect_format(path) if options.format == "auto" else options.format
+            records = read_records(path, replace(options, format=fmt))
+            pairs.extend(convert_records(records, cleaner, desc=f"Converting {path.name}"))
             sources.append({"path": str(path), "md5": md5_file(path), "split": split, "format": fmt,
                             "records": len(records),
                             "entities": sum(len(r.entities) for r in records)})

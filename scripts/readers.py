@@ -236,7 +236,8 @@ def read_label_studio(path: Path) -> Iterator[Record]:
             if result.get("type", "labels") not in ("labels", "hypertextlabels") or not labels:
                 continue
             for label in labels:
-                entities.append(_parse_span([value.get("start"), value.get("end"), label], text, path, number))
+                raw = [value.get("start"), value.get("end"), label]
+                entities.append(_parse_span(raw, text, path, number))
         yield Record(source=str(path), line=number, id=str(task.get("id", f"{path.name}:{number}")),
                      text=text, entities=entities,
                      skip=None if annotations else "no completed annotation")
@@ -381,7 +382,8 @@ def check_tag_sequence(tags: List[str], scheme: str) -> Optional[Tuple[int, str]
                 return index, (f"{tag} after {previous} is invalid in BILUO: {previous} must be "
                                f"followed by I-{prev_label} or L-{prev_label}")
             if not open_entity and prefix in ("I", "L", "E"):
-                return index, f"{tag} after {previous} is invalid in BILUO: an entity must start with B- or U-"
+                return index, (f"{tag} after {previous} is invalid in BILUO: an entity must start "
+                               "with B- or U-")
         previous = tag
     return None
 

@@ -23,7 +23,8 @@ from spacy import displacy
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
-from .util import UserError, atomic_outputs, exit_on_user_error, markdown_table
+from .util import PRF_HEADER, UserError, atomic_outputs, exit_on_user_error, markdown_table
+from .util import percent, prf_rows
 
 Entity = Tuple[int, int, str]
 NONE = "(none)"
@@ -122,10 +123,6 @@ def palette(labels: List[str]) -> Dict[str, str]:
     return {label: colors[i % len(colors)] for i, label in enumerate(labels)}
 
 
-def pct(value: float) -> str:
-    return f"{100 * value:.2f}"
-
-
 def build(run_dir: Path, train_path: Path, test_path: Path, n_worst: int) -> Dict[str, Any]:
     for path in (run_dir / "model-best", run_dir / "metrics.json", train_path, test_path):
         if not path.exists():
@@ -176,19 +173,16 @@ def confusion_rows(data: Dict[str, Any]) -> Tuple[Tuple[str, ...], List[Tuple[An
 
 
 def score_rows(metrics: Dict[str, Any]) -> List[Tuple[Any, ...]]:
-    overall = metrics["overall"]
-    return [("overall", pct(overall["p"]), pct(overall["r"]), pct(overall["f"]), overall["support"])] + [
-        (label, pct(v["p"]), pct(v["r"]), pct(v["f"]), v["support"]) for label, v in metrics["per_label"].items()]
+    return prf_rows([("overall", metrics["overall"]), *metrics["per_label"].items()])
 
 
 def to_markdown(data: Dict[str, Any], run_name: str) -> str:
     metrics = data["metrics"]
     header, rows = confusion_rows(data)
-    seen = [(group, pct(v["p"]), pct(v["r"]), pct(v["f"]), v["support"])
-            for group, v in data["seen_unseen"].items()]
+    seen = prf_rows(data["seen_unseen"].items())
     return (
         f"# Error report: {run_name}\n\n## Test scores\n\n"
-        + markdown_table(("label", "P", "R", "F1", "support"), score_rows(metrics))
+        + markdown_table(PRF_HEADER, score_rows(metrics))
         + "\n## Label confusion (overlapping spans)\n\n" + markdown_table(header, rows)
         + "\n## Entities seen and unseen in train\n\n"
         + markdown_table(("entities", "P", "R", "F1", "support"), seen)
@@ -226,8 +220,7 @@ def to_html(data: Dict[str, Any], run_name: str) -> str:
     metrics = data["metrics"]
     colors = palette(data["labels"])
     header, rows = confusion_rows(data)
-    seen = [(group, pct(v["p"]), pct(v["r"]), pct(v["f"]), v["support"])
-            for group, v in data["seen_unseen"].items()]
+    seen = prf_rows(data["seen_unseen"].items())
     curve = (f'<img alt="training curve" src="data:image/png;base64,{training_curve(data["log"])}">'
              if data["log"] else "<p>No training log.</p>")
     bars = f'<img alt="F1 per label" src="data:image/png;base64,{label_bars(metrics["per_label"])}">'
@@ -244,9 +237,9 @@ def to_html(data: Dict[str, Any], run_name: str) -> str:
 <h1>NER report: {html.escape(run_name)}</h1>
 <p>Model <code>{html.escape(metrics["model"])}</code> on <code>{html.escape(metrics["test"]["path"])}</code>
 ({metrics["test"]["docs"]} docs, {metrics["test"]["words"]} words).
-Test F1 <strong id="test-f1">{pct(overall["f"])}</strong>, precision {pct(overall["p"])},
-recall {pct(overall["r"])}; {metrics["speed"]["words_per_second"]:,} words/second.</p>
-<h2>Scores on the test split</h2>{html_table(("label", "P", "R", "F1", "support"), score_rows(metrics))}
+Test F1 <strong id="test-f1">{percent(overall["f"])}</strong>, precision {percent(overall["p"])},
+recall {percent(overall["r"])}; {metrics["speed"]["words_per_second"]:,} words/second.</p>
+<h2>Scores on the test split</h2>{html_table(PRF_HEADER, score_rows(metrics))}
 <h2>Training</h2>{curve}
 <h2>F1 per label</h2>{bars}
 <h2>Label confusion</h2>

@@ -8,11 +8,12 @@ import platform
 import shutil
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, TypeVar, Union
 
 import srsly
 from wasabi.util import color, supports_ansi
@@ -162,6 +163,33 @@ def peak_memory_mib() -> Optional[float]:
     except OSError:
         pass
     return None
+
+
+def words_per_second(process_all: Callable[[], int], min_seconds: float) -> Tuple[int, int, int]:
+    """Call `process_all` (it returns the words it processed) until `min_seconds`
+    have passed; return (words/second, words, passes). Short runs are too noisy."""
+    words = passes = 0
+    start = time.perf_counter()
+    while True:
+        words += process_all()
+        passes += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return round(words / elapsed), words, passes
+
+
+def percent(value: float) -> str:
+    """A 0-1 score as percentage points with two decimals, as the tables show them."""
+    return f"{100 * value:.2f}"
+
+
+PRF_HEADER = ("label", "P", "R", "F1", "support")
+
+
+def prf_rows(named_scores: Iterable[Tuple[str, Dict[str, Any]]]) -> List[Tuple[Any, ...]]:
+    """Table rows (name, P, R, F1, support) for scores like {"p", "r", "f", "support"}."""
+    return [(name, percent(v["p"]), percent(v["r"]), percent(v["f"]), v["support"])
+            for name, v in named_scores]
 
 
 def utc_now() -> str:
