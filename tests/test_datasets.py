@@ -22,13 +22,18 @@ def loopback_mirror() -> Iterator[str]:
         yield url
 
 
+def fetch_and_preprocess(project: Path, dataset: str, *var_args: str) -> dict:
+    """The real fetch path then preprocessing, through weasel; returns the data report."""
+    args = [".", "--vars.dataset", dataset, *var_args]
+    weasel(["run", "fetch", *args], project)
+    weasel(["run", "preprocess", *args], project)
+    return srsly.read_json(project / "corpus" / dataset / "data_report.json")
+
+
 @needs_shared
 def test_lener_br_fetches_over_http_with_checksums_and_converts(loopback_mirror: str, tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    args = [".", "--vars.dataset", "lener_br", "--vars.assets_mirror", loopback_mirror]
-    weasel(["run", "fetch", *args], project)
-    weasel(["run", "preprocess", *args], project)
-    report = srsly.read_json(project / "corpus" / "lener_br" / "data_report.json")
+    report = fetch_and_preprocess(project, "lener_br", "--vars.assets_mirror", loopback_mirror)
     assert [(s["path"], s["records"], s["entities"]) for s in report["sources"]] == [
         ("assets/lener_br/dev.conll", 1176, 1818),
         ("assets/lener_br/test.conll", 1389, 1536),
@@ -64,11 +69,8 @@ def test_a_corrupted_download_stops_the_workflow(tmp_path: Path) -> None:
 @needs_shared
 def test_conll2003_english_reads_iob1_documents_exactly(loopback_mirror: str, tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    args = [".", "--vars.dataset", "conll2003", "--vars.lang", "en", "--vars.dedupe", "train",
-            "--vars.assets_mirror", loopback_mirror]
-    weasel(["run", "fetch", *args], project)
-    weasel(["run", "preprocess", *args], project)
-    report = srsly.read_json(project / "corpus" / "conll2003" / "data_report.json")
+    report = fetch_and_preprocess(project, "conll2003", "--vars.lang", "en", "--vars.dedupe", "train",
+                                  "--vars.assets_mirror", loopback_mirror)
     # The published sizes: sentences and entities per split (IOB1 read correctly).
     assert [(s["path"], s["records"], s["entities"]) for s in report["sources"]] == [
         ("assets/conll2003/dev.conll", 3250, 5942),

@@ -24,6 +24,7 @@ assets:
   - dest: "assets/other/ignored.conll"
     url: "${{vars.assets_mirror}}/missing"
 """)
+    link_scripts(project)
     return project
 
 
@@ -36,14 +37,12 @@ def make_mirror(tmp_path: Path) -> Path:
 
 def fetch(project: Path, mirror: str):
     return run(["python", "-m", "scripts.fetch", "assets/toy", "corpus/toy/assets.json",
-                "--mirror", mirror], project, timeout=120) if _link(project) else None
+                "--mirror", mirror], project, timeout=120)
 
 
-def _link(project: Path) -> bool:
-    scripts = project / "scripts"
-    if not scripts.exists():
-        scripts.symlink_to(ROOT / "scripts")
-    return True
+def link_scripts(project: Path) -> None:
+    """The step runs inside the toy project, as weasel runs it, with this project's code."""
+    (project / "scripts").symlink_to(ROOT / "scripts")
 
 
 GOOD_MD5 = hashlib.md5(CONTENT.encode()).hexdigest()
@@ -99,7 +98,7 @@ def test_local_asset_with_wrong_checksum_is_reported(tmp_path: Path) -> None:
     (project / "assets/mine/data.jsonl").write_text('{"text": "x"}\n')
     (project / "project.yml").write_text(
         'assets:\n  - dest: "assets/mine/data.jsonl"\n    checksum: "' + "1" * 32 + '"\n')
-    _link(project)
+    link_scripts(project)
     result = run(["python", "-m", "scripts.fetch", "assets/mine", "out.json"], project)
     assert result.returncode == 1
     assert "assets/mine/data.jsonl: MD5 is" in result.stderr and "update its checksum" in result.stderr

@@ -45,6 +45,24 @@ def tune(base: Path, out: Path, storage: str, *options: str):
     return run(tune_command(base, out, storage, *options), ROOT)
 
 
+def start_worker(base: Path, out: Path, storage: str, *options: str) -> subprocess.Popen:
+    """A tune worker in the background; its stderr is kept for the assertions."""
+    return subprocess.Popen(tune_command(base, out, storage, *options), cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def start_long_trial(base: Path, out: Path, storage: str, *options: str) -> subprocess.Popen:
+    """A worker whose first trial would train for long; returns once it is training."""
+    worker = start_worker(base, out, storage, "--n-trials", "5", "--max-steps", "100000",
+                          "--eval-frequency", "10", *options)
+    log = out / "results" / "trials" / "trial-0.jsonl"
+    deadline = time.time() + 120
+    while not (log.exists() and log.read_text().count("\n") >= 2) and time.time() < deadline:
+        time.sleep(0.5)
+    return worker
+
+
 def trials(storage: str, study: str = "ner") -> List[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=study, storage=storage).get_trials()
 
@@ -102,14 +120,7 @@ def test_sqlite_search_writes_table_plot_overlay_and_is_reproducible(corpus_and_
 
 def test_ctrl_c_leaves_the_study_consistent_and_resumable(corpus_and_config: Path, tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
-    process = subprocess.Popen(tune_command(corpus_and_config, tmp_path, storage, "--n-trials", "5",
-                                            "--max-steps", "100000", "--eval-frequency", "10"),
-                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    log = tmp_path / "results" / "trials" / "trial-0.jsonl"
-    deadline = time.time() + 120
-    while not (log.exists() and log.read_text().count("\n") >= 2) and time.time() < deadline:
-        time.sleep(0.5)
+    process = start_long_trial(corpus_and_config, tmp_path, storage)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 1
@@ -123,17 +134,9 @@ def test_ctrl_c_leaves_the_study_consistent_and_resumable(corpus_and_config: Pat
 
 def test_a_killed_workers_trial_is_failed_by_the_next_worker(corpus_and_config: Path, tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
-    process = subprocess.Popen(tune_command(corpus_and_config, tmp_path, storage, "--n-trials", "5",
-                                            "--max-steps", "100000", "--eval-frequency", "10",
-                                            "--heartbeat", "1"),
-                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = tmp_path / "results" / "trials" / "trial-0.jsonl"
-    deadline = time.time() + 120
-    while not (log.exists() and log.read_text().count("\n") >= 2) and time.time() < deadline:
-        time.sleep(0.5)
+    process = start_long_trial(corpus_and_config, tmp_path, storage, "--heartbeat", "1")
     process.kill()
-    process.wait()
+    process.communicate()
     assert [t.state.name for t in trials(storage)] == ["RUNNING"]
     time.sleep(3)  # longer than the grace period (2 heartbeats)
     result = tune(corpus_and_config, tmp_path, storage, "--n-trials", "1", "--heartbeat", "1", *TINY)
@@ -176,11 +179,8 @@ def postgres():
 
 def test_two_workers_share_one_study_in_postgresql(corpus_and_config: Path, tmp_path: Path,
                                                    postgres: str) -> None:
-    workers = [subprocess.Popen(tune_command(corpus_and_config, tmp_path / f"w{i}", postgres,
-                                             "--n-trials", "3", "--seed", str(i), *TINY),
-                                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-               for i in range(2)]
+    workers = [start_worker(corpus_and_config, tmp_path / f"w{i}", postgres, "--n-trials", "3",
+                            "--seed", str(i), *TINY) for i in range(2)]
     for worker in workers:
         _, stderr = worker.communicate(timeout=600)
         assert worker.returncode == 0, stderr[-3000:]
