@@ -2,8 +2,9 @@
 
 Trains and scores, in one run and on the same corpus, with the same training
 budget and the same seeds: (a) `spacy init config --pipeline ner --optimize
-efficiency`, (b) the same with `--optimize accuracy` (CPU, no vectors), and
-(c) this template's config (the base config with its optimize overlay).
+efficiency`, (b) the same with `--optimize accuracy` (CPU, no vectors), (c) this
+template's config (the base config with its optimize overlay), and any extra
+overlays given as NAME=PATH (e.g. the tuned config).
 
 Reads: CORPUS_DIR/{train,dev,test}.spacy, the base config and overlays.
 Writes: OUTPUT_DIR/results.json and OUTPUT_DIR/results.md: test F1 (overall and
@@ -11,27 +12,33 @@ per label, mean ± std over seeds), precision, recall, training wall time and
 words/second, inference words/second (`nlp.pipe` batched, and one text at a
 time), model size, peak training memory, and ratios against stock efficiency;
 with the machine and versions that produced them. Models, logs and configs of
-each run go to OUTPUT_DIR/runs/ (git-ignored).
+each run go to RUNS_DIR (default OUTPUT_DIR/runs, git-ignored). A finished run
+whose config, corpus, seed and budget are unchanged is reused, not retrained,
+so an interrupted benchmark resumes and benchmarks can share runs.
 """
 
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import spacy
 import srsly
 import typer
 from spacy.cli.init_config import init_config
+from spacy.language import Language
 from spacy.tokens import DocBin
 from wasabi import msg
 
 from .create_config import generate
 from .runs import train_and_evaluate
-from .util import UserError, environment_info, exit_on_user_error, markdown_table, utc_now
-from .util import words_per_second, write_json_and_markdown
+from .util import UserError, environment_info, exit_on_user_error, markdown_table, md5_file
+from .util import utc_now, words_per_second, write_json_and_markdown
 
-SYSTEMS = ("stock-efficiency", "stock-accuracy", "template")
+STOCK = {"stock-efficiency": "efficiency", "stock-accuracy": "accuracy"}
+DEFAULT_SYSTEMS = ("stock-efficiency", "stock-accuracy", "template")
 BASELINE = "stock-efficiency"
+RATIOS_KEY = "vs_" + BASELINE.replace("-", "_")
 
 
 def stock_config(lang: str, optimize: str, path: Path) -> None:
@@ -46,29 +53,99 @@ def stock_config(lang: str, optimize: str, path: Path) -> None:
     config.to_disk(path)
 
 
-def inference_speed(model: Path, texts: List[str], min_seconds: float) -> Dict[str, float]:
-    """Words/second with batched `nlp.pipe` and with one `nlp(text)` call per text."""
-    nlp = spacy.load(model)
-    list(nlp.pipe(texts[:50]))  # warm-up
-    batch = lambda: sum(len(doc) for doc in nlp.pipe(texts, batch_size=256))  # noqa: E731
-    single = lambda: sum(len(nlp(text)) for text in texts)  # noqa: E731
-    return {"batch": words_per_second(batch, min_seconds)[0],
-            "single": words_per_second(single, min_seconds)[0]}
+def parse_extra(items: List[str]) -> Dict[str, Path]:
+    """`--extra tuned=configs/optimize/tuned.cfg` → {"tuned": Path(...)}."""
+    extra: Dict[str, Path] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise UserError(f"--extra takes NAME=OVERLAY_PATH, got {item!r}")
+        if name in STOCK or name == "template":
+            raise UserError(f"--extra name {name!r} is taken by a built-in system")
+        if not Path(path).is_file():
+            raise UserError("overlay not found", path)
+        extra[name] = Path(path)
+    return extra
+
+
+def write_configs(systems: List[str], extra: Dict[str, Path], base: Path, overlays: List[Path],
+                  lang: str, config_dir: Path) -> Dict[str, Path]:
+    configs = {}
+    for system in systems:
+        path = configs[system] = config_dir / f"{system}.cfg"
+        if system in STOCK:
+            stock_config(lang, STOCK[system], path)
+        else:
+            path.unlink(missing_ok=True)
+            generate(base, overlays if system == "template" else [extra[system]], lang, path)
+    return configs
+
+
+def finished_run(run_dir: Path, config: Path, corpus_dir: Path, seed: int, budget: Dict[str, int]) -> bool:
+    """Whether `run_dir` holds a complete run of this config, corpus, seed and budget."""
+    try:
+        manifest = srsly.read_json(run_dir / "run.json")
+        metrics = srsly.read_json(run_dir / "metrics.json")
+    except (OSError, ValueError):
+        return False
+    return (manifest["config"]["md5"] == md5_file(config) and manifest["seed"] == seed
+            and all(manifest["training"][key] == value for key, value in budget.items())
+            and all(manifest["corpus"][split]["md5"] == md5_file(corpus_dir / f"{split}.spacy")
+                    for split in ("train", "dev"))
+            and metrics["test"]["md5"] == md5_file(corpus_dir / "test.spacy"))
+
+
+def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, budget: Dict[str, int], gpu_id: int,
+              parallel: int) -> None:
+    """Train and evaluate every job not already finished, `parallel` at a time.
+    Parallel runs write their console output to RUNS_DIR/<run>.log."""
+    todo = [job for job in jobs if not job["reused"]]
+    for job in jobs:
+        if job["reused"]:
+            msg.info(f"Reusing finished run {job['run_dir']}")
+
+    def run(job: Dict[str, Any]) -> None:
+        log = job["run_dir"].parent / f"{job['run_dir'].name}.log" if parallel > 1 else None
+        msg.divider(f"{job['system']}, seed {job['seed']}" + (f" (log: {log})" if log else ""))
+        train_and_evaluate(job["config"], corpus_dir, job["run_dir"], job["seed"], budget, gpu_id,
+                           latest=job["run_dir"].parent / "latest", log=log)
+        msg.good(f"Finished {job['system']}, seed {job['seed']}")
+
+    # The slowest systems start first, so that parallel workers finish together.
+    todo.sort(key=lambda job: job["system"] != "stock-accuracy")
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        for future in [pool.submit(run, job) for job in todo]:
+            future.result()
+
+
+def measure_speed(models: Dict[str, Language], texts: List[str], min_seconds: float,
+                  rounds: int) -> Dict[str, Dict[str, float]]:
+    """Words/second of each model, batched (`nlp.pipe`) and one text at a time.
+    Models take turns for `rounds` rounds and keep their best round: on a shared
+    machine, interference only ever slows a measurement down."""
+    best: Dict[str, Dict[str, float]] = {key: {"batch": 0.0, "single": 0.0} for key in models}
+    for _ in range(rounds):
+        for key, nlp in models.items():
+            batch = lambda: sum(len(doc) for doc in nlp.pipe(texts, batch_size=256))  # noqa: E731
+            single = lambda: sum(len(nlp(text)) for text in texts)  # noqa: E731
+            for mode, process_all in (("batch", batch), ("single", single)):
+                speed = words_per_second(process_all, min_seconds)[0]
+                best[key][mode] = max(best[key][mode], speed)
+    return best
 
 
 def dir_size_mib(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
-def one_run(system: str, config: Path, corpus_dir: Path, run_dir: Path, seed: int,
-            budget: Dict[str, int], texts: List[str], gpu_id: int, min_seconds: float) -> Dict[str, Any]:
-    msg.divider(f"{system}, seed {seed}")
-    train_and_evaluate(config, corpus_dir, run_dir, seed, budget, gpu_id, latest=run_dir.parent / "latest")
+def run_result(job: Dict[str, Any], speed: Dict[str, float]) -> Dict[str, Any]:
+    run_dir = job["run_dir"]
     manifest = srsly.read_json(run_dir / "run.json")
     metrics = srsly.read_json(run_dir / "metrics.json")
     return {
-        "system": system,
-        "seed": seed,
+        "system": job["system"],
+        "seed": job["seed"],
+        "reused": job["reused"],
         "f": metrics["overall"]["f"], "p": metrics["overall"]["p"], "r": metrics["overall"]["r"],
         "per_label": {label: v["f"] for label, v in metrics["per_label"].items()},
         "train_seconds": manifest["wall_time_seconds"],
@@ -76,7 +153,7 @@ def one_run(system: str, config: Path, corpus_dir: Path, run_dir: Path, seed: in
         "steps": manifest["training"]["steps"],
         "best_step": manifest["training"]["best_step"],
         "peak_memory_mib": manifest["peak_memory_mib"],
-        "inference_words_per_second": inference_speed(run_dir / "model-best", texts, min_seconds),
+        "inference_words_per_second": speed,
         "model_size_mib": round(dir_size_mib(run_dir / "model-best"), 2),
     }
 
@@ -87,22 +164,22 @@ def mean_std(values: List[float]) -> Dict[str, float]:
 
 def summarise(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
     summary: Dict[str, Any] = {}
-    for system in SYSTEMS:
+    for system in dict.fromkeys(r["system"] for r in runs):
         own = [r for r in runs if r["system"] == system]
         labels = sorted({label for r in own for label in r["per_label"]})
         summary[system] = {
             "seeds": [r["seed"] for r in own],
             **{key: mean_std([r[key] for r in own]) for key in
                ("f", "p", "r", "train_seconds", "train_words_per_second", "peak_memory_mib",
-                "model_size_mib")},
+                "model_size_mib", "steps", "best_step")},
             "inference_batch": mean_std([r["inference_words_per_second"]["batch"] for r in own]),
             "inference_single": mean_std([r["inference_words_per_second"]["single"] for r in own]),
             "per_label_f": {label: mean_std([r["per_label"].get(label, 0.0) for r in own])
                             for label in labels},
         }
     base = summary[BASELINE]
-    for system, values in summary.items():
-        values["vs_" + BASELINE.replace("-", "_")] = {
+    for values in summary.values():
+        values[RATIOS_KEY] = {
             "f_points": 100 * (values["f"]["mean"] - base["f"]["mean"]),
             "train_time_ratio": values["train_seconds"]["mean"] / base["train_seconds"]["mean"],
             "inference_batch_ratio": values["inference_batch"]["mean"] / base["inference_batch"]["mean"],
@@ -116,78 +193,115 @@ def to_markdown(results: Dict[str, Any]) -> str:
         return f"{scale * value['mean']:.{digits}f} ± {scale * value['std']:.{digits}f}"
 
     summary = results["summary"]
-    key = "vs_" + BASELINE.replace("-", "_")
+    systems = list(summary)
     main = [(f"`{system}`", pm(v["f"], 100), pm(v["p"], 100), pm(v["r"], 100),
-             f"{v[key]['f_points']:+.2f}", pm(v["train_seconds"], digits=0),
-             f"{v[key]['train_time_ratio']:.2f}×", pm(v["train_words_per_second"], digits=0),
-             pm(v["inference_batch"], digits=0), f"{v[key]['inference_batch_ratio']:.2f}×",
-             pm(v["inference_single"], digits=0), f"{v['model_size_mib']['mean']:.1f}",
-             f"{v['peak_memory_mib']['mean']:.0f}")
+             f"{v[RATIOS_KEY]['f_points']:+.2f}", pm(v["train_seconds"], digits=0),
+             f"{v[RATIOS_KEY]['train_time_ratio']:.2f}×", pm(v["train_words_per_second"], digits=0),
+             pm(v["inference_batch"], digits=0), f"{v[RATIOS_KEY]['inference_batch_ratio']:.2f}×",
+             pm(v["inference_single"], digits=0), f"{v[RATIOS_KEY]['inference_single_ratio']:.2f}×",
+             f"{v['model_size_mib']['mean']:.1f}", f"{v['peak_memory_mib']['mean']:.0f}",
+             f"{v['best_step']['mean']:.0f} / {v['steps']['mean']:.0f}")
             for system, v in summary.items()]
     labels = sorted({label for v in summary.values() for label in v["per_label_f"]})
     per_label = [(label, *(pm(summary[s]["per_label_f"].get(label, {"mean": 0, "std": 0}), 100)
-                           for s in SYSTEMS)) for label in labels]
+                           for s in systems)) for label in labels]
+    configs = [(f"`{system}`", source) for system, source in results["configs"].items()]
     env = results["environment"]
     budget = ", ".join(f"{k} {v}" for k, v in results["budget"].items())
     return (
         f"# Benchmark: {results['dataset']}\n\n"
         f"Test split of `{results['corpus_dir']}` ({results['test_words']:,} words). "
-        f"Seeds {', '.join(map(str, results['seeds']))}; same budget for every system ({budget}). "
-        f"Mean ± standard deviation over seeds; ratios against `{BASELINE}`. Timings are for "
-        "comparison within this run only: the machine is shared and noisy.\n\n"
+        f"Seeds {', '.join(map(str, results['seeds']))}; same budget for every system ({budget}); "
+        f"{results['parallel']} training run(s) at a time. Mean ± standard deviation over seeds; "
+        f"ratios against `{BASELINE}`. Timings are for comparison within this run only: the "
+        "machine is shared and noisy. Inference speed is the best of "
+        f"{results['speed_rounds']} interleaved rounds.\n\n"
         + markdown_table(("system", "F1", "P", "R", "ΔF1 (points)", "train s", "train time",
-                          "train words/s", "infer words/s (pipe)", "infer speed", "infer words/s (single)",
-                          "model MiB", "peak MiB"), main)
+                          "train words/s", "infer words/s (pipe)", "infer speed (pipe)",
+                          "infer words/s (single)", "infer speed (single)", "model MiB", "peak MiB",
+                          "best step / steps"), main)
         + "\n## F1 per label\n\n"
-        + markdown_table(("label", *(f"`{s}`" for s in SYSTEMS)), per_label)
+        + markdown_table(("label", *(f"`{s}`" for s in systems)), per_label)
+        + "\n## Configs\n\n"
+        + markdown_table(("system", "config"), configs)
         + f"\nProduced {results['created']} on {env['platform']} ({env['cpu_count']} CPUs), "
         f"Python {env['versions']['python']}, spaCy {env['versions']['spacy']}, "
         f"thinc {env['versions']['thinc']}; git {(env.get('git') or {}).get('commit', 'n/a')}.\n"
     )
 
 
+def config_sources(systems: List[str], extra: Dict[str, Path], base: Path,
+                   overlays: List[Path]) -> Dict[str, str]:
+    sources = {}
+    for system in systems:
+        if system in STOCK:
+            sources[system] = f"`spacy init config --pipeline ner --optimize {STOCK[system]}` (CPU, no vectors)"
+        else:
+            parts = [base, *(overlays if system == "template" else [extra[system]])]
+            sources[system] = " + ".join(f"`{p.as_posix()}`" for p in parts)
+    return sources
+
+
 @exit_on_user_error
 def main(
     # fmt: off
     corpus_dir: Path = typer.Argument(..., help="Folder with train/dev/test.spacy"),
-    output_dir: Path = typer.Argument(..., help="Where to write results.json, results.md and runs/"),
+    output_dir: Path = typer.Argument(..., help="Where to write results.json and results.md"),
     lang: str = typer.Option("pt", help="spaCy language code"),
     base: Path = typer.Option(Path("configs/base.cfg"), help="The template's base config"),
     overlay: List[Path] = typer.Option([], help="The template's overlay config(s)"),
+    systems: str = typer.Option(",".join(DEFAULT_SYSTEMS), help="Comma-separated built-in systems to train"),
+    extra: List[str] = typer.Option([], help="Also train NAME=OVERLAY: the base config with that overlay"),
+    runs_dir: Optional[Path] = typer.Option(None, help="Where runs go (default OUTPUT_DIR/runs)"),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
     max_epochs: int = typer.Option(0, help="Training budget: epochs (0: no limit)"),
     max_steps: int = typer.Option(20000, help="Training budget: updates (0: no limit)"),
     eval_frequency: int = typer.Option(200, help="Evaluate on dev every N updates"),
     patience: int = typer.Option(1600, help="Stop after N updates without dev improvement"),
     gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
+    parallel: int = typer.Option(1, help="Training runs at a time (at most one per CPU core)"),
     speed_seconds: float = typer.Option(2.0, help="Minimum seconds per inference-speed measurement"),
+    speed_rounds: int = typer.Option(3, help="Interleaved inference-speed rounds (the best counts)"),
     # fmt: on
 ) -> None:
     seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     if not seed_list:
         raise UserError("no seeds given")
+    builtin = [s.strip() for s in systems.split(",") if s.strip()]
+    unknown = [s for s in builtin if s not in DEFAULT_SYSTEMS]
+    if unknown or BASELINE not in builtin:
+        raise UserError(f"--systems takes {', '.join(DEFAULT_SYSTEMS)} and must include {BASELINE}; "
+                        f"got {systems!r}")
+    extra_overlays = parse_extra(extra)
+    system_list = builtin + list(extra_overlays)
     test_path = corpus_dir / "test.spacy"
     if not test_path.is_file():
         raise UserError("corpus not found (run the 'preprocess' step first)", test_path)
     test_docs = list(DocBin().from_disk(test_path).get_docs(spacy.blank(lang).vocab))
     texts = [doc.text for doc in test_docs]
-    runs_dir = output_dir / "runs"
-    configs = {system: runs_dir / "configs" / f"{system}.cfg" for system in SYSTEMS}
-    stock_config(lang, "efficiency", configs["stock-efficiency"])
-    stock_config(lang, "accuracy", configs["stock-accuracy"])
-    configs["template"].unlink(missing_ok=True)
-    generate(base, overlay, lang, configs["template"])
+    runs_dir = runs_dir or output_dir / "runs"
+    configs = write_configs(system_list, extra_overlays, base, overlay, lang, runs_dir / "configs")
     budget = {"max_epochs": max_epochs, "max_steps": max_steps, "eval_frequency": eval_frequency,
               "patience": patience}
-    runs = [one_run(system, configs[system], corpus_dir, runs_dir / f"{system}-s{seed}", seed,
-                    budget, texts, gpu_id, speed_seconds)
-            for seed in seed_list for system in SYSTEMS]
+    jobs = [{"system": system, "seed": seed, "config": configs[system],
+             "run_dir": runs_dir / f"{system}-s{seed}"}
+            for seed in seed_list for system in system_list]
+    for job in jobs:
+        job["reused"] = finished_run(job["run_dir"], job["config"], corpus_dir, job["seed"], budget)
+    train_all(jobs, corpus_dir, budget, gpu_id, parallel)
+    msg.info(f"Measuring inference speed of {len(jobs)} models ({speed_rounds} rounds)")
+    models = {(job["system"], job["seed"]): spacy.load(job["run_dir"] / "model-best") for job in jobs}
+    speeds = measure_speed(models, texts, speed_seconds, speed_rounds)
+    runs = [run_result(job, speeds[(job["system"], job["seed"])]) for job in jobs]
     results = {
-        "dataset": output_dir.name,
+        "dataset": corpus_dir.name,
         "corpus_dir": corpus_dir.as_posix(),
         "test_words": sum(len(doc) for doc in test_docs),
         "seeds": seed_list,
         "budget": budget,
+        "parallel": parallel,
+        "speed_rounds": speed_rounds,
+        "configs": config_sources(system_list, extra_overlays, base, overlay),
         "created": utc_now(),
         "environment": environment_info(),
         "summary": summarise(runs),

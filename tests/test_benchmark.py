@@ -1,19 +1,23 @@
-"""The benchmark: aggregation over seeds, the stock configs, and a small real run."""
+"""The benchmark: aggregation over seeds, the stock configs, run reuse, speed
+rounds, and a small real run."""
 
+import time
 from pathlib import Path
 
 import pytest
 import srsly
 from confection import Config
 
-from scripts.benchmark import SYSTEMS, stock_config, summarise, to_markdown
+from scripts.benchmark import DEFAULT_SYSTEMS, finished_run, measure_speed, parse_extra, stock_config
+from scripts.benchmark import summarise, to_markdown
+from scripts.util import UserError, md5_file
 
 from .conftest import copy_project, weasel
 
 
 def fake_run(system: str, seed: int, f: float, seconds: float, batch: int) -> dict:
     return {"system": system, "seed": seed, "f": f, "p": f, "r": f, "per_label": {"PER": f},
-            "train_seconds": seconds, "train_words_per_second": 1000, "steps": 10, "best_step": 10,
+            "train_seconds": seconds, "train_words_per_second": 1000, "steps": 10, "best_step": 8,
             "peak_memory_mib": 300.0, "inference_words_per_second": {"batch": batch, "single": batch / 2},
             "model_size_mib": 5.0}
 
@@ -31,12 +35,15 @@ def test_summary_gives_mean_std_and_ratios_against_stock_efficiency() -> None:
     assert template["vs_stock_efficiency"]["train_time_ratio"] == pytest.approx(160 / 110)
     assert template["vs_stock_efficiency"]["inference_batch_ratio"] == pytest.approx(0.9)
     assert summary["stock-accuracy"]["f"]["std"] == 0.0
+    assert list(summary) == ["stock-efficiency", "stock-accuracy", "template"]
     results = {"dataset": "x", "corpus_dir": "corpus/x", "test_words": 1234, "seeds": [0, 1],
-               "budget": {"max_steps": 10}, "created": "now", "summary": summary,
+               "budget": {"max_steps": 10}, "created": "now", "summary": summary, "parallel": 2,
+               "speed_rounds": 3, "configs": {s: f"{s} source" for s in summary},
                "environment": {"platform": "p", "cpu_count": 2, "git": None,
                                "versions": {"python": "3", "spacy": "3.8", "thinc": "8"}}}
     table = to_markdown(results)
     assert "| `template` | 76.00 ± 1.41 |" in table and "+5.00" in table and "0.90×" in table
+    assert "| 8 / 10 |" in table and "| `template` | template source |" in table
 
 
 def test_stock_accuracy_config_has_no_vectors(tmp_path: Path) -> None:
@@ -47,16 +54,79 @@ def test_stock_accuracy_config_has_no_vectors(tmp_path: Path) -> None:
     assert config["components"]["tok2vec"]["model"]["encode"]["width"] == 256
 
 
+
+def test_extra_systems_are_named_overlays(tmp_path: Path) -> None:
+    overlay = tmp_path / "tuned.cfg"
+    overlay.write_text("[training]\ndropout = 0.2\n")
+    assert parse_extra([f"tuned={overlay}"]) == {"tuned": overlay}
+    for bad, cause in ((str(overlay), "NAME=OVERLAY_PATH"), (f"template={overlay}", "built-in"),
+                       (f"x={tmp_path / 'missing.cfg'}", "overlay not found")):
+        with pytest.raises(UserError, match=cause):
+            parse_extra([bad])
+
+
+def write_finished_run(run_dir: Path, config: Path, corpus: Path, seed: int, budget: dict) -> None:
+    run_dir.mkdir(parents=True)
+    srsly.write_json(run_dir / "run.json", {
+        "config": {"md5": md5_file(config)}, "seed": seed, "training": {**budget, "steps": 99},
+        "corpus": {split: {"md5": md5_file(corpus / f"{split}.spacy")} for split in ("train", "dev")}})
+    srsly.write_json(run_dir / "metrics.json", {"test": {"md5": md5_file(corpus / "test.spacy")}})
+
+
+def test_a_finished_run_is_reused_only_if_config_corpus_seed_and_budget_match(tmp_path: Path) -> None:
+    corpus, config = tmp_path / "corpus", tmp_path / "config.cfg"
+    corpus.mkdir()
+    for split in ("train", "dev", "test"):
+        (corpus / f"{split}.spacy").write_bytes(split.encode())
+    config.write_text("[training]\n")
+    budget = {"max_epochs": 0, "max_steps": 100, "eval_frequency": 10, "patience": 50}
+    run_dir = tmp_path / "runs" / "template-s0"
+    assert not finished_run(run_dir, config, corpus, 0, budget)  # nothing there yet
+    write_finished_run(run_dir, config, corpus, 0, budget)
+    assert finished_run(run_dir, config, corpus, 0, budget)
+    assert not finished_run(run_dir, config, corpus, 1, budget)
+    assert not finished_run(run_dir, config, corpus, 0, {**budget, "max_steps": 200})
+    (corpus / "test.spacy").write_bytes(b"new test data")
+    assert not finished_run(run_dir, config, corpus, 0, budget)
+    (corpus / "test.spacy").write_bytes(b"test")
+    config.write_text("[training]\ndropout = 0.3\n")
+    assert not finished_run(run_dir, config, corpus, 0, budget)
+
+
+class FakeModel:
+    """Processes texts as one-word docs, slowly in its first round only."""
+
+    def __init__(self, slow_calls: int) -> None:
+        self.slow_calls = slow_calls
+
+    def __call__(self, text: str) -> list:
+        if self.slow_calls > 0:
+            self.slow_calls -= 1
+            time.sleep(0.05)
+        return [text]
+
+    def pipe(self, texts: list, batch_size: int) -> list:
+        return [self(text) for text in texts]
+
+
+def test_speed_keeps_the_best_round_of_each_model() -> None:
+    models = {"slow-start": FakeModel(slow_calls=4), "steady": FakeModel(slow_calls=0)}
+    first = measure_speed({"slow-start": FakeModel(slow_calls=4)}, ["a", "b"], 0.01, rounds=1)
+    best = measure_speed(models, ["a", "b"], 0.01, rounds=3)
+    assert first["slow-start"]["batch"] < 100  # one slowed round alone
+    assert best["slow-start"]["batch"] > 1000 and best["steady"]["single"] > 1000
+
+
 @pytest.mark.slow
-def test_benchmark_workflow_writes_the_table_on_the_sample(tmp_path: Path) -> None:
+def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    weasel(["run", "benchmark", ".", "--vars.bench_seeds", "0,1", "--vars.max_steps", "20",
-            "--vars.eval_frequency", "10", "--vars.patience", "0", "--vars.bench_speed_seconds", "0.2"],
-           project)
+    small = ["--vars.bench_seeds", "0,1", "--vars.max_steps", "20", "--vars.eval_frequency", "10",
+             "--vars.patience", "0", "--vars.bench_speed_seconds", "0.2"]
+    weasel(["run", "benchmark", ".", *small], project)
     results = srsly.read_json(project / "benchmarks" / "sample" / "results.json")
-    assert [(r["system"], r["seed"]) for r in results["runs"]] == \
-        [(s, seed) for seed in (0, 1) for s in SYSTEMS]
-    for system in SYSTEMS:
+    assert [(r["system"], r["seed"], r["reused"]) for r in results["runs"]] == \
+        [(s, seed, False) for seed in (0, 1) for s in DEFAULT_SYSTEMS]
+    for system in DEFAULT_SYSTEMS:
         values = results["summary"][system]
         assert set(values["f"]) == {"mean", "std"} and values["seeds"] == [0, 1]
         assert set(values["per_label_f"]) == {"PER", "ORG", "LOC", "MISC"}
@@ -66,6 +136,21 @@ def test_benchmark_workflow_writes_the_table_on_the_sample(tmp_path: Path) -> No
     assert results["budget"] == {"max_epochs": 0, "max_steps": 20, "eval_frequency": 10, "patience": 0}
     table = (project / "benchmarks" / "sample" / "results.md").read_text()
     assert "| system | F1 | P | R | ΔF1 (points) |" in table and "## F1 per label" in table
-    assert all(f"\n| `{s}` | " in table for s in SYSTEMS)
-    assert all((project / "benchmarks" / "sample" / "runs" / f"{s}-s1" / "metrics.json").exists()
-               for s in SYSTEMS)
+    assert all(f"\n| `{s}` | " in table for s in DEFAULT_SYSTEMS)
+    runs = project / "benchmarks" / "sample" / "runs"
+    assert all((runs / f"{s}-s1" / "metrics.json").exists() for s in DEFAULT_SYSTEMS)
+
+    # A tuned overlay, benchmarked two at a time: the finished runs of stock
+    # efficiency and the template are reused, only the tuned ones are trained.
+    (project / "configs" / "optimize" / "tuned.cfg").write_text(
+        "[components.tok2vec.model.encode]\nwidth = 64\n")
+    before = (runs / "template-s0" / "run.json").read_bytes()
+    weasel(["run", "benchmark-tuned", ".", *small, "--vars.bench_parallel", "2"], project)
+    tuned = srsly.read_json(project / "benchmarks" / "sample" / "tuned" / "results.json")
+    assert [(r["system"], r["seed"], r["reused"]) for r in tuned["runs"]] == \
+        [(s, seed, s != "tuned") for seed in (0, 1) for s in ("stock-efficiency", "template", "tuned")]
+    assert (runs / "template-s0" / "run.json").read_bytes() == before
+    assert tuned["parallel"] == 2 and "Epoch" in (runs / "tuned-s1.log").read_text()
+    config = Config().from_disk(runs / "tuned-s0" / "model-best" / "config.cfg", interpolate=False)
+    assert config["components"]["tok2vec"]["model"]["encode"]["width"] == 64
+    assert "`configs/optimize/tuned.cfg`" in (project / "benchmarks" / "sample" / "tuned" / "results.md").read_text()

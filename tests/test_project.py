@@ -54,8 +54,10 @@ def missing_deps(command: dict) -> List[str]:
                 module = ROOT / (tokens[i + 1].replace(".", "/") + ".py")
                 used = {p.relative_to(ROOT).as_posix() for p in local_imports(module)}
                 missing += sorted(used - deps - {"scripts/__init__.py"})
-            elif token.endswith(".cfg") and not token.startswith("training/") and token not in deps | outputs:
-                missing.append(token)
+            elif token.endswith(".cfg") and not token.startswith("training/"):
+                path = token.partition("=")[2] or token  # `--extra NAME=PATH` names a config too
+                if path not in deps | outputs:
+                    missing.append(path)
     return missing
 
 
@@ -68,6 +70,9 @@ def test_deps_check_fails_when_a_dep_is_missing() -> None:
     train = dict(COMMANDS["train"], deps=[d for d in COMMANDS["train"]["deps"]
                                           if d != "scripts/train_logger.py"])
     assert missing_deps(train) == ["scripts/train_logger.py"]
+    tuned = dict(COMMANDS["benchmark-tuned"], deps=[d for d in COMMANDS["benchmark-tuned"]["deps"]
+                                                    if d != "configs/optimize/tuned.cfg"])
+    assert missing_deps(tuned) == ["configs/optimize/tuned.cfg"]
     bench = dict(COMMANDS["benchmark-configs"], deps=[d for d in COMMANDS["benchmark-configs"]["deps"]
                                               if d != "scripts/evaluate.py"])
     assert missing_deps(bench) == ["scripts/evaluate.py"]  # run as a subprocess, still a dep

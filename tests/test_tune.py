@@ -195,9 +195,12 @@ def test_two_workers_share_one_study_in_postgresql(corpus_and_config: Path, tmp_
 def test_tuning_workflow_through_weasel_and_using_its_overlay(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
     weasel(["run", "tuning", ".", "--vars.tune_trials", "2", "--vars.tune_max_steps", "20",
-            "--vars.eval_frequency", "10"], project)
+            "--vars.eval_frequency", "10", "--vars.bench_seeds", "0", "--vars.max_steps", "20",
+            "--vars.bench_speed_seconds", "0.1"], project)
     study = project / "training" / "tune" / "sample-efficiency"
     assert len(srsly.read_json(study / "trials.json")["trials"]) == 2
+    benchmark = srsly.read_json(project / "benchmarks" / "sample" / "tuned" / "results.json")
+    assert list(benchmark["summary"]) == ["stock-efficiency", "template", "tuned"]
     overlay = project / "configs" / "optimize" / "tuned.cfg"
     weasel(["run", "create-config", ".", "--vars.optimize", "tuned"], project)
     config = Config().from_disk(project / "training" / "sample-tuned-s0" / "config.cfg", interpolate=False)
