@@ -18,7 +18,8 @@ so an interrupted benchmark resumes and benchmarks can share runs.
 """
 
 import statistics
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -104,17 +105,25 @@ def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, budget: Dict[str, in
         if job["reused"]:
             msg.info(f"Reusing finished run {job['run_dir']}")
 
+    failed = threading.Event()
+
     def run(job: Dict[str, Any]) -> None:
+        if failed.is_set():  # a run failed: start no more
+            return
         log = job["run_dir"].parent / f"{job['run_dir'].name}.log" if parallel > 1 else None
         msg.divider(f"{job['system']}, seed {job['seed']}" + (f" (log: {log})" if log else ""))
-        train_and_evaluate(job["config"], corpus_dir, job["run_dir"], job["seed"], budget, gpu_id,
-                           latest=job["run_dir"].parent / "latest", log=log)
+        try:
+            train_and_evaluate(job["config"], corpus_dir, job["run_dir"], job["seed"], budget, gpu_id,
+                               latest=job["run_dir"].parent / "latest", log=log)
+        except BaseException:
+            failed.set()
+            raise
         msg.good(f"Finished {job['system']}, seed {job['seed']}")
 
     # The slowest systems start first, so that parallel workers finish together.
     todo.sort(key=lambda job: job["system"] != "stock-accuracy")
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        for future in [pool.submit(run, job) for job in todo]:
+        for future in as_completed([pool.submit(run, job) for job in todo]):
             future.result()
 
 

@@ -8,6 +8,7 @@ import pytest
 import srsly
 from confection import Config
 
+from scripts import benchmark
 from scripts.benchmark import DEFAULT_SYSTEMS, finished_run, measure_speed, parse_extra, stock_config
 from scripts.benchmark import summarise, to_markdown
 from scripts.util import UserError, md5_file
@@ -154,3 +155,19 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     config = Config().from_disk(runs / "tuned-s0" / "model-best" / "config.cfg", interpolate=False)
     assert config["components"]["tok2vec"]["model"]["encode"]["width"] == 64
     assert "`configs/optimize/tuned.cfg`" in (project / "benchmarks" / "sample" / "tuned" / "results.md").read_text()
+
+
+def test_a_failed_run_stops_the_benchmark_before_later_runs_start(tmp_path: Path, monkeypatch) -> None:
+    started = []
+
+    def fake_train(config: Path, corpus_dir: Path, run_dir: Path, *args, **kwargs) -> None:
+        started.append(run_dir.name)
+        if run_dir.name == "template-s0":
+            raise UserError("run failed (exit code 1)")
+
+    monkeypatch.setattr(benchmark, "train_and_evaluate", fake_train)
+    jobs = [{"system": s, "seed": 0, "config": tmp_path / f"{s}.cfg", "run_dir": tmp_path / f"{s}-s0",
+             "reused": s == "stock-efficiency"} for s in ("stock-efficiency", "template", "other")]
+    with pytest.raises(UserError, match="exit code 1"):
+        benchmark.train_all(jobs, tmp_path, {"max_steps": 1}, -1, parallel=1)
+    assert started == ["template-s0"]  # the finished run is reused, the one after the failure never starts
