@@ -14,7 +14,10 @@ trials of one study at once, each started with the same command. Each trial is a
 every evaluation goes to Optuna's median pruner, which stops unpromising trials
 early. Ctrl-C marks the running trial failed and leaves the study resumable; the
 trial of a killed worker is marked failed by the next worker once its heartbeat
-is stale. With one worker, the sampler's seed makes the search reproducible.
+is stale. The sampler's random draws depend on the seed and the trial number, so
+one worker's search is reproducible from its seed, while a resumed study or a
+second worker with the same seed explores new settings instead of replaying
+the first trials.
 """
 
 import json
@@ -108,6 +111,22 @@ def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, An
     return objective
 
 
+def trial_seeded_sampler(seed: int):
+    """A TPE sampler whose random state is reset from (seed, trial number) before
+    each trial. Trial numbers are unique across workers and resumptions, so
+    workers sharing one seed do not sample the same settings."""
+    import optuna
+
+    class TrialSeededTPESampler(optuna.samplers.TPESampler):
+        def before_trial(self, study: Any, trial: Any) -> None:
+            super().before_trial(study, trial)
+            trial_seed = (seed * 1_000_003 + trial.number) % 2**32
+            self._rng.rng.seed(trial_seed)
+            self._random_sampler._rng.rng.seed(trial_seed)
+
+    return TrialSeededTPESampler(seed=seed)
+
+
 def open_study(storage: str, name: str, seed: int, heartbeat: int):
     import optuna
 
@@ -128,7 +147,7 @@ def open_study(storage: str, name: str, seed: int, heartbeat: int):
             time.sleep(0.5 + random.random() * (attempt + 1))
     return optuna.create_study(
         storage=rdb, study_name=name, direction="maximize", load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=seed),
+        sampler=trial_seeded_sampler(seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
 
 
