@@ -127,12 +127,12 @@ def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, budget: Dict[str, in
             future.result()
 
 
-def measure_speed(models: Dict[str, Language], texts: List[str], min_seconds: float,
-                  rounds: int) -> Dict[str, Dict[str, float]]:
+def measure_speed(models: Dict[Any, Language], texts: List[str], min_seconds: float,
+                  rounds: int) -> Dict[Any, Dict[str, float]]:
     """Words/second of each model, batched (`nlp.pipe`) and one text at a time.
     Models take turns for `rounds` rounds and keep their best round: on a shared
     machine, interference only ever slows a measurement down."""
-    best: Dict[str, Dict[str, float]] = {key: {"batch": 0.0, "single": 0.0} for key in models}
+    best: Dict[Any, Dict[str, float]] = {key: {"batch": 0.0, "single": 0.0} for key in models}
     for _ in range(rounds):
         for key, nlp in models.items():
             batch = lambda: sum(len(doc) for doc in nlp.pipe(texts, batch_size=256))  # noqa: E731
