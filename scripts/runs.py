@@ -3,17 +3,15 @@ steps that make several runs (train-seeds, benchmark-configs)."""
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from .util import UserError
 
 
-def run_checked(command: List[str], log: Optional[Path] = None) -> float:
-    """Run a command, stopping on failure; return its wall time. With `log`, the
-    command's output is appended to that file instead of the console."""
-    start = time.perf_counter()
+def run_checked(command: List[str], log: Optional[Path] = None) -> None:
+    """Run a command, stopping on failure. With `log`, the command's output is
+    appended to that file instead of the console."""
     if log is None:
         returncode = subprocess.run(command).returncode
     else:
@@ -22,7 +20,6 @@ def run_checked(command: List[str], log: Optional[Path] = None) -> float:
     if returncode != 0:
         where = f" (output in {log})" if log else ""
         raise UserError(f"run failed (exit code {returncode}){where}: {' '.join(command)}")
-    return time.perf_counter() - start
 
 
 def train_and_evaluate(config: Path, corpus_dir: Path, run_dir: Path, seed: int,
