@@ -82,8 +82,14 @@ def write_configs(systems: List[str], extra: Dict[str, Path], base: Path, overla
     return configs
 
 
-def finished_run(run_dir: Path, config: Path, corpus_dir: Path, seed: int, budget: Dict[str, int]) -> bool:
-    """Whether `run_dir` holds a complete run of this config, corpus, seed and budget."""
+def corpus_md5s(corpus_dir: Path) -> Dict[str, str]:
+    return {split: md5_file(corpus_dir / f"{split}.spacy") for split in ("train", "dev", "test")}
+
+
+def finished_run(run_dir: Path, config: Path, corpus_md5: Dict[str, str], seed: int,
+                 budget: Dict[str, int]) -> bool:
+    """Whether `run_dir` holds a complete run of this config, corpus (MD5 of each
+    split, from `corpus_md5s`), seed and budget."""
     try:
         manifest = srsly.read_json(run_dir / "run.json")
         metrics = srsly.read_json(run_dir / "metrics.json")
@@ -91,9 +97,8 @@ def finished_run(run_dir: Path, config: Path, corpus_dir: Path, seed: int, budge
         return False
     return (manifest["config"]["md5"] == md5_file(config) and manifest["seed"] == seed
             and all(manifest["training"][key] == value for key, value in budget.items())
-            and all(manifest["corpus"][split]["md5"] == md5_file(corpus_dir / f"{split}.spacy")
-                    for split in ("train", "dev"))
-            and metrics["test"]["md5"] == md5_file(corpus_dir / "test.spacy"))
+            and all(manifest["corpus"][split]["md5"] == corpus_md5[split] for split in ("train", "dev"))
+            and metrics["test"]["md5"] == corpus_md5["test"])
 
 
 def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, budget: Dict[str, int], gpu_id: int,
@@ -295,8 +300,9 @@ def main(
     jobs = [{"system": system, "seed": seed, "config": configs[system],
              "run_dir": runs_dir / f"{system}-s{seed}"}
             for seed in seed_list for system in system_list]
+    corpus_md5 = corpus_md5s(corpus_dir)
     for job in jobs:
-        job["reused"] = finished_run(job["run_dir"], job["config"], corpus_dir, job["seed"], budget)
+        job["reused"] = finished_run(job["run_dir"], job["config"], corpus_md5, job["seed"], budget)
     train_all(jobs, corpus_dir, budget, gpu_id, parallel)
     msg.info(f"Measuring inference speed of {len(jobs)} models ({speed_rounds} rounds)")
     models = {(job["system"], job["seed"]): spacy.load(job["run_dir"] / "model-best") for job in jobs}

@@ -9,8 +9,8 @@ import srsly
 from confection import Config
 
 from scripts import benchmark
-from scripts.benchmark import DEFAULT_SYSTEMS, finished_run, measure_speed, parse_extra, stock_config
-from scripts.benchmark import summarise, to_markdown
+from scripts.benchmark import DEFAULT_SYSTEMS, corpus_md5s, finished_run, measure_speed, parse_extra
+from scripts.benchmark import stock_config, summarise, to_markdown
 from scripts.util import UserError, md5_file
 
 from .conftest import copy_project, weasel
@@ -82,16 +82,16 @@ def test_a_finished_run_is_reused_only_if_config_corpus_seed_and_budget_match(tm
     config.write_text("[training]\n")
     budget = {"max_epochs": 0, "max_steps": 100, "eval_frequency": 10, "patience": 50}
     run_dir = tmp_path / "runs" / "template-s0"
-    assert not finished_run(run_dir, config, corpus, 0, budget)  # nothing there yet
+    assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)  # nothing there yet
     write_finished_run(run_dir, config, corpus, 0, budget)
-    assert finished_run(run_dir, config, corpus, 0, budget)
-    assert not finished_run(run_dir, config, corpus, 1, budget)
-    assert not finished_run(run_dir, config, corpus, 0, {**budget, "max_steps": 200})
+    assert finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
+    assert not finished_run(run_dir, config, corpus_md5s(corpus), 1, budget)
+    assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, {**budget, "max_steps": 200})
     (corpus / "test.spacy").write_bytes(b"new test data")
-    assert not finished_run(run_dir, config, corpus, 0, budget)
+    assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
     (corpus / "test.spacy").write_bytes(b"test")
     config.write_text("[training]\ndropout = 0.3\n")
-    assert not finished_run(run_dir, config, corpus, 0, budget)
+    assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
 
 
 class FakeModel:
