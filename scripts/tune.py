@@ -17,7 +17,8 @@ trial of a killed worker is marked failed by the next worker once its heartbeat
 is stale. The sampler's random draws depend on the seed and the trial number, so
 one worker's search is reproducible from its seed, while a resumed study or a
 second worker with the same seed explores new settings instead of replaying
-the first trials.
+the first trials. The first trial of a new study trains CONFIG's own values of
+the searched settings, so the table shows what the search gained over them.
 """
 
 import json
@@ -66,9 +67,51 @@ def sample(trial: Any, space: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
         elif spec["type"] == "int":
             values[key] = trial.suggest_int(key, spec["low"], spec["high"], log=spec.get("log", False))
         else:  # Optuna stores only scalars: lists are sampled as their JSON text
-            choices = [json.dumps(c) if isinstance(c, list) else c for c in spec["choices"]]
+            choices = [encode(c) for c in spec["choices"]]
             values[key] = decode(trial.suggest_categorical(key, choices))
     return values
+
+
+def encode(value: Any) -> Any:
+    """A value as Optuna stores it: lists as their JSON text."""
+    return json.dumps(value) if isinstance(value, list) else value
+
+
+def baseline_params(config_path: Path, space: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+    """CONFIG's values of the searched settings, as Optuna parameters. Raises
+    UserError naming the first setting that is missing or outside the space."""
+    from spacy.util import load_config
+
+    config = load_config(config_path, interpolate=True)
+    params: Dict[str, Any] = {}
+    for key, spec in space.items():
+        value: Any = config
+        for part in key.split("."):
+            if not isinstance(value, dict) or part not in value:
+                raise UserError(f"{key} is not set in the config", config_path)
+            value = value[part]
+        if spec["type"] == "categorical":
+            inside = value in spec["choices"]
+        else:
+            inside = isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and spec["low"] <= value <= spec["high"]
+        if not inside:
+            raise UserError(f"{key} = {value!r} is outside the search space", config_path)
+        params[key] = encode(value)
+    return params
+
+
+def enqueue_baseline(study: Any, config_path: Path, space: Dict[str, Dict[str, Any]]) -> None:
+    """Make the first trial of an empty study train the config's own settings."""
+    if study.get_trials(deepcopy=False):
+        return
+    try:
+        params = baseline_params(config_path, space)
+    except UserError as err:
+        msg.warn(f"No baseline trial: {err}")
+        return
+    # skip_if_exists: two workers starting on one empty study enqueue it once.
+    study.enqueue_trial(params, user_attrs={"baseline": True}, skip_if_exists=True)
 
 
 def decode(value: Any) -> Any:
@@ -111,7 +154,7 @@ def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, An
     return objective
 
 
-def trial_seeded_sampler(seed: int):
+def trial_seeded_sampler(seed: int, startup_trials: int = 10):
     """A TPE sampler whose random state is reset from (seed, trial number) before
     each trial. Trial numbers are unique across workers and resumptions, so
     workers sharing one seed do not sample the same settings."""
@@ -124,10 +167,11 @@ def trial_seeded_sampler(seed: int):
             self._rng.rng.seed(trial_seed)
             self._random_sampler._rng.rng.seed(trial_seed)
 
-    return TrialSeededTPESampler(seed=seed)
+    return TrialSeededTPESampler(seed=seed, n_startup_trials=startup_trials)
 
 
-def open_study(storage: str, name: str, seed: int, heartbeat: int):
+def open_study(storage: str, name: str, seed: int, heartbeat: int, startup_trials: int,
+               warmup_steps: int):
     import optuna
 
     if storage.startswith("sqlite:///"):
@@ -147,8 +191,8 @@ def open_study(storage: str, name: str, seed: int, heartbeat: int):
             time.sleep(0.5 + random.random() * (attempt + 1))
     return optuna.create_study(
         storage=rdb, study_name=name, direction="maximize", load_if_exists=True,
-        sampler=trial_seeded_sampler(seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+        sampler=trial_seeded_sampler(seed, startup_trials),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=warmup_steps))
 
 
 def trial_rows(study) -> List[Dict[str, Any]]:
@@ -158,7 +202,8 @@ def trial_rows(study) -> List[Dict[str, Any]]:
             if trial.datetime_complete and trial.datetime_start else None
         rows.append({"number": trial.number, "state": trial.state.name, "value": trial.value,
                      "params": {key: decode(v) for key, v in trial.params.items()},
-                     "worker": trial.user_attrs.get("worker"), "seconds": duration})
+                     "worker": trial.user_attrs.get("worker"), "seconds": duration,
+                     "baseline": bool(trial.user_attrs.get("baseline"))})
     return rows
 
 
@@ -203,12 +248,17 @@ def to_markdown(name: str, rows: List[Dict[str, Any]], best: Optional[Dict[str, 
     states = statistics_by_state(rows)
     table = markdown_table(
         ("trial", "state", "dev score", "seconds", "worker", "settings"),
-        [(r["number"], r["state"].lower(), "" if r["value"] is None else f"{100 * r['value']:.2f}",
+        [(f"{r['number']} (config)" if r.get("baseline") else r["number"], r["state"].lower(), "" if r["value"] is None else f"{100 * r['value']:.2f}",
           "" if r["seconds"] is None else f"{r['seconds']:.0f}", r["worker"] or "",
           "; ".join(f"{k.rsplit('.', 1)[-1]}={_short(v)}" for k, v in r["params"].items())) for r in rows])
     head = f"# Study `{name}`\n\n{states}\n\n"
     if best:
-        head += f"Best: trial {best['number']}, dev score {100 * best['value']:.2f}.\n\n"
+        head += f"Best: trial {best['number']}, dev score {100 * best['value']:.2f}"
+        baseline = next((r for r in rows if r.get("baseline") and r["state"] == "COMPLETE"), None)
+        if baseline:
+            head += (f"; the config's own settings (trial {baseline['number']}) scored "
+                     f"{100 * baseline['value']:.2f} ({100 * (best['value'] - baseline['value']):+.2f})")
+        head += ".\n\n"
     return head + table
 
 
@@ -239,6 +289,8 @@ def main(
     max_steps: int = typer.Option(5000, help="Training budget of each trial: updates"),
     eval_frequency: int = typer.Option(200, help="Evaluate (and maybe prune) every N updates"),
     heartbeat: int = typer.Option(30, help="Seconds between heartbeats; a trial silent for twice that is failed"),
+    startup_trials: int = typer.Option(5, help="Trials sampled at random before TPE models the scores"),
+    warmup_evaluations: int = typer.Option(2, help="Dev evaluations (after step 0) before a trial may be pruned"),
     gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
     # fmt: on
 ) -> None:
@@ -251,10 +303,13 @@ def main(
     space = read_space(space_path)
     budget = {"max_steps": max_steps, "eval_frequency": eval_frequency, "max_epochs": 0}
     try:
-        study_ = open_study(storage, study, seed, heartbeat)
+        # Early dev scores favour fast learners, so the first evaluations never prune.
+        study_ = open_study(storage, study, seed, heartbeat, startup_trials,
+                            warmup_evaluations * eval_frequency + 1)
     except Exception as err:  # SQLAlchemy/driver errors: bad URL, server down, no driver
         raise UserError(f"cannot open the study storage {storage!r}: {err}") from None
     optuna.storages.fail_stale_trials(study_)
+    enqueue_baseline(study_, config_path, space)
     objective = make_objective(config_path, corpus_dir, space, budget, output_dir / "trials", gpu_id)
     try:
         study_.optimize(objective, n_trials=n_trials, timeout=timeout or None, gc_after_trial=True)

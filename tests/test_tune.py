@@ -17,7 +17,7 @@ import pytest
 import srsly
 from confection import Config
 
-from scripts.tune import overlay_text, read_space
+from scripts.tune import baseline_params, overlay_text, read_space
 from scripts.util import UserError
 
 from .conftest import ROOT, copy_project, run, weasel, write_lines
@@ -83,6 +83,24 @@ def test_the_shipped_search_space_is_valid() -> None:
     assert "training.optimizer.learn_rate" in read_space(ROOT / "configs" / "search_space.yml")
 
 
+def test_the_shipped_base_config_lies_inside_the_shipped_space(corpus_and_config: Path) -> None:
+    params = baseline_params(corpus_and_config / "config.cfg", read_space(ROOT / "configs/search_space.yml"))
+    assert params["components.tok2vec.model.encode.width"] == 112
+    assert params["components.tok2vec.model.embed.rows"] == "[10000, 2000, 5000, 5000]"
+
+
+@pytest.mark.parametrize("space, cause", [
+    ("training.dropout: {type: float, low: 0.5, high: 0.9}", "training.dropout = 0.12 is outside"),
+    ("components.ner.model.hidden_width: {type: categorical, choices: [32]}", "hidden_width = 64 is outside"),
+    ("training.nothing: {type: int, low: 1, high: 2}", "training.nothing is not set in the config"),
+])
+def test_a_config_outside_the_space_has_no_baseline(corpus_and_config: Path, tmp_path: Path,
+                                                     space: str, cause: str) -> None:
+    (tmp_path / "space.yml").write_text(space)
+    with pytest.raises(UserError, match=cause):
+        baseline_params(corpus_and_config / "config.cfg", read_space(tmp_path / "space.yml"))
+
+
 def test_overlay_text_is_a_mergeable_overlay(tmp_path: Path) -> None:
     text = overlay_text({"training.dropout": 0.123456, "components.tok2vec.model.embed.rows": [1, 2, 3, 4],
                          "training.optimizer.use_averages": True})
@@ -116,6 +134,15 @@ def test_sqlite_search_writes_table_plot_overlay_and_is_reproducible(corpus_and_
     # The same seed samples the same settings in a fresh study.
     first, second = (trials(storage) for storage in storages)
     assert [t.params for t in first] == [t.params for t in second]
+    # Trial 0 trained the config's own settings, and the table compares with it.
+    base = Config().from_disk(corpus_and_config / "config.cfg")
+    assert first[0].user_attrs["baseline"] and not first[1].user_attrs.get("baseline")
+    assert first[0].params["training.optimizer.learn_rate"] == base["training"]["optimizer"]["learn_rate"]
+    assert first[0].params["components.tok2vec.model.embed.rows"] == \
+        str(base["components"]["tok2vec"]["model"]["embed"]["rows"])
+    assert first[1].params != first[0].params
+    assert "| 0 (config) |" in (out / "results" / "trials.md").read_text()
+    assert "the config's own settings (trial 0) scored" in (out / "results" / "trials.md").read_text()
 
 
 def test_ctrl_c_leaves_the_study_consistent_and_resumable(corpus_and_config: Path, tmp_path: Path) -> None:
