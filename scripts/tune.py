@@ -170,8 +170,8 @@ def trial_seeded_sampler(seed: int, startup_trials: int = 10):
     return TrialSeededTPESampler(seed=seed, n_startup_trials=startup_trials)
 
 
-def open_study(storage: str, name: str, seed: int, heartbeat: int, startup_trials: int,
-               warmup_steps: int):
+def open_study(storage: str, name: str, seed: int, heartbeat: int, startup_trials: int = 5,
+               warmup_steps: int = 0):
     import optuna
 
     if storage.startswith("sqlite:///"):
