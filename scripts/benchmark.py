@@ -32,7 +32,7 @@ from spacy.tokens import DocBin
 from wasabi import msg
 
 from .create_config import generate
-from .runs import train_and_evaluate
+from .runs import stop_running, train_and_evaluate
 from .util import UserError, environment_info, exit_on_user_error, markdown_table, md5_file
 from .util import utc_now, words_per_second, write_json_and_markdown
 
@@ -128,8 +128,14 @@ def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, budget: Dict[str, in
     # The slowest systems start first, so that parallel workers finish together.
     todo.sort(key=lambda job: job["system"] != "stock-accuracy")
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        for future in as_completed([pool.submit(run, job) for job in todo]):
-            future.result()
+        try:
+            for future in as_completed([pool.submit(run, job) for job in todo]):
+                future.result()
+        except (KeyboardInterrupt, SystemExit):
+            # Stopped (Ctrl-C, SIGTERM): runs in other threads would go on training.
+            failed.set()
+            stop_running()
+            raise
 
 
 def measure_speed(models: Dict[Any, Language], texts: List[str], min_seconds: float,

@@ -3,23 +3,42 @@ steps that make several runs (train-seeds, benchmark-configs)."""
 
 import subprocess
 import sys
+import threading
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 from .util import UserError
+
+# Commands running in any thread, so that a stopping parent can stop them too.
+_running: Set[subprocess.Popen] = set()
+_running_lock = threading.Lock()
 
 
 def run_checked(command: List[str], log: Optional[Path] = None) -> None:
     """Run a command, stopping on failure. With `log`, the command's output is
     appended to that file instead of the console."""
-    if log is None:
-        returncode = subprocess.run(command).returncode
-    else:
-        with log.open("a", encoding="utf8") as out:
-            returncode = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT).returncode
+    with ExitStack() as stack:
+        out = stack.enter_context(log.open("a", encoding="utf8")) if log else None
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT if out else None)
+        with _running_lock:
+            _running.add(process)
+        try:
+            returncode = process.wait()
+        finally:
+            with _running_lock:
+                _running.discard(process)
     if returncode != 0:
         where = f" (output in {log})" if log else ""
         raise UserError(f"run failed (exit code {returncode}){where}: {' '.join(command)}")
+
+
+def stop_running() -> None:
+    """SIGTERM every command that `run_checked` is waiting for, in any thread:
+    each removes its unfinished outputs and exits, and its caller raises."""
+    with _running_lock:
+        for process in _running:
+            process.terminate()
 
 
 def train_and_evaluate(config: Path, corpus_dir: Path, run_dir: Path, seed: int,

@@ -6,8 +6,10 @@ import hashlib
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -36,10 +38,14 @@ class UserError(Exception):
 
 
 def exit_on_user_error(func: F) -> F:
-    """Turn a UserError into a one-line message and exit code 1, no traceback."""
+    """Turn a UserError into a one-line message and exit code 1, no traceback.
+    SIGTERM (e.g. `kill`, a job scheduler's timeout) unwinds like Ctrl-C, so the
+    step's temporary outputs are removed before it exits with code 143."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
             return func(*args, **kwargs)
         except UserError as err:
@@ -47,6 +53,12 @@ def exit_on_user_error(func: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    # Python's default SIGTERM action ends the process without running `finally`.
+    print_error(f"stopped by {signal.Signals(signum).name}; outputs in progress removed")
+    raise SystemExit(128 + signum)
 
 
 def print_error(message: str) -> None:

@@ -1,0 +1,102 @@
+"""Stopping a step from outside (SIGTERM from `kill` or a scheduler's timeout):
+temporary outputs are removed, earlier outputs are kept, and child commands stop."""
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from scripts import runs
+from scripts.util import UserError
+
+from .conftest import ROOT, run
+
+
+def train_command(base: Path, run_dir: Path, max_steps: int) -> List[str]:
+    return [sys.executable, "-m", "scripts.train", str(base / "config.cfg"), str(base / "corpus"),
+            str(run_dir), "--latest", str(base / "latest"), f"--max-steps={max_steps}",
+            "--eval-frequency=10"]
+
+
+@pytest.fixture(scope="module")
+def corpus_and_config(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("stopping")
+    run(["python", "-m", "scripts.preprocess", "assets/sample", str(base / "corpus")], ROOT, check=True)
+    run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(base / "config.cfg")], ROOT,
+        check=True)
+    return base
+
+
+def wait_for(condition, message: str, seconds: float = 120) -> None:
+    deadline = time.time() + seconds
+    while not condition():
+        assert time.time() < deadline, message
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_sigterm_during_training_removes_the_staging_folder_and_keeps_the_last_run(
+        corpus_and_config: Path, tmp_path: Path) -> None:
+    (tmp_path / "corpus").symlink_to(corpus_and_config / "corpus")
+    (tmp_path / "config.cfg").symlink_to(corpus_and_config / "config.cfg")
+    run_dir = tmp_path / "run"
+    run(train_command(tmp_path, run_dir, 20), ROOT, check=True)
+    finished = {name: (run_dir / name).read_bytes() for name in ("run.json", "train_log.jsonl")}
+
+    process = subprocess.Popen(train_command(tmp_path, run_dir, 100_000), cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: any(run_dir.glob(".staging-*/train_log.jsonl")), "training never started")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM; outputs in progress removed" in stderr
+    assert sorted(p.name for p in run_dir.iterdir()) == ["model-best", "model-last", "run.json",
+                                                         "train_log.jsonl"]
+    assert {name: (run_dir / name).read_bytes() for name in finished} == finished
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_parallel_benchmark_and_its_training_runs(corpus_and_config: Path,
+                                                                   tmp_path: Path) -> None:
+    runs_dir = tmp_path / "out" / "runs"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.benchmark", str(corpus_and_config / "corpus"), str(tmp_path / "out"),
+         "--systems", "stock-efficiency,template", "--seeds", "0", "--max-steps", "100000",
+         "--eval-frequency", "10", "--parallel", "2"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(list(runs_dir.glob("*/.staging-*/train_log.jsonl"))) == 2,
+             "the two runs never started")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert not list(runs_dir.glob("*/.staging-*"))
+    assert not (tmp_path / "out" / "results.json").exists()
+    leftover = subprocess.run(["pgrep", "-f", str(runs_dir)], capture_output=True, text=True).stdout
+    assert not leftover.strip(), f"training processes left running: {leftover}"
+
+
+def test_stop_running_ends_the_commands_other_threads_wait_for() -> None:
+    errors: List[BaseException] = []
+
+    def wait_for_sleeper() -> None:
+        try:
+            runs.run_checked([sys.executable, "-c", "import time; time.sleep(60)"])
+        except BaseException as err:  # noqa: B036 - handed to the test thread
+            errors.append(err)
+
+    thread = threading.Thread(target=wait_for_sleeper)
+    started = time.time()
+    thread.start()
+    while not runs._running and time.time() - started < 10:
+        time.sleep(0.05)
+    runs.stop_running()
+    thread.join(timeout=20)
+    assert not thread.is_alive() and time.time() - started < 20
+    assert len(errors) == 1 and isinstance(errors[0], UserError)
+    assert f"exit code -{int(signal.SIGTERM)}" in str(errors[0])
+    assert not runs._running
