@@ -154,7 +154,7 @@ def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, An
     return objective
 
 
-def trial_seeded_sampler(seed: int, startup_trials: int = 10):
+def trial_seeded_sampler(seed: int, startup_trials: int = 5):
     """A TPE sampler whose random state is reset from (seed, trial number) before
     each trial. Trial numbers are unique across workers and resumptions, so
     workers sharing one seed do not sample the same settings."""
@@ -248,7 +248,8 @@ def to_markdown(name: str, rows: List[Dict[str, Any]], best: Optional[Dict[str, 
     states = statistics_by_state(rows)
     table = markdown_table(
         ("trial", "state", "dev score", "seconds", "worker", "settings"),
-        [(f"{r['number']} (config)" if r.get("baseline") else r["number"], r["state"].lower(), "" if r["value"] is None else f"{100 * r['value']:.2f}",
+        [(f"{r['number']} (config)" if r.get("baseline") else r["number"], r["state"].lower(),
+          "" if r["value"] is None else f"{100 * r['value']:.2f}",
           "" if r["seconds"] is None else f"{r['seconds']:.0f}", r["worker"] or "",
           "; ".join(f"{k.rsplit('.', 1)[-1]}={_short(v)}" for k, v in r["params"].items())) for r in rows])
     head = f"# Study `{name}`\n\n{states}\n\n"
