@@ -97,3 +97,13 @@ def render_page(page: Path, screenshot: Path, tmp_path: Path) -> str:
                          capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
     return dom.stdout
+
+
+@pytest.fixture(scope="module")
+def corpus_and_config(tmp_path_factory) -> Path:
+    """BASE/corpus: the preprocessed sample; BASE/config.cfg: generated from the base config."""
+    base = tmp_path_factory.mktemp("sample")
+    run(["python", "-m", "scripts.preprocess", "assets/sample", str(base / "corpus")], ROOT, check=True)
+    run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(base / "config.cfg")], ROOT,
+        check=True)
+    return base

@@ -23,15 +23,6 @@ def train_command(base: Path, run_dir: Path, max_steps: int) -> List[str]:
             "--eval-frequency=10"]
 
 
-@pytest.fixture(scope="module")
-def corpus_and_config(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("stopping")
-    run(["python", "-m", "scripts.preprocess", "assets/sample", str(base / "corpus")], ROOT, check=True)
-    run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(base / "config.cfg")], ROOT,
-        check=True)
-    return base
-
-
 def wait_for(condition, message: str, seconds: float = 120) -> None:
     deadline = time.time() + seconds
     while not condition():

@@ -26,15 +26,6 @@ pytestmark = pytest.mark.slow
 TINY = ["--max-steps", "20", "--eval-frequency", "10"]
 
 
-@pytest.fixture(scope="module")
-def corpus_and_config(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("tune")
-    run(["python", "-m", "scripts.preprocess", "assets/sample", str(base / "corpus")], ROOT, check=True)
-    run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(base / "config.cfg")], ROOT,
-        check=True)
-    return base
-
-
 def tune_command(base: Path, out: Path, storage: str, *options: str) -> List[str]:
     return [sys.executable, "-m", "scripts.tune", str(base / "config.cfg"), str(base / "corpus"),
             "configs/search_space.yml", str(out / "results"), str(out / "tuned.cfg"),
