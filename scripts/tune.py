@@ -41,6 +41,8 @@ from .util import UserError, atomic_outputs, exit_on_user_error, markdown_table
 
 WORKER = f"{socket.gethostname()}-{os.getpid()}"
 DISTRIBUTIONS = ("float", "int", "categorical")
+# Random trials before TPE models the scores (Optuna's 10 is most of an hour's search).
+STARTUP_TRIALS = 5
 
 
 def read_space(path: Path) -> Dict[str, Dict[str, Any]]:
@@ -154,7 +156,7 @@ def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, An
     return objective
 
 
-def trial_seeded_sampler(seed: int, startup_trials: int = 5):
+def trial_seeded_sampler(seed: int, startup_trials: int = STARTUP_TRIALS):
     """A TPE sampler whose random state is reset from (seed, trial number) before
     each trial. Trial numbers are unique across workers and resumptions, so
     workers sharing one seed do not sample the same settings."""
@@ -170,7 +172,7 @@ def trial_seeded_sampler(seed: int, startup_trials: int = 5):
     return TrialSeededTPESampler(seed=seed, n_startup_trials=startup_trials)
 
 
-def open_study(storage: str, name: str, seed: int, heartbeat: int, startup_trials: int = 5,
+def open_study(storage: str, name: str, seed: int, heartbeat: int, startup_trials: int = STARTUP_TRIALS,
                warmup_steps: int = 0):
     import optuna
 
@@ -290,7 +292,7 @@ def main(
     max_steps: int = typer.Option(5000, help="Training budget of each trial: updates"),
     eval_frequency: int = typer.Option(200, help="Evaluate (and maybe prune) every N updates"),
     heartbeat: int = typer.Option(30, help="Seconds between heartbeats; a trial silent for twice that is failed"),
-    startup_trials: int = typer.Option(5, help="Trials sampled at random before TPE models the scores"),
+    startup_trials: int = typer.Option(STARTUP_TRIALS, help="Trials sampled at random before TPE models the scores"),
     warmup_evaluations: int = typer.Option(2, help="Dev evaluations (after step 0) before a trial may be pruned"),
     gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
     # fmt: on

@@ -8,9 +8,10 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, Sequence
+from typing import Callable, Iterator, List, Sequence
 
 import pytest
 
@@ -107,3 +108,11 @@ def corpus_and_config(tmp_path_factory) -> Path:
     run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(base / "config.cfg")], ROOT,
         check=True)
     return base
+
+
+def wait_for(condition: Callable[[], bool], message: str, seconds: float = 120) -> None:
+    """Poll until `condition()` holds; fail with `message` after `seconds`."""
+    deadline = time.time() + seconds
+    while not condition():
+        assert time.time() < deadline, message
+        time.sleep(0.2)

@@ -14,20 +14,13 @@ import pytest
 from scripts import runs
 from scripts.util import UserError
 
-from .conftest import ROOT, run
+from .conftest import ROOT, run, wait_for
 
 
 def train_command(base: Path, run_dir: Path, max_steps: int) -> List[str]:
     return [sys.executable, "-m", "scripts.train", str(base / "config.cfg"), str(base / "corpus"),
             str(run_dir), "--latest", str(base / "latest"), f"--max-steps={max_steps}",
             "--eval-frequency=10"]
-
-
-def wait_for(condition, message: str, seconds: float = 120) -> None:
-    deadline = time.time() + seconds
-    while not condition():
-        assert time.time() < deadline, message
-        time.sleep(0.2)
 
 
 @pytest.mark.slow
@@ -83,8 +76,7 @@ def test_stop_running_ends_the_commands_other_threads_wait_for() -> None:
     thread = threading.Thread(target=wait_for_sleeper)
     started = time.time()
     thread.start()
-    while not runs._running and time.time() - started < 10:
-        time.sleep(0.05)
+    wait_for(lambda: bool(runs._running), "the command never started", seconds=10)
     runs.stop_running()
     thread.join(timeout=20)
     assert not thread.is_alive() and time.time() - started < 20

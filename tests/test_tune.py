@@ -20,7 +20,7 @@ from confection import Config
 from scripts.tune import baseline_params, overlay_text, read_space
 from scripts.util import UserError
 
-from .conftest import ROOT, copy_project, run, weasel, write_lines
+from .conftest import ROOT, copy_project, run, wait_for, weasel, write_lines
 
 pytestmark = pytest.mark.slow
 TINY = ["--max-steps", "20", "--eval-frequency", "10"]
@@ -48,9 +48,7 @@ def start_long_trial(base: Path, out: Path, storage: str, *options: str) -> subp
     worker = start_worker(base, out, storage, "--n-trials", "5", "--max-steps", "100000",
                           "--eval-frequency", "10", *options)
     log = out / "results" / "trials" / "trial-0.jsonl"
-    deadline = time.time() + 120
-    while not (log.exists() and log.read_text().count("\n") >= 2) and time.time() < deadline:
-        time.sleep(0.5)
+    wait_for(lambda: log.exists() and log.read_text().count("\n") >= 2, "the first trial never trained")
     return worker
 
 
