@@ -16,21 +16,34 @@ line; annotation problems that a policy can fix or drop are left to
 `scripts.cleaning`.
 """
 
+import gzip
 import json
 import re
-from dataclasses import dataclass
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import IO, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .util import UserError
 
 Span = Tuple[int, int, str]
+# (line, kind, reason): something a reader repaired in the input, reported by the cleaner.
+Repair = Tuple[int, str, str]
 
 CONLL_SUFFIXES = (".conll", ".iob", ".bio", ".tsv")
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy") + CONLL_SUFFIXES
 FORMATS = ("auto", "jsonl", "prodigy", "doccano", "label_studio", "conll", "spacy", "spacy_json")
 TAG_SCHEMES = ("auto", "iob1", "iob2", "biluo")
-TAG_PATTERN = re.compile(r"^(?:O|[BIESLU]-\S+)$")
+TAG_PATTERN = re.compile(r"^(?:O|[BIESLU]-\S.*)$")
+# A byte-order mark is never text; zero-width spaces and word joiners at a
+# column's edge are export debris. Joiners inside a word (ZWJ/ZWNJ) carry meaning
+# in Persian, Indic scripts and emoji, so they are left alone.
+BOM = "\ufeff"
+EDGE_INVISIBLES = "\u200b\u2060" + BOM
+INVISIBLE = re.compile(f"[{EDGE_INVISIBLES}]")
+# A CoNLL line with more columns than this is running text, not token columns.
+MAX_COLUMNS = 64
 
 
 @dataclass
@@ -52,6 +65,10 @@ class Record:
     # Set when the source marks the record as not to be used (e.g. a rejected
     # Prodigy answer): it is dropped and reported with this reason.
     skip: Optional[str] = None
+    # What the reader repaired in this record (tag sequences, label whitespace).
+    repairs: List[Repair] = field(default_factory=list)
+    # CoNLL: token i of the record stands on line `line + i` of the file.
+    one_token_per_line: bool = False
 
     @property
     def where(self) -> str:
@@ -67,33 +84,73 @@ class ReadOptions:
     tag_scheme: str = "auto"
 
 
-def read_records(path: Path, options: Optional[ReadOptions] = None) -> List[Record]:
-    """Read every record of a supported file, checking its structure."""
-    options = options or ReadOptions()
+@dataclass
+class FileStats:
+    """What reading one file found beyond its records, for the data report."""
+
+    removed_characters: Counter = field(default_factory=Counter)
+    tag_scheme: Optional[str] = None  # CoNLL: the scheme the tags were checked against
+
+    def remove_invisibles(self, text: str, strip_edges: bool) -> str:
+        """`text` without byte-order marks and, with `strip_edges`, without
+        zero-width spaces or word joiners at its edges; removals are counted."""
+        cleaned = text.replace(BOM, "") if BOM in text else text
+        if strip_edges:
+            cleaned = cleaned.strip(EDGE_INVISIBLES)
+        if len(cleaned) != len(text):
+            for char in EDGE_INVISIBLES:
+                removed = text.count(char) - cleaned.count(char)
+                if removed:
+                    self.removed_characters[f"U+{ord(char):04X}"] += removed
+        return cleaned
+
+
+def check_options(options: ReadOptions) -> None:
     if options.format not in FORMATS:
         raise UserError(f"unknown format {options.format!r} (expected one of {', '.join(FORMATS)})")
     if options.tag_scheme not in TAG_SCHEMES:
         raise UserError(f"unknown tag scheme {options.tag_scheme!r} "
                         f"(expected one of {', '.join(TAG_SCHEMES)})")
+
+
+def iter_records(path: Path, options: ReadOptions, stats: Optional[FileStats] = None
+                 ) -> Iterator[Record]:
+    """Stream the records of one file, checking its structure as it goes."""
+    check_options(options)
+    stats = stats if stats is not None else FileStats()
     fmt = detect_format(path) if options.format == "auto" else options.format
     if fmt == "conll":
-        records = list(read_conll(path, options.tag_column, options.tag_scheme))
+        records = read_conll(path, options.tag_column, options.tag_scheme, stats)
     else:
-        records = list(READERS[fmt](path))
-    if not records:
+        records = READERS[fmt](path, stats)
+    found = False
+    for record in records:
+        found = True
+        yield record
+    if not found:
         raise UserError("no records found (the file is empty or holds only blank lines)", path)
-    return records
+
+
+def read_records(path: Path, options: Optional[ReadOptions] = None) -> List[Record]:
+    """Every record of a file, in memory (for small files and tests)."""
+    return list(iter_records(path, options or ReadOptions()))
+
+
+def data_suffix(path: Path) -> str:
+    """The suffix that tells a file's format, looking through a `.gz`."""
+    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+    return Path(name).suffix.lower()
 
 
 def detect_format(path: Path) -> str:
     """The format of a file, from its suffix and, for JSON(L), its first record."""
-    suffix = path.suffix.lower()
+    suffix = data_suffix(path)
     if suffix in CONLL_SUFFIXES:
         return "conll"
     if suffix == ".spacy":
         return "spacy"
     if suffix == ".jsonl":
-        first = next((line for _, line in _decoded_lines(path) if line.strip()), "")
+        first = next((line for _, line in _decoded_lines(path, FileStats()) if line.strip()), "")
         try:
             keys = set(json.loads(first))
         except (json.JSONDecodeError, TypeError):
@@ -112,8 +169,28 @@ def detect_format(path: Path) -> str:
             break
         raise UserError("cannot tell the format of this JSON file (expected a Label Studio "
                         "export or spaCy v2 JSON); set the 'format' var", path)
-    raise UserError(f"unsupported file type '{suffix}' (expected one of "
-                    f"{', '.join(SUPPORTED_SUFFIXES)})", path)
+    raise UserError(f"unsupported file type '{suffix or path.name}' (expected one of "
+                    f"{', '.join(SUPPORTED_SUFFIXES)}, optionally .gz); set the 'format' var "
+                    "to read it anyway", path)
+
+
+def guess_format(path: Path) -> Optional[str]:
+    """A format that the first lines of a file look like, to suggest in a message."""
+    try:
+        lines = [line for _, line in zip(range(200), _decoded_lines(path, FileStats()))]
+    except UserError:
+        return None
+    content = [line.strip() for _, line in lines if line.strip()]
+    if not content:
+        return None
+    if content[0].startswith("{"):
+        return "jsonl"
+    if content[0].startswith("["):
+        return "label_studio"
+    rows = [re.split(r"\t" if "\t" in line else r"\s+", line) for line in content[:50]]
+    if all(len(row) >= 2 and TAG_PATTERN.match(row[-1]) for row in rows if row[0] != "-DOCSTART-"):
+        return "conll"
+    return None
 
 
 def _has_offset_objects(line: str) -> bool:
@@ -121,22 +198,43 @@ def _has_offset_objects(line: str) -> bool:
     return bool(entities) and isinstance(entities[0], dict) and "start_offset" in entities[0]
 
 
-def _decoded_lines(path: Path) -> Iterator[Tuple[int, str]]:
-    """Yield (line number, text) and name the line of any invalid UTF-8."""
-    raw = path.read_bytes()
-    if not raw.strip():
+def open_binary(path: Path) -> IO[bytes]:
+    """Open a data file for reading bytes, decompressing a `.gz` on the fly."""
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        with open_binary(path) as file_:
+            return file_.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise UserError(f"not a readable gzip file ({err})", path) from None
+
+
+def _decoded_lines(path: Path, stats: FileStats) -> Iterator[Tuple[int, str]]:
+    """Yield (line number, text) without line ends or byte-order marks; name the
+    line of any invalid UTF-8. Streams, so a file never sits in memory whole."""
+    any_content = False
+    try:
+        with open_binary(path) as file_:
+            for number, raw_line in enumerate(file_, start=1):
+                try:
+                    line = raw_line.decode("utf8").rstrip("\r\n")
+                except UnicodeDecodeError as err:
+                    raise UserError(f"not valid UTF-8 (byte {err.start + 1} of the line); "
+                                    "re-save the file as UTF-8", path, number) from None
+                if BOM in line:
+                    line = stats.remove_invisibles(line, strip_edges=False)
+                any_content = any_content or bool(line.strip())
+                yield number, line
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise UserError(f"not a readable gzip file ({err})", path) from None
+    if not any_content:
         raise UserError("file is empty", path)
-    for number, raw_line in enumerate(raw.splitlines(), start=1):
-        try:
-            line = raw_line.decode("utf8")
-        except UnicodeDecodeError as err:
-            raise UserError(f"not valid UTF-8 (byte {err.start + 1} of the line); "
-                            "re-save the file as UTF-8", path, number) from None
-        yield number, line.lstrip("\ufeff") if number == 1 else line
 
 
-def _json_lines(path: Path) -> Iterator[Tuple[int, dict]]:
-    for number, line in _decoded_lines(path):
+def _json_lines(path: Path, stats: FileStats) -> Iterator[Tuple[int, dict]]:
+    for number, line in _decoded_lines(path, stats):
         if not line.strip():
             continue
         try:
@@ -156,42 +254,46 @@ def _text(data: dict, path: Path, number: int) -> str:
     return text
 
 
-def read_jsonl(path: Path) -> Iterator[Record]:
-    for number, data in _json_lines(path):
+def read_jsonl(path: Path, stats: FileStats) -> Iterator[Record]:
+    for number, data in _json_lines(path, stats):
         text = _text(data, path, number)
-        entities = [_parse_span(raw, text, path, number) for raw in data.get("entities") or []]
+        record = Record(source=str(path), line=number, id=str(data.get("id", f"{path.name}:{number}")),
+                        text=text, entities=[])
+        record.entities = [_parse_span(raw, record) for raw in data.get("entities") or []]
         group = data.get("doc_id")
-        yield Record(source=str(path), line=number, id=str(data.get("id", f"{path.name}:{number}")),
-                     text=text, entities=entities, group=None if group is None else str(group),
-                     doc_key=None if group is None else str(group))
+        record.group = record.doc_key = None if group is None else str(group)
+        yield record
 
 
-def read_prodigy(path: Path) -> Iterator[Record]:
-    for number, data in _json_lines(path):
+def read_prodigy(path: Path, stats: FileStats) -> Iterator[Record]:
+    for number, data in _json_lines(path, stats):
         text = _text(data, path, number)
-        entities = [_parse_span(raw, text, path, number) for raw in data.get("spans") or []]
         answer = data.get("answer", "accept")
         record_id = data.get("_input_hash", data.get("id", f"{path.name}:{number}"))
-        yield Record(source=str(path), line=number, id=str(record_id), text=text, entities=entities,
-                     skip=None if answer == "accept" else f"Prodigy answer {answer!r}")
+        record = Record(source=str(path), line=number, id=str(record_id), text=text, entities=[],
+                        skip=None if answer == "accept" else f"Prodigy answer {answer!r}")
+        record.entities = [_parse_span(raw, record) for raw in data.get("spans") or []]
+        yield record
 
 
-def read_doccano(path: Path) -> Iterator[Record]:
-    for number, data in _json_lines(path):
+def read_doccano(path: Path, stats: FileStats) -> Iterator[Record]:
+    for number, data in _json_lines(path, stats):
         text = _text(data, path, number)
         raw_spans = data.get("label") if "label" in data else data.get("entities")
-        entities = [_parse_span(raw, text, path, number) for raw in raw_spans or []]
-        yield Record(source=str(path), line=number, id=str(data.get("id", f"{path.name}:{number}")),
-                     text=text, entities=entities)
+        record = Record(source=str(path), line=number, text=text, entities=[],
+                        id=str(data.get("id", f"{path.name}:{number}")))
+        record.entities = [_parse_span(raw, record) for raw in raw_spans or []]
+        yield record
 
 
 def iter_json_array(path: Path) -> Iterator[Tuple[int, object]]:
     """Items of a JSON array with the line each starts on."""
+    raw = read_bytes(path)
     try:
-        text = path.read_bytes().decode("utf8").lstrip("\ufeff")
+        text = raw.decode("utf8").lstrip(BOM)
     except UnicodeDecodeError as err:
         raise UserError(f"not valid UTF-8 (byte {err.start + 1} of the file); re-save it as UTF-8",
-                        path, path.read_bytes()[: err.start].count(b"\n") + 1) from None
+                        path, raw[: err.start].count(b"\n") + 1) from None
     decoder = json.JSONDecoder()
     position = _skip_space(text, 0)
     if not text.strip():
@@ -219,49 +321,59 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
-def read_label_studio(path: Path) -> Iterator[Record]:
-    for number, task in iter_json_array(path):
+def read_label_studio(path: Path, stats: FileStats) -> Iterator[Record]:
+    for index, (number, task) in enumerate(iter_json_array(path), start=1):
+        where = f"task {index}"
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-            raise UserError('expected a Label Studio task with a "data" object', path, number)
+            raise UserError(f'{where}: expected a Label Studio task with a "data" object', path, number)
         data = task["data"]
         text = data.get("text", next((v for v in data.values() if isinstance(v, str)), None))
         if not isinstance(text, str):
-            raise UserError("task has no text in its data", path, number)
-        annotations = [a for a in task.get("annotations") or task.get("completions") or []
-                       if not a.get("was_cancelled")]
-        entities = []
-        for result in (annotations[-1].get("result") or []) if annotations else []:
+            raise UserError(f"{where}: the task has no text in its data", path, number)
+        annotations = task.get("annotations") or task.get("completions") or []
+        if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
+            raise UserError(f'{where}: "annotations" must be a list of objects', path, number)
+        completed = [a for a in annotations if not a.get("was_cancelled")]
+        record = Record(source=str(path), line=number, id=str(task.get("id", f"{path.name}:{number}")),
+                        text=text, entities=[],
+                        skip=None if completed else "no completed annotation")
+        results = (completed[-1].get("result") or []) if completed else []
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            raise UserError(f'{where}: an annotation\'s "result" must be a list of objects',
+                            path, number)
+        for result in results:
             value = result.get("value") or {}
             labels = value.get("labels") or value.get("hypertextlabels") or []
             if result.get("type", "labels") not in ("labels", "hypertextlabels") or not labels:
                 continue
-            for label in labels:
+            # Some exports hold a single label as a string rather than a list.
+            for label in [labels] if isinstance(labels, str) else labels:
                 raw = [value.get("start"), value.get("end"), label]
-                entities.append(_parse_span(raw, text, path, number))
-        yield Record(source=str(path), line=number, id=str(task.get("id", f"{path.name}:{number}")),
-                     text=text, entities=entities,
-                     skip=None if annotations else "no completed annotation")
+                record.entities.append(_parse_span(raw, record))
+        yield record
 
 
-def read_docbin(path: Path) -> Iterator[Record]:
+def read_docbin(path: Path, stats: FileStats) -> Iterator[Record]:
     from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
     try:
-        docs = list(DocBin().from_disk(path).get_docs(Vocab()))
-    except Exception as err:  # msgpack/zlib errors for a file that is not a DocBin
+        docs = DocBin().from_bytes(read_bytes(path)).get_docs(Vocab())
+        for index, doc in enumerate(docs, start=1):
+            yield _record_from_doc(path, index, doc)
+    except UserError:
+        raise
+    except (ValueError, KeyError, TypeError, zlib.error) as err:  # msgpack/zlib on a non-DocBin
         raise UserError(f"not a spaCy DocBin file ({type(err).__name__}: {err})", path) from None
-    for index, doc in enumerate(docs, start=1):
-        yield _record_from_doc(path, index, doc)
 
 
-def read_spacy_json(path: Path) -> Iterator[Record]:
+def read_spacy_json(path: Path, stats: FileStats) -> Iterator[Record]:
     from spacy.training.converters import json_to_docs
 
     for number, item in iter_json_array(path):
         try:
             docs = list(json_to_docs([item]))
-        except Exception as err:  # spaCy's converter raises KeyError/ValueError/...
+        except (KeyError, ValueError, TypeError, IndexError) as err:
             raise UserError(f"not a spaCy v2 JSON document ({type(err).__name__}: {err})",
                             path, number) from None
         for doc in docs:
@@ -274,7 +386,17 @@ def _record_from_doc(path: Path, number: int, doc) -> Record:
                   words=[token.text for token in doc], spaces=[bool(token.whitespace_) for token in doc])
 
 
-def _parse_span(raw: object, text: str, path: Path, number: int) -> Span:
+def _clean_label(label: str, record: Record, line: int) -> str:
+    """The label without surrounding whitespace, noting the repair."""
+    stripped = label.strip()
+    if stripped != label:
+        record.repairs.append((line, "label whitespace stripped",
+                               f"label {label!r} read as {stripped!r}"))
+    return stripped
+
+
+def _parse_span(raw: object, record: Record) -> Span:
+    path, number, text = record.source, record.line, record.text
     if isinstance(raw, dict):
         raw = [raw.get("start", raw.get("start_offset")), raw.get("end", raw.get("end_offset")),
                raw.get("label")]
@@ -288,41 +410,73 @@ def _parse_span(raw: object, text: str, path: Path, number: int) -> Span:
     if not 0 <= start < end <= len(text):
         raise UserError(f"entity {list(raw)!r}: offsets outside the text "
                         f"(0 <= start < end <= {len(text)} expected)", path, number)
-    return start, end, label
+    return start, end, _clean_label(label, record, number)
 
 
-def read_conll(path: Path, tag_column: int = -1, tag_scheme: str = "auto") -> Iterator[Record]:
-    """Read CoNLL-style columns; each sentence becomes one record.
+def _text(data: dict, path: Path, number: int) -> str:
+    text = data.get("text")
+    if not isinstance(text, str):
+        raise UserError('missing "text" string', path, number)
+    return text
 
-    Any line whose first column is `-DOCSTART-` starts a document (this also
-    covers CoNLL-2002 Dutch's `-DOCSTART- -DOCSTART- O`, which spaCy's own
-    converter would read as a token).
+
+# One CoNLL line: (line number, token, tag), or (line number, None, "-DOCSTART-"
+# or "") for a document start or a sentence break.
+ConllRow = Tuple[int, Optional[str], str]
+
+
+def _conll_rows(path: Path, tag_column: int, stats: FileStats) -> Iterator[ConllRow]:
+    """Split CoNLL lines into token and tag, with one column layout per file.
+
+    A file whose first token line holds a tab is tab-separated: columns split on
+    tabs only, so a token may contain spaces ("São Paulo"). Otherwise columns
+    split on runs of whitespace. Every token line must have the first line's
+    number of columns.
     """
-    words: List[str] = []
-    tags: List[str] = []
-    lines: List[int] = []
-    doc_index = 0
-    seen_docstart = False
-
-    def flush() -> Iterator[Record]:
-        if words:
-            yield _conll_record(path, lines, words, tags, tag_scheme,
-                                f"{path.name}#doc{doc_index}", seen_docstart)
-            words.clear(), tags.clear(), lines.clear()
-
-    for number, line in _decoded_lines(path):
-        columns = line.split()
-        if columns and columns[0] == "-DOCSTART-":
-            yield from flush()
-            doc_index += 1
-            seen_docstart = True
-            continue
+    separator: Optional[str] = None
+    expected: Optional[Tuple[int, int]] = None  # (columns, line of the first token)
+    for number, line in _decoded_lines(path, stats):
+        if separator is None and line.strip():
+            separator = "\t" if "\t" in line else " "
+        invisible = INVISIBLE.search(line) is not None
+        if separator == "\t":
+            columns = line.split("\t")
+            if invisible:
+                columns = [stats.remove_invisibles(c, strip_edges=True) for c in columns]
+            columns = [c.strip() for c in columns[:-1]] + [c.lstrip() for c in columns[-1:]]
+            while columns and not columns[-1]:
+                columns.pop()  # trailing tabs
+        else:
+            columns = line.split()
+            if invisible:
+                columns = [c for c in (stats.remove_invisibles(c, strip_edges=True)
+                                       for c in columns) if c]
         if not columns:
-            yield from flush()
+            yield number, None, ""
+            continue
+        if columns[0] == "-DOCSTART-":
+            yield number, None, "-DOCSTART-"
             continue
         if len(columns) < 2:
-            raise UserError(f"expected a token and a tag separated by whitespace, got {line!r}",
+            raise UserError(f"expected a token and a tag separated by "
+                            f"{'a tab' if separator == chr(9) else 'whitespace'}, got {line[:80]!r}",
                             path, number)
+        if len(columns) > MAX_COLUMNS:
+            raise UserError(f"{len(columns)} columns on one line: this is running text, not one "
+                            "token a line (check the 'format' var)", path, number)
+        if expected is None:
+            if (separator == " " and len(columns) >= 4 and len(columns) % 2 == 0
+                    and all(TAG_PATTERN.match(c) for c in columns[1::2])):
+                raise UserError(f"holds {len(columns) // 2} token/tag pairs on one line; CoNLL "
+                                "needs one token a line", path, number)
+            expected = (len(columns), number)
+        elif len(columns) != expected[0]:
+            hint = (" (several token/tag pairs on one line?)" if len(columns) > expected[0]
+                    else "")
+            raise UserError(f"{len(columns)} columns, but line {expected[1]} has {expected[0]}"
+                            f"{hint}", path, number)
+        if not columns[0]:
+            raise UserError("empty token", path, number)
         try:
             tag = columns[tag_column]
         except IndexError:
@@ -331,61 +485,148 @@ def read_conll(path: Path, tag_column: int = -1, tag_scheme: str = "auto") -> It
         if not TAG_PATTERN.match(tag):
             raise UserError(f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label "
                             "(check the 'tag_column' var)", path, number)
-        words.append(columns[0])
-        tags.append(tag)
-        lines.append(number)
-    yield from flush()
+        yield number, columns[0], tag
 
 
-def _conll_record(path: Path, lines: List[int], words: List[str], tags: List[str], scheme: str,
-                  doc_key: str, has_docs: bool) -> Record:
-    problem = check_tag_sequence(tags, scheme)
-    if problem:
-        index, reason = problem
-        raise UserError(reason, path, lines[min(index, len(lines) - 1)])
+def infer_tag_scheme(tags: Iterator[str]) -> str:
+    """The scheme a file's tags follow: BILUO if any E-/S-/L-/U- tag occurs, else
+    IOB1 if entities mostly start with I- (CoNLL-2003's layout), else IOB2."""
+    b_starts = i_starts = 0
+    previous = "O"
+    for tag in tags:
+        prefix, _, label = tag.partition("-")
+        if prefix in ("E", "S", "L", "U"):
+            return "biluo"
+        prev_prefix, _, prev_label = previous.partition("-")
+        starts = prefix in ("B", "I") and not (prev_prefix in ("B", "I") and prev_label == label)
+        b_starts += starts and prefix == "B"
+        i_starts += starts and prefix == "I"
+        previous = tag
+    return "iob1" if i_starts > b_starts else "iob2"
+
+
+# Under tag_scheme "auto", sentences are held back until this many entity starts
+# (or the end of the file) decide the scheme: one pass, bounded memory.
+SCHEME_EVIDENCE = 500
+
+
+def read_conll(path: Path, tag_column: int = -1, tag_scheme: str = "auto",
+               stats: Optional[FileStats] = None) -> Iterator[Record]:
+    """Read CoNLL-style columns; each sentence becomes one record.
+
+    Any line whose first column is `-DOCSTART-` starts a document (this also
+    covers CoNLL-2002 Dutch's `-DOCSTART- -DOCSTART- O`, which spaCy's own
+    converter would read as a token). Under `tag_scheme` "auto" the scheme is
+    inferred from the file's first entities; tags that break it are read
+    leniently and each such repair is recorded with its line.
+    """
+    stats = stats if stats is not None else FileStats()
+    sentences = _conll_sentences(path, tag_column, stats)
+    held: List[_Sentence] = []
+    scheme = tag_scheme
+    if scheme == "auto":
+        starts = 0
+        for sentence in sentences:
+            held.append(sentence)
+            starts += sum(tag[0] != "O" for tag in sentence.tags)
+            if starts >= SCHEME_EVIDENCE:
+                break
+        scheme = infer_tag_scheme(tag for sentence in held for tag in sentence.tags)
+    stats.tag_scheme = scheme
+    held.reverse()  # popped from the end, so that held sentences are freed as they go
+    while held:
+        yield _conll_record(path, held.pop(), tag_scheme, scheme)
+    for sentence in sentences:
+        yield _conll_record(path, sentence, tag_scheme, scheme)
+
+
+@dataclass
+class _Sentence:
+    first_line: int
+    words: List[str]
+    tags: List[str]
+    repairs: List[Repair]
+    doc_key: str
+    has_docs: bool
+
+
+def _conll_sentences(path: Path, tag_column: int, stats: FileStats) -> Iterator[_Sentence]:
+    words: List[str] = []
+    tags: List[str] = []
+    repairs: List[Repair] = []  # label whitespace of the current sentence
+    first_line = doc_index = 0
+    seen_docstart = False
+    for number, token, tag in _conll_rows(path, tag_column, stats):
+        if token is None:
+            if words:
+                yield _Sentence(first_line, words, tags, repairs, f"{path.name}#doc{doc_index}",
+                                seen_docstart)
+                words, tags, repairs = [], [], []
+            if tag == "-DOCSTART-":
+                doc_index += 1
+                seen_docstart = True
+            continue
+        if not words:
+            first_line = number
+        words.append(token)
+        stripped = tag.strip()
+        tags.append(stripped)
+        if tag != stripped:
+            repairs.append((number, "label whitespace stripped", f"tag {tag!r} read as {stripped!r}"))
+    if words:
+        yield _Sentence(first_line, words, tags, repairs, f"{path.name}#doc{doc_index}", seen_docstart)
+
+
+def _conll_record(path: Path, sentence: _Sentence, strictness: str, scheme: str) -> Record:
+    words, tags, first_line = sentence.words, sentence.tags, sentence.first_line
+    record = Record(source=str(path), line=first_line, id=f"{path.name}:{first_line}",
+                    text=" ".join(words), entities=[], words=words,
+                    spaces=[True] * (len(words) - 1) + [False],
+                    group=sentence.doc_key if sentence.has_docs else None,
+                    doc_key=sentence.doc_key, one_token_per_line=True, repairs=sentence.repairs)
+    for index, reason in tag_sequence_problems(tags, scheme):
+        line = first_line + min(index, len(tags) - 1)
+        if strictness != "auto":
+            raise UserError(reason, path, line)
+        record.repairs.append((line, "invalid tag sequence", f"{reason}; read leniently"))
     offsets = []
     position = 0
     for word in words:
         offsets.append((position, position + len(word)))
         position += len(word) + 1
-    entities = [(offsets[first][0], offsets[last][1], label)
-                for first, last, label in tags_to_spans(tags)]
-    return Record(source=str(path), line=lines[0], id=f"{path.name}:{lines[0]}", text=" ".join(words),
-                  entities=entities, words=list(words), spaces=[True] * (len(words) - 1) + [False],
-                  group=doc_key if has_docs else None, doc_key=doc_key)
+    for first, last, label in tags_to_spans(tags):
+        record.entities.append((offsets[first][0], offsets[last][1], label))
+    return record
 
 
-def check_tag_sequence(tags: List[str], scheme: str) -> Optional[Tuple[int, str]]:
-    """The first tag that breaks a strict scheme, as (index, reason); None if fine.
-
-    "auto" accepts everything `tags_to_spans` can read.
-    """
-    if scheme == "auto":
-        return None
+def tag_sequence_problems(tags: List[str], scheme: str) -> List[Tuple[int, str]]:
+    """Every tag that breaks `scheme` ("iob1", "iob2" or "biluo"), as (index, reason)."""
     allowed = {"iob1": ("B", "I", "O"), "iob2": ("B", "I", "O"),
                "biluo": ("B", "I", "L", "U", "O", "E", "S")}[scheme]
+    problems: List[Tuple[int, str]] = []
     previous = "O"
     for index, tag in enumerate(tags + ["O"]):  # the sentinel closes a final open entity
         prefix, _, label = tag.partition("-")
         prev_prefix, _, prev_label = previous.partition("-")
         open_entity = prev_prefix in ("B", "I")
         continues = open_entity and prev_label == label
+        reason = None
         if prefix not in allowed:
-            return index, f"tag {tag!r} is not allowed in {scheme.upper()}"
-        if scheme == "iob2" and prefix == "I" and not continues:
-            return index, f"{tag} after {previous} is invalid in IOB2 (strict): an entity must start with B-"
-        if scheme == "iob1" and prefix == "B" and not continues:
-            return index, (f"{tag} after {previous} is invalid in IOB1: B- only separates two "
-                           "adjacent entities of one label")
-        if scheme == "biluo":
-            if open_entity and not (prefix in ("I", "L", "E") and continues):
-                return index, (f"{tag} after {previous} is invalid in BILUO: {previous} must be "
-                               f"followed by I-{prev_label} or L-{prev_label}")
-            if not open_entity and prefix in ("I", "L", "E"):
-                return index, (f"{tag} after {previous} is invalid in BILUO: an entity must start "
-                               "with B- or U-")
+            reason = f"tag {tag!r} is not allowed in {scheme.upper()}"
+        elif scheme == "iob2" and prefix == "I" and not continues:
+            reason = f"{tag} after {previous} is invalid in IOB2: an entity must start with B-"
+        elif scheme == "iob1" and prefix == "B" and not continues:
+            reason = (f"{tag} after {previous} is invalid in IOB1: B- only separates two "
+                      "adjacent entities of one label")
+        elif scheme == "biluo" and open_entity and not (prefix in ("I", "L", "E") and continues):
+            reason = (f"{tag} after {previous} is invalid in BILUO: {previous} must be "
+                      f"followed by I-{prev_label} or L-{prev_label}")
+        elif scheme == "biluo" and not open_entity and prefix in ("I", "L", "E"):
+            reason = f"{tag} after {previous} is invalid in BILUO: an entity must start with B- or U-"
+        if reason:
+            problems.append((index, reason))
         previous = tag
-    return None
+    return problems
 
 
 def tags_to_spans(tags: List[str]) -> List[Tuple[int, int, str]]:

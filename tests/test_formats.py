@@ -125,7 +125,7 @@ def test_conll_tag_column_and_strict_iob2(tmp_path: Path) -> None:
         read_records(path)  # last column holds "x"
     records = read_records(path, ReadOptions(tag_column=2))
     assert spans(records[0]) == ["Ana Costa/PER"] and spans(records[1]) == ["Lisboa/LOC"]
-    with pytest.raises(UserError, match=r"data.conll:6: I-LOC after O is invalid in IOB2 \(strict\)"):
+    with pytest.raises(UserError, match=r"data.conll:6: I-LOC after O is invalid in IOB2: an entity must start with B-"):
         read_records(path, ReadOptions(tag_column=2, tag_scheme="iob2"))
 
 
