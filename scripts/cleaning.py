@@ -6,21 +6,25 @@ Policies for annotation problems (`on_problem`):
 - "fix": snap misaligned spans outward to token boundaries and keep the
   longest of overlapping spans; report each fix.
 - "fail": stop at the first problem with its file and line.
-Empty texts and duplicate texts are always dropped and reported; whitespace at
-span edges is always trimmed and reported as a fix.
+Empty texts are always dropped and reported; duplicate texts are dropped in the
+dedupe scope and reported everywhere; whitespace at span edges is always trimmed
+and reported as a fix; what a reader repaired (tag sequences, label whitespace)
+is reported as "repaired input" with its line.
 """
 
 import hashlib
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span as SpacySpan
 from spacy.util import filter_spans
+from spacy.vocab import Vocab
 from tqdm import tqdm
 
+from .doc_source import provenance
 from .readers import Record, Span
 from .util import UserError
 
@@ -35,7 +39,7 @@ class Problem:
     file: str
     line: int
     record_id: str
-    action: str  # "dropped record", "dropped span" or "fixed span"
+    action: str  # "dropped record", "dropped span", "fixed span", "repaired input" or "kept record"
     kind: str  # short key for counting, e.g. "misaligned span"
     reason: str
 
@@ -67,9 +71,23 @@ class Cleaner:
 
     def to_doc(self, record: Record) -> Optional[Doc]:
         """The record as a Doc with entities, or None if it is dropped."""
+        cleaned = self.clean(record)
+        return cleaned.build() if isinstance(cleaned, TokenizedDoc) else cleaned
+
+    def clean(self, record: Record) -> Union[Doc, "TokenizedDoc", None]:
+        """Like `to_doc`, but a pre-tokenized record whose entities fall on its
+        token boundaries stays a `TokenizedDoc`, so that sentences joined into one
+        Doc are not each built as a Doc first."""
+        for line, kind, reason in record.repairs:
+            self.problems.append(Problem(record.source, line, record.id, "repaired input", kind,
+                                         reason))
         if record.skip:
             self._note(record, "dropped record", "not accepted in the source", record.skip)
             return None
+        if len(record.text) > self.nlp.max_length:
+            raise UserError(f"record of {len(record.text):,} characters is longer than spaCy's "
+                            f"max_length ({self.nlp.max_length:,}); split it into smaller "
+                            "records", record.source, record.line)
         if not record.text.strip():
             self._note(record, "dropped record", "empty text", "empty text")
             return None
@@ -79,6 +97,10 @@ class Cleaner:
         if spans is None:
             return None
         if record.words is not None:
+            token_ents = _token_spans(record, spans)
+            if token_ents is not None:
+                return TokenizedDoc(self.nlp.vocab, record.words, record.spaces, token_ents,
+                                    provenance(record))
             doc = Doc(self.nlp.vocab, words=record.words, spaces=record.spaces)
         else:
             doc = self.nlp.make_doc(record.text)
@@ -86,7 +108,7 @@ class Cleaner:
         if ents is None:
             return None
         doc.ents = ents
-        doc.user_data.update({"id": record.id, "source": record.source, "line": record.line})
+        doc.user_data.update(provenance(record))
         return doc
 
     def _trim(self, record: Record, span: Span) -> Optional[Span]:
@@ -155,47 +177,121 @@ class Cleaner:
         return ents
 
 
+@dataclass
+class TokenizedDoc:
+    """A pre-tokenized record's Doc before it is built: words, spaces, entities as
+    token ranges [start, end) and provenance."""
+
+    vocab: Vocab
+    words: List[str]
+    spaces: List[bool]
+    ents: List[Tuple[int, int, str]]
+    user_data: Dict[str, object]
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def iob_tags(self) -> List[str]:
+        tags = ["O"] * len(self.words)
+        for start, end, label in self.ents:
+            tags[start] = f"B-{label}"
+            tags[start + 1:end] = [f"I-{label}"] * (end - start - 1)
+        return tags
+
+    def build(self) -> Doc:
+        doc = Doc(self.vocab, words=self.words, spaces=self.spaces, ents=self.iob_tags())
+        doc.user_data.update(self.user_data)
+        return doc
+
+
+def _token_spans(record: Record, spans: Sequence[Span]) -> Optional[List[Tuple[int, int, str]]]:
+    """Character spans of a pre-tokenized record as token ranges; None if any
+    span does not fall on token boundaries (the Doc path then reports it)."""
+    starts: Dict[int, int] = {}
+    ends: Dict[int, int] = {}
+    position = 0
+    for index, (word, space) in enumerate(zip(record.words or [], record.spaces or [])):
+        starts[position] = index
+        position += len(word)
+        ends[position] = index + 1
+        position += bool(space)
+    token_spans = []
+    for start, end, label in spans:
+        if start not in starts or end not in ends:
+            return None
+        token_spans.append((starts[start], ends[end], label))
+    return token_spans
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf8"), digest_size=16).digest()
+
+
+class Deduper:
+    """Finds repeated texts in a stream of records, keeping a 16-byte digest per
+    text rather than the text. In scope, later copies are dropped; out of scope
+    (a published dev or test split) they are kept, and reported either way."""
+
+    def __init__(self, problems: List[Problem], drop: bool = True) -> None:
+        self.problems = problems
+        self.drop = drop
+        self.kept_duplicates = 0
+        self._first: Dict[bytes, Tuple[str, bytes]] = {}
+
+    def keep(self, record: Record) -> bool:
+        key = _digest(record.text)
+        entities = _digest(repr(sorted(record.entities)))
+        first = self._first.get(key)
+        if first is None:
+            self._first[key] = (record.where, entities)
+            return True
+        kind = "exact duplicate" if first[1] == entities else "duplicate text, different entities"
+        if self.drop:
+            action, what = "dropped record", "kept the first"
+        else:
+            action, what = "kept record", "kept both: this split is kept as given"
+            self.kept_duplicates += 1
+        self.problems.append(Problem(record.source, record.line, record.id, action, kind,
+                                     f"{kind} of {first[0]} ({what})"))
+        return not self.drop
+
+
 def drop_duplicates(pairs: Iterable[Tuple[Record, Doc]],
                     problems: List[Problem]) -> List[Tuple[Record, Doc]]:
     """Keep the first record of each text; report later copies."""
-    first_seen: Dict[str, Record] = {}
-    kept: List[Tuple[Record, Doc]] = []
-    for record, doc in pairs:
-        original = first_seen.get(record.text)
-        if original is None:
-            first_seen[record.text] = record
-            kept.append((record, doc))
-            continue
-        same = sorted(original.entities) == sorted(record.entities)
-        kind = "exact duplicate" if same else "duplicate text, different entities"
-        problems.append(Problem(record.source, record.line, record.id, "dropped record", kind,
-                                f"{kind} of {original.where} (kept the first)"))
-    return kept
+    deduper = Deduper(problems)
+    return [(record, doc) for record, doc in pairs if deduper.keep(record)]
+
+
+def check_ratios(ratios: Dict[str, float]) -> None:
+    if not all(0 < r < 1 for r in ratios.values()) or sum(ratios.values()) >= 1:
+        raise UserError(f"split ratios {ratios} must be between 0 and 1 and leave data "
+                        "for training")
+
+
+def hash_split(record: Record, seed: int, ratios: Dict[str, float]) -> str:
+    """The split ("train" or a key of `ratios`) a record goes to, by a seeded hash
+    of its document (or text) rather than a shuffle: a record stays in its split
+    when others are added or removed, and every sentence of one document lands
+    in the same split."""
+    key = record.group if record.group is not None else record.text
+    digest = hashlib.sha256(f"{seed}\x00{key}".encode("utf8")).digest()
+    position = int.from_bytes(digest[:8], "big") / 2**64
+    edge = 0.0
+    for name, ratio in sorted(ratios.items()):
+        edge += ratio
+        if position < edge:
+            return name
+    return "train"
 
 
 def split_by_hash(pairs: Sequence[Tuple[Record, Doc]], seed: int,
                   ratios: Dict[str, float]) -> Dict[str, List[Tuple[Record, Doc]]]:
-    """Carve splits (e.g. {"dev": 0.15, "test": 0.15}) off `pairs`; the rest is train.
-
-    Each record goes by a seeded hash of its document (or text) rather than a
-    shuffle: a record stays in its split when others are added or removed, and
-    every sentence of one document lands in the same split.
-    """
-    if not all(0 < r < 1 for r in ratios.values()) or sum(ratios.values()) >= 1:
-        raise UserError(f"split ratios {ratios} must be between 0 and 1 and leave data "
-                        "for training")
+    """Carve splits (e.g. {"dev": 0.15, "test": 0.15}) off `pairs`; the rest is train."""
+    check_ratios(ratios)
     splits: Dict[str, List[Tuple[Record, Doc]]] = {"train": [], **{name: [] for name in ratios}}
     for record, doc in pairs:
-        key = record.group if record.group is not None else record.text
-        digest = hashlib.sha256(f"{seed}\x00{key}".encode("utf8")).digest()
-        position = int.from_bytes(digest[:8], "big") / 2**64
-        target, edge = "train", 0.0
-        for name, ratio in sorted(ratios.items()):
-            edge += ratio
-            if position < edge:
-                target = name
-                break
-        splits[target].append((record, doc))
+        splits[hash_split(record, seed, ratios)].append((record, doc))
     return splits
 
 
@@ -203,70 +299,138 @@ def _normalise(text: str) -> str:
     return re.sub(r"\W+", " ", text.casefold()).strip()
 
 
+class LeakageIndex:
+    """Texts shared between splits, exactly or after case/punctuation folding,
+    from digests: memory grows by a few dozen bytes per record, not by its text.
+    Only the first 200 characters of dev and test texts are kept, for examples."""
+
+    def __init__(self, splits: Sequence[str]) -> None:
+        self.splits = list(splits)
+        self._exact: Dict[str, Set[bytes]] = {name: set() for name in splits}
+        self._folded: Dict[str, Dict[bytes, Tuple[str, Optional[str]]]] = {n: {} for n in splits}
+
+    def add(self, split: str, record: Record) -> None:
+        self._exact[split].add(_digest(record.text))
+        key = _digest(_normalise(record.text))
+        if key not in self._folded[split]:
+            snippet = None if split == "train" else record.text[:200]
+            self._folded[split][key] = (record.where, snippet)
+
+    def result(self, max_examples: int = 10) -> Dict[str, object]:
+        pairs: Dict[str, Dict[str, int]] = {}
+        examples: List[Dict[str, str]] = []
+        for i, first in enumerate(self.splits):
+            for second in self.splits[i + 1:]:
+                shared = sorted(set(self._folded[first]) & set(self._folded[second]))
+                exact = self._exact[first] & self._exact[second]
+                pairs[f"{first}-{second}"] = {"exact": len(exact), "normalised": len(shared)}
+                for key in shared[: max(0, max_examples - len(examples))]:
+                    (first_where, _), (second_where, snippet) = (self._folded[first][key],
+                                                                 self._folded[second][key])
+                    examples.append({"splits": f"{first}-{second}", first: first_where,
+                                     second: second_where, "text": snippet or ""})
+        return {"pairs": pairs, "examples": examples}
+
+
 def find_leakage(splits: Dict[str, Sequence[Record]], max_examples: int = 10) -> Dict[str, object]:
     """Texts that occur in two splits, exactly or after case/punctuation folding."""
-    by_split = {name: {_normalise(r.text): r for r in records} for name, records in splits.items()}
-    exact_by_split = {name: {r.text for r in records} for name, records in splits.items()}
-    pairs: Dict[str, Dict[str, int]] = {}
-    examples: List[Dict[str, str]] = []
-    names = list(splits)
-    for i, first in enumerate(names):
-        for second in names[i + 1:]:
-            shared = sorted(set(by_split[first]) & set(by_split[second]))
-            exact = exact_by_split[first] & exact_by_split[second]
-            pairs[f"{first}-{second}"] = {"exact": len(exact), "normalised": len(shared)}
-            for key in shared[: max(0, max_examples - len(examples))]:
-                examples.append({"splits": f"{first}-{second}",
-                                 first: by_split[first][key].where,
-                                 second: by_split[second][key].where,
-                                 "text": by_split[first][key].text[:200]})
-    return {"pairs": pairs, "examples": examples}
+    index = LeakageIndex(list(splits))
+    for name, records in splits.items():
+        for record in records:
+            index.add(name, record)
+    return index.result(max_examples)
 
 
-def join_sentences(pairs: Sequence[Tuple[Record, Doc]], n_sents: int) -> List[Doc]:
-    """Join consecutive sentences of one document (same `doc_key`) into Docs of up
-    to `n_sents` sentences, keeping sentence boundaries and entities. Records
-    without a doc_key (independent texts) stay one Doc each."""
-    docs: List[Doc] = []
-    batch: List[Doc] = []
-    batch_key: Optional[str] = None
+class SentenceJoiner:
+    """Joins consecutive sentences of one document (same `doc_key`) into Docs of
+    up to `n_sents` sentences, keeping sentence boundaries, entities and each
+    sentence's source line. Records without a doc_key stay one Doc each. Streams:
+    `add` returns the Docs that are complete."""
 
-    def flush() -> None:
-        if len(batch) == 1:
-            docs.append(batch[0])
-        elif batch:
-            provenance = {**batch[0].user_data, "sentences": len(batch)}
-            for doc in batch:
+    def __init__(self, n_sents: int) -> None:
+        self.n_sents = n_sents
+        self._batch: List[Tuple[Record, Union[Doc, TokenizedDoc]]] = []
+        self._key: Optional[str] = None
+
+    def add(self, record: Record, doc: Union[Doc, TokenizedDoc]) -> List[Doc]:
+        if record.doc_key is None or self.n_sents <= 1:
+            return self.flush() + [_built(doc)]
+        done = []
+        if self._batch and (record.doc_key != self._key or len(self._batch) >= self.n_sents):
+            done = self.flush()
+        self._key = record.doc_key
+        self._batch.append((record, doc))
+        return done
+
+    def flush(self) -> List[Doc]:
+        batch, self._batch = self._batch, []
+        if len(batch) <= 1:
+            return [_built(doc) for _, doc in batch]
+        docs = [doc for _, doc in batch]
+        info = {**docs[0].user_data, "sentences": len(docs)}
+        if "sentence_lines" in info:
+            starts, offset = [], 0
+            for doc in docs:
+                starts.append([offset, doc.user_data["line"]])
+                offset += len(doc)
+            info["sentence_lines"] = starts
+        if all(isinstance(doc, TokenizedDoc) for doc in docs):
+            joined = _join_tokenized(docs)
+        else:
+            built = [_built(doc) for doc in docs]
+            for doc in built:
                 doc.user_data = {}  # from_docs cannot merge it; the first's is kept below
                 for token in doc:
                     token.is_sent_start = token.i == 0
-            joined = Doc.from_docs(batch)
-            joined.user_data = provenance
-            docs.append(joined)
-        batch.clear()
+            joined = Doc.from_docs(built)
+        joined.user_data = info
+        return [joined]
 
-    for record, doc in pairs:
-        if record.doc_key is None or n_sents <= 1:
-            flush()
-            docs.append(doc)
-            continue
-        if batch and (record.doc_key != batch_key or len(batch) >= n_sents):
-            flush()
-        batch_key = record.doc_key
-        batch.append(doc)
-    flush()
-    return docs
+
+def _built(doc: Union[Doc, TokenizedDoc]) -> Doc:
+    return doc.build() if isinstance(doc, TokenizedDoc) else doc
+
+
+def _join_tokenized(sentences: Sequence[TokenizedDoc]) -> Doc:
+    """One Doc from pre-tokenized sentences, built once from their words and
+    entities: much cheaper than building each and copying them with from_docs."""
+    words: List[str] = []
+    spaces: List[bool] = []
+    sent_starts: List[bool] = []
+    tags: List[str] = []
+    for sentence in sentences:
+        words.extend(sentence.words)
+        spaces.extend(sentence.spaces)
+        spaces[-1] = True  # a space between sentences, as Doc.from_docs puts one
+        sent_starts.extend([True] + [False] * (len(sentence) - 1))
+        tags.extend(sentence.iob_tags())
+    spaces[-1] = bool(sentences[-1].spaces[-1])
+    return Doc(sentences[0].vocab, words=words, spaces=spaces, sent_starts=sent_starts, ents=tags)
+
+
+class SplitStats:
+    """Counts of one split's Docs, as the data report shows them."""
+
+    def __init__(self) -> None:
+        self.docs = self.sentences = self.tokens = 0
+        self.labels: Counter = Counter()
+
+    def add(self, doc: Doc) -> None:
+        self.docs += 1
+        self.tokens += len(doc)
+        self.labels.update(ent.label_ for ent in doc.ents)
+
+    def as_dict(self) -> Dict[str, object]:
+        return {"docs": self.docs, "sentences": self.sentences, "tokens": self.tokens,
+                "entities": sum(self.labels.values()), "labels": dict(sorted(self.labels.items()))}
 
 
 def corpus_stats(docs: Sequence[Doc], sentences: int) -> Dict[str, object]:
-    labels = Counter(ent.label_ for doc in docs for ent in doc.ents)
-    return {
-        "docs": len(docs),
-        "sentences": sentences,
-        "tokens": sum(len(doc) for doc in docs),
-        "entities": sum(labels.values()),
-        "labels": dict(sorted(labels.items())),
-    }
+    stats = SplitStats()
+    for doc in docs:
+        stats.add(doc)
+    stats.sentences = sentences
+    return stats.as_dict()
 
 
 def convert_records(records: Sequence[Record], cleaner: Cleaner,
@@ -286,6 +450,35 @@ def summarise_problems(problems: Sequence[Problem]) -> Dict[str, Dict[str, int]]
     for problem in problems:
         summary.setdefault(problem.action, Counter())[problem.kind] += 1
     return {action: dict(counts.most_common()) for action, counts in sorted(summary.items())}
+
+
+def label_warnings(split_labels: Dict[str, Counter], min_count: int) -> List[Dict[str, object]]:
+    """Label problems worth a warning: labels that differ only by case, labels
+    seen in dev or test but never in train, and labels rarer than `min_count`
+    in train."""
+    warnings: List[Dict[str, object]] = []
+    every = sorted({label for counts in split_labels.values() for label in counts})
+    by_folded: Dict[str, List[str]] = {}
+    for label in every:
+        by_folded.setdefault(label.casefold(), []).append(label)
+    for variants in by_folded.values():
+        if len(variants) > 1:
+            warnings.append({"kind": "labels differ only by case", "labels": variants,
+                             "message": f"Labels that differ only by case: {', '.join(variants)} "
+                                        "(they are trained as different labels)"})
+    train = split_labels.get("train", Counter())
+    for split, counts in split_labels.items():
+        unseen = sorted(label for label in counts if label not in train)
+        if split != "train" and unseen:
+            warnings.append({"kind": f"only in {split}", "labels": unseen,
+                             "message": f"Labels in {split} but not in train: {', '.join(unseen)} "
+                                        "(the model cannot learn them)"})
+    rare = {label: n for label, n in sorted(train.items()) if n < min_count}
+    if rare:
+        warnings.append({"kind": "rare in train", "labels": sorted(rare),
+                         "message": f"Labels with fewer than {min_count} training entities: "
+                                    + ", ".join(f"{label} {n}" for label, n in rare.items())})
+    return warnings
 
 
 def parse_labels(labels: str) -> Optional[Set[str]]:

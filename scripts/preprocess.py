@@ -1,106 +1,306 @@
 """Clean and split one dataset's annotated files into spaCy training corpora.
 
-Reads: every data file in the dataset folder, e.g. assets/sample/ (JSONL,
-Prodigy, doccano, Label Studio, CoNLL, spaCy DocBin or v2 JSON; see
-scripts/readers.py). Files named train.*, dev.* and test.* are pre-split and kept
-as given (a missing dev or test split is carved from train); other files are
+Reads: every file in the dataset folder, e.g. assets/sample/ (JSONL, Prodigy,
+doccano, Label Studio, CoNLL, spaCy DocBin or v2 JSON, each optionally .gz; see
+scripts/readers.py), and the fetch step's manifest of that folder, which must
+still match it. A file is read, or listed with the reason it was not and the var
+that would read it. Files named train.*, dev.* and test.* are pre-split: dev and
+test are kept as given (a missing one is carved from train); other files are
 pooled and split by a seeded hash of each document, or of each text when records
-carry no `doc_id`.
-Sentences of one document (CoNLL) are joined into Docs of up to N sentences.
+carry no `doc_id`. Sentences of one document (CoNLL) are joined into Docs of up
+to N sentences.
 Writes: OUTPUT_DIR/{train,dev,test}.spacy (DocBin) and OUTPUT_DIR/data_report.json
-with counts per split and label, a conversion report per input file, every
-dropped or fixed record with its file, line and reason, and texts shared between
-splits (leakage). All four files are
-replaced together, and only when the whole step succeeds.
+with counts and labels per split, a conversion report per input file, the files
+not read, every dropped, fixed or repaired record with its file, line and reason,
+label warnings and texts shared between splits (leakage). All four files are
+replaced together, and only when the whole step succeeds; a step that fails
+after reading writes OUTPUT_DIR/data_report.failed.json instead.
+Records stream through: memory grows with the corpora being written, not with
+the input.
 """
 
+import re
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import spacy
 import srsly
 import typer
 from spacy.tokens import Doc, DocBin
+from srsly import msgpack
+from tqdm import tqdm
 from wasabi import msg
 
-from .cleaning import SPLITS, Cleaner, Problem, convert_records, corpus_stats, drop_duplicates
-from .cleaning import find_leakage, join_sentences, parse_labels, split_by_hash, summarise_problems
-from .readers import FORMATS, SUPPORTED_SUFFIXES, TAG_SCHEMES, ReadOptions, Record, detect_format
-from .readers import read_records
-from .util import UserError, atomic_outputs, exit_on_user_error, md5_file
+from .cleaning import SPLITS, Cleaner, Deduper, LeakageIndex, SentenceJoiner, SplitStats, TokenizedDoc
+from .cleaning import check_ratios, hash_split, label_warnings, parse_labels, summarise_problems
+from .readers import FORMATS, SUPPORTED_SUFFIXES, TAG_SCHEMES, FileStats, ReadOptions, Record
+from .readers import check_options, data_suffix, detect_format, guess_format
+from .readers import iter_records
+from .util import UserError, atomic_outputs, check_plain_path, exit_on_user_error, md5_file
+from .util import write_json
 
-DEDUPE_SCOPES = ("all", "train", "none")
-SPLIT_ALIASES = {"train": "train", "dev": "dev", "valid": "dev", "validation": "dev", "test": "test"}
+DEDUPE_SCOPES = ("auto", "all", "train", "none")
+# Words in a file name that mark its split; testa/testb are CoNLL-2002/2003's dev and test.
+SPLIT_ALIASES = {"train": "train", "training": "train", "dev": "dev", "valid": "dev",
+                 "validation": "dev", "testa": "dev", "test": "test", "testb": "test"}
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".bz2", ".xz", ".7z", ".rar")
+DOC_PREFIXES = ("readme", "license", "licence", "copying", "source", "citation", "changelog")
+DOC_SUFFIXES = (".md", ".pdf", ".html", ".rst")
+# How many repairs and warnings the console shows before "... and N more".
+SHOWN = 5
 
 
-def discover(input_dir: Path) -> Tuple[Dict[str, List[Path]], List[Path]]:
-    """Data files by split name ("train", "dev", "test"), and unsplit files."""
+@dataclass
+class Inventory:
+    """The dataset folder's files: pre-split by name, pooled, and not read (with why)."""
+
+    named: Dict[str, List[Path]] = field(default_factory=dict)
+    pooled: List[Path] = field(default_factory=list)
+    ignored: List[Dict[str, str]] = field(default_factory=list)
+
+
+def discover(input_dir: Path, data_format: str = "auto") -> Inventory:
+    """Sort every entry of the dataset folder into read (by split) or not read."""
     if not input_dir.is_dir():
         raise UserError("dataset folder not found (run the 'fetch' step, or check the "
                         "'dataset' var)", input_dir)
-    named: Dict[str, List[Path]] = {}
-    pooled: List[Path] = []
+    inventory = Inventory()
     for path in sorted(input_dir.iterdir()):
-        if path.name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            continue
-        split = SPLIT_ALIASES.get(path.stem.lower())
-        if split:
-            named.setdefault(split, []).append(path)
+        reason = _not_read_because(path, data_format)
+        split = split_of(path)
+        if reason and split and not path.name.startswith("."):
+            # Never carve a test split from train because test.* could not be read.
+            raise UserError(f"named like the {split} split but not read: {reason['reason']}"
+                            + (f"; {reason['read_with']}" if reason.get("read_with") else ""), path)
+        if reason:
+            inventory.ignored.append({"path": str(path), **reason})
+        elif split:
+            inventory.named.setdefault(split, []).append(path)
         else:
-            pooled.append(path)
+            inventory.pooled.append(path)
+    named, pooled = inventory.named, inventory.pooled
     if not named and not pooled:
-        raise UserError(f"no data files ({', '.join(SUPPORTED_SUFFIXES)}) in the dataset folder",
-                        input_dir)
+        raise UserError(f"no data files ({', '.join(SUPPORTED_SUFFIXES)}, optionally .gz) in the "
+                        "dataset folder" + _ignored_summary(inventory), input_dir)
     if named and pooled:
         raise UserError(f"mixes split files ({', '.join(p.name for ps in named.values() for p in ps)}) "
                         f"with unsplit files ({', '.join(p.name for p in pooled)}); name every "
                         "file train/dev/test, or none", input_dir)
     if named and "train" not in named:
         raise UserError("pre-split data needs a train.* file", input_dir)
-    return named, pooled
+    return inventory
 
 
-Pairs = List[Tuple[Record, Doc]]
+def split_of(path: Path) -> Optional[str]:
+    """The split a file name names (train.conll, lener_dev.tsv, esp.testa.gz), if any."""
+    words = re.split(r"[._\-\s]+", path.name.lower().removesuffix(".gz"))
+    found = {SPLIT_ALIASES[word] for word in words if word in SPLIT_ALIASES}
+    if len(found) > 1:
+        raise UserError(f"the file name names several splits ({', '.join(sorted(found))}); "
+                        "rename it", path)
+    return found.pop() if found else None
 
 
-def read_and_clean(files: Dict[str, List[Path]], options: ReadOptions, cleaner: Cleaner,
-                   dedupe: str) -> Tuple[Dict[str, Pairs], List[Dict[str, Any]]]:
-    """Records of each split (or of the "pool" of unsplit files) as cleaned Docs,
-    and a description of each source file."""
-    pairs_by_split: Dict[str, Pairs] = {}
-    sources = []
-    for split, paths in files.items():
-        pairs: Pairs = []
+def _not_read_because(path: Path, data_format: str) -> Optional[Dict[str, str]]:
+    """Why a folder entry is not read, and what would read it; None if it is read."""
+    name = path.name.lower()
+    if name.startswith("."):
+        return {"reason": "hidden file"}
+    if path.is_dir():
+        return {"reason": "folder (only files directly in the dataset folder are read)",
+                "read_with": "move its files up into the dataset folder"}
+    if name.endswith(ARCHIVE_SUFFIXES) or name.endswith(".tar.gz"):
+        return {"reason": "archive", "read_with": "extract it into the dataset folder"}
+    if name.startswith(DOC_PREFIXES) or name.endswith(DOC_SUFFIXES):
+        return {"reason": "documentation"}
+    if data_format != "auto" or data_suffix(path) in SUPPORTED_SUFFIXES:
+        return None
+    guess = guess_format(path)
+    return {"reason": f"unknown file type '{data_suffix(path) or 'no extension'}'",
+            "read_with": (f"looks like {guess}: set the 'format' var to {guess} to read it"
+                          if guess else "set the 'format' var to read it")}
+
+
+def _ignored_summary(inventory: Inventory) -> str:
+    if not inventory.ignored:
+        return ""
+    return " (not read: " + "; ".join(f"{Path(i['path']).name}: {i['reason']}"
+                                       for i in inventory.ignored[:SHOWN]) + ")"
+
+
+def check_manifest(manifest: Path, input_dir: Path) -> None:
+    """Stop if the dataset folder no longer matches the fetch step's manifest:
+    weasel tracks that file, so a stale one would let an added, removed or
+    renamed file go unnoticed."""
+    if not manifest.is_file():
+        raise UserError("manifest not found (run the 'fetch' step first)", manifest)
+    listed = {entry["dest"]: entry["md5"] for entry in srsly.read_json(manifest)["files"]}
+    present = {p.as_posix() for p in input_dir.rglob("*")
+               if p.is_file() and not p.name.startswith(".")}
+    added, removed = sorted(present - set(listed)), sorted(set(listed) - present)
+    changed = sorted(p for p in present & set(listed) if md5_file(p) != listed[p])
+    if added or removed or changed:
+        parts = [f"{what}: {', '.join(Path(p).name for p in paths[:SHOWN])}"
+                 for what, paths in (("added", added), ("removed", removed), ("changed", changed))
+                 if paths]
+        raise UserError(f"the dataset folder changed since the 'fetch' step ({'; '.join(parts)}); "
+                        "run `weasel run fetch` or `weasel run all` so the change is tracked",
+                        input_dir)
+
+
+class ProvenanceDocBin(DocBin):
+    """A DocBin of the corpus's attributes that stores each Doc's user_data (its
+    provenance) with one reused msgpack Packer: `DocBin.add` builds a new Packer
+    per Doc through srsly, which looks up its encoders every time and costs more
+    than the Doc itself."""
+
+    def __init__(self) -> None:
+        # Only what the corpus holds (ORTH and SPACY are always stored): the
+        # default 13 attributes would triple the memory of writing a big split.
+        super().__init__(attrs=["ENT_IOB", "ENT_TYPE", "SENT_START"], store_user_data=True)
+        self._packer = msgpack.Packer(use_bin_type=True)
+
+    def add(self, doc: Doc) -> None:
+        self.store_user_data = False
+        try:
+            super().add(doc)
+        finally:
+            self.store_user_data = True
+        self.user_data.append(self._packer.pack(doc.user_data))
+
+
+@dataclass
+class SplitWriter:
+    """One split's corpus as records stream in: sentences joined, Docs added to a
+    DocBin, counts kept."""
+
+    n_sents: int
+    docbin: DocBin = field(default_factory=ProvenanceDocBin)
+    stats: SplitStats = field(default_factory=SplitStats)
+
+    def __post_init__(self) -> None:
+        self.joiner = SentenceJoiner(self.n_sents)
+
+    def add(self, record: Record, doc: Union[Doc, TokenizedDoc]) -> None:
+        self.stats.sentences += 1
+        for done in self.joiner.add(record, doc):
+            self._write(done)
+
+    def close(self) -> None:
+        for done in self.joiner.flush():
+            self._write(done)
+
+    def _write(self, doc: Doc) -> None:
+        self.stats.add(doc)
+        self.docbin.add(doc)
+
+
+@dataclass
+class Settings:
+    """How preprocess reads, cleans and splits, as the report records it."""
+
+    lang: str
+    labels: str
+    on_problem: str
+    seed: int
+    ratios: Dict[str, float]
+    read_options: ReadOptions
+    n_sents: int
+    dedupe: str
+    min_label_count: int
+
+
+def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cleaner: Cleaner
+                  ) -> Tuple[Dict[str, SplitWriter], Dict[str, Any]]:
+    """Stream every record of the inventory into split writers; return them and
+    the report (everything but file output)."""
+    pre_split = bool(inventory.named)
+    files = inventory.named if pre_split else {"pool": inventory.pooled}
+    carve = {s: r for s, r in settings.ratios.items() if s not in files}
+    if carve:
+        check_ratios(carve)
+    base = "pool" if not pre_split else "train"
+    writers = {split: SplitWriter(settings.n_sents) for split in SPLITS}
+    leakage = LeakageIndex(SPLITS)
+    sources: List[Dict[str, Any]] = []
+    kept_duplicates: Dict[str, int] = {}
+    for group, paths in files.items():
+        # "auto": published dev/test splits keep their duplicates (reported);
+        # train and unsplit data drop them.
+        drop = {"all": True, "none": False, "train": group in ("train", "pool"),
+                "auto": group in ("train", "pool")}[settings.dedupe]
+        deduper = Deduper(cleaner.problems, drop=drop)
         for path in paths:
-            # Detect the format once: the report names it, and the reader need not sniff again.
-            fmt = detect_format(path) if options.format == "auto" else options.format
-            records = read_records(path, replace(options, format=fmt))
-            pairs.extend(convert_records(records, cleaner, desc=f"Converting {path.name}"))
-            sources.append({"path": str(path), "md5": md5_file(path), "split": split, "format": fmt,
-                            "records": len(records),
-                            "entities": sum(len(r.entities) for r in records)})
-        # Unsplit data is deduplicated before splitting, so "train" covers the pool too.
-        in_scope = dedupe == "all" or (dedupe == "train" and split in ("train", "pool"))
-        pairs_by_split[split] = drop_duplicates(pairs, cleaner.problems) if in_scope else pairs
-    return pairs_by_split, sources
+            source = _read_file(path, group, settings, cleaner, deduper, writers, leakage, carve)
+            sources.append(source)
+        kept_duplicates[group] = deduper.kept_duplicates
+    for writer in writers.values():
+        writer.close()
+    method = {s: "given" for s in files if s != "pool"}
+    for split, ratio in carve.items():
+        method[split] = f"{ratio:g} of {base} by seeded hash (seed {settings.seed})"
+    if base == "pool":
+        method["train"] = f"rest of pool (seed {settings.seed})"
+    problems = cleaner.problems
+    split_labels = {s: writers[s].stats.labels for s in SPLITS}
+    report = {
+        "dataset_dir": str(input_dir),
+        "lang": settings.lang,
+        "labels": sorted(parse_labels(settings.labels) or []) or None,
+        "on_problem": settings.on_problem,
+        "seed": settings.seed,
+        "ratios": settings.ratios,
+        "n_sents": settings.n_sents,
+        "dedupe": settings.dedupe,
+        "tag_scheme": settings.read_options.tag_scheme,
+        "min_label_count": settings.min_label_count,
+        "sources": sources,
+        "not_read": inventory.ignored,
+        "records": {"read": sum(s["records"] for s in sources),
+                    "kept": sum(s["records_kept"] for s in sources)},
+        "entities": {"read": sum(s["entities"] for s in sources),
+                     "kept": sum(writers[s].stats.as_dict()["entities"] for s in SPLITS)},
+        "problem_counts": summarise_problems(problems),
+        "duplicates_kept": {k: v for k, v in kept_duplicates.items() if v},
+        "split_method": method,
+        "splits": {s: writers[s].stats.as_dict() for s in SPLITS},
+        "label_warnings": label_warnings(split_labels, settings.min_label_count),
+        "leakage": leakage.result(),
+        "problems": [p.as_dict() for p in problems],
+    }
+    return writers, report
 
 
-def complete_splits(pairs_by_split: Dict[str, Pairs], seed: int,
-                    ratios: Dict[str, float]) -> Dict[str, str]:
-    """Carve missing dev/test splits from train (pre-split data) or from the pool;
-    return how each split was made."""
-    missing = {split: ratio for split, ratio in ratios.items() if split not in pairs_by_split}
-    method = {split: "given" for split in pairs_by_split if split != "pool"}
-    if missing:
-        base = "pool" if "pool" in pairs_by_split else "train"
-        pairs_by_split.update(split_by_hash(pairs_by_split.pop(base), seed, missing))
-        for split, ratio in missing.items():
-            method[split] = f"{ratio:g} of {base} by seeded hash (seed {seed})"
-        if base == "pool":
-            method["train"] = f"rest of pool (seed {seed})"
-    return method
+def _read_file(path: Path, group: str, settings: Settings, cleaner: Cleaner, deduper: Deduper,
+               writers: Dict[str, SplitWriter], leakage: LeakageIndex,
+               carve: Dict[str, float]) -> Dict[str, Any]:
+    options = settings.read_options
+    # Detect the format once: the report names it, and the reader need not sniff again.
+    fmt = detect_format(path) if options.format == "auto" else options.format
+    stats = FileStats()
+    records = entities = kept = kept_entities = 0
+    for record in tqdm(iter_records(path, replace(options, format=fmt), stats),
+                       desc=f"Converting {path.name}", unit=" records", disable=None, leave=False):
+        records += 1
+        entities += len(record.entities)
+        doc = cleaner.clean(record)
+        if doc is None or not deduper.keep(record):
+            continue
+        split = group
+        if group == "pool" or (group == "train" and carve):
+            split = hash_split(record, settings.seed, carve)
+        writers[split].add(record, doc)
+        leakage.add(split, record)
+        kept += 1
+        kept_entities += len(doc.ents)
+    own = [p for p in cleaner.problems if p.file == str(path)]
+    return {"path": str(path), "md5": md5_file(path), "split": group, "format": fmt,
+            "tag_scheme": stats.tag_scheme, "records": records, "entities": entities,
+            "records_kept": kept, "entities_kept": kept_entities,
+            "removed_characters": dict(stats.removed_characters),
+            "problems": summarise_problems(own)}
 
 
 @exit_on_user_error
@@ -108,6 +308,7 @@ def main(
     # fmt: off
     input_dir: Path = typer.Argument(..., help="Dataset folder, e.g. assets/sample"),
     output_dir: Path = typer.Argument(..., help="Where to write the corpora and report"),
+    manifest: Optional[Path] = typer.Option(None, help="The fetch step's manifest of the dataset folder, checked against it"),
     lang: str = typer.Option("pt", help="spaCy language code for tokenization"),
     labels: str = typer.Option("", help="Comma-separated labels to keep; empty keeps all"),
     on_problem: str = typer.Option("drop", help="Misaligned/overlapping spans, unknown labels: drop, fix or fail"),
@@ -116,95 +317,92 @@ def main(
     test_ratio: float = typer.Option(0.15, help="Share of unsplit data for test"),
     data_format: str = typer.Option("auto", "--format", help=f"Input format: {', '.join(FORMATS)}"),
     tag_column: int = typer.Option(-1, help="CoNLL column holding the tag (0-based; -1: last)"),
-    tag_scheme: str = typer.Option("auto", help=f"CoNLL tag scheme: {', '.join(TAG_SCHEMES)} (auto is lenient)"),
+    tag_scheme: str = typer.Option("auto", help=f"CoNLL tag scheme: {', '.join(TAG_SCHEMES)} (auto infers it and repairs loudly)"),
     n_sents: int = typer.Option(10, help="Join up to N sentences of one document into a Doc"),
-    dedupe: str = typer.Option("all", help="Drop repeated texts in: all splits, train only, or none"),
+    dedupe: str = typer.Option("auto", help="Drop repeated texts in: auto (train and unsplit data), all, train, none"),
+    min_label_count: int = typer.Option(10, help="Warn about labels with fewer training entities"),
     # fmt: on
 ) -> None:
+    check_plain_path(input_dir, "dataset")
+    check_plain_path(output_dir, "dataset")
     if dedupe not in DEDUPE_SCOPES:
         raise UserError(f"dedupe must be one of {', '.join(DEDUPE_SCOPES)}, got {dedupe!r}")
     read_options = ReadOptions(data_format, tag_column, tag_scheme)
-    named, pooled = discover(input_dir)
+    check_options(read_options)
+    if manifest is not None:
+        check_manifest(manifest, input_dir)
+    inventory = discover(input_dir, data_format)
     try:
         nlp = spacy.blank(lang)
     except ImportError as err:
         raise UserError(f"spaCy has no language '{lang}' ({err}); check the 'lang' var") from None
+    settings = Settings(lang, labels, on_problem, seed, {"dev": dev_ratio, "test": test_ratio},
+                        read_options, n_sents, dedupe, min_label_count)
     cleaner = Cleaner(nlp, parse_labels(labels), on_problem)
-    pairs_by_split, sources = read_and_clean(named or {"pool": pooled}, read_options, cleaner, dedupe)
-    split_method = complete_splits(pairs_by_split, seed, {"dev": dev_ratio, "test": test_ratio})
-    for split in SPLITS:
-        if not pairs_by_split.get(split):
-            raise UserError(f"the {split} split is empty after cleaning; add data or change "
-                            "dev_ratio/test_ratio", input_dir)
-
-    docs_by_split = {s: join_sentences(pairs_by_split[s], n_sents) for s in SPLITS}
-    add_file_reports(sources, pairs_by_split, cleaner.problems)
-    leakage = find_leakage({s: [r for r, _ in pairs_by_split[s]] for s in SPLITS})
-    problems = cleaner.problems
-    report = {
-        "dataset_dir": str(input_dir),
-        "lang": lang,
-        "labels": sorted(parse_labels(labels) or []) or None,
-        "on_problem": on_problem,
-        "seed": seed,
-        "ratios": {"dev": dev_ratio, "test": test_ratio},
-        "sources": sources,
-        "n_sents": n_sents,
-        "dedupe": dedupe,
-        "records": {"read": sum(s["records"] for s in sources),
-                    "kept": sum(len(p) for p in pairs_by_split.values())},
-        "entities": {"read": sum(s["entities"] for s in sources),
-                     "kept": sum(len(doc.ents) for d in docs_by_split.values() for doc in d)},
-        "problem_counts": summarise_problems(problems),
-        "split_method": split_method,
-        "splits": {s: corpus_stats(docs_by_split[s], len(pairs_by_split[s])) for s in SPLITS},
-        "leakage": leakage,
-        "problems": [p.as_dict() for p in problems],
-    }
+    writers, report = build_corpora(input_dir, inventory, settings, cleaner)
+    empty = [split for split in SPLITS if not writers[split].stats.docs]
+    if empty:
+        failed = output_dir / "data_report.failed.json"
+        write_json(failed, report)
+        _print_summary(report)
+        also = f" (so is {' and '.join(empty[1:])})" if len(empty) > 1 else ""
+        raise UserError(f"the {empty[0]} split is empty after cleaning{also}"
+                        f"{_top_drop_reasons(report)}; add data or change dev_ratio/test_ratio; "
+                        f"the report is in {failed}", input_dir)
     outputs = [output_dir / f"{s}.spacy" for s in SPLITS] + [output_dir / "data_report.json"]
     with atomic_outputs(*outputs) as temps:
         for split, tmp in zip(SPLITS, temps):
-            DocBin(docs=docs_by_split[split], store_user_data=True).to_disk(tmp)
+            msg.text(f"Writing {split}.spacy ({writers[split].stats.docs:,} docs)")
+            writers[split].docbin.to_disk(tmp)
+            writers[split].docbin = DocBin()  # free it before serialising the next split
         srsly.write_json(temps[-1], report)
-    _print_summary(report, output_dir)
+    (output_dir / "data_report.failed.json").unlink(missing_ok=True)
+    _print_summary(report)
+    msg.good(f"Saved corpora and data_report.json to {output_dir}")
 
 
-def add_file_reports(sources: List[Dict[str, Any]], pairs_by_split: Dict[str, Pairs],
-                     problems: List[Problem]) -> None:
-    """Per input file: records and entities kept, and problems by action and kind."""
-    kept = Counter(record.source for pairs in pairs_by_split.values() for record, _ in pairs)
-    kept_ents = Counter()
-    for pairs in pairs_by_split.values():
-        for record, doc in pairs:
-            kept_ents[record.source] += len(doc.ents)
-    for source in sources:
-        own = [p for p in problems if p.file == source["path"]]
-        source.update({
-            "records_kept": kept[source["path"]],
-            "entities_kept": kept_ents[source["path"]],
-            "problems": summarise_problems(own),
-        })
+def _top_drop_reasons(report: Dict[str, Any]) -> str:
+    dropped = Counter(report["problem_counts"].get("dropped record", {}))
+    if not dropped:
+        return ""
+    return " (records dropped: " + ", ".join(f"{kind} {n}" for kind, n in dropped.most_common(3)) + ")"
 
 
-def _print_summary(report: dict, output_dir: Path) -> None:
+def _print_summary(report: Dict[str, Any]) -> None:
     msg.divider("Data report")
     rows = [(s, v["docs"], v["sentences"], v["tokens"], v["entities"],
              ", ".join(f"{k} {n}" for k, n in v["labels"].items()))
             for s, v in report["splits"].items()]
     msg.table(rows, header=("split", "docs", "sentences", "tokens", "entities", "labels"), divider=True)
-    msg.table([(Path(s["path"]).name, s["format"], s["records"], s["records_kept"], s["entities"],
-                s["entities_kept"]) for s in report["sources"]],
+    msg.table([(Path(s["path"]).name, s["format"] + (f" ({s['tag_scheme']})" if s["tag_scheme"] else ""),
+                s["records"], s["records_kept"], s["entities"], s["entities_kept"])
+               for s in report["sources"]],
               header=("file", "format", "records", "kept", "entities", "kept"), divider=True)
     records, entities = report["records"], report["entities"]
     msg.info(f"Records: {records['read']} read, {records['kept']} kept; entities: "
              f"{entities['read']} read, {entities['kept']} kept")
+    for item in report["not_read"]:
+        msg.warn(f"Not read: {item['path']}: {item['reason']}"
+                 + (f" ({item['read_with']})" if item.get("read_with") else ""))
+    for source in report["sources"]:
+        for char, n in source["removed_characters"].items():
+            msg.warn(f"Removed {n} invisible character(s) {char} from {source['path']}")
     for action, counts in report["problem_counts"].items():
         msg.warn(f"{action}: " + ", ".join(f"{kind} {n}" for kind, n in counts.items()))
+    repaired = [p for p in report["problems"] if p["action"] == "repaired input"]
+    for problem in repaired[:SHOWN]:
+        msg.text(f"  repaired {problem['file']}:{problem['line']}: {problem['reason']}")
+    if len(repaired) > SHOWN:
+        msg.text(f"  ... and {len(repaired) - SHOWN} more repairs (data_report.json 'problems')")
+    for split, n in report["duplicates_kept"].items():
+        msg.warn(f"{split}: {n} duplicate text(s) kept, as the split is kept as given "
+                 "(dedupe 'auto'); set dedupe to 'all' to drop them")
+    for warning in report["label_warnings"]:
+        msg.warn(warning["message"])
     for pair, counts in report["leakage"]["pairs"].items():
         if counts["normalised"]:
             msg.warn(f"Leakage {pair}: {counts['exact']} identical texts, "
                      f"{counts['normalised']} after folding case and punctuation")
-    msg.good(f"Saved corpora and data_report.json to {output_dir}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import functools
 import hashlib
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -37,6 +38,28 @@ class UserError(Exception):
         super().__init__(f"{location}{one_line}")
 
 
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+
+
+def check_plain_name(value: str, var: str) -> str:
+    """A var that becomes a folder or package name must be a plain name: no
+    slashes, no "..", nothing that could point outside the project."""
+    if not PLAIN_NAME.match(value) or ".." in value:
+        raise UserError(f"the '{var}' var must be a plain name (letters, digits, '_', '-', '.', "
+                        f"'+'), got {value!r}")
+    return value
+
+
+def check_plain_path(path: Path, var: str) -> Path:
+    """A path built from a var must stay where the project puts it: no ".."
+    component and a plain last name (see `check_plain_name`)."""
+    if ".." in path.parts:
+        raise UserError(f"the '{var}' var must be a plain name, but the path it made, {path}, "
+                        "leads out of its folder")
+    check_plain_name(path.name, var)
+    return path
+
+
 def exit_on_user_error(func: F) -> F:
     """Turn a UserError into a one-line message and exit code 1, no traceback.
     SIGTERM (e.g. `kill`, a job scheduler's timeout) unwinds like Ctrl-C, so the
@@ -50,6 +73,15 @@ def exit_on_user_error(func: F) -> F:
             return func(*args, **kwargs)
         except UserError as err:
             print_error(str(err))
+            sys.exit(1)
+        except OSError as err:
+            # Permissions, a full disk, a file where a folder should be: the
+            # user's to fix, so one line; NER_TEMPLATE_DEBUG=1 shows the traceback.
+            if os.environ.get("NER_TEMPLATE_DEBUG") or not (err.strerror or err.filename):
+                raise
+            where = f"{err.filename}: " if err.filename else ""
+            print_error(f"{where}{err.strerror or err}"
+                        + (f" (and {err.filename2})" if err.filename2 else ""))
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
