@@ -4,8 +4,11 @@ Reads: the `assets` of project.yml whose `dest` lies in assets/<dataset>/, with
 `${vars.assets_mirror}` set from --mirror, so the same definitions download from
 the public URL, a local folder, a file:// URL or a loopback HTTP server.
 Writes: each missing or changed asset (downloaded to a temporary file, checked
-against its MD5, then moved into place), and MANIFEST, a JSON list of every data
-file in the dataset folder with its MD5.
+against its MD5, then moved into place), and MANIFEST, a JSON list of every file
+in the dataset folder with its MD5 (and licence, for declared assets).
+The step always runs (`no_skip`): weasel's checksum of a folder covers file
+contents but not names, so this manifest is what makes an added, removed or
+renamed file, or an edited shipped asset, rerun preprocess and what follows.
 
 Unlike `weasel assets`, which warns and exits 0 on a checksum mismatch, this step
 stops with exit code 1 on a mismatch, a missing asset or a failed download, and
@@ -22,7 +25,8 @@ import typer
 from tqdm import tqdm
 from wasabi import msg
 
-from .util import UserError, atomic_output, exit_on_user_error, md5_file, md5_path, write_json
+from .util import UserError, atomic_output, check_plain_path, exit_on_user_error, md5_file
+from .util import md5_path, write_json
 
 PROJECT_DIR = Path(".")
 HTTP_TIMEOUT = 60
@@ -77,7 +81,7 @@ def fetch_asset(asset: Dict[str, Any]) -> Dict[str, Any]:
         raise UserError("git assets are not supported by 'fetch'; use `weasel assets`", dest)
     if dest.is_file() and expected and md5_file(dest) == expected:
         msg.good(f"Verified {dest}")
-        return {"dest": asset["dest"], "md5": expected}
+        return manifest_entry(asset, expected)
     if not url:
         if not dest.is_file():
             raise UserError("missing asset; project.yml gives no URL for it, so add the "
@@ -85,9 +89,10 @@ def fetch_asset(asset: Dict[str, Any]) -> Dict[str, Any]:
         actual = md5_file(dest)
         if expected:
             raise UserError(f"MD5 is {actual} but project.yml expects {expected}; if you "
-                            "changed the file on purpose, update its checksum", dest)
+                            "changed the file on purpose, update its checksum in project.yml to "
+                            f"\"{actual}\"", dest)
         msg.warn(f"No checksum in project.yml for {dest} (MD5 {actual})")
-        return {"dest": asset["dest"], "md5": actual}
+        return manifest_entry(asset, actual)
     with atomic_output(dest) as tmp:
         msg.info(f"Fetching {url}")
         download(url, tmp)
@@ -97,7 +102,16 @@ def fetch_asset(asset: Dict[str, Any]) -> Dict[str, Any]:
             raise UserError(f"checksum mismatch: {url} has MD5 {actual}, project.yml expects "
                             f"{expected}; {kept}", dest)
     msg.good(f"Downloaded {dest}" + ("" if expected else f" (no checksum in project.yml; MD5 {actual})"))
-    return {"dest": asset["dest"], "md5": actual}
+    return manifest_entry(asset, actual)
+
+
+def manifest_entry(asset: Dict[str, Any], md5: str) -> Dict[str, Any]:
+    """A declared asset as the manifest lists it: path, MD5 and, where project.yml
+    gives one, its licence (the package step takes the pipeline's licence from it)."""
+    entry = {"dest": asset["dest"], "md5": md5}
+    if asset.get("license"):
+        entry["license"] = asset["license"]
+    return entry
 
 
 @exit_on_user_error
@@ -108,6 +122,7 @@ def main(
     mirror: str = typer.Option("https://raw.githubusercontent.com", help="Base URL or folder that stands in for the assets' public host"),
     # fmt: on
 ) -> None:
+    check_plain_path(dataset_dir, "dataset")
     assets = dataset_assets(load_assets(PROJECT_DIR, mirror), dataset_dir)
     entries = [fetch_asset(asset) for asset in assets]
     if not dataset_dir.is_dir():
