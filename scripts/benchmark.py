@@ -32,6 +32,7 @@ from spacy.tokens import DocBin
 from wasabi import msg
 
 from .create_config import generate
+from .run_record import read_run, same_training
 from .runs import stop_running, train_and_evaluate
 from .util import UserError, environment_info, exit_on_user_error, markdown_table, md5_file
 from .util import utc_now, words_per_second, write_json_and_markdown
@@ -88,16 +89,13 @@ def corpus_md5s(corpus_dir: Path) -> Dict[str, str]:
 
 def finished_run(run_dir: Path, config: Path, corpus_md5: Dict[str, str], seed: int,
                  budget: Dict[str, int]) -> bool:
-    """Whether `run_dir` holds a complete run of this config, corpus (MD5 of each
-    split, from `corpus_md5s`), seed and budget."""
+    """Whether `run_dir` holds a complete, evaluated run of this config, corpus
+    (MD5 of each split, from `corpus_md5s`), seed and budget."""
     try:
-        manifest = srsly.read_json(run_dir / "run.json")
         metrics = srsly.read_json(run_dir / "metrics.json")
     except (OSError, ValueError):
         return False
-    return (manifest["config"]["md5"] == md5_file(config) and manifest["seed"] == seed
-            and all(manifest["training"][key] == value for key, value in budget.items())
-            and all(manifest["corpus"][split]["md5"] == corpus_md5[split] for split in ("train", "dev"))
+    return (same_training(read_run(run_dir), config, corpus_md5, seed, budget)
             and metrics["test"]["md5"] == corpus_md5["test"])
 
 

@@ -7,13 +7,20 @@ evaluation) and run.json (seed, config and corpus checksums, versions, git
 commit, wall time, words/second); and LATEST, a one-line file naming the run.
 Training happens in a staging folder: the four outputs replace the previous
 ones only when training succeeds, so a failed or interrupted run loses nothing.
+A lock file keeps a second process from training the same run folder; staging
+folders left by a killed run are removed; a run folder that already holds a
+finished run of the same config, corpus, seed, settings and spaCy version is
+reused rather than retrained (`--force`, or deleting the folder, retrains).
 """
 
+import fcntl
 import os
+import re
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List, Optional
 
 import srsly
 import typer
@@ -23,11 +30,16 @@ from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 from wasabi import msg
 
+from .run_record import TRAIN_OUTPUTS as OUTPUTS
+from .run_record import read_run, same_training
 from .train_logger import LOGGER_NAME
-from .util import UserError, atomic_outputs, environment_info, exit_on_user_error
-from .util import md5_file, peak_memory_mib, utc_now, write_text
+from .util import UserError, atomic_outputs, check_plain_path, environment_info
+from .util import exit_on_user_error, md5_file, package_versions, peak_memory_mib, utc_now
+from .util import write_text
 
-OUTPUTS = ("model-best", "model-last", "train_log.jsonl", "run.json")
+LOCK_NAME = ".train.lock"
+# Staging folders and temporary outputs carry the pid of the process that made them.
+LEFTOVER = re.compile(r"^(?:\.staging-|\..+\.(?:tmp|old)-)(\d+)$")
 
 
 def corpus_summary(path: Path) -> Dict[str, Any]:
@@ -54,6 +66,56 @@ def read_log(path: Path) -> List[Dict[str, Any]]:
     return list(srsly.read_jsonl(path)) if path.exists() else []
 
 
+def best_entry(log: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The evaluation whose model is in model-best: spaCy saves it again on every
+    tie with the best score, so the last of the best."""
+    return max(log, key=lambda entry: (entry["score"], entry["step"]), default=None)
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold RUN_DIR/.train.lock, or stop at once if another process holds it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with (run_dir / LOCK_NAME).open("a+", encoding="utf8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise UserError(f"already being trained by {holder}; wait for it to finish, or "
+                            "set another 'run' var", run_dir) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()} since {utc_now()}\n")
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.truncate(0)
+
+
+def remove_leftovers(run_dir: Path) -> List[str]:
+    """Remove staging folders and temporary outputs of processes that no longer
+    run (a killed step cannot clean up after itself); return their names."""
+    removed = []
+    for path in run_dir.iterdir():
+        match = LEFTOVER.match(path.name)
+        if match and not _process_alive(int(match.group(1))):
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+            removed.append(path.name)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
 @exit_on_user_error
 def main(
     # fmt: off
@@ -67,12 +129,31 @@ def main(
     max_steps: int = typer.Option(20000, help="Stop after this many updates (0: no limit)"),
     eval_frequency: int = typer.Option(200, help="Evaluate on dev every N updates"),
     patience: int = typer.Option(1600, help="Stop after N updates without dev improvement (0: never)"),
+    force: bool = typer.Option(False, "--force", help="Retrain even if RUN_DIR holds a finished run of the same inputs"),
     # fmt: on
 ) -> None:
+    check_plain_path(run_dir, "run")
     corpora = {split: corpus_summary(corpus_dir / f"{split}.spacy") for split in ("train", "dev")}
-    base_config = Config().from_disk(config_path, interpolate=False)
     settings = {"max_epochs": max_epochs, "max_steps": max_steps,
                 "eval_frequency": eval_frequency, "patience": patience}
+    with run_lock(run_dir):
+        for name in remove_leftovers(run_dir):
+            msg.info(f"Removed {run_dir / name}, left by a step that was killed")
+        spacy_version = package_versions("spacy")["spacy"]
+        corpus_md5 = {split: info["md5"] for split, info in corpora.items()}
+        if not force and same_training(read_run(run_dir), config_path, corpus_md5, seed,
+                                       {**settings, "gpu_id": gpu_id}, spacy_version):
+            write_text(latest, run_dir.name + "\n")
+            msg.good(f"{run_dir} already holds this run (same config, corpus, seed, settings "
+                     "and spaCy version): reused, not retrained (delete the folder to retrain)")
+            return
+        train(config_path, corpora, run_dir, seed, gpu_id, settings)
+    write_text(latest, run_dir.name + "\n")
+
+
+def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, seed: int,
+          gpu_id: int, settings: Dict[str, int]) -> None:
+    base_config = Config().from_disk(config_path, interpolate=False)
     staging = run_dir / f".staging-{os.getpid()}"
     overrides: Dict[str, Any] = {
         "paths.train": corpora["train"]["path"],
@@ -95,7 +176,7 @@ def main(
         for model_dir in temps[:2]:
             restore_logger(model_dir, dict(base_config["training"]["logger"]))
         log = read_log(temps[2])
-        best = max(log, key=lambda entry: entry["score"], default=None)
+        best = best_entry(log)
         last = log[-1] if log else {}
         srsly.write_json(temps[3], {
             "run": run_dir.name,
@@ -117,7 +198,6 @@ def main(
             "peak_memory_mib": peak_memory_mib(),
             "environment": environment_info(),
         })
-    write_text(latest, run_dir.name + "\n")
     msg.good(f"Run saved to {run_dir} in {wall_time:.0f}s (best dev score "
              f"{best['score'] if best else float('nan'):.3f} at step {best and best['step']})")
 
