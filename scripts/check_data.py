@@ -18,6 +18,7 @@ from wasabi import msg
 from .util import UserError, exit_on_user_error, write_text
 
 FAIL_SUMMARY = re.compile(r"^\d+ errors?$")
+ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @exit_on_user_error
@@ -36,7 +37,8 @@ def main(
                "--paths.train", str(paths["train"]), "--paths.dev", str(paths["dev"])]
     env = {**os.environ, "ANSI_COLORS_DISABLED": "1"}  # plain text, but keep the ✔/⚠/✘ marks
     result = subprocess.run(command, capture_output=True, text=True, encoding="utf8", env=env)
-    output = result.stdout + result.stderr
+    # Some of spaCy's output is coloured whatever the environment says: strip it.
+    output = ANSI_CODE.sub("", result.stdout + result.stderr)
     print(output)
     if result.returncode != 0:
         errors = [line[2:].strip() for line in output.splitlines()

@@ -3,27 +3,52 @@
 Reads: MODEL (a run's model-best), the run's metrics.json (test scores) and
 run.json (seed, checksums, versions), and the dataset's data_report.json.
 Writes: OUTPUT_DIR/<lang>_<name>-<version>/ with the package source, dist/*.tar.gz
-and dist/*.whl. The package meta carries the test scores, the label scheme and
-where the data came from. Built in a staging folder and moved into place whole.
+and dist/*.whl. The package meta carries the test scores, the label scheme, where
+the data came from and its licence (from the assets' declared licences unless
+given); the package requires the spaCy version range it was trained with. Built
+in a staging folder and moved into place whole; the build tools' output is shown
+only when a build fails.
 """
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import srsly
 import typer
 from spacy.cli.package import package as spacy_package
 from wasabi import msg
 
-from .util import UserError, atomic_output, exit_on_user_error
+from .util import UserError, atomic_output, check_plain_name, exit_on_user_error
+
+UNKNOWN_LICENSE = "unknown"
 
 
 def read_json(path: Path, step: str) -> Dict[str, Any]:
     if not path.is_file():
         raise UserError(f"not found (run the '{step}' step first)", path)
     return srsly.read_json(path)
+
+
+def data_license(report: Dict[str, Any], manifest: Dict[str, Any]) -> str:
+    """The licence of the data the model was trained on: the declared licences of
+    the files it read (project.yml assets' `license`), or "unknown" with a warning
+    when any of them declares none."""
+    declared = {entry["dest"]: entry.get("license") for entry in manifest.get("files", [])}
+    licenses: List[str] = []
+    for source in report["sources"]:
+        license_ = declared.get(Path(source["path"]).as_posix())
+        if not license_:
+            msg.warn(f"No licence declared for {source['path']}: the package says "
+                     f"'{UNKNOWN_LICENSE}'. Add `license:` to its asset in project.yml, or set "
+                     "the 'package_license' var.")
+            return UNKNOWN_LICENSE
+        if license_ not in licenses:
+            licenses.append(license_)
+    return " AND ".join(licenses) or UNKNOWN_LICENSE
 
 
 def build_meta(model: Path, name: str, version: str, metrics: Dict[str, Any],
@@ -55,6 +80,21 @@ def build_meta(model: Path, name: str, version: str, metrics: Dict[str, Any],
     return meta
 
 
+def build_distributions(package_dir: Path) -> None:
+    """Build the sdist and wheel with the setup.py `spacy package` wrote, offline
+    and quietly (setuptools' deprecation notices are not the user's business);
+    leave no build/ or *.egg-info behind."""
+    for command in (["sdist"], ["bdist_wheel"]):
+        result = subprocess.run([sys.executable, "setup.py", "-q", *command], cwd=package_dir,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            print(result.stdout[-3000:], result.stderr[-3000:], sep="\n", file=sys.stderr)
+            raise UserError(f"building the package failed: setup.py {command[0]} exited with "
+                            f"{result.returncode} (its output is above)", package_dir)
+    for leftover in [package_dir / "build", *package_dir.glob("*.egg-info")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 @exit_on_user_error
 def main(
     # fmt: off
@@ -65,11 +105,19 @@ def main(
     metrics: Path = typer.Option(..., help="The run's metrics.json"),
     run_info: Path = typer.Option(..., help="The run's run.json"),
     data_report: Path = typer.Option(..., help="The dataset's data_report.json"),
-    license_: str = typer.Option("", "--license", help="License of the trained pipeline"),
+    manifest: Path = typer.Option(..., help="The fetch step's manifest (declared licences)"),
+    license_: str = typer.Option("auto", "--license", help="Licence of the pipeline; auto: the data's declared licence"),
     # fmt: on
 ) -> None:
+    check_plain_name(name, "package_name")
+    if not name.isidentifier():
+        raise UserError(f"the 'package_name' var must be a Python identifier (spaCy imports the "
+                        f"package by name), got {name!r}; set --vars.package_name")
+    report = read_json(data_report, "preprocess")
+    if license_ == "auto":
+        license_ = data_license(report, read_json(manifest, "fetch"))
     meta = build_meta(model, name, version, read_json(metrics, "evaluate"),
-                      read_json(run_info, "train"), read_json(data_report, "preprocess"), license_)
+                      read_json(run_info, "train"), report, license_)
     package_name = f"{meta['lang']}_{name}-{version}"
     staging = output_dir / f".staging-{os.getpid()}"
     with atomic_output(output_dir / package_name) as tmp:
@@ -79,13 +127,14 @@ def main(
             srsly.write_json(meta_path, meta)
             build_dir = staging / "build"
             build_dir.mkdir()
-            spacy_package(model, build_dir, meta_path=meta_path, create_sdist=True,
-                          create_wheel=True, force=True, silent=False)
+            spacy_package(model, build_dir, meta_path=meta_path, create_sdist=False,
+                          create_wheel=False, require_parent=True, force=True, silent=True)
+            build_distributions(build_dir / package_name)
             os.replace(build_dir / package_name, tmp)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     wheels = sorted((output_dir / package_name / "dist").glob("*.whl"))
-    msg.good(f"Package saved to {output_dir / package_name}",
+    msg.good(f"Package saved to {output_dir / package_name} (licence: {license_})",
              f"Install with: pip install {wheels[0] if wheels else output_dir / package_name}")
 
 

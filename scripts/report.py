@@ -23,6 +23,7 @@ from spacy import displacy
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
+from .doc_source import source_line
 from .util import PRF_HEADER, UserError, atomic_outputs, exit_on_user_error, markdown_table
 from .util import percent, prf_rows
 
@@ -136,14 +137,13 @@ def build(run_dir: Path, train_path: Path, test_path: Path, n_worst: int) -> Dic
     false_positives, false_negatives, worst = [], [], []
     for index, (gold, pred) in enumerate(pairs):
         gold_ents, pred_ents = entities(gold), entities(pred)
-        where = {"doc": index, "id": gold.user_data.get("id"), "source": gold.user_data.get("source"),
-                 "line": gold.user_data.get("line")}
+        where = {"doc": index, "id": gold.user_data.get("id"), "source": gold.user_data.get("source")}
         for start, end, label in sorted(pred_ents - gold_ents):
-            false_positives.append({**where, "start": start, "end": end, "label": label,
-                                    "text": gold.text[start:end]})
+            false_positives.append({**where, "line": source_line(gold, start), "start": start,
+                                    "end": end, "label": label, "text": gold.text[start:end]})
         for start, end, label in sorted(gold_ents - pred_ents):
-            false_negatives.append({**where, "start": start, "end": end, "label": label,
-                                    "text": gold.text[start:end]})
+            false_negatives.append({**where, "line": source_line(gold, start), "start": start,
+                                    "end": end, "label": label, "text": gold.text[start:end]})
         errors = len(pred_ents ^ gold_ents)
         if errors:
             worst.append((errors, index))
