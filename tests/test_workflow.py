@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Set
 
@@ -24,7 +25,8 @@ pytestmark = pytest.mark.slow
 RUN = "sample-efficiency-s0"
 STEPS = ["fetch", "preprocess", "create-config", "check-data", "train", "evaluate", "report", "package"]
 SMALL_VARS = {"max_steps": "100", "eval_frequency": "25", "patience": "0"}
-PACKAGE = "packages/pt_sample_ner-0.1.0"
+PACKAGE_NAME = "pt_sample_efficiency_s0"
+PACKAGE = f"packages/{PACKAGE_NAME}-0.1.0"
 
 
 def shrink_training(project: Path) -> None:
@@ -37,7 +39,8 @@ def shrink_training(project: Path) -> None:
 
 
 def run_all(project: Path, *args: str, check: bool = True) -> Set[str]:
-    """Run the workflow; return the names of the steps that ran (not skipped)."""
+    """Run the workflow; return the names of the steps that ran (not skipped).
+    `fetch` always runs: it checks the assets and lists the dataset's files."""
     result = weasel(["run", "all", ".", *args], project, check=check)
     skipped = set(re.findall(r"Skipping '([\w-]+)'", result.stdout))
     return set(STEPS) - skipped
@@ -93,22 +96,58 @@ def test_run_manifest_records_seed_checksums_versions_and_speed(trained: Path) -
 
 
 def test_second_run_skips_every_step(trained_copy: Path) -> None:
-    assert run_all(trained_copy) == set()
+    assert run_all(trained_copy) == {"fetch"}
+
+
+def edit_sample(project: Path, text: str, update_checksum: bool = True) -> None:
+    """Replace the shipped sample, updating its checksum in project.yml as its message says."""
+    sample = project / "assets" / "sample" / "ner_pt.jsonl"
+    old_md5 = md5_file(sample)
+    sample.write_text(text, encoding="utf8")
+    if update_checksum:
+        config = project / "project.yml"
+        config.write_text(config.read_text().replace(old_md5, md5_file(sample)))
 
 
 def test_editing_the_sample_reruns_preprocess_and_everything_after(trained_copy: Path) -> None:
     sample = trained_copy / "assets" / "sample" / "ner_pt.jsonl"
     extra = [{"text": f"A empresa Nova Aurora {i} abriu uma loja em Lisboa.", "entities": [[10, 21, "ORG"]]}
              for i in range(12)]
-    sample.write_text(sample.read_text(encoding="utf8") + "".join(srsly.json_dumps(r) + "\n" for r in extra),
-                      encoding="utf8")
-    assert run_all(trained_copy) == {"preprocess", "check-data", "train", "evaluate", "report", "package"}
+    original = sample.read_text(encoding="utf8")
+    edited = original + "".join(srsly.json_dumps(r) + "\n" for r in extra)
+    # An edited shipped asset is caught at once, with the checksum to put in project.yml.
+    edit_sample(trained_copy, edited, update_checksum=False)
+    result = weasel(["run", "all", "."], trained_copy, check=False)
+    assert result.returncode == 1
+    assert f'update its checksum in project.yml to "{md5_file(sample)}"' in result.stderr
+    edit_sample(trained_copy, original, update_checksum=False)
+    edit_sample(trained_copy, edited)
+    assert run_all(trained_copy) == {"fetch", "preprocess", "check-data", "train", "evaluate",
+                                     "report", "package"}
+
+
+def test_another_seed_then_the_default_reuses_the_finished_run(trained_copy: Path) -> None:
+    run_dir = trained_copy / "training" / RUN
+    before = md5_path(run_dir / "model-best")
+    stale = run_dir / ".staging-999999"  # left by a killed run (no such pid)
+    stale.mkdir()
+    for step in ("create-config", "train"):
+        weasel(["run", step, ".", "--vars.seed", "1"], trained_copy)
+    weasel(["run", "create-config", "."], trained_copy)
+    result = weasel(["run", "train", "."], trained_copy)  # weasel's lock says: rerun
+    assert "reused, not retrained" in result.stdout
+    assert md5_path(run_dir / "model-best") == before
+    assert not stale.exists() and "Removed" in result.stdout
+    run = srsly.read_json(run_dir / "run.json")
+    best = max(srsly.read_jsonl(run_dir / "train_log.jsonl"), key=lambda e: (e["score"], e["step"]))
+    assert run["training"]["best_step"] == best["step"]
 
 
 def test_editing_the_base_config_retrains_without_preprocessing(trained_copy: Path) -> None:
     base = trained_copy / "configs" / "base.cfg"
     base.write_text(base.read_text().replace("dropout = 0.1", "dropout = 0.2"))
-    assert run_all(trained_copy) == {"create-config", "check-data", "train", "evaluate", "report", "package"}
+    assert run_all(trained_copy) == {"fetch", "create-config", "check-data", "train", "evaluate",
+                                     "report", "package"}
     config = (trained_copy / "training" / RUN / "model-best" / "config.cfg").read_text()
     assert "dropout = 0.2" in config
 
@@ -116,7 +155,7 @@ def test_editing_the_base_config_retrains_without_preprocessing(trained_copy: Pa
 def test_same_seed_gives_identical_test_scores(trained_copy: Path) -> None:
     first = srsly.read_json(trained_copy / "training" / RUN / "metrics.json")
     ran = run_all(trained_copy, "--vars.run", "repeat")
-    assert ran == {"create-config", "check-data", "train", "evaluate", "report", "package"}
+    assert ran == {"fetch", "create-config", "check-data", "train", "evaluate", "report", "package"}
     second = srsly.read_json(trained_copy / "training" / "repeat" / "metrics.json")
     assert (second["overall"], second["per_label"]) == (first["overall"], first["per_label"])
     assert (trained_copy / "training" / "latest").read_text().strip() == "repeat"
@@ -124,12 +163,15 @@ def test_same_seed_gives_identical_test_scores(trained_copy: Path) -> None:
 
 
 def test_bad_input_stops_the_workflow_and_keeps_earlier_outputs(trained_copy: Path) -> None:
-    outputs = [trained_copy / "corpus" / "sample", trained_copy / "training" / RUN, trained_copy / PACKAGE]
+    # Not the fetch manifest: fetch succeeds and lists the edited file.
+    corpus = [trained_copy / "corpus" / "sample" / name
+              for name in ("train.spacy", "dev.spacy", "test.spacy", "data_report.json")]
+    outputs = [*corpus, trained_copy / "training" / RUN, trained_copy / PACKAGE]
     before = [md5_path(path) for path in outputs]
     sample = trained_copy / "assets" / "sample" / "ner_pt.jsonl"
     lines = sample.read_text(encoding="utf8").splitlines()
     lines[11] = lines[11][:-5]  # truncate line 12 mid-record
-    sample.write_text("\n".join(lines) + "\n", encoding="utf8")
+    edit_sample(trained_copy, "\n".join(lines) + "\n")
     result = weasel(["run", "all", "."], trained_copy, check=False)
     assert result.returncode != 0
     assert "assets/sample/ner_pt.jsonl:12: not valid JSON" in result.stderr
@@ -139,19 +181,28 @@ def test_bad_input_stops_the_workflow_and_keeps_earlier_outputs(trained_copy: Pa
 
 def test_package_installs_into_a_fresh_environment_and_runs(trained: Path, tmp_path: Path) -> None:
     (wheel,) = (trained / PACKAGE / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(archive.read(n).decode() for n in archive.namelist() if n.endswith("METADATA"))
+        assert not any(n.startswith(("build/", "../")) for n in archive.namelist())
+    assert re.search(r"^Requires-Dist: spacy ?[<>]", metadata, flags=re.M), metadata
+    assert not list((trained / PACKAGE).glob("*.egg-info")) and not (trained / PACKAGE / "build").exists()
+    # A plain venv, as a user would make one: spaCy comes from the declared requirement.
     env = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env)], check=True)
+    subprocess.run([_base_python(), "-m", "venv", str(env)], check=True)
     python = env / "bin" / "python"
-    install = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)],
-                             capture_output=True, text=True)
+    install = subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+                              str(wheel)], capture_output=True, text=True, timeout=900)
+    if install.returncode != 0 and "No matching distribution" in install.stderr:
+        pytest.skip(f"no package index reachable to install spaCy into a fresh venv: {install.stderr[-300:]}")
     assert install.returncode == 0, install.stdout + install.stderr
-    code = ("import spacy, json; nlp = spacy.load('pt_sample_ner');"
+    code = (f"import spacy, json; nlp = spacy.load('{PACKAGE_NAME}');"
             "doc = nlp('A ministra Ana Costa visitou a Companhia Aurora em Lisboa.');"
             "print(json.dumps({'ents': [(e.text, e.label_) for e in doc.ents], 'meta': nlp.meta}))")
     result = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     output = srsly.json_loads(result.stdout)
-    assert output["meta"]["name"] == "sample_ner" and output["meta"]["lang"] == "pt"
+    assert output["meta"]["name"] == PACKAGE_NAME[3:] and output["meta"]["lang"] == "pt"
+    assert output["meta"]["license"] == "MIT"  # the sample asset's declared licence
     assert set(output["meta"]["labels"]["ner"]) == {"PER", "ORG", "LOC", "MISC"}
     assert output["meta"]["performance"]["ents_f"] == \
         srsly.read_json(trained / "training" / RUN / "metrics.json")["overall"]["f"]
@@ -160,15 +211,23 @@ def test_package_installs_into_a_fresh_environment_and_runs(trained: Path, tmp_p
     assert isinstance(output["ents"], list)
 
 
+def _base_python() -> str:
+    """The interpreter a venv's python was made from (a venv made from a venv's
+    python shares its base), so the test venv is plain wherever the tests run."""
+    return str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}")
+
+
 def test_push_then_pull_into_a_fresh_copy_skips_every_pulled_step(trained: Path, tmp_path: Path) -> None:
     remote = tmp_path / "remote"
     weasel(["push", str(remote), "."], trained)
     fresh = copy_project(tmp_path / "fresh")
     shutil.copy(trained / "project.yml", fresh / "project.yml")
+    # The fetch manifest is never cached (fetch always runs): make it, then pull.
+    weasel(["run", "fetch", "."], fresh)
     weasel(["pull", str(remote), "."], fresh)
     assert (fresh / "training" / RUN / "model-best" / "meta.json").exists()
     assert (fresh / PACKAGE).is_dir()
-    assert run_all(fresh) == set()
+    assert run_all(fresh) == {"fetch"}
 
 
 def test_clean_removes_generated_outputs_only(trained_copy: Path) -> None:

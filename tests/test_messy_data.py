@@ -1,0 +1,290 @@
+"""Someone else's data: every file read or reported, repairs made loudly, one-line
+failures, and nothing trained on other than what the user gave."""
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+import spacy
+import srsly
+
+from scripts.cleaning import Cleaner, SentenceJoiner, label_warnings
+from scripts.doc_source import source_line
+from scripts.preprocess import discover
+from scripts.readers import FileStats, ReadOptions, iter_records, read_records
+from scripts.train import remove_leftovers, run_lock
+from scripts.util import UserError, check_plain_name
+
+from .conftest import ROOT, copy_project, run, weasel, write_lines
+
+
+def spans(record) -> List[str]:
+    return [f"{record.text[s:e]}/{label}" for s, e, label in record.entities]
+
+
+def preprocess(input_dir: Path, output_dir: Path, *options: str):
+    return run(["python", "-m", "scripts.preprocess", str(input_dir), str(output_dir), *options], ROOT)
+
+
+# Columns --------------------------------------------------------------------------------
+
+
+def test_tab_separated_token_with_a_space_stays_whole(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "a.tsv", ["Ana\tB-PER", "mora\tO", "em\tO", "São Paulo\tB-LOC", ".\tO"])
+    (record,) = read_records(path)
+    assert record.words == ["Ana", "mora", "em", "São Paulo", "."]
+    assert spans(record) == ["Ana/PER", "São Paulo/LOC"]
+
+
+@pytest.mark.parametrize("lines, cause", [
+    (["Ana B-PER", "Costa I-PER mora O"], r"a.conll:2: 4 columns, but line 1 has 2 \(several token/tag pairs"),
+    (["Ana B-PER Costa I-PER"], r"a.conll:1: holds 2 token/tag pairs on one line"),
+    (["Ana\tB-PER", "Costa\tx\tI-PER"], r"a.conll:2: 3 columns, but line 1 has 2"),
+    ([" ".join(["palavra"] * 500) + " O"], r"a.conll:1: 501 columns on one line: this is running text"),
+])
+def test_column_layout_errors_name_the_line(tmp_path: Path, lines: List[str], cause: str) -> None:
+    with pytest.raises(UserError, match=cause):
+        read_records(write_lines(tmp_path / "a.conll", lines))
+
+
+def test_bom_and_zero_width_characters_on_any_line_are_removed_and_counted(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "a.conll", ["\ufeffAna B-PER", "mora O", "", "\ufeffem O",
+                                              "Lisboa\u200b B-LOC"])
+    stats = FileStats()
+    first, second = iter_records(path, ReadOptions(), stats)
+    assert second.words == ["em", "Lisboa"] and spans(second) == ["Lisboa/LOC"]
+    assert stats.removed_characters == {"U+FEFF": 2, "U+200B": 1}
+    jsonl = write_lines(tmp_path / "b.jsonl", ['{"text": "a"}', '\ufeff{"text": "b"}'])
+    assert [r.text for r in read_records(jsonl)] == ["a", "b"]
+
+
+def test_gzip_files_are_read_transparently(tmp_path: Path) -> None:
+    path = tmp_path / "train.conll.gz"
+    path.write_bytes(gzip.compress("Ana B-PER\nmora O\n".encode("utf8")))
+    (record,) = read_records(path)
+    assert spans(record) == ["Ana/PER"]
+    broken = tmp_path / "dev.conll.gz"
+    broken.write_bytes(b"not gzip at all")
+    with pytest.raises(UserError, match="dev.conll.gz: not a readable gzip file"):
+        read_records(broken)
+
+
+# Tag schemes and labels -------------------------------------------------------------------
+
+
+def test_auto_scheme_repairs_loudly_and_reads_iob1_without_repairs(tmp_path: Path) -> None:
+    iob2 = write_lines(tmp_path / "a.conll", ["Ana B-PER", "Costa I-PER", "", "em O", "Lisboa I-LOC",
+                                              "", "Rui B-PER"])
+    stats = FileStats()
+    records = list(iter_records(iob2, ReadOptions(), stats))
+    assert stats.tag_scheme == "iob2"
+    assert spans(records[1]) == ["Lisboa/LOC"]
+    ((line, kind, reason),) = records[1].repairs
+    assert (line, kind) == (5, "invalid tag sequence") and "I-LOC after O" in reason
+    iob1 = write_lines(tmp_path / "b.conll", ["Ana I-PER", "Rui B-PER", "mora O", "", "em O",
+                                              "Lisboa I-LOC"])
+    stats = FileStats()
+    records = list(iter_records(iob1, ReadOptions(), stats))
+    assert stats.tag_scheme == "iob1" and not any(r.repairs for r in records)
+    assert spans(records[0]) == ["Ana/PER", "Rui/PER"]
+
+
+def test_label_whitespace_is_stripped_and_reported(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "a.jsonl", ['{"text": "Ana mora.", "entities": [[0, 3, "PER "]]}'])
+    (record,) = read_records(path)
+    assert record.entities == [(0, 3, "PER")]
+    assert record.repairs == [(1, "label whitespace stripped", "label 'PER ' read as 'PER'")]
+    tsv = write_lines(tmp_path / "b.tsv", ["Ana\tB-PER ", "Rui\tI-PER"])
+    assert spans(read_records(tsv)[0]) == ["Ana Rui/PER"]
+
+
+def test_label_warnings_case_variants_unseen_and_rare() -> None:
+    from collections import Counter
+
+    warnings = label_warnings({"train": Counter(PER=50, per=2, LOC=3), "dev": Counter(PER=5, ORG=1),
+                               "test": Counter(PER=4)}, min_count=10)
+    kinds = {w["kind"]: w["labels"] for w in warnings}
+    assert kinds == {"labels differ only by case": ["PER", "per"], "only in dev": ["ORG"],
+                     "rare in train": ["LOC", "per"]}
+
+
+# Label Studio --------------------------------------------------------------------------
+
+
+def test_label_studio_string_label_and_malformed_annotations(tmp_path: Path) -> None:
+    task = {"id": 1, "data": {"text": "Ana mora em Lisboa."}, "annotations": [
+        {"result": [{"type": "labels", "value": {"start": 0, "end": 3, "labels": "PER"}}]}]}
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([task]), encoding="utf8")
+    (record,) = read_records(path)
+    assert spans(record) == ["Ana/PER"]
+    path.write_text(json.dumps([task, {"data": {"text": "x"}, "annotations": ["oops"]}]), encoding="utf8")
+    with pytest.raises(UserError, match=r'export.json:1: task 2: "annotations" must be a list of objects'):
+        read_records(path)
+
+
+# Cleaning --------------------------------------------------------------------------------
+
+
+def test_overlong_record_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
+    nlp = spacy.blank("pt")
+    nlp.max_length = 20
+    (record,) = read_records(write_lines(tmp_path / "a.jsonl", ['{"text": "' + "palavra " * 5 + '"}']))
+    with pytest.raises(UserError, match=r"a.jsonl:1: record of 40 characters is longer than spaCy's max_length"):
+        Cleaner(nlp, None, "drop").to_doc(record)
+
+
+def test_error_lines_point_at_the_entity_in_a_joined_document(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "a.conll", ["-DOCSTART- O", "", "Ana B-PER", "mora O", "",
+                                              "Ele O", "viu O", "Rui B-PER"])
+    cleaner = Cleaner(spacy.blank("pt"), None, "drop")
+    joiner = SentenceJoiner(10)
+    docs = [d for r in read_records(path) for d in joiner.add(r, cleaner.to_doc(r))] + joiner.flush()
+    (doc,) = docs
+    assert [source_line(doc, ent.start_char) for ent in doc.ents] == [3, 8]
+
+
+# The dataset folder -----------------------------------------------------------------------
+
+
+def test_every_file_is_read_or_reported_with_the_var_that_reads_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_lines(data / "train.conll", ["Ana B-PER"])
+    write_lines(data / "dev.iob", ["Rui B-PER"])
+    write_lines(data / "test.bio", ["Eva B-PER"])
+    write_lines(data / "extra.annotated", ["Ana B-PER", "mora O"])
+    write_lines(data / "README.md", ["# notes"])
+    (data / "old.zip").write_bytes(b"PK")
+    with pytest.raises(UserError, match="mixes split files"):
+        discover(data, "conll")  # the format var reads any file name
+    inventory = discover(data)
+    assert sorted(inventory.named) == ["dev", "test", "train"]
+    ignored = {Path(i["path"]).name: i for i in inventory.ignored}
+    assert set(ignored) == {"extra.annotated", "README.md", "old.zip"}
+    assert "set the 'format' var to conll" in ignored["extra.annotated"]["read_with"]
+    assert ignored["old.zip"]["reason"] == "archive"
+
+
+def test_a_split_file_that_cannot_be_read_is_an_error_not_carved_from_train(tmp_path: Path) -> None:
+    write_lines(tmp_path / "data" / "train.conll", ["Ana B-PER"])
+    write_lines(tmp_path / "data" / "test.txt", ["Eva B-PER"])
+    result = preprocess(tmp_path / "data", tmp_path / "out")
+    assert result.returncode == 1 and not (tmp_path / "out").exists()
+    assert "test.txt: named like the test split but not read: unknown file type '.txt'" in result.stderr
+    assert "set the 'format' var to conll" in result.stderr
+
+
+def messy_dataset(folder: Path) -> Path:
+    """Pre-split CoNLL with odd names, tabs, a late BOM, a broken tag sequence, a
+    label with a stray space, a duplicate in test and a file nobody can read."""
+    train = [f"Ana{i}\tB-PER\nmora\tO\nem\tO\nLisboa\tB-LOC\n" for i in range(30)]
+    train.append("Rui\tO\nCosta\tI-PER \n")  # I- after O, and "PER " with a space
+    write_lines(folder / "Train.TSV", ["\n".join(train)])
+    write_lines(folder / "dev.tsv", ["Eva\tB-PER\nviu\tO\nPorto\tB-LOC\n", "Ida\tB-ORG\n"])
+    write_lines(folder / "test.tsv", ["Eva\tB-PER\nfoi\tO\n", "Eva\tB-PER\nfoi\tO\n", "\ufeff"])
+    write_lines(folder / "notes.txt", ["not data"])
+    return folder
+
+
+def test_messy_dataset_report(tmp_path: Path) -> None:
+    data = messy_dataset(tmp_path / "messy")
+    result = preprocess(data, tmp_path / "out", "--n-sents", "1", "--min-label-count", "31")
+    assert result.returncode == 0, result.stderr
+    report = srsly.read_json(tmp_path / "out" / "data_report.json")
+    assert [Path(i["path"]).name for i in report["not_read"]] == ["notes.txt"]
+    assert report["problem_counts"]["repaired input"] == {"invalid tag sequence": 1,
+                                                          "label whitespace stripped": 1}
+    repaired = [p for p in report["problems"] if p["action"] == "repaired input"]
+    assert {(Path(p["file"]).name, p["line"]) for p in repaired} == {("Train.TSV", 152)}  # "Costa\tI-PER "
+    assert report["splits"]["test"]["docs"] == 2  # published test kept whole, duplicate reported
+    assert report["duplicates_kept"] == {"test": 1}
+    assert report["sources"][2]["removed_characters"] == {"U+FEFF": 1}
+    assert {w["kind"]: w["labels"] for w in report["label_warnings"]} == {
+        "only in dev": ["ORG"], "rare in train": ["LOC"]}  # LOC 30 < 31
+    assert "repaired input" in result.stdout and "Not read:" in result.stdout
+
+
+# One-line failures -------------------------------------------------------------------------
+
+
+def test_empty_split_writes_the_report_and_names_the_drop_reasons(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_lines(data / "train.jsonl", [f'{{"text": "Ana {i} mora.", "entities": [[0, 3, "PER"]]}}'
+                                       for i in range(30)])
+    write_lines(data / "test.jsonl", ['{"text": "   "}'])
+    result = preprocess(data, tmp_path / "out")
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "the test split is empty after cleaning (records dropped: empty text 1)" in result.stderr
+    failed = srsly.read_json(tmp_path / "out" / "data_report.failed.json")
+    assert failed["problem_counts"]["dropped record"] == {"empty text": 1}
+    assert not (tmp_path / "out" / "data_report.json").exists()
+
+
+def test_os_errors_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    result = preprocess(ROOT / "assets" / "sample", tmp_path / "blocker" / "out")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [f"✘ {tmp_path / 'blocker'}: File exists"] or \
+        "Not a directory" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["../../x", "a/b", "", ".hidden", "x y"])
+def test_path_vars_must_be_plain_names(value: str) -> None:
+    with pytest.raises(UserError, match="must be a plain name"):
+        check_plain_name(value, "run")
+
+
+def test_dataset_var_leading_out_of_the_project_is_refused(tmp_path: Path) -> None:
+    result = preprocess(Path("assets/../../x"), Path("corpus/../../x"))
+    assert result.returncode == 1 and "the 'dataset' var must be a plain name" in result.stderr
+
+
+# Runs --------------------------------------------------------------------------------------
+
+
+def test_a_second_trainer_on_the_same_run_folder_is_refused(tmp_path: Path) -> None:
+    with run_lock(tmp_path / "run"):
+        with pytest.raises(UserError, match=r"run: already being trained by pid \d+"):
+            with run_lock(tmp_path / "run"):
+                pass
+    with run_lock(tmp_path / "run"):  # released: the next run may start
+        pass
+
+
+def test_leftovers_of_dead_processes_are_removed(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / ".staging-999999").mkdir()
+    (tmp_path / ".run.json.tmp-999999").write_text("{}")
+    (tmp_path / f".staging-{os.getpid()}").mkdir()  # alive: kept
+    assert sorted(remove_leftovers(tmp_path)) == [".run.json.tmp-999999", ".staging-999999"]
+    assert (tmp_path / f".staging-{os.getpid()}").exists()
+
+
+# Through weasel ----------------------------------------------------------------------------
+
+
+def test_renaming_a_data_file_reruns_preprocess(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    data = project / "assets" / "mine"
+    write_lines(data / "train.jsonl", [srsly.json_dumps({"text": f"Ana {i} mora em Lisboa.",
+                                                         "entities": [[0, 3, "PER"]]}) for i in range(40)])
+    write_lines(data / "test.txt", [srsly.json_dumps({"text": "Rui mora no Porto.",
+                                                      "entities": [[0, 3, "PER"]]})])
+    steps = ["run", "preprocess", ".", "--vars.dataset", "mine"]
+    first = weasel(["run", "fetch", ".", "--vars.dataset", "mine"], project)
+    assert first.returncode == 0
+    refused = weasel(steps, project, check=False)
+    assert refused.returncode == 1 and "test.txt: named like the test split" in refused.stderr
+    (data / "test.txt").rename(data / "test.jsonl")
+    stale = weasel(steps, project, check=False)  # preprocess alone: the manifest is stale
+    assert stale.returncode == 1 and "changed since the 'fetch' step (added: test.jsonl; removed: test.txt)" \
+        in stale.stderr
+    weasel(["run", "fetch", ".", "--vars.dataset", "mine"], project)
+    ran = weasel(steps, project)
+    assert "Skipping" not in ran.stdout
+    report = srsly.read_json(project / "corpus" / "mine" / "data_report.json")
+    assert report["split_method"]["test"] == "given" and report["splits"]["test"]["docs"] == 1
+    assert "Skipping 'preprocess'" in weasel(steps, project).stdout
