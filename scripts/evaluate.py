@@ -17,6 +17,7 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
 
+from .util import check_plain_path
 from .util import UserError, environment_info, exit_on_user_error, markdown_table, md5_file
 from .util import PRF_HEADER, prf_rows, utc_now, words_per_second, write_json_and_markdown
 
@@ -69,6 +70,7 @@ def main(
     gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
     # fmt: on
 ) -> None:
+    check_plain_path(output_dir, "run")
     if not model.is_dir():
         raise UserError("trained pipeline not found (run the 'train' step first)", model)
     if not test_path.is_file():

@@ -24,6 +24,7 @@ from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
 from .doc_source import source_line
+from .util import check_plain_path
 from .util import PRF_HEADER, UserError, atomic_outputs, exit_on_user_error, markdown_table
 from .util import percent, prf_rows
 
@@ -263,6 +264,7 @@ def main(
     n_worst: int = typer.Option(50, help="How many of the worst test documents to show"),
     # fmt: on
 ) -> None:
+    check_plain_path(run_dir, "run")
     data = build(run_dir, corpus_dir / "train.spacy", corpus_dir / "test.spacy", n_worst)
     run_name = run_dir.name
     outputs = (run_dir / "report.html", run_dir / "report.md", run_dir / "errors")

@@ -1,6 +1,7 @@
 """The benchmark: aggregation over seeds, the stock configs, run reuse, speed
 rounds, and a small real run."""
 
+import shutil
 import time
 from pathlib import Path
 
@@ -72,6 +73,9 @@ def write_finished_run(run_dir: Path, config: Path, corpus: Path, seed: int, bud
         "config": {"md5": md5_file(config)}, "seed": seed, "training": {**budget, "steps": 99},
         "corpus": {split: {"md5": md5_file(corpus / f"{split}.spacy")} for split in ("train", "dev")}})
     srsly.write_json(run_dir / "metrics.json", {"test": {"md5": md5_file(corpus / "test.spacy")}})
+    for model in ("model-best", "model-last"):
+        (run_dir / model).mkdir()
+    (run_dir / "train_log.jsonl").write_text("")
 
 
 def test_a_finished_run_is_reused_only_if_config_corpus_seed_and_budget_match(tmp_path: Path) -> None:
@@ -91,6 +95,10 @@ def test_a_finished_run_is_reused_only_if_config_corpus_seed_and_budget_match(tm
     assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
     (corpus / "test.spacy").write_bytes(b"test")
     config.write_text("[training]\ndropout = 0.3\n")
+    assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
+    config.write_text("[training]\n")
+    assert finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
+    shutil.rmtree(run_dir / "model-best")  # an incomplete run folder is not a finished run
     assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
 
 

@@ -288,3 +288,15 @@ def test_renaming_a_data_file_reruns_preprocess(tmp_path: Path) -> None:
     report = srsly.read_json(project / "corpus" / "mine" / "data_report.json")
     assert report["split_method"]["test"] == "given" and report["splits"]["test"]["docs"] == 1
     assert "Skipping 'preprocess'" in weasel(steps, project).stdout
+
+
+def test_benchmark_corpus_repeats_sentences_without_duplicates(tmp_path: Path) -> None:
+    from scripts.benchmark_preprocess import repeated, sentences
+
+    source = write_lines(tmp_path / "a.conll", ["-DOCSTART- O", "", "Ana B-PER", "mora O", "", "Rui B-PER"])
+    corpus = sentences(source)
+    assert corpus == [["Ana B-PER", "mora O"], ["Rui B-PER"]]
+    produced = list(repeated(corpus, 7))
+    assert sum(len(s) for s in produced) >= 7
+    assert len({tuple(s) for s in produced}) == len(produced)  # every copy distinct
+    assert produced[2] == ["Ana~1 B-PER", "mora O"]
