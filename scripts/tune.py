@@ -35,9 +35,11 @@ import typer
 from spacy.cli.train import train as spacy_train
 from wasabi import msg
 
-from . import train_logger
-from .create_config import check_not_hand_edited, write_generated
-from .util import UserError, atomic_outputs, exit_on_user_error, markdown_table
+from .lib.configs import check_not_hand_edited, write_generated
+from .lib.errors import UserError, exit_on_user_error
+from .lib.files import atomic_outputs
+from .lib.tables import markdown_table
+from .lib.train_logger import LOGGER_NAME, STEP_HOOKS
 
 WORKER = f"{socket.gethostname()}-{os.getpid()}"
 DISTRIBUTIONS = ("float", "int", "categorical")
@@ -134,7 +136,7 @@ def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, An
             "paths.dev": str(corpus_dir / "dev.spacy"),
             **{f"training.{key}": value for key, value in budget.items()},
             **sample(trial, space),
-            "training.logger.@loggers": train_logger.LOGGER_NAME,
+            "training.logger.@loggers": LOGGER_NAME,
             "training.logger.log_path": str(log_path),
         }
         best = {"score": 0.0}
@@ -145,36 +147,59 @@ def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, An
             if trial.should_prune():
                 raise optuna.TrialPruned(f"dev score {record['score']:.3f} at step {record['step']}")
 
-        train_logger.STEP_HOOKS.append(report)
+        STEP_HOOKS.append(report)
         try:
             msg.divider(f"Trial {trial.number} ({WORKER})")
             spacy_train(config, None, use_gpu=gpu_id, overrides=overrides)
         finally:
-            train_logger.STEP_HOOKS.remove(report)
+            STEP_HOOKS.remove(report)
         return best["score"]
 
     return objective
 
 
 def trial_seeded_sampler(seed: int, startup_trials: int = STARTUP_TRIALS):
-    """A TPE sampler whose random state is reset from (seed, trial number) before
-    each trial. Trial numbers are unique across workers and resumptions, so
-    workers sharing one seed do not sample the same settings."""
+    """A TPE sampler seeded from (seed, trial number) for each trial. Trial numbers
+    are unique across workers and resumptions, so workers sharing one seed do not
+    sample the same settings. TPE keeps no state but its random generator (it
+    reads the history from the study), so a fresh TPESampler per trial, through
+    Optuna's public sampler interface, is all it takes."""
     import optuna
 
-    class TrialSeededTPESampler(optuna.samplers.TPESampler):
-        def before_trial(self, study: Any, trial: Any) -> None:
-            super().before_trial(study, trial)
-            trial_seed = (seed * 1_000_003 + trial.number) % 2**32
-            self._rng.rng.seed(trial_seed)
-            self._random_sampler._rng.rng.seed(trial_seed)
+    class TrialSeededSampler(optuna.samplers.BaseSampler):
+        def __init__(self) -> None:
+            self._tpe = self._make(seed)
 
-    return TrialSeededTPESampler(seed=seed, n_startup_trials=startup_trials)
+        @staticmethod
+        def _make(trial_seed: int) -> "optuna.samplers.TPESampler":
+            return optuna.samplers.TPESampler(seed=trial_seed, n_startup_trials=startup_trials)
+
+        def before_trial(self, study: Any, trial: Any) -> None:
+            self._tpe = self._make((seed * 1_000_003 + trial.number) % 2**32)
+            self._tpe.before_trial(study, trial)
+
+        def infer_relative_search_space(self, study: Any, trial: Any) -> Dict[str, Any]:
+            return self._tpe.infer_relative_search_space(study, trial)
+
+        def sample_relative(self, study: Any, trial: Any, search_space: Dict[str, Any]) -> Dict[str, Any]:
+            return self._tpe.sample_relative(study, trial, search_space)
+
+        def sample_independent(self, study: Any, trial: Any, name: str, distribution: Any) -> Any:
+            return self._tpe.sample_independent(study, trial, name, distribution)
+
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            self._tpe.after_trial(study, trial, state, values)
+
+        def reseed_rng(self) -> None:
+            self._tpe.reseed_rng()
+
+    return TrialSeededSampler()
 
 
 def open_study(storage: str, name: str, seed: int, heartbeat: int, startup_trials: int = STARTUP_TRIALS,
                warmup_steps: int = 0):
     import optuna
+    import sqlalchemy.exc
 
     if storage.startswith("sqlite:///"):
         Path(storage[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
@@ -187,7 +212,7 @@ def open_study(storage: str, name: str, seed: int, heartbeat: int, startup_trial
                 storage, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
                 engine_kwargs={"pool_pre_ping": True} if not storage.startswith("sqlite") else None)
             break
-        except Exception:  # SQLAlchemy IntegrityError/ProgrammingError from the race
+        except sqlalchemy.exc.SQLAlchemyError:  # IntegrityError/ProgrammingError from the race
             if attempt == 5:
                 raise
             time.sleep(0.5 + random.random() * (attempt + 1))
@@ -298,6 +323,7 @@ def main(
     # fmt: on
 ) -> None:
     import optuna
+    import sqlalchemy.exc
 
     for path in (corpus_dir / "train.spacy", corpus_dir / "dev.spacy"):
         if not path.is_file():
@@ -309,7 +335,7 @@ def main(
         # Early dev scores favour fast learners, so the first evaluations never prune.
         study_ = open_study(storage, study, seed, heartbeat, startup_trials,
                             warmup_evaluations * eval_frequency + 1)
-    except Exception as err:  # SQLAlchemy/driver errors: bad URL, server down, no driver
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:  # bad URL, server down, no driver
         raise UserError(f"cannot open the study storage {storage!r}: {err}") from None
     optuna.storages.fail_stale_trials(study_)
     enqueue_baseline(study_, config_path, space)
