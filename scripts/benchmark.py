@@ -31,11 +31,14 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from .create_config import generate
-from .run_record import read_run, same_training
-from .runs import stop_running, train_and_evaluate
-from .util import UserError, environment_info, exit_on_user_error, markdown_table, md5_file
-from .util import utc_now, words_per_second, write_json_and_markdown
+from .lib.configs import generate
+from .lib.errors import UserError, exit_on_user_error
+from .lib.files import md5_file
+from .lib.provenance import environment_info, utc_now
+from .lib.run_record import read_run, same_training
+from .lib.runs import stop_running, train_and_evaluate
+from .lib.tables import markdown_table, write_json_and_markdown
+from .lib.timing import words_per_second
 
 STOCK = {"stock-efficiency": "efficiency", "stock-accuracy": "accuracy"}
 DEFAULT_SYSTEMS = ("stock-efficiency", "stock-accuracy", "template")

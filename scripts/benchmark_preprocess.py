@@ -21,8 +21,9 @@ from typing import Any, Dict, Iterator, List
 import typer
 from wasabi import msg
 
-from .util import UserError, environment_info, exit_on_user_error, markdown_table, utc_now
-from .util import write_json_and_markdown
+from .lib.errors import UserError, exit_on_user_error
+from .lib.provenance import environment_info, utc_now
+from .lib.tables import markdown_table, write_json_and_markdown
 
 
 def sentences(source: Path) -> List[List[str]]:

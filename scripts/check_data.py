@@ -15,7 +15,8 @@ from pathlib import Path
 import typer
 from wasabi import msg
 
-from .util import UserError, exit_on_user_error, write_text
+from .lib.errors import UserError, exit_on_user_error
+from .lib.files import write_text
 
 FAIL_SUMMARY = re.compile(r"^\d+ errors?$")
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")

@@ -11,7 +11,7 @@ from typing import List
 import typer
 from wasabi import msg
 
-from .util import UserError, exit_on_user_error
+from .lib.errors import UserError, exit_on_user_error
 
 PROTECTED = {"assets", "configs", "scripts", "tests", ".git", "project.yml", "README.md"}
 

@@ -18,7 +18,8 @@ import srsly
 import typer
 from wasabi import msg
 
-from .util import UserError, exit_on_user_error, markdown_table, percent, write_json_and_markdown
+from .lib.errors import UserError, exit_on_user_error
+from .lib.tables import markdown_table, percent, write_json_and_markdown
 
 
 def load_runs(training_dir: Path) -> List[Dict[str, Any]]:

@@ -17,7 +17,8 @@ import srsly
 import typer
 from wasabi import msg
 
-from .util import UserError, exit_on_user_error, write_text
+from .lib.errors import UserError, exit_on_user_error
+from .lib.files import write_text
 
 WEASEL_START = "<!-- WEASEL: AUTO-GENERATED DOCS START (do not remove) -->"
 WEASEL_END = "<!-- WEASEL: AUTO-GENERATED DOCS END (do not remove) -->"

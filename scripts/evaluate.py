@@ -17,9 +17,11 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
 
-from .util import check_plain_path
-from .util import UserError, environment_info, exit_on_user_error, markdown_table, md5_file
-from .util import PRF_HEADER, prf_rows, utc_now, words_per_second, write_json_and_markdown
+from .lib.errors import UserError, check_plain_path, exit_on_user_error
+from .lib.files import md5_file
+from .lib.provenance import environment_info, utc_now
+from .lib.tables import PRF_HEADER, markdown_table, prf_rows, write_json_and_markdown
+from .lib.timing import words_per_second
 
 SPEED_MIN_SECONDS = 1.0
 

@@ -25,8 +25,8 @@ import typer
 from tqdm import tqdm
 from wasabi import msg
 
-from .util import UserError, atomic_output, check_plain_path, exit_on_user_error, md5_file
-from .util import md5_path, write_json
+from .lib.errors import UserError, check_plain_path, exit_on_user_error
+from .lib.files import atomic_output, md5_file, md5_path, write_json
 
 PROJECT_DIR = Path(".")
 HTTP_TIMEOUT = 60

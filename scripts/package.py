@@ -22,7 +22,8 @@ import typer
 from spacy.cli.package import package as spacy_package
 from wasabi import msg
 
-from .util import UserError, atomic_output, check_plain_name, exit_on_user_error
+from .lib.errors import UserError, check_plain_name, exit_on_user_error
+from .lib.files import atomic_output
 
 UNKNOWN_LICENSE = "unknown"
 

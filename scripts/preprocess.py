@@ -33,13 +33,35 @@ from srsly import msgpack
 from tqdm import tqdm
 from wasabi import msg
 
-from .cleaning import SPLITS, Cleaner, Deduper, LeakageIndex, SentenceJoiner, SplitStats, TokenizedDoc
-from .cleaning import check_ratios, hash_split, label_warnings, parse_labels, summarise_problems
-from .readers import FORMATS, SUPPORTED_SUFFIXES, TAG_SCHEMES, FileStats, ReadOptions, Record
-from .readers import check_options, data_suffix, detect_format, guess_format
-from .readers import iter_records
-from .util import UserError, atomic_outputs, check_plain_path, exit_on_user_error, md5_file
-from .util import write_json
+from .lib.cleaning import (
+    SPLITS,
+    Cleaner,
+    Deduper,
+    LeakageIndex,
+    SentenceJoiner,
+    SplitStats,
+    TokenizedDoc,
+    check_ratios,
+    hash_split,
+    label_warnings,
+    parse_labels,
+    summarise_problems,
+)
+from .lib.errors import UserError, check_plain_path, exit_on_user_error
+from .lib.files import atomic_outputs, md5_file, write_json
+from .lib.readers import (
+    FORMATS,
+    SUPPORTED_SUFFIXES,
+    TAG_SCHEMES,
+    FileStats,
+    ReadOptions,
+    Record,
+    check_options,
+    data_suffix,
+    detect_format,
+    guess_format,
+    iter_records,
+)
 
 DEDUPE_SCOPES = ("auto", "all", "train", "none")
 # Words in a file name that mark its split; testa/testb are CoNLL-2002/2003's dev and test.

@@ -23,10 +23,10 @@ from spacy import displacy
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
-from .doc_source import source_line
-from .util import check_plain_path
-from .util import PRF_HEADER, UserError, atomic_outputs, exit_on_user_error, markdown_table
-from .util import percent, prf_rows
+from .lib.doc_source import source_line
+from .lib.errors import UserError, check_plain_path, exit_on_user_error
+from .lib.files import atomic_outputs
+from .lib.tables import PRF_HEADER, markdown_table, percent, prf_rows
 
 Entity = Tuple[int, int, str]
 NONE = "(none)"

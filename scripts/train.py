@@ -30,12 +30,12 @@ from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from .run_record import TRAIN_OUTPUTS as OUTPUTS
-from .run_record import read_run, same_training
-from .train_logger import LOGGER_NAME
-from .util import UserError, atomic_outputs, check_plain_path, environment_info
-from .util import exit_on_user_error, md5_file, package_versions, peak_memory_mib, utc_now
-from .util import write_text
+from .lib.errors import UserError, check_plain_path, exit_on_user_error
+from .lib.files import atomic_outputs, md5_file, write_text
+from .lib.provenance import environment_info, package_versions, peak_memory_mib, utc_now
+from .lib.run_record import TRAIN_OUTPUTS as OUTPUTS
+from .lib.run_record import read_run, same_training
+from .lib.train_logger import LOGGER_NAME
 
 LOCK_NAME = ".train.lock"
 # Staging folders and temporary outputs carry the pid of the process that made them.

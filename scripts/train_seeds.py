@@ -16,8 +16,9 @@ import srsly
 import typer
 from wasabi import msg
 
-from .runs import train_and_evaluate
-from .util import UserError, atomic_output, exit_on_user_error
+from .lib.errors import UserError, exit_on_user_error
+from .lib.files import atomic_output
+from .lib.runs import train_and_evaluate
 
 
 @exit_on_user_error

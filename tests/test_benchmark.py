@@ -10,9 +10,18 @@ import srsly
 from confection import Config
 
 from scripts import benchmark
-from scripts.benchmark import DEFAULT_SYSTEMS, corpus_md5s, finished_run, measure_speed, parse_extra
-from scripts.benchmark import stock_config, summarise, to_markdown
-from scripts.util import UserError, md5_file
+from scripts.benchmark import (
+    DEFAULT_SYSTEMS,
+    corpus_md5s,
+    finished_run,
+    measure_speed,
+    parse_extra,
+    stock_config,
+    summarise,
+    to_markdown,
+)
+from scripts.lib.errors import UserError
+from scripts.lib.files import md5_file
 
 from .conftest import copy_project, weasel
 

@@ -3,10 +3,17 @@ from typing import List, Optional, Set
 import pytest
 import spacy
 
-from scripts.cleaning import Cleaner, convert_records, drop_duplicates, find_leakage
-from scripts.cleaning import parse_labels, split_by_hash, summarise_problems
-from scripts.readers import Record
-from scripts.util import UserError
+from scripts.lib.cleaning import (
+    Cleaner,
+    convert_records,
+    drop_duplicates,
+    find_leakage,
+    parse_labels,
+    split_by_hash,
+    summarise_problems,
+)
+from scripts.lib.errors import UserError
+from scripts.lib.readers import Record
 
 
 def record(text: str, entities=(), line: int = 1, group: Optional[str] = None) -> Record:

@@ -8,8 +8,8 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.training import docs_to_json
 
-from scripts.readers import ReadOptions, detect_format, read_records
-from scripts.util import UserError
+from scripts.lib.errors import UserError
+from scripts.lib.readers import ReadOptions, detect_format, read_records
 
 from .conftest import write_lines
 

@@ -4,18 +4,18 @@ failures, and nothing trained on other than what the user gave."""
 import gzip
 import json
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import List
 
 import pytest
 import spacy
 import srsly
 
-from scripts.cleaning import Cleaner, SentenceJoiner, label_warnings
-from scripts.doc_source import source_line
+from scripts.lib.cleaning import Cleaner, SentenceJoiner, label_warnings
+from scripts.lib.doc_source import source_line
+from scripts.lib.errors import UserError, check_plain_name
+from scripts.lib.readers import FileStats, ReadOptions, iter_records, read_records
 from scripts.preprocess import discover
-from scripts.readers import FileStats, ReadOptions, iter_records, read_records
 from scripts.train import remove_leftovers, run_lock
-from scripts.util import UserError, check_plain_name
 
 from .conftest import ROOT, copy_project, run, weasel, write_lines
 

@@ -8,7 +8,7 @@ import spacy
 import srsly
 from spacy.tokens import DocBin
 
-from scripts.util import md5_path
+from scripts.lib.files import md5_path
 
 from .conftest import ROOT, run, write_lines
 

@@ -8,12 +8,11 @@ from typing import Dict, List, Set
 
 import pytest
 import srsly
+from weasel.util import substitute_project_variables
 
-from scripts.util import md5_file
+from scripts.lib.files import md5_file
 
 from .conftest import ROOT, run
-
-from weasel.util import substitute_project_variables
 
 PROJECT = srsly.read_yaml(ROOT / "project.yml")
 # Commands as weasel runs them: vars substituted with their defaults.
@@ -28,7 +27,13 @@ def local_imports(module_path: Path, seen: Set[Path] = None) -> Set[Path]:
         return seen
     seen.add(module_path)
     tree = ast.parse(module_path.read_text(encoding="utf8"))
+    # Imports only for type checkers do not run, so they are no dependency.
+    type_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                 and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+                 for n in ast.walk(block)}
     for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
             local_imports(module_path.parent / f"{node.module.replace('.', '/')}.py", seen)
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scripts."):
@@ -68,16 +73,80 @@ def test_every_module_and_config_a_command_uses_is_in_its_deps(name: str) -> Non
 
 def test_deps_check_fails_when_a_dep_is_missing() -> None:
     train = dict(COMMANDS["train"], deps=[d for d in COMMANDS["train"]["deps"]
-                                          if d != "scripts/train_logger.py"])
-    assert missing_deps(train) == ["scripts/train_logger.py"]
+                                          if d != "scripts/lib/train_logger.py"])
+    assert missing_deps(train) == ["scripts/lib/train_logger.py"]
     tuned = dict(COMMANDS["benchmark-tuned"], deps=[d for d in COMMANDS["benchmark-tuned"]["deps"]
                                                     if d != "configs/optimize/tuned.cfg"])
     assert missing_deps(tuned) == ["configs/optimize/tuned.cfg"]
     bench = dict(COMMANDS["benchmark-configs"], deps=[d for d in COMMANDS["benchmark-configs"]["deps"]
                                               if d != "scripts/evaluate.py"])
     assert missing_deps(bench) == ["scripts/evaluate.py"]  # run as a subprocess, still a dep
-    config = dict(COMMANDS["create-config"], deps=["scripts/create_config.py", "scripts/util.py"])
+    config = dict(COMMANDS["create-config"], deps=["scripts/create_config.py", "scripts/lib/configs.py",
+                                                   "scripts/lib/errors.py", "scripts/lib/files.py"])
     assert missing_deps(config) == ["configs/base.cfg", "configs/optimize/efficiency.cfg"]
+
+
+def used_modules(command: dict) -> Set[str]:
+    used: Set[Path] = set()
+    for tokens in script_tokens(command):
+        for i, token in enumerate(tokens):
+            if token == "-m" and tokens[i + 1].startswith("scripts."):
+                used |= local_imports(ROOT / (tokens[i + 1].replace(".", "/") + ".py"))
+    return {p.relative_to(ROOT).as_posix() for p in used}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_deps_list_no_module_the_command_does_not_use(name: str) -> None:
+    """A module in deps that the command never imports would rerun it for nothing
+    (a table format change must not retrain the model)."""
+    declared = {d for d in COMMANDS[name].get("deps", []) if d.startswith("scripts/")}
+    assert declared - used_modules(COMMANDS[name]) == set()
+
+
+def test_no_step_imports_another_step() -> None:
+    for path in sorted((ROOT / "scripts").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                assert (node.module or "").startswith("lib"), f"{path.name} imports .{node.module}"
+    for path in sorted((ROOT / "scripts" / "lib").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level != 2, f"lib/{path.name} imports a step (..{node.module})"
+
+
+def test_every_tok2vec_value_of_the_base_config_reaches_the_generated_config(tmp_path: Path) -> None:
+    """No overlay of the default run may pin a value the README says to edit in base.cfg."""
+    from confection import Config
+
+    from scripts.lib.configs import build_config
+
+    overlay = ROOT / "configs" / "optimize" / f"{PROJECT['vars']['optimize']}.cfg"
+    base = Config().from_disk(ROOT / "configs" / "base.cfg", interpolate=False)
+    edits = 0
+    sections = {"components.tok2vec.model.embed": base["components"]["tok2vec"]["model"]["embed"],
+                "components.tok2vec.model.encode": base["components"]["tok2vec"]["model"]["encode"]}
+    for section, values in sections.items():
+        for key, value in values.items():
+            if key.startswith("@") or isinstance(value, str) and value.startswith("${"):
+                continue
+            changed = not value if isinstance(value, bool) else (
+                [v * 2 for v in value] if isinstance(value, list) and isinstance(value[0], int)
+                else value[:-1] if isinstance(value, list) else value + 1)
+            edited = tmp_path / f"{section}.{key}.cfg"
+            edited.write_text((ROOT / "configs" / "base.cfg").read_text(encoding="utf8"), encoding="utf8")
+            config = Config().from_disk(edited, interpolate=False)
+            node = config
+            for part in section.split("."):
+                node = node[part]
+            node[key] = changed
+            config.to_disk(edited, interpolate=False)
+            merged = build_config(edited, [overlay], "pt")
+            node = merged
+            for part in section.split("."):
+                node = node[part]
+            assert node[key] == changed, f"editing {section}.{key} in base.cfg changes nothing"
+            edits += 1
+    assert edits >= 6
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -125,6 +194,6 @@ def test_readme_has_two_setup_commands_and_ci_runs_the_test_one() -> None:
     assert ci_lines[-1] == commands[1]
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "scripts").glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "scripts").rglob("*.py")), ids=lambda p: p.name)
 def test_every_script_has_a_module_docstring(path: Path) -> None:
     assert ast.get_docstring(ast.parse(path.read_text(encoding="utf8"))), path.name

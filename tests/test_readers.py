@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.readers import read_records, tags_to_spans
-from scripts.util import UserError
+from scripts.lib.errors import UserError
+from scripts.lib.readers import read_records, tags_to_spans
 
 from .conftest import write_lines
 

@@ -11,8 +11,8 @@ from typing import List
 
 import pytest
 
-from scripts import runs
-from scripts.util import UserError
+from scripts.lib import runs
+from scripts.lib.errors import UserError
 
 from .conftest import ROOT, run, wait_for
 
@@ -39,8 +39,8 @@ def test_sigterm_during_training_removes_the_staging_folder_and_keeps_the_last_r
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM
     assert "stopped by SIGTERM; outputs in progress removed" in stderr
-    assert sorted(p.name for p in run_dir.iterdir()) == ["model-best", "model-last", "run.json",
-                                                         "train_log.jsonl"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [".train.lock", "model-best", "model-last",
+                                                         "run.json", "train_log.jsonl"]
     assert {name: (run_dir / name).read_bytes() for name in finished} == finished
 
 

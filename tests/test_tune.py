@@ -17,8 +17,8 @@ import pytest
 import srsly
 from confection import Config
 
+from scripts.lib.errors import UserError
 from scripts.tune import baseline_params, overlay_text, read_space
-from scripts.util import UserError
 
 from .conftest import ROOT, copy_project, run, wait_for, weasel, write_lines
 

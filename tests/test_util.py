@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.util import atomic_output, atomic_outputs, markdown_table, md5_file, md5_path
+from scripts.lib.files import atomic_output, atomic_outputs, md5_file, md5_path
+from scripts.lib.tables import markdown_table
 
 
 def test_atomic_output_replaces_file_only_on_success(tmp_path: Path) -> None:
@@ -64,11 +65,11 @@ def test_peak_memory_of_a_child_does_not_include_its_parents() -> None:
     import subprocess
     import sys
 
-    from scripts.util import peak_memory_mib
+    from scripts.lib.provenance import peak_memory_mib
 
     ballast = bytearray(400 * 2**20)
     ballast[:: 4096] = b"x" * len(ballast[:: 4096])  # touch every page so it is resident
-    code = "from scripts.util import peak_memory_mib; print(peak_memory_mib())"
+    code = "from scripts.lib.provenance import peak_memory_mib; print(peak_memory_mib())"
     child = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                  check=True).stdout)
     assert peak_memory_mib() > 400

@@ -16,7 +16,7 @@ from typing import Set
 import pytest
 import srsly
 
-from scripts.util import md5_file, md5_path
+from scripts.lib.files import md5_file, md5_path
 
 from .conftest import copy_project, render_page, weasel
 
@@ -141,6 +141,14 @@ def test_another_seed_then_the_default_reuses_the_finished_run(trained_copy: Pat
     run = srsly.read_json(run_dir / "run.json")
     best = max(srsly.read_jsonl(run_dir / "train_log.jsonl"), key=lambda e: (e["score"], e["step"]))
     assert run["training"]["best_step"] == best["step"]
+
+
+def test_a_table_format_change_reruns_only_the_steps_that_write_tables(trained_copy: Path) -> None:
+    tables = trained_copy / "scripts" / "lib" / "tables.py"
+    tables.write_text(tables.read_text() + "\n# a formatting change\n")
+    result = weasel(["run", "all", ".", "--dry"], trained_copy)
+    skipped = set(re.findall(r"Skipping '([\w-]+)'", result.stdout))
+    assert set(STEPS) - skipped == {"fetch", "evaluate", "report"}
 
 
 def test_editing_the_base_config_retrains_without_preprocessing(trained_copy: Path) -> None:

@@ -19,14 +19,15 @@ from dataclasses import asdict, dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span as SpacySpan
+from spacy.tokens import Doc
+from spacy.tokens import Span as SpacySpan
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
 from tqdm import tqdm
 
 from .doc_source import provenance
+from .errors import UserError
 from .readers import Record, Span
-from .util import UserError
 
 POLICIES = ("drop", "fix", "fail")
 SPLITS = ("train", "dev", "test")

@@ -23,9 +23,9 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import IO, Iterator, List, Optional, Tuple
 
-from .util import UserError
+from .errors import UserError
 
 Span = Tuple[int, int, str]
 # (line, kind, reason): something a reader repaired in the input, reported by the cleaner.

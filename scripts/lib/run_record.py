@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional
 
 import srsly
 
-from .util import md5_file
+from .files import md5_file
 
 TRAIN_OUTPUTS = ("model-best", "model-last", "train_log.jsonl", "run.json")
 

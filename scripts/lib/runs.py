@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Dict, List, Optional, Set
 
-from .util import UserError
+from .errors import UserError
 
 # Commands running in any thread, so that a stopping parent can stop them too.
 _running: Set[subprocess.Popen] = set()

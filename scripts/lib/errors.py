@@ -1,0 +1,92 @@
+"""Expected failures: one-line messages instead of tracebacks, signals that unwind like
+Ctrl-C, and vars that must be plain names."""
+
+import functools
+import os
+import re
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar, Union
+
+from wasabi.util import color, supports_ansi
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(Exception):
+    """An expected failure caused by input or settings, reported in one line.
+
+    The message should name the file (and line, where there is one) and the
+    cause, e.g. ``assets/x.jsonl:12: not valid JSON (Expecting ',' ...)``.
+    """
+
+    def __init__(self, message: str, path: Optional[Union[str, Path]] = None,
+                 line: Optional[int] = None) -> None:
+        location = "" if path is None else (f"{path}:{line}: " if line else f"{path}: ")
+        one_line = " ".join(part.strip() for part in message.splitlines())
+        super().__init__(f"{location}{one_line}")
+
+
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+
+
+def check_plain_name(value: str, var: str) -> str:
+    """A var that becomes a folder or package name must be a plain name: no
+    slashes, no "..", nothing that could point outside the project."""
+    if not PLAIN_NAME.match(value) or ".." in value:
+        raise UserError(f"the '{var}' var must be a plain name (letters, digits, '_', '-', '.', "
+                        f"'+'), got {value!r}")
+    return value
+
+
+def check_plain_path(path: Path, var: str) -> Path:
+    """A path built from a var must stay where the project puts it: no ".."
+    component and a plain last name (see `check_plain_name`)."""
+    if ".." in path.parts:
+        raise UserError(f"the '{var}' var must be a plain name, but the path it made, {path}, "
+                        "leads out of its folder")
+    check_plain_name(path.name, var)
+    return path
+
+
+def exit_on_user_error(func: F) -> F:
+    """Turn a UserError into a one-line message and exit code 1, no traceback.
+    SIGTERM (e.g. `kill`, a job scheduler's timeout) unwinds like Ctrl-C, so the
+    step's temporary outputs are removed before it exits with code 143."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _exit_on_signal)
+        try:
+            return func(*args, **kwargs)
+        except UserError as err:
+            print_error(str(err))
+            sys.exit(1)
+        except OSError as err:
+            # Permissions, a full disk, a file where a folder should be: the
+            # user's to fix, so one line; NER_TEMPLATE_DEBUG=1 shows the traceback.
+            if os.environ.get("NER_TEMPLATE_DEBUG") or not (err.strerror or err.filename):
+                raise
+            where = f"{err.filename}: " if err.filename else ""
+            print_error(f"{where}{err.strerror or err}"
+                        + (f" (and {err.filename2})" if err.filename2 else ""))
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    # Python's default SIGTERM action ends the process without running `finally`.
+    print_error(f"stopped by {signal.Signals(signum).name}; outputs in progress removed")
+    raise SystemExit(128 + signum)
+
+
+def print_error(message: str) -> None:
+    """One unwrapped line on stderr (wasabi wraps at 80 columns), red on a terminal."""
+    line = f"\u2718 {message}"
+    if sys.stderr.isatty() and supports_ansi():
+        line = color(line, fg="red", bold=True)
+    print(line, file=sys.stderr, flush=True)

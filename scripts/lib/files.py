@@ -1,0 +1,97 @@
+"""Outputs written atomically (temporary path, then rename) and the checksums weasel
+and the assets use."""
+
+import hashlib
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Tuple, Union
+
+import srsly
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _temp_sibling(path: Path, tag: str) -> Path:
+    return path.with_name(f".{path.name}.{tag}-{os.getpid()}")
+
+
+@contextmanager
+def atomic_output(path: Union[str, Path]) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; move it over `path` only if the block
+    finishes without an exception. Works for files and directories alike, so a
+    failed or interrupted step never leaves a partial output behind."""
+    with atomic_outputs(path) as (tmp,):
+        yield tmp
+
+
+@contextmanager
+def atomic_outputs(*paths: Union[str, Path]) -> Iterator[Tuple[Path, ...]]:
+    """Like `atomic_output` for several outputs of one step: every output is
+    replaced only after all of them were written."""
+    targets = [Path(p) for p in paths]
+    temps = [_temp_sibling(p, "tmp") for p in targets]
+    for target, tmp in zip(targets, temps):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove(tmp)
+    try:
+        yield tuple(temps)
+    except BaseException:
+        for tmp in temps:
+            _remove(tmp)
+        raise
+    for target, tmp in zip(targets, temps):
+        if not tmp.exists():
+            raise RuntimeError(f"step did not write its output {target}")
+    for target, tmp in zip(targets, temps):
+        replace_path(tmp, target)
+
+
+def replace_path(src: Path, dest: Path) -> None:
+    """Move `src` to `dest`, replacing a file or a whole directory."""
+    if dest.is_dir() and not dest.is_symlink():
+        # os.replace cannot overwrite a non-empty directory: park the old one first.
+        old = _temp_sibling(dest, "old")
+        _remove(old)
+        os.replace(dest, old)
+        os.replace(src, dest)
+        shutil.rmtree(old)
+    else:
+        os.replace(src, dest)
+
+
+def write_json(path: Union[str, Path], data: Any) -> None:
+    with atomic_output(path) as tmp:
+        srsly.write_json(tmp, data)
+
+
+def write_text(path: Union[str, Path], text: str) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf8")
+
+
+def md5_file(path: Union[str, Path]) -> str:
+    """MD5 of a file's bytes, as weasel uses for asset checksums."""
+    digest = hashlib.md5()
+    with Path(path).open("rb") as file_:
+        for block in iter(lambda: file_.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def md5_path(path: Union[str, Path]) -> str:
+    """MD5 of a file, or of all files below a directory in sorted order."""
+    path = Path(path)
+    if path.is_file():
+        return md5_file(path)
+    digest = hashlib.md5()
+    for sub in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(sub.relative_to(path)).encode("utf8"))
+        digest.update(md5_file(sub).encode("ascii"))
+    return digest.hexdigest()
