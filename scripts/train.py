@@ -14,13 +14,15 @@ reused rather than retrained (`--force`, or deleting the folder, retrains).
 """
 
 import fcntl
+import io
 import os
 import re
 import shutil
+import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, TextIO
 
 import srsly
 import typer
@@ -70,6 +72,23 @@ def best_entry(log: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     """The evaluation whose model is in model-best: spaCy saves it again on every
     tie with the best score, so the last of the best."""
     return max(log, key=lambda entry: (entry["score"], entry["step"]), default=None)
+
+
+class RenamingStream(io.TextIOBase):
+    """A text stream that writes `old` as `new`."""
+
+    def __init__(self, stream: TextIO, old: str, new: str) -> None:
+        self.stream, self.old, self.new = stream, old, new
+
+    def write(self, text: str) -> int:
+        self.stream.write(text.replace(self.old, self.new))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
 
 
 @contextmanager
@@ -167,7 +186,9 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
     with atomic_outputs(*(run_dir / name for name in OUTPUTS)) as temps:
         try:
             staging.mkdir(parents=True)
-            spacy_train(config_path, staging, use_gpu=gpu_id, overrides=overrides)
+            # spaCy names the staging folder in its messages; show the run folder it becomes.
+            with redirect_stdout(RenamingStream(sys.stdout, str(staging), str(run_dir))):
+                spacy_train(config_path, staging, use_gpu=gpu_id, overrides=overrides)
             wall_time = time.perf_counter() - start
             for name, tmp in zip(OUTPUTS[:3], temps):
                 os.replace(staging / name, tmp)

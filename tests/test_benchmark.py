@@ -168,7 +168,8 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert [(r["system"], r["seed"], r["reused"]) for r in tuned["runs"]] == \
         [(s, seed, s != "tuned") for seed in (0, 1) for s in ("stock-efficiency", "template", "tuned")]
     assert (runs / "template-s0" / "run.json").read_bytes() == before
-    assert tuned["parallel"] == 2 and "LOSS NER" in (runs / "tuned-s1.log").read_text()
+    log = (runs / "tuned-s1.log").read_text()
+    assert tuned["parallel"] == 2 and "LOSS NER" in log and "\x1b[" not in log  # plain text
     config = Config().from_disk(runs / "tuned-s0" / "model-best" / "config.cfg", interpolate=False)
     assert config["components"]["tok2vec"]["model"]["encode"]["width"] == 64
     assert "`configs/optimize/tuned.cfg`" in (project / "benchmarks" / "sample" / "tuned" / "results.md").read_text()

@@ -29,7 +29,9 @@ def test_sigterm_during_training_removes_the_staging_folder_and_keeps_the_last_r
     (tmp_path / "corpus").symlink_to(corpus_and_config / "corpus")
     (tmp_path / "config.cfg").symlink_to(corpus_and_config / "config.cfg")
     run_dir = tmp_path / "run"
-    run(train_command(tmp_path, run_dir, 20), ROOT, check=True)
+    first = run(train_command(tmp_path, run_dir, 20), ROOT, check=True)
+    # spaCy's messages name the run folder, not the staging folder that is deleted.
+    assert ".staging-" not in first.stdout and f"{run_dir}/model-last" in first.stdout.replace("\n", "")
     finished = {name: (run_dir / name).read_bytes() for name in ("run.json", "train_log.jsonl")}
 
     process = subprocess.Popen(train_command(tmp_path, run_dir, 100_000), cwd=ROOT,

@@ -1,6 +1,7 @@
 """Train and evaluate runs as subprocesses, as the workflow does: shared by the
 steps that make several runs (train-seeds, benchmark-configs)."""
 
+import os
 import subprocess
 import sys
 import threading
@@ -20,7 +21,10 @@ def run_checked(command: List[str], log: Optional[Path] = None) -> None:
     appended to that file instead of the console."""
     with ExitStack() as stack:
         out = stack.enter_context(log.open("a", encoding="utf8")) if log else None
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT if out else None)
+        # A log file gets plain text: wasabi colours its messages even when piped.
+        env = {**os.environ, "ANSI_COLORS_DISABLED": "1"} if out else None
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT if out else None,
+                                   env=env)
         with _running_lock:
             _running.add(process)
         try:
