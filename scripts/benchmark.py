@@ -139,7 +139,7 @@ def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, budget: Dict[str, in
             raise
 
 
-def measure_speed(models: Dict[Any, Language], texts: List[str], min_seconds: float,
+def best_of_rounds_speeds(models: Dict[Any, Language], texts: List[str], min_seconds: float,
                   rounds: int) -> Dict[Any, Dict[str, float]]:
     """Words/second of each model, batched (`nlp.pipe`) and one text at a time.
     Models take turns for `rounds` rounds and keep their best round: on a shared
@@ -209,7 +209,7 @@ def summarise(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
     return summary
 
 
-def to_markdown(results: Dict[str, Any]) -> str:
+def results_markdown(results: Dict[str, Any]) -> str:
     def pm(value: Dict[str, float], scale: float = 1.0, digits: int = 2) -> str:
         return f"{scale * value['mean']:.{digits}f} ± {scale * value['std']:.{digits}f}"
 
@@ -313,7 +313,7 @@ def main(
     train_all(jobs, corpus_dir, budget, gpu_id, parallel)
     msg.info(f"Measuring inference speed of {len(jobs)} models ({speed_rounds} rounds)")
     models = {(job["system"], job["seed"]): spacy.load(job["run_dir"] / "model-best") for job in jobs}
-    speeds = measure_speed(models, texts, speed_seconds, speed_rounds)
+    speeds = best_of_rounds_speeds(models, texts, speed_seconds, speed_rounds)
     runs = [run_result(job, speeds[(job["system"], job["seed"])]) for job in jobs]
     results = {
         "dataset": corpus_dir.name,
@@ -329,7 +329,7 @@ def main(
         "summary": summarise(runs),
         "runs": runs,
     }
-    markdown = to_markdown(results)
+    markdown = results_markdown(results)
     write_json_and_markdown(output_dir / "results", results, markdown)
     print(markdown)
     msg.good(f"Saved {output_dir}/results.json and results.md")

@@ -82,7 +82,7 @@ def measure(command: List[str], cwd: Path) -> Dict[str, float]:
     return {"seconds": round(seconds, 2), "peak_mib": round(usage.ru_maxrss / 1024, 1)}
 
 
-def to_markdown(results: Dict[str, Any]) -> str:
+def preprocess_markdown(results: Dict[str, Any]) -> str:
     header = ("tokens", "tool", "wall time (s)", "peak memory (MiB)", "tokens/s",
               "time ratio", "memory ratio")
     rows = []
@@ -134,7 +134,7 @@ def main(
                      f"spacy convert {stock['seconds']}s, {stock['peak_mib']} MiB")
     results = {"created": utc_now(), "source": source.as_posix(), "n_sents": n_sents, "sizes": sizes,
                "environment": environment_info()}
-    write_json_and_markdown(output_dir / "results", results, to_markdown(results))
+    write_json_and_markdown(output_dir / "results", results, preprocess_markdown(results))
     msg.good(f"Results saved to {output_dir}/results.md")
 
 

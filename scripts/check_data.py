@@ -15,11 +15,10 @@ from pathlib import Path
 import typer
 from wasabi import msg
 
-from .lib.errors import UserError, exit_on_user_error
+from .lib.errors import UserError, exit_on_user_error, strip_ansi
 from .lib.files import write_text
 
 FAIL_SUMMARY = re.compile(r"^\d+ errors?$")
-ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @exit_on_user_error
@@ -39,7 +38,7 @@ def main(
     env = {**os.environ, "ANSI_COLORS_DISABLED": "1"}  # plain text, but keep the ✔/⚠/✘ marks
     result = subprocess.run(command, capture_output=True, text=True, encoding="utf8", env=env)
     # Some of spaCy's output is coloured whatever the environment says: strip it.
-    output = ANSI_CODE.sub("", result.stdout + result.stderr)
+    output = strip_ansi(result.stdout + result.stderr)
     print(output)
     if result.returncode != 0:
         errors = [line[2:].strip() for line in output.splitlines()

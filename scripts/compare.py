@@ -102,7 +102,7 @@ def label_diff(latest: Dict[str, Any], baseline: Dict[str, Any]) -> Dict[str, Di
     return diff
 
 
-def to_markdown(result: Dict[str, Any]) -> str:
+def comparison_markdown(result: Dict[str, Any]) -> str:
     runs = [(f"`{r['run']}`", r["created"][:16].replace("T", " "), r["config_md5"][:8],
              f"{r['train_md5'][:8]}/{r['dev_md5'][:8]}/{r['test_md5'][:8]}", r["seed"], percent(r["f"]),
              percent(r["p"]), percent(r["r"]), f"{r['train_seconds']:.0f}", r["train_words_per_second"],
@@ -149,7 +149,7 @@ def main(
         "diff": label_diff(latest, base) if base else None,
         "max_drop": max_drop,
     }
-    markdown = to_markdown(result)
+    markdown = comparison_markdown(result)
     write_json_and_markdown(output_dir / "compare", result, markdown)
     print(markdown)
     msg.good(f"Compared {len(rows)} runs; saved {output_dir}/compare.json and compare.md")

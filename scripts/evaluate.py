@@ -26,7 +26,7 @@ from .lib.timing import words_per_second
 SPEED_MIN_SECONDS = 1.0
 
 
-def measure_speed(nlp: spacy.Language, texts: List[str], batch_size: int = 256) -> Dict[str, Any]:
+def pipe_speed(nlp: spacy.Language, texts: List[str], batch_size: int = 256) -> Dict[str, Any]:
     """Words/second of `nlp.pipe` on the texts, repeated for at least a second."""
     list(nlp.pipe(texts[:32]))  # warm-up
     speed, n_words, passes = words_per_second(
@@ -49,7 +49,7 @@ def score(nlp: spacy.Language, examples: List[Example]) -> Dict[str, Any]:
     }
 
 
-def to_markdown(metrics: Dict[str, Any]) -> str:
+def metrics_markdown(metrics: Dict[str, Any]) -> str:
     rows = prf_rows([("**overall**", metrics["overall"]), *metrics["per_label"].items()])
     speed = metrics["speed"]
     return (
@@ -90,12 +90,12 @@ def main(
         "test": {"path": test_path.as_posix(), "md5": md5_file(test_path), "docs": len(gold),
                  "words": sum(len(doc) for doc in gold)},
         **score(nlp, examples),
-        "speed": measure_speed(nlp, [doc.text for doc in gold]),
+        "speed": pipe_speed(nlp, [doc.text for doc in gold]),
         "evaluated": utc_now(),
         "gpu_id": gpu_id,
         "environment": environment_info(),
     }
-    write_json_and_markdown(output_dir / "metrics", metrics, to_markdown(metrics))
+    write_json_and_markdown(output_dir / "metrics", metrics, metrics_markdown(metrics))
     overall = metrics["overall"]
     msg.table(prf_rows([("overall", overall), *metrics["per_label"].items()]), header=PRF_HEADER,
               divider=True)

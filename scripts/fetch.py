@@ -63,7 +63,7 @@ def download(url: str, dest: Path) -> None:
 
         try:
             download_file(url, dest, force=True)
-        except Exception as err:  # smart_open raises backend-specific errors
+        except (OSError, ValueError, ImportError) as err:  # unreachable, bad URL, backend missing
             raise UserError(f"download failed from {url}: {err}") from None
     else:
         source = Path(url)

@@ -20,6 +20,7 @@ import spacy
 import srsly
 import typer
 from spacy import displacy
+from spacy.scorer import PRFScore
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
@@ -37,9 +38,9 @@ def entities(doc: Doc) -> Set[Entity]:
 
 
 def prf(tp: int, fp: int, fn: int) -> Dict[str, float]:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0, "support": tp + fn}
+    """Precision, recall and F1 as spaCy's scorer computes them, with the support."""
+    score = PRFScore(tp=tp, fp=fp, fn=fn)
+    return {"p": score.precision, "r": score.recall, "f": score.fscore, "support": tp + fn}
 
 
 def confusion(gold: Set[Entity], pred: Set[Entity]) -> Counter:
@@ -177,7 +178,7 @@ def score_rows(metrics: Dict[str, Any]) -> List[Tuple[Any, ...]]:
     return prf_rows([("overall", metrics["overall"]), *metrics["per_label"].items()])
 
 
-def to_markdown(data: Dict[str, Any], run_name: str) -> str:
+def report_markdown(data: Dict[str, Any], run_name: str) -> str:
     metrics = data["metrics"]
     header, rows = confusion_rows(data)
     seen = prf_rows(data["seen_unseen"].items())
@@ -208,13 +209,6 @@ th:first-child, td:first-child { text-align: left; }
 .pair h4 { margin: 0.2rem 0; color: #666; font-weight: normal; }
 img { max-width: 100%; }
 """
-# Marks the page once every embedded image has decoded, for the browser test.
-IMAGE_CHECK = """
-window.addEventListener("load", () => {
-  const ok = [...document.images].every((img) => img.complete && img.naturalWidth > 0);
-  document.body.setAttribute("data-images-loaded", ok ? "yes" : "no");
-});
-"""
 
 
 def to_html(data: Dict[str, Any], run_name: str) -> str:
@@ -233,7 +227,7 @@ def to_html(data: Dict[str, Any], run_name: str) -> str:
     overall = metrics["overall"]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>NER report: {html.escape(run_name)}</title>
-<style>{STYLE}</style><script>{IMAGE_CHECK}</script></head>
+<style>{STYLE}</style></head>
 <body>
 <h1>NER report: {html.escape(run_name)}</h1>
 <p>Model <code>{html.escape(metrics["model"])}</code> on <code>{html.escape(metrics["test"]["path"])}</code>
@@ -270,7 +264,7 @@ def main(
     outputs = (run_dir / "report.html", run_dir / "report.md", run_dir / "errors")
     with atomic_outputs(*outputs) as (html_tmp, md_tmp, errors_tmp):
         html_tmp.write_text(to_html(data, run_name), encoding="utf8")
-        md_tmp.write_text(to_markdown(data, run_name), encoding="utf8")
+        md_tmp.write_text(report_markdown(data, run_name), encoding="utf8")
         errors_tmp.mkdir()
         srsly.write_jsonl(errors_tmp / "false_positives.jsonl", data["false_positives"])
         srsly.write_jsonl(errors_tmp / "false_negatives.jsonl", data["false_negatives"])

@@ -271,7 +271,7 @@ def plot(rows: List[Dict[str, Any]], path: Path) -> None:
     plt.close(figure)
 
 
-def to_markdown(name: str, rows: List[Dict[str, Any]], best: Optional[Dict[str, Any]]) -> str:
+def trials_markdown(name: str, rows: List[Dict[str, Any]], best: Optional[Dict[str, Any]]) -> str:
     states = statistics_by_state(rows)
     table = markdown_table(
         ("trial", "state", "dev score", "seconds", "worker", "settings"),
@@ -353,7 +353,7 @@ def main(
     with atomic_outputs(*outputs) as temps:
         srsly.write_json(temps[0], {"study": study, "storage": storage.split("@")[-1], "seed": seed,
                                     "space": space, "budget": budget, "best": best, "trials": rows})
-        temps[1].write_text(to_markdown(study, rows, best), encoding="utf8")
+        temps[1].write_text(trials_markdown(study, rows, best), encoding="utf8")
         plot(rows, temps[2])
     if not best:
         raise UserError(f"no trial of study '{study}' completed; see {output_dir}/trials.md")

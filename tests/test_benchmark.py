@@ -14,11 +14,11 @@ from scripts.benchmark import (
     DEFAULT_SYSTEMS,
     corpus_md5s,
     finished_run,
-    measure_speed,
+    best_of_rounds_speeds,
     parse_extra,
     stock_config,
     summarise,
-    to_markdown,
+    results_markdown,
 )
 from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
@@ -52,7 +52,7 @@ def test_summary_gives_mean_std_and_ratios_against_stock_efficiency() -> None:
                "speed_rounds": 3, "configs": {s: f"{s} source" for s in summary},
                "environment": {"platform": "p", "cpu_count": 2, "git": None,
                                "versions": {"python": "3", "spacy": "3.8", "thinc": "8"}}}
-    table = to_markdown(results)
+    table = results_markdown(results)
     assert "| `template` | 76.00 ± 1.41 |" in table and "+5.00" in table and "0.90×" in table
     assert "| 8 / 10 |" in table and "| `template` | template source |" in table
 
@@ -129,8 +129,8 @@ class FakeModel:
 
 def test_speed_keeps_the_best_round_of_each_model() -> None:
     models = {"slow-start": FakeModel(slow_calls=4), "steady": FakeModel(slow_calls=0)}
-    first = measure_speed({"slow-start": FakeModel(slow_calls=4)}, ["a", "b"], 0.01, rounds=1)
-    best = measure_speed(models, ["a", "b"], 0.01, rounds=3)
+    first = best_of_rounds_speeds({"slow-start": FakeModel(slow_calls=4)}, ["a", "b"], 0.01, rounds=1)
+    best = best_of_rounds_speeds(models, ["a", "b"], 0.01, rounds=3)
     assert first["slow-start"]["batch"] < 100  # one slowed round alone
     assert best["slow-start"]["batch"] > 1000 and best["steady"]["single"] > 1000
 

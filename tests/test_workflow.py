@@ -26,6 +26,12 @@ RUN = "sample-efficiency-s0"
 STEPS = ["fetch", "preprocess", "create-config", "check-data", "train", "evaluate", "report", "package"]
 SMALL_VARS = {"max_steps": "100", "eval_frequency": "25", "patience": "0"}
 PACKAGE_NAME = "pt_sample_efficiency_s0"
+IMAGE_CHECK = """
+window.addEventListener("load", () => {
+  const ok = [...document.images].every((img) => img.complete && img.naturalWidth > 0);
+  document.body.setAttribute("data-images-loaded", ok ? "yes" : "no");
+});
+"""
 PACKAGE = f"packages/{PACKAGE_NAME}-0.1.0"
 
 
@@ -268,7 +274,12 @@ def test_report_files_and_jsonl_errors(trained: Path) -> None:
 def test_report_renders_in_headless_chromium(trained: Path, tmp_path: Path) -> None:
     run_dir = trained / "training" / RUN
     screenshot = run_dir / "report.png"
-    dom = render_page(run_dir / "report.html", screenshot, tmp_path)
+    # The test, not the product, adds a script that marks the page once every
+    # embedded image has decoded.
+    checked = tmp_path / "report.html"
+    checked.write_text((run_dir / "report.html").read_text(encoding="utf8").replace(
+        "</head>", f"<script>{IMAGE_CHECK}</script></head>", 1), encoding="utf8")
+    dom = render_page(checked, screenshot, tmp_path)
     assert 'data-images-loaded="yes"' in dom  # every embedded plot decoded
     f1 = srsly.read_json(run_dir / "metrics.json")["overall"]["f"]
     assert f'<strong id="test-f1">{100 * f1:.2f}</strong>' in dom

@@ -19,15 +19,14 @@ from dataclasses import asdict, dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from spacy.language import Language
-from spacy.tokens import Doc
-from spacy.tokens import Span as SpacySpan
+from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
 from tqdm import tqdm
 
 from .doc_source import provenance
 from .errors import UserError
-from .readers import Record, Span
+from .readers import CharSpan, Record
 
 POLICIES = ("drop", "fix", "fail")
 SPLITS = ("train", "dev", "test")
@@ -112,7 +111,7 @@ class Cleaner:
         doc.user_data.update(provenance(record))
         return doc
 
-    def _trim(self, record: Record, span: Span) -> Optional[Span]:
+    def _trim(self, record: Record, span: CharSpan) -> Optional[CharSpan]:
         start, end, label = span
         text = record.text[start:end]
         stripped = text.strip()
@@ -129,14 +128,14 @@ class Cleaner:
             return new_start, new_end, label
         return span
 
-    def _known_label(self, record: Record, span: Span) -> bool:
+    def _known_label(self, record: Record, span: CharSpan) -> bool:
         if self.labels is None or span[2] in self.labels:
             return True
         self._problem(record, "dropped span", "label not in labels",
                       f"label {span[2]!r} is not in labels ({', '.join(sorted(self.labels))})")
         return False
 
-    def _resolve_overlaps(self, record: Record, spans: List[Span]) -> Optional[List[Span]]:
+    def _resolve_overlaps(self, record: Record, spans: List[CharSpan]) -> Optional[List[CharSpan]]:
         spans = sorted(set(spans))
         overlapping = [(a, b) for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
         if not overlapping:
@@ -147,7 +146,7 @@ class Cleaner:
         if self.policy != "fix":
             self._problem(record, "dropped record", "overlapping spans", reason)
             return None
-        kept: List[Span] = []
+        kept: List[CharSpan] = []
         for span in sorted(spans, key=lambda s: (s[0] - s[1], s[0])):
             if all(span[1] <= other[0] or span[0] >= other[1] for other in kept):
                 kept.append(span)
@@ -156,8 +155,8 @@ class Cleaner:
                            f"{reason}: kept the longest, dropped {list(span)}")
         return sorted(kept)
 
-    def _align(self, record: Record, doc: Doc, spans: Sequence[Span]) -> Optional[List[SpacySpan]]:
-        ents: List[SpacySpan] = []
+    def _align(self, record: Record, doc: Doc, spans: Sequence[CharSpan]) -> Optional[List[Span]]:
+        ents: List[Span] = []
         for start, end, label in spans:
             ent = doc.char_span(start, end, label=label)
             if ent is not None:
@@ -205,7 +204,7 @@ class TokenizedDoc:
         return doc
 
 
-def _token_spans(record: Record, spans: Sequence[Span]) -> Optional[List[Tuple[int, int, str]]]:
+def _token_spans(record: Record, spans: Sequence[CharSpan]) -> Optional[List[Tuple[int, int, str]]]:
     """Character spans of a pre-tokenized record as token ranges; None if any
     span does not fall on token boundaries (the Doc path then reports it)."""
     starts: Dict[int, int] = {}

@@ -84,6 +84,14 @@ def _exit_on_signal(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
+ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def strip_ansi(text: str) -> str:
+    """Text without terminal colour and style codes, for files."""
+    return ANSI_CODE.sub("", text)
+
+
 def print_error(message: str) -> None:
     """One unwrapped line on stderr (wasabi wraps at 80 columns), red on a terminal."""
     line = f"\u2718 {message}"

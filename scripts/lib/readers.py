@@ -27,7 +27,8 @@ from typing import IO, Iterator, List, Optional, Tuple
 
 from .errors import UserError
 
-Span = Tuple[int, int, str]
+# An entity as character offsets into its text: (start, end exclusive, label).
+CharSpan = Tuple[int, int, str]
 # (line, kind, reason): something a reader repaired in the input, reported by the cleaner.
 Repair = Tuple[int, str, str]
 
@@ -54,7 +55,7 @@ class Record:
     line: int
     id: str
     text: str
-    entities: List[Span]
+    entities: List[CharSpan]
     # Pre-tokenized sources (CoNLL) keep their tokens; others are tokenized by spaCy.
     words: Optional[List[str]] = None
     spaces: Optional[List[bool]] = None
@@ -395,7 +396,7 @@ def _clean_label(label: str, record: Record, line: int) -> str:
     return stripped
 
 
-def _parse_span(raw: object, record: Record) -> Span:
+def _parse_span(raw: object, record: Record) -> CharSpan:
     path, number, text = record.source, record.line, record.text
     if isinstance(raw, dict):
         raw = [raw.get("start", raw.get("start_offset")), raw.get("end", raw.get("end_offset")),

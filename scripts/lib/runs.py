@@ -1,7 +1,6 @@
 """Train and evaluate runs as subprocesses, as the workflow does: shared by the
 steps that make several runs (train-seeds, benchmark-configs)."""
 
-import os
 import subprocess
 import sys
 import threading
@@ -9,7 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Dict, List, Optional, Set
 
-from .errors import UserError
+from .errors import UserError, strip_ansi
 
 # Commands running in any thread, so that a stopping parent can stop them too.
 _running: Set[subprocess.Popen] = set()
@@ -18,16 +17,20 @@ _running_lock = threading.Lock()
 
 def run_checked(command: List[str], log: Optional[Path] = None) -> None:
     """Run a command, stopping on failure. With `log`, the command's output is
-    appended to that file instead of the console."""
+    appended to that file, as plain text, instead of the console."""
     with ExitStack() as stack:
         out = stack.enter_context(log.open("a", encoding="utf8")) if log else None
-        # A log file gets plain text: wasabi colours its messages even when piped.
-        env = {**os.environ, "ANSI_COLORS_DISABLED": "1"} if out else None
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT if out else None,
-                                   env=env)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE if out else None,
+                                   stderr=subprocess.STDOUT if out else None,
+                                   text=True, encoding="utf8", errors="replace")
         with _running_lock:
             _running.add(process)
         try:
+            if out and process.stdout:
+                # wasabi styles its messages even when they are piped.
+                for line in process.stdout:
+                    out.write(strip_ansi(line))
+                    out.flush()
             returncode = process.wait()
         finally:
             with _running_lock:

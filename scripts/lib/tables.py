@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Tuple
 
 import srsly
+from wasabi import MarkdownRenderer
 
 from .files import atomic_outputs
 
@@ -26,11 +27,9 @@ def prf_rows(named_scores: Iterable[Tuple[str, Dict[str, Any]]]) -> List[Tuple[A
 def markdown_table(header: Tuple[str, ...], rows: Any) -> str:
     """A GitHub-flavoured Markdown table; numbers right-aligned."""
     rows = [tuple(str(cell) for cell in row) for row in rows]
-    aligns = ["---:" if rows and all(_is_number(r[i]) for r in rows) else "---"
-              for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(aligns) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    aligns = tuple("r" if rows and all(_is_number(r[i]) for r in rows) else "l"
+                   for i in range(len(header)))
+    return MarkdownRenderer().table(rows, header, aligns=aligns) + "\n"
 
 
 def _is_number(text: str) -> bool:
