@@ -31,7 +31,7 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from .lib.configs import generate
+from .lib.configs import generate, read_budget, set_budget
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import md5_file
 from .lib.provenance import environment_info, utc_now
@@ -46,9 +46,11 @@ BASELINE = "stock-efficiency"
 RATIOS_KEY = "vs_" + BASELINE.replace("-", "_")
 
 
-def stock_config(lang: str, optimize: str, path: Path) -> None:
-    """`spacy init config` for a CPU NER pipeline, without pretrained vectors."""
-    config = init_config(lang=lang, pipeline=["ner"], optimize=optimize, gpu=False, silent=True)
+def stock_config(lang: str, optimize: str, path: Path, budget: Dict[str, int]) -> None:
+    """`spacy init config` for a CPU NER pipeline, without pretrained vectors,
+    with the benchmark's training budget."""
+    config = set_budget(init_config(lang=lang, pipeline=["ner"], optimize=optimize, gpu=False,
+                                    silent=True), budget)
     config["paths"]["vectors"] = None
     config["initialize"]["vectors"] = None
     embed = config["components"]["tok2vec"]["model"]["embed"]
@@ -74,15 +76,15 @@ def parse_extra(items: List[str]) -> Dict[str, Path]:
 
 
 def write_configs(systems: List[str], extra: Dict[str, Path], base: Path, overlays: List[Path],
-                  lang: str, config_dir: Path) -> Dict[str, Path]:
+                  lang: str, config_dir: Path, budget: Dict[str, int]) -> Dict[str, Path]:
     configs = {}
     for system in systems:
         path = configs[system] = config_dir / f"{system}.cfg"
         if system in STOCK:
-            stock_config(lang, STOCK[system], path)
+            stock_config(lang, STOCK[system], path, budget)
         else:
             path.unlink(missing_ok=True)
-            generate(base, overlays if system == "template" else [extra[system]], lang, path)
+            generate(base, overlays if system == "template" else [extra[system]], lang, path, budget)
     return configs
 
 
@@ -102,8 +104,7 @@ def finished_run(run_dir: Path, config: Path, corpus_md5: Dict[str, str], seed: 
             and metrics["test"]["md5"] == corpus_md5["test"])
 
 
-def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, budget: Dict[str, int], gpu_id: int,
-              parallel: int) -> None:
+def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, parallel: int) -> None:
     """Train and evaluate every job not already finished, `parallel` at a time.
     Parallel runs write their console output to RUNS_DIR/<run>.log."""
     todo = [job for job in jobs if not job["reused"]]
@@ -119,7 +120,7 @@ def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, budget: Dict[str, in
         log = job["run_dir"].parent / f"{job['run_dir'].name}.log" if parallel > 1 else None
         msg.divider(f"{job['system']}, seed {job['seed']}" + (f" (log: {log})" if log else ""))
         try:
-            train_and_evaluate(job["config"], corpus_dir, job["run_dir"], job["seed"], budget, gpu_id,
+            train_and_evaluate(job["config"], corpus_dir, job["run_dir"], job["seed"], gpu_id,
                                latest=job["run_dir"].parent / "latest", log=log)
         except BaseException:
             failed.set()
@@ -275,10 +276,7 @@ def main(
     extra: List[str] = typer.Option([], help="Also train NAME=OVERLAY: the base config with that overlay"),
     runs_dir: Optional[Path] = typer.Option(None, help="Where runs go (default OUTPUT_DIR/runs)"),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
-    max_epochs: int = typer.Option(0, help="Training budget: epochs (0: no limit)"),
-    max_steps: int = typer.Option(20000, help="Training budget: updates (0: no limit)"),
-    eval_frequency: int = typer.Option(200, help="Evaluate on dev every N updates"),
-    patience: int = typer.Option(1600, help="Stop after N updates without dev improvement"),
+    budget_config: Path = typer.Option(..., help="A generated run config whose training budget every system gets", exists=True, dir_okay=False),
     gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
     parallel: int = typer.Option(1, help="Training runs at a time (at most one per CPU core)"),
     speed_seconds: float = typer.Option(2.0, help="Minimum seconds per inference-speed measurement"),
@@ -301,16 +299,16 @@ def main(
     test_docs = list(DocBin().from_disk(test_path).get_docs(spacy.blank(lang).vocab))
     texts = [doc.text for doc in test_docs]
     runs_dir = runs_dir or output_dir / "runs"
-    configs = write_configs(system_list, extra_overlays, base, overlay, lang, runs_dir / "configs")
-    budget = {"max_epochs": max_epochs, "max_steps": max_steps, "eval_frequency": eval_frequency,
-              "patience": patience}
+    budget = read_budget(budget_config)
+    configs = write_configs(system_list, extra_overlays, base, overlay, lang, runs_dir / "configs",
+                            budget)
     jobs = [{"system": system, "seed": seed, "config": configs[system],
              "run_dir": runs_dir / f"{system}-s{seed}"}
             for seed in seed_list for system in system_list]
     corpus_md5 = corpus_md5s(corpus_dir)
     for job in jobs:
         job["reused"] = finished_run(job["run_dir"], job["config"], corpus_md5, job["seed"], budget)
-    train_all(jobs, corpus_dir, budget, gpu_id, parallel)
+    train_all(jobs, corpus_dir, gpu_id, parallel)
     msg.info(f"Measuring inference speed of {len(jobs)} models ({speed_rounds} rounds)")
     models = {(job["system"], job["seed"]): spacy.load(job["run_dir"] / "model-best") for job in jobs}
     speeds = best_of_rounds_speeds(models, texts, speed_seconds, speed_rounds)

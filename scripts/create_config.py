@@ -10,7 +10,7 @@ step stops and says how to move the edit into the base config instead.
 """
 
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import typer
 from wasabi import msg
@@ -26,10 +26,16 @@ def main(
     output: Path = typer.Argument(..., help="Generated config to write"),
     lang: str = typer.Option("pt", help="spaCy language code"),
     overlay: List[Path] = typer.Option([], help="Overlay config(s), applied in order", exists=True, dir_okay=False),
+    max_epochs: Optional[int] = typer.Option(None, help="Training budget: epochs (0: no limit; default: the base config's)"),
+    max_steps: Optional[int] = typer.Option(None, help="Training budget: updates (0: no limit)"),
+    eval_frequency: Optional[int] = typer.Option(None, help="Evaluate on dev every N updates"),
+    patience: Optional[int] = typer.Option(None, help="Stop after N updates without dev improvement (0: never)"),
     # fmt: on
 ) -> None:
     check_plain_path(output.parent, "run")
-    generate(base, overlay, lang, output)
+    given = {"max_epochs": max_epochs, "max_steps": max_steps, "eval_frequency": eval_frequency,
+             "patience": patience}
+    generate(base, overlay, lang, output, {k: v for k, v in given.items() if v is not None})
     msg.good(f"Generated {output} from {', '.join(str(p) for p in [base, *overlay])}")
 
 

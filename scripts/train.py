@@ -33,6 +33,7 @@ from spacy.vocab import Vocab
 from wasabi import msg
 
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
+from .lib.configs import read_budget
 from .lib.files import atomic_outputs, md5_file, write_text
 from .lib.provenance import environment_info, package_versions, peak_memory_mib, utc_now
 from .lib.run_record import TRAIN_OUTPUTS as OUTPUTS
@@ -144,17 +145,12 @@ def main(
     latest: Path = typer.Option(Path("training/latest"), help="File that names the newest run"),
     seed: int = typer.Option(0, help="Random seed for initialisation and batching"),
     gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
-    max_epochs: int = typer.Option(0, help="Stop after this many epochs (0: no limit)"),
-    max_steps: int = typer.Option(20000, help="Stop after this many updates (0: no limit)"),
-    eval_frequency: int = typer.Option(200, help="Evaluate on dev every N updates"),
-    patience: int = typer.Option(1600, help="Stop after N updates without dev improvement (0: never)"),
     force: bool = typer.Option(False, "--force", help="Retrain even if RUN_DIR holds a finished run of the same inputs"),
     # fmt: on
 ) -> None:
     check_plain_path(run_dir, "run")
     corpora = {split: corpus_summary(corpus_dir / f"{split}.spacy") for split in ("train", "dev")}
-    settings = {"max_epochs": max_epochs, "max_steps": max_steps,
-                "eval_frequency": eval_frequency, "patience": patience}
+    settings = read_budget(config_path)  # set by create-config from the vars
     with run_lock(run_dir):
         for name in remove_leftovers(run_dir):
             msg.info(f"Removed {run_dir / name}, left by a step that was killed")
@@ -178,7 +174,6 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
         "paths.train": corpora["train"]["path"],
         "paths.dev": corpora["dev"]["path"],
         "system.seed": seed,
-        **{f"training.{key}": value for key, value in settings.items()},
         "training.logger.@loggers": LOGGER_NAME,
         "training.logger.log_path": str(staging / "train_log.jsonl"),
     }

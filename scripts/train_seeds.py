@@ -16,6 +16,7 @@ import srsly
 import typer
 from wasabi import msg
 
+from .lib.configs import read_budget
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output
 from .lib.runs import train_and_evaluate
@@ -29,25 +30,19 @@ def main(
     group_dir: Path = typer.Argument(..., help="Folder for the seed runs, e.g. training/sample-efficiency-seeds"),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
     gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
-    max_epochs: int = typer.Option(0, help="Stop after this many epochs (0: no limit)"),
-    max_steps: int = typer.Option(20000, help="Stop after this many updates (0: no limit)"),
-    eval_frequency: int = typer.Option(200, help="Evaluate on dev every N updates"),
-    patience: int = typer.Option(1600, help="Stop after N updates without dev improvement"),
     # fmt: on
 ) -> None:
     seed_list = sorted({int(seed) for seed in seeds.split(",") if seed.strip()})
     if len(seed_list) < 2:
         raise UserError(f"give at least two seeds (got {seeds!r}); one seed is the 'train' command")
-    budget = {"max_epochs": max_epochs, "max_steps": max_steps, "eval_frequency": eval_frequency,
-              "patience": patience}
+    budget = read_budget(config_path)
     with atomic_output(group_dir) as staging:
         staging.mkdir()
         scores: Dict[str, list] = {"f": [], "p": [], "r": []}
         for seed in seed_list:
             msg.divider(f"Seed {seed}")
             run_dir = staging / f"s{seed}"
-            train_and_evaluate(config_path, corpus_dir, run_dir, seed, budget, gpu_id,
-                               latest=staging / "latest")
+            train_and_evaluate(config_path, corpus_dir, run_dir, seed, gpu_id, latest=staging / "latest")
             overall = srsly.read_json(run_dir / "metrics.json")["overall"]
             for key in scores:
                 scores[key].append(overall[key])

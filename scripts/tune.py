@@ -35,7 +35,7 @@ import typer
 from spacy.cli.train import train as spacy_train
 from wasabi import msg
 
-from .lib.configs import check_not_hand_edited, write_generated
+from .lib.configs import check_not_hand_edited, read_budget, write_generated
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_outputs
 from .lib.tables import markdown_table
@@ -315,7 +315,6 @@ def main(
     timeout: float = typer.Option(0, help="Stop starting trials after this many seconds (0: no limit)"),
     seed: int = typer.Option(0, help="Sampler seed"),
     max_steps: int = typer.Option(5000, help="Training budget of each trial: updates"),
-    eval_frequency: int = typer.Option(200, help="Evaluate (and maybe prune) every N updates"),
     heartbeat: int = typer.Option(30, help="Seconds between heartbeats; a trial silent for twice that is failed"),
     startup_trials: int = typer.Option(STARTUP_TRIALS, help="Trials sampled at random before TPE models the scores"),
     warmup_evaluations: int = typer.Option(2, help="Dev evaluations (after step 0) before a trial may be pruned"),
@@ -330,6 +329,8 @@ def main(
             raise UserError("corpus not found (run the 'preprocess' step first)", path)
     check_not_hand_edited(overlay)
     space = read_space(space_path)
+    # Trials keep the run's evaluation rhythm (from its config) with their own length.
+    eval_frequency = read_budget(config_path)["eval_frequency"]
     budget = {"max_steps": max_steps, "eval_frequency": eval_frequency, "max_epochs": 0}
     try:
         # Early dev scores favour fast learners, so the first evaluations never prune.

@@ -102,11 +102,14 @@ def render_page(page: Path, screenshot: Path, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def corpus_and_config(tmp_path_factory) -> Path:
-    """BASE/corpus: the preprocessed sample; BASE/config.cfg: generated from the base config."""
+    """BASE/corpus: the preprocessed sample; BASE/config.cfg: generated from the base
+    config with a tiny budget (20 updates, dev every 10); BASE/long.cfg: the same,
+    with a budget no test waits for (to stop a run mid-way)."""
     base = tmp_path_factory.mktemp("sample")
     run(["python", "-m", "scripts.preprocess", "assets/sample", str(base / "corpus")], ROOT, check=True)
-    run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(base / "config.cfg")], ROOT,
-        check=True)
+    for name, steps in (("config.cfg", "20"), ("long.cfg", "100000")):
+        run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(base / name),
+             "--max-steps", steps, "--eval-frequency", "10", "--patience", "0"], ROOT, check=True)
     return base
 
 

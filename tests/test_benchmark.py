@@ -58,8 +58,10 @@ def test_summary_gives_mean_std_and_ratios_against_stock_efficiency() -> None:
 
 
 def test_stock_accuracy_config_has_no_vectors(tmp_path: Path) -> None:
-    stock_config("pt", "accuracy", tmp_path / "acc.cfg")
+    budget = {"max_epochs": 0, "max_steps": 123, "eval_frequency": 7, "patience": 0}
+    stock_config("pt", "accuracy", tmp_path / "acc.cfg", budget)
     config = Config().from_disk(tmp_path / "acc.cfg", interpolate=False)
+    assert {key: config["training"][key] for key in budget} == budget  # the benchmark's budget
     assert config["paths"]["vectors"] is None
     assert config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] is False
     assert config["components"]["tok2vec"]["model"]["encode"]["width"] == 256
@@ -187,5 +189,5 @@ def test_a_failed_run_stops_the_benchmark_before_later_runs_start(tmp_path: Path
     jobs = [{"system": s, "seed": 0, "config": tmp_path / f"{s}.cfg", "run_dir": tmp_path / f"{s}-s0",
              "reused": s == "stock-efficiency"} for s in ("stock-efficiency", "template", "other")]
     with pytest.raises(UserError, match="exit code 1"):
-        benchmark.train_all(jobs, tmp_path, {"max_steps": 1}, -1, parallel=1)
+        benchmark.train_all(jobs, tmp_path, -1, parallel=1)
     assert started == ["template-s0"]  # the finished run is reused, the one after the failure never starts

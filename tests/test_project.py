@@ -149,6 +149,18 @@ def test_every_tok2vec_value_of_the_base_config_reaches_the_generated_config(tmp
     assert edits >= 6
 
 
+def test_the_training_budget_is_set_in_one_place() -> None:
+    """The budget vars reach the run's config through create-config only; every
+    step that trains reads it from a config."""
+    for var in ("max_epochs", "max_steps", "eval_frequency", "patience"):
+        users = [c["name"] for c in PROJECT["commands"]
+                 if any(f"${{vars.{var}}}" in line for line in c.get("script", []))]
+        assert users == ["create-config"], (var, users)
+    for step in ("train", "train_seeds", "benchmark"):
+        source = (ROOT / "scripts" / f"{step}.py").read_text(encoding="utf8")
+        assert "--max-steps" not in source and "max_steps: int" not in source, step
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_commands_are_documented_and_shell_free(name: str) -> None:
     command = COMMANDS[name]

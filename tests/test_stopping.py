@@ -17,24 +17,24 @@ from scripts.lib.errors import UserError
 from .conftest import ROOT, run, wait_for
 
 
-def train_command(base: Path, run_dir: Path, max_steps: int) -> List[str]:
-    return [sys.executable, "-m", "scripts.train", str(base / "config.cfg"), str(base / "corpus"),
-            str(run_dir), "--latest", str(base / "latest"), f"--max-steps={max_steps}",
-            "--eval-frequency=10"]
+def train_command(base: Path, run_dir: Path, config: str) -> List[str]:
+    return [sys.executable, "-m", "scripts.train", str(base / config), str(base / "corpus"),
+            str(run_dir), "--latest", str(base / "latest")]
 
 
 @pytest.mark.slow
 def test_sigterm_during_training_removes_the_staging_folder_and_keeps_the_last_run(
         corpus_and_config: Path, tmp_path: Path) -> None:
     (tmp_path / "corpus").symlink_to(corpus_and_config / "corpus")
-    (tmp_path / "config.cfg").symlink_to(corpus_and_config / "config.cfg")
+    for config in ("config.cfg", "long.cfg"):
+        (tmp_path / config).symlink_to(corpus_and_config / config)
     run_dir = tmp_path / "run"
-    first = run(train_command(tmp_path, run_dir, 20), ROOT, check=True)
+    first = run(train_command(tmp_path, run_dir, "config.cfg"), ROOT, check=True)
     # spaCy's messages name the run folder, not the staging folder that is deleted.
     assert ".staging-" not in first.stdout and f"{run_dir}/model-last" in first.stdout.replace("\n", "")
     finished = {name: (run_dir / name).read_bytes() for name in ("run.json", "train_log.jsonl")}
 
-    process = subprocess.Popen(train_command(tmp_path, run_dir, 100_000), cwd=ROOT,
+    process = subprocess.Popen(train_command(tmp_path, run_dir, "long.cfg"), cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: any(run_dir.glob(".staging-*/train_log.jsonl")), "training never started")
     process.send_signal(signal.SIGTERM)
@@ -52,8 +52,8 @@ def test_sigterm_stops_a_parallel_benchmark_and_its_training_runs(corpus_and_con
     runs_dir = tmp_path / "out" / "runs"
     process = subprocess.Popen(
         [sys.executable, "-m", "scripts.benchmark", str(corpus_and_config / "corpus"), str(tmp_path / "out"),
-         "--systems", "stock-efficiency,template", "--seeds", "0", "--max-steps", "100000",
-         "--eval-frequency", "10", "--parallel", "2"],
+         "--systems", "stock-efficiency,template", "--seeds", "0",
+         "--budget-config", str(corpus_and_config / "long.cfg"), "--parallel", "2"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: len(list(runs_dir.glob("*/.staging-*/train_log.jsonl"))) == 2,
              "the two runs never started")

@@ -23,7 +23,7 @@ from scripts.tune import baseline_params, overlay_text, read_space
 from .conftest import ROOT, copy_project, run, wait_for, weasel, write_lines
 
 pytestmark = pytest.mark.slow
-TINY = ["--max-steps", "20", "--eval-frequency", "10"]
+TINY = ["--max-steps", "20"]  # dev every 10 updates, from the fixture's config
 
 
 def tune_command(base: Path, out: Path, storage: str, *options: str) -> List[str]:
@@ -45,8 +45,7 @@ def start_worker(base: Path, out: Path, storage: str, *options: str) -> subproce
 
 def start_long_trial(base: Path, out: Path, storage: str, *options: str) -> subprocess.Popen:
     """A worker whose first trial would train for long; returns once it is training."""
-    worker = start_worker(base, out, storage, "--n-trials", "5", "--max-steps", "100000",
-                          "--eval-frequency", "10", *options)
+    worker = start_worker(base, out, storage, "--n-trials", "5", "--max-steps", "100000", *options)
     log = out / "results" / "trials" / "trial-0.jsonl"
     wait_for(lambda: log.exists() and log.read_text().count("\n") >= 2, "the first trial never trained")
     return worker

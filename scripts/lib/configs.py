@@ -7,7 +7,7 @@ import hashlib
 import json
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from confection import Config, ConfigValidationError
 from spacy.cli.init_config import fill_config
@@ -67,21 +67,30 @@ def check_not_hand_edited(path: Path) -> None:
                         "configs/base.cfg (or an overlay) and delete this file", path)
 
 
-def build_config(base: Path, overlays: List[Path], lang: str) -> Config:
+# The training budget: set from the project's vars when a run's config is
+# generated, and read back from the config by every step that trains.
+BUDGET_KEYS = ("max_epochs", "max_steps", "eval_frequency", "patience")
+
+
+def build_config(base: Path, overlays: List[Path], lang: str,
+                 budget: Optional[Dict[str, int]] = None) -> Config:
     overrides: Dict[str, Any] = {}
     for overlay in overlays:
         overrides.update(read_overlay(overlay))
     overrides["nlp.lang"] = lang
+    overrides.update({f"training.{key}": value for key, value in (budget or {}).items()})
     try:
         return Config().from_disk(base, interpolate=False, overrides=overrides)
     except (ConfigValidationError, configparser.Error) as err:  # unknown section, bad syntax
         raise UserError(f"cannot apply overlays {[str(o) for o in overlays]}: {err}", base) from None
 
 
-def generate(base: Path, overlays: List[Path], lang: str, output: Path) -> None:
-    """Write the filled config for `base` + `overlays` to `output`, atomically."""
+def generate(base: Path, overlays: List[Path], lang: str, output: Path,
+             budget: Optional[Dict[str, int]] = None) -> None:
+    """Write the filled config for `base` + `overlays` (and `budget`, into its
+    [training] block) to `output`, atomically."""
     check_not_hand_edited(output)
-    config = build_config(base, overlays, lang)
+    config = build_config(base, overlays, lang, budget)
     with tempfile.TemporaryDirectory() as tmp_dir:
         merged, filled = Path(tmp_dir) / "merged.cfg", Path(tmp_dir) / "filled.cfg"
         config.to_disk(merged, interpolate=False)
@@ -92,3 +101,16 @@ def generate(base: Path, overlays: List[Path], lang: str, output: Path) -> None:
         body = filled.read_text(encoding="utf8")
     sources = ", ".join(str(p) for p in [base, *overlays])
     write_generated(output, body, f"create_config.py from {sources} (lang={lang})")
+
+
+def read_budget(config_path: Path) -> Dict[str, int]:
+    """The training budget in a config's [training] block."""
+    training = Config().from_disk(config_path, interpolate=False)["training"]
+    return {key: int(training[key]) for key in BUDGET_KEYS}
+
+
+def set_budget(config: Config, budget: Dict[str, int]) -> Config:
+    """`config` with `budget` in its [training] block (for configs made elsewhere,
+    like the stock ones the benchmark compares against)."""
+    config["training"].update(budget)
+    return config

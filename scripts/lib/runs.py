@@ -6,7 +6,7 @@ import sys
 import threading
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Dict, List, Optional, Set
+from typing import List, Optional, Set
 
 from .errors import UserError, strip_ansi
 
@@ -48,17 +48,15 @@ def stop_running() -> None:
             process.terminate()
 
 
-def train_and_evaluate(config: Path, corpus_dir: Path, run_dir: Path, seed: int,
-                       budget: Dict[str, int], gpu_id: int, latest: Path,
-                       log: Optional[Path] = None) -> None:
-    """`scripts.train` then `scripts.evaluate` (test split) for one run; the run's
-    run.json records time, speed and peak memory of the training process."""
+def train_and_evaluate(config: Path, corpus_dir: Path, run_dir: Path, seed: int, gpu_id: int,
+                       latest: Path, log: Optional[Path] = None) -> None:
+    """`scripts.train` then `scripts.evaluate` (test split) for one run, with the
+    budget in its config; the run's run.json records time, speed and peak memory
+    of the training process."""
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("", encoding="utf8")
-    options = [f"--{key.replace('_', '-')}={value}" for key, value in budget.items()]
     run_checked([sys.executable, "-m", "scripts.train", str(config), str(corpus_dir),
-                 str(run_dir), "--latest", str(latest), f"--seed={seed}", f"--gpu-id={gpu_id}",
-                 *options], log)
+                 str(run_dir), "--latest", str(latest), f"--seed={seed}", f"--gpu-id={gpu_id}"], log)
     run_checked([sys.executable, "-m", "scripts.evaluate", str(run_dir / "model-best"),
                  str(corpus_dir / "test.spacy"), str(run_dir), f"--gpu-id={gpu_id}"], log)
