@@ -35,7 +35,7 @@ from .lib.configs import generate, read_budget, set_budget
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import md5_file
 from .lib.provenance import environment_info, utc_now
-from .lib.run_record import read_run, same_training
+from .lib.run_record import read_run, run_figures, same_training
 from .lib.runs import stop_running, train_and_evaluate
 from .lib.tables import markdown_table, write_json_and_markdown
 from .lib.timing import words_per_second
@@ -162,19 +162,14 @@ def dir_size_mib(path: Path) -> float:
 
 def run_result(job: Dict[str, Any], speed: Dict[str, float]) -> Dict[str, Any]:
     run_dir = job["run_dir"]
-    manifest = srsly.read_json(run_dir / "run.json")
-    metrics = srsly.read_json(run_dir / "metrics.json")
+    figures = run_figures(run_dir)
     return {
         "system": job["system"],
         "seed": job["seed"],
         "reused": job["reused"],
-        "f": metrics["overall"]["f"], "p": metrics["overall"]["p"], "r": metrics["overall"]["r"],
-        "per_label": {label: v["f"] for label, v in metrics["per_label"].items()},
-        "train_seconds": manifest["wall_time_seconds"],
-        "train_words_per_second": manifest["training"]["words_per_second"],
-        "steps": manifest["training"]["steps"],
-        "best_step": manifest["training"]["best_step"],
-        "peak_memory_mib": manifest["peak_memory_mib"],
+        **{key: figures[key] for key in ("f", "p", "r", "train_seconds", "train_words_per_second",
+                                         "steps", "best_step", "peak_memory_mib")},
+        "per_label": figures["per_label_f"],
         "inference_words_per_second": speed,
         "model_size_mib": round(dir_size_mib(run_dir / "model-best"), 2),
     }

@@ -14,16 +14,17 @@ import statistics
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import srsly
 import typer
 from wasabi import msg
 
 from .lib.errors import UserError, exit_on_user_error
+from .lib.run_record import run_figures
 from .lib.tables import markdown_table, percent, write_json_and_markdown
 
 
 def load_runs(training_dir: Path) -> List[Dict[str, Any]]:
-    """Every evaluated run below `training_dir` (run.json + metrics.json), oldest first."""
+    """Every evaluated run below `training_dir` (run.json + metrics.json) as a table
+    row, oldest first."""
     runs = []
     for manifest_path in sorted(training_dir.rglob("run.json")):
         run_dir = manifest_path.parent
@@ -31,29 +32,9 @@ def load_runs(training_dir: Path) -> List[Dict[str, Any]]:
             continue  # staging folders of a step in progress
         if not (run_dir / "metrics.json").is_file():
             continue
-        runs.append({"name": run_dir.relative_to(training_dir).as_posix(),
-                     "manifest": srsly.read_json(manifest_path),
-                     "metrics": srsly.read_json(run_dir / "metrics.json")})
-    runs.sort(key=lambda run: (run["manifest"]["created"], run["name"]))
+        runs.append({"run": run_dir.relative_to(training_dir).as_posix(), **run_figures(run_dir)})
+    runs.sort(key=lambda run: (run["created"], run["run"]))
     return runs
-
-
-def run_row(run: Dict[str, Any]) -> Dict[str, Any]:
-    manifest, metrics = run["manifest"], run["metrics"]
-    return {
-        "run": run["name"],
-        "created": manifest["created"],
-        "config_md5": manifest["config"]["md5"],
-        "train_md5": manifest["corpus"]["train"]["md5"],
-        "dev_md5": manifest["corpus"]["dev"]["md5"],
-        "test_md5": metrics["test"]["md5"],
-        "seed": manifest["seed"],
-        "f": metrics["overall"]["f"], "p": metrics["overall"]["p"], "r": metrics["overall"]["r"],
-        "per_label_f": {label: v["f"] for label, v in metrics["per_label"].items()},
-        "train_seconds": manifest["wall_time_seconds"],
-        "train_words_per_second": manifest["training"]["words_per_second"],
-        "inference_words_per_second": metrics["speed"]["words_per_second"],
-    }
 
 
 def seed_groups(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -135,10 +116,9 @@ def main(
     max_drop: float = typer.Option(-1.0, help="Fail if the latest run's F1 is this many points below the baseline's; negative: never fail"),
     # fmt: on
 ) -> None:
-    runs = load_runs(training_dir)
-    if not runs:
+    rows = load_runs(training_dir)
+    if not rows:
         raise UserError("no evaluated runs (run.json with metrics.json) found", training_dir)
-    rows = [run_row(run) for run in runs]
     latest = rows[-1]
     base = choose_baseline(rows, baseline or None)
     result = {

@@ -15,7 +15,8 @@ def fake_run(training: Path, name: str, created: str, seed: int, f: float, confi
     srsly.write_json(run_dir / "run.json", {
         "run": name, "created": created, "seed": seed, "config": {"md5": config},
         "corpus": {"train": {"md5": "tr"}, "dev": {"md5": "dv"}},
-        "training": {"words_per_second": 1000}, "wall_time_seconds": 60.0})
+        "training": {"words_per_second": 1000, "steps": 100, "best_step": 80},
+        "wall_time_seconds": 60.0, "peak_memory_mib": 300.0})
     srsly.write_json(run_dir / "metrics.json", {
         "overall": {"p": f, "r": f, "f": f}, "test": {"md5": test},
         "per_label": {label: {"p": v, "r": v, "f": v} for label, v in per_label.items()},

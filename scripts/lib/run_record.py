@@ -36,3 +36,27 @@ def same_training(run: Optional[Dict[str, Any]], config: Path, corpus_md5: Dict[
                      or run["environment"]["versions"].get("spacy") == spacy_version))
     except (KeyError, TypeError):
         return False
+
+
+def run_figures(run_dir: Path) -> Dict[str, Any]:
+    """The figures tables compare, from a run folder's run.json and metrics.json:
+    the one reader of both files' keys outside the steps that write them."""
+    run = srsly.read_json(run_dir / "run.json")
+    metrics = srsly.read_json(run_dir / "metrics.json")
+    overall, training = metrics["overall"], run["training"]
+    return {
+        "created": run["created"],
+        "seed": run["seed"],
+        "config_md5": run["config"]["md5"],
+        "train_md5": run["corpus"]["train"]["md5"],
+        "dev_md5": run["corpus"]["dev"]["md5"],
+        "test_md5": metrics["test"]["md5"],
+        "f": overall["f"], "p": overall["p"], "r": overall["r"],
+        "per_label_f": {label: scores["f"] for label, scores in metrics["per_label"].items()},
+        "train_seconds": run["wall_time_seconds"],
+        "train_words_per_second": training["words_per_second"],
+        "steps": training["steps"],
+        "best_step": training["best_step"],
+        "peak_memory_mib": run["peak_memory_mib"],
+        "inference_words_per_second": metrics["speed"]["words_per_second"],
+    }
