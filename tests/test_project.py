@@ -209,3 +209,9 @@ def test_readme_has_two_setup_commands_and_ci_runs_the_test_one() -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "scripts").rglob("*.py")), ids=lambda p: p.name)
 def test_every_script_has_a_module_docstring(path: Path) -> None:
     assert ast.get_docstring(ast.parse(path.read_text(encoding="utf8"))), path.name
+
+
+def test_readme_stays_short() -> None:
+    """Quick start, everyday use, new task, vars and layout; the rest lives beside
+    what it describes (assets/, configs/, benchmarks/ READMEs)."""
+    assert len((ROOT / "README.md").read_text(encoding="utf8").splitlines()) < 250
