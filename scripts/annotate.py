@@ -12,169 +12,28 @@ Input is read as a stream and cut into shards of --shard-size documents, each
 written atomically into a work folder beside OUTPUT_DIR; an interrupted job run
 again with the same model, input and settings keeps the finished shards and
 does only the rest. OUTPUT_DIR appears, whole, when every shard is done.
+With --scheduler, shards are annotated by the workers of a Dask distributed
+cluster (each loads the model once, from the same path or package name), a few
+shards ahead of the writer; the output is the same as a local run's.
 """
 
-import gzip
-import json
 import shutil
-import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Iterator, List, Tuple
 
-import spacy
 import srsly
 import typer
-from spacy.language import Language
 from tqdm import tqdm
 from wasabi import msg
 
+from .lib.annotation import BAD_INPUT_POLICIES, Document, Skipped, annotate_shard, connect
+from .lib.annotation import distributed_shards, input_files, job_key, load_model, read_documents
+from .lib.annotation import shards
 from .lib.errors import UserError, exit_on_user_error
-from .lib.files import atomic_output, md5_file, replace_path
+from .lib.files import atomic_output, replace_path
 from .lib.provenance import package_versions, utc_now
 
-SUFFIXES = (".txt", ".jsonl")
-BAD_INPUT_POLICIES = ("skip", "stop")
 MANIFEST = "annotate.json"
-
-
-@dataclass
-class Document:
-    """One text to annotate, where it came from, and the fields passed through."""
-
-    id: str
-    text: str
-    source: str
-    line: int
-    fields: Dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Skipped:
-    file: str
-    line: int
-    cause: str
-
-
-def input_files(path: Path) -> List[Path]:
-    """The files to read: INPUT itself, or every supported file below it, sorted."""
-    if path.is_file():
-        files = [path]
-    elif path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    else:
-        raise UserError("input not found", path)
-    readable = [p for p in files if _suffix(p) in SUFFIXES]
-    for ignored in sorted(set(files) - set(readable)):
-        msg.warn(f"Not read: {ignored} (expected {', '.join(SUFFIXES)}, optionally .gz)")
-    if not readable:
-        raise UserError(f"no {', '.join(SUFFIXES)} files to annotate", path)
-    return readable
-
-
-def _suffix(path: Path) -> str:
-    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
-    return Path(name).suffix.lower()
-
-
-def _lines(path: Path) -> Iterator[Tuple[int, bytes]]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as file_:
-            yield from enumerate(file_, start=1)
-    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
-        raise UserError(f"not a readable gzip file ({err})", path) from None
-
-
-def read_documents(path: Path, per_line: bool, max_length: int,
-                   skipped: List[Skipped], on_bad_input: str) -> Iterator[Document]:
-    """Stream one file's documents; a bad record stops the job or is skipped and
-    listed, as `on_bad_input` says."""
-
-    def bad(line: int, cause: str) -> None:
-        if on_bad_input == "stop":
-            raise UserError(f"{cause} (set on_bad_input to 'skip' to go on past such records)",
-                            path, line)
-        skipped.append(Skipped(str(path), line, cause))
-
-    stem = path.name.split(".")[0]
-    if _suffix(path) == ".txt" and not per_line:
-        raw = b"".join(line for _, line in _lines(path))
-        try:
-            text = raw.decode("utf8").lstrip("\ufeff")
-        except UnicodeDecodeError as err:
-            bad(raw[: err.start].count(b"\n") + 1, "not valid UTF-8")
-            return
-        if len(text) > max_length:
-            bad(1, f"text of {len(text):,} characters is longer than the pipeline's max_length "
-                   f"({max_length:,})")
-        elif text.strip():
-            yield Document(stem, text, str(path), 1)
-        return
-    for number, raw_line in _lines(path):
-        try:
-            line = raw_line.decode("utf8").rstrip("\r\n").lstrip("\ufeff")
-        except UnicodeDecodeError:
-            bad(number, "not valid UTF-8")
-            continue
-        if not line.strip():
-            continue
-        fields: Dict[str, Any] = {}
-        if _suffix(path) == ".jsonl":
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                bad(number, f"not valid JSON ({err.msg} at column {err.colno})")
-                continue
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                bad(number, 'no "text" string')
-                continue
-            text = record.pop("text")
-            fields = record
-            doc_id = str(record.get("id", f"{stem}:{number}"))
-        else:
-            text, doc_id = line, f"{stem}:{number}"
-        if len(text) > max_length:
-            bad(number, f"text of {len(text):,} characters is longer than the pipeline's max_length "
-                        f"({max_length:,})")
-            continue
-        yield Document(doc_id, text, str(path), number, fields)
-
-
-def shards(documents: Iterator[Document], size: int) -> Iterator[List[Document]]:
-    shard: List[Document] = []
-    for document in documents:
-        shard.append(document)
-        if len(shard) == size:
-            yield shard
-            shard = []
-    if shard:
-        yield shard
-
-
-def annotate_shard(nlp: Language, shard: List[Document], model: Dict[str, str], batch_size: int,
-                   n_process: int) -> Iterator[Dict[str, Any]]:
-    texts = ((document.text, document) for document in shard)
-    for doc, document in nlp.pipe(texts, as_tuples=True, batch_size=batch_size, n_process=n_process):
-        yield {"id": document.id, **document.fields, "source": document.source, "line": document.line,
-               "entities": [{"start": ent.start_char, "end": ent.end_char, "label": ent.label_,
-                             "text": ent.text} for ent in doc.ents],
-               "model": model}
-
-
-def load_model(model: str) -> Language:
-    try:
-        return spacy.load(model)
-    except OSError as err:
-        raise UserError(f"cannot load the pipeline {model!r}: {str(err).splitlines()[0]}") from None
-
-
-def job_key(model: Language, model_path: str, files: List[Path], settings: Dict[str, Any]) -> Dict[str, Any]:
-    """What makes two runs the same job: finished shards are reused only if it matches."""
-    return {"model": {"path": model_path, "name": f"{model.meta['lang']}_{model.meta['name']}",
-                      "version": model.meta["version"]},
-            "inputs": [{"path": str(path), "md5": md5_file(path)} for path in files],
-            "settings": settings}
 
 
 @exit_on_user_error
@@ -188,6 +47,7 @@ def main(
     n_process: int = typer.Option(1, help="Processes for nlp.pipe"),
     shard_size: int = typer.Option(10000, help="Documents per output shard (the unit of resumption)"),
     on_bad_input: str = typer.Option("skip", help="Bad records: skip (and list them) or stop"),
+    scheduler: str = typer.Option("", help="Address of a Dask distributed scheduler (e.g. tcp://10.0.0.5:8786); empty: this machine"),
     # fmt: on
 ) -> None:
     if txt_documents not in ("file", "line"):
@@ -210,21 +70,34 @@ def main(
     documents = (doc for path in files
                  for doc in read_documents(path, per_line, nlp.max_length, skipped, on_bad_input))
     counts = {"documents": 0, "entities": 0, "shards": 0, "shards_reused": 0}
-    with tqdm(desc="Annotating", unit=" docs", disable=None) as progress:
+    progress = tqdm(desc="Annotating", unit=" docs", disable=None)
+
+    def todo() -> Iterator[Tuple[int, List[Document]]]:
+        """Shards still to annotate; finished ones (from an interrupted run) are counted."""
         for index, shard in enumerate(shards(documents, shard_size)):
-            path = work / f"part-{index:05d}.jsonl"
             counts["shards"] += 1
             counts["documents"] += len(shard)
-            if path.is_file():  # finished before an interruption
+            path = work / f"part-{index:05d}.jsonl"
+            if path.is_file():
                 counts["shards_reused"] += 1
                 counts["entities"] += sum(len(r["entities"]) for r in srsly.read_jsonl(path))
                 progress.update(len(shard))
-                continue
-            with atomic_output(path) as tmp, tmp.open("w", encoding="utf8") as out:
-                for record in annotate_shard(nlp, shard, model, batch_size, n_process):
-                    out.write(srsly.json_dumps(record) + "\n")
-                    counts["entities"] += len(record["entities"])
-                    progress.update(1)
+            else:
+                yield index, shard
+
+    if scheduler:
+        client = connect(scheduler)
+        workers = max(1, len(client.scheduler_info()["workers"]))
+        results = distributed_shards(client, model_path, todo(), model, batch_size, 2 * workers)
+    else:
+        results = ((index, list(annotate_shard(nlp, shard, model, batch_size, n_process)))
+                   for index, shard in todo())
+    with progress:
+        for index, records in results:
+            with atomic_output(work / f"part-{index:05d}.jsonl") as tmp:
+                srsly.write_jsonl(tmp, records)
+            counts["entities"] += sum(len(record["entities"]) for record in records)
+            progress.update(len(records))
     srsly.write_json(work / MANIFEST, {**key, "created": utc_now(), "counts": counts,
                                        "skipped": [vars(s) for s in skipped],
                                        "versions": package_versions("spacy")})

@@ -10,6 +10,7 @@ import spacy
 import srsly
 
 from scripts import annotate as annotate_step
+from scripts.lib.annotation import input_files
 from scripts.lib.errors import UserError
 
 from .conftest import ROOT, run, write_lines
@@ -93,7 +94,7 @@ def test_an_interrupted_job_resumes_without_redoing_finished_shards(model: Path,
         yield from real(nlp, shard, *args)
 
     options = dict(model_path=str(model), input_path=source, output_dir=out, txt_documents="line",
-                   batch_size=2, n_process=1, shard_size=2, on_bad_input="skip")
+                   batch_size=2, n_process=1, shard_size=2, on_bad_input="skip", scheduler="")
     monkeypatch.setattr(annotate_step, "annotate_shard", crash_on_second_shard)
     with pytest.raises(KeyboardInterrupt):
         annotate_step.main(**options)
@@ -111,7 +112,35 @@ def test_an_interrupted_job_resumes_without_redoing_finished_shards(model: Path,
 
 def test_a_missing_model_or_input_is_one_line(model: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="input not found"):
-        annotate_step.input_files(tmp_path / "nothing")
+        input_files(tmp_path / "nothing")
     result = annotate(tmp_path / "no-model", write_lines(tmp_path / "a.txt", ["x"]), tmp_path / "out")
     assert result.returncode == 1 and "cannot load the pipeline" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_local_two_worker_dask_cluster_gives_the_local_output(model: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    source = write_lines(tmp_path / "lines.txt", [f"Ana {i} mora em Lisboa." for i in range(25)])
+    local = annotate(model, source, tmp_path / "local", "--txt-documents", "line", "--shard-size", "4")
+    assert local.returncode == 0, local.stderr
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        remote = annotate(model, source, tmp_path / "remote", "--txt-documents", "line",
+                          "--shard-size", "4", "--scheduler", cluster.scheduler_address)
+        assert remote.returncode == 0, remote.stderr
+        with distributed.Client(cluster) as client:
+            assert len(client.scheduler_info()["workers"]) == 2
+    assert sorted(p.name for p in (tmp_path / "remote").glob("part-*")) == \
+        [f"part-{i:05d}.jsonl" for i in range(7)]
+    for part in (tmp_path / "local").glob("part-*"):
+        assert (tmp_path / "remote" / part.name).read_bytes() == part.read_bytes()
+
+
+def test_an_unreachable_scheduler_is_one_line(model: Path, tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("distributed")
+    command = ["python", "-m", "scripts.annotate", str(model), str(write_lines(tmp_path / "a.txt", ["Ana"])),
+               str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"]
+    monkeypatch.setenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", "2s")  # Dask's own setting
+    result = run(command, ROOT)
+    assert result.returncode == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
