@@ -113,6 +113,19 @@ def corpus_and_config(tmp_path_factory) -> Path:
     return base
 
 
+def rules_model(path: Path) -> Path:
+    """A tiny pipeline that finds PER "Ana" and LOC "Lisboa" by rule: no training,
+    and exact to assert on. Saved to `path`."""
+    import spacy
+
+    nlp = spacy.blank("pt")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "PER", "pattern": "Ana"}, {"label": "LOC", "pattern": "Lisboa"}])
+    nlp.meta.update({"name": "rules", "version": "1.2.3"})
+    nlp.to_disk(path)
+    return path
+
+
 def wait_for(condition: Callable[[], bool], message: str, seconds: float = 120) -> None:
     """Poll until `condition()` holds; fail with `message` after `seconds`."""
     deadline = time.time() + seconds

@@ -6,26 +6,18 @@ from pathlib import Path
 from typing import List
 
 import pytest
-import spacy
 import srsly
 
 from scripts import annotate as annotate_step
 from scripts.lib.annotation import input_files
 from scripts.lib.errors import UserError
 
-from .conftest import ROOT, run, write_lines
+from .conftest import ROOT, rules_model, run, write_lines
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
-    """A tiny pipeline that finds PER and LOC by rule: fast, and exact to assert on."""
-    nlp = spacy.blank("pt")
-    ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([{"label": "PER", "pattern": "Ana"}, {"label": "LOC", "pattern": "Lisboa"}])
-    nlp.meta.update({"name": "rules", "version": "1.2.3"})
-    path = tmp_path_factory.mktemp("model") / "model"
-    nlp.to_disk(path)
-    return path
+    return rules_model(tmp_path_factory.mktemp("model") / "model")
 
 
 def annotate(model: Path, source: Path, out: Path, *options: str):

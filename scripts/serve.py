@@ -1,0 +1,140 @@
+"""Serve a trained pipeline over HTTP (FastAPI on uvicorn).
+
+Reads: MODEL (a run's model-best, or an installed pipeline's name) and, when
+MODEL is a run's model-best, the run's run.json and metrics.json beside it.
+Serves:
+- `POST /ents` with `{"texts": [...]}`: the entities of each text (start, end,
+  label, text) and the model's name and version;
+- `GET /health`: 200 once the model is loaded;
+- `GET /meta`: model name, version and labels, the run's test scores and its
+  provenance (seed, config and corpus checksums, versions, git commit);
+- `GET /metrics`: Prometheus metrics: requests by endpoint and status, request
+  latency, documents, words and entities per label.
+A request with more texts than --max-texts, or a text longer than --max-chars,
+gets 413 with a JSON error; a malformed body gets 422; neither ever a 500.
+SIGTERM (or Ctrl-C) stops accepting connections and lets requests in flight
+finish before the process exits.
+"""
+
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import srsly
+import typer
+from wasabi import msg
+
+from .lib.annotation import load_model
+from .lib.errors import UserError, exit_on_user_error
+
+
+def run_info(model_path: str) -> Dict[str, Any]:
+    """Test scores and provenance of the run a model-best folder belongs to."""
+    run_dir = Path(model_path).parent
+    info: Dict[str, Any] = {}
+    if (run_dir / "metrics.json").is_file():
+        metrics = srsly.read_json(run_dir / "metrics.json")
+        info["test_scores"] = {"overall": metrics["overall"], "per_label": metrics["per_label"],
+                               "test_corpus_md5": metrics["test"]["md5"]}
+    if (run_dir / "run.json").is_file():
+        run = srsly.read_json(run_dir / "run.json")
+        info["run"] = {"name": run["run"], "created": run["created"], "seed": run["seed"],
+                       "config_md5": run["config"]["md5"],
+                       "corpus_md5": {split: c["md5"] for split, c in run["corpus"].items()},
+                       "versions": run["environment"]["versions"],
+                       "git": run["environment"].get("git")}
+    return info
+
+
+def create_app(model_path: str, max_texts: int, max_chars: int, batch_size: int = 64) -> Any:
+    """The FastAPI app, with the model loaded and its metrics registered."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse, PlainTextResponse
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+    from prometheus_client import generate_latest
+    from pydantic import BaseModel, StrictStr
+
+    nlp = load_model(model_path)
+    model = {"name": f"{nlp.meta['lang']}_{nlp.meta['name']}", "version": nlp.meta["version"]}
+    labels = list(nlp.get_pipe("ner").labels) if "ner" in nlp.pipe_names else []
+    meta = {"model": model, "labels": labels, "pipeline": nlp.pipe_names, **run_info(model_path)}
+    registry = CollectorRegistry()
+    requests = Counter("ner_requests", "HTTP requests", ["endpoint", "status"], registry=registry)
+    latency = Histogram("ner_request_seconds", "Request latency", ["endpoint"], registry=registry,
+                        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+    documents = Counter("ner_documents", "Documents processed", registry=registry)
+    words = Counter("ner_words", "Words (tokens) processed", registry=registry)
+    entities = Counter("ner_entities", "Entities found", ["label"], registry=registry)
+
+    class Texts(BaseModel):
+        texts: List[StrictStr]
+
+    app = FastAPI(title="NER", version=model["version"])
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        endpoint = request.url.path if request.url.path in ("/ents", "/health", "/meta", "/metrics") \
+            else "other"
+        requests.labels(endpoint, str(response.status_code)).inc()
+        latency.labels(endpoint).observe(time.perf_counter() - start)
+        return response
+
+    @app.get("/health")
+    def health() -> Dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/meta")
+    def get_meta() -> Dict[str, Any]:
+        return meta
+
+    @app.get("/metrics")
+    def metrics() -> Any:
+        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/ents")
+    def ents(body: Texts) -> Any:
+        if len(body.texts) > max_texts:
+            return JSONResponse(status_code=413, content={
+                "error": f"{len(body.texts)} texts in one request; at most {max_texts}"})
+        for index, text in enumerate(body.texts):
+            if len(text) > max_chars:
+                return JSONResponse(status_code=413, content={
+                    "error": f"text {index} has {len(text)} characters; at most {max_chars}"})
+        results = []
+        for doc in nlp.pipe(body.texts, batch_size=batch_size):
+            documents.inc()
+            words.inc(len(doc))
+            for ent in doc.ents:
+                entities.labels(ent.label_).inc()
+            results.append({"entities": [{"start": ent.start_char, "end": ent.end_char,
+                                          "label": ent.label_, "text": ent.text} for ent in doc.ents]})
+        return {"model": model, "results": results}
+
+    return app
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    model_path: str = typer.Argument(..., help="A run's model-best folder, or an installed pipeline's name"),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    max_texts: int = typer.Option(128, help="Texts per request at most (more: 413)"),
+    max_chars: int = typer.Option(100_000, help="Characters per text at most (more: 413)"),
+    graceful_seconds: Optional[int] = typer.Option(30, help="On SIGTERM, how long requests in flight may take to finish"),
+    # fmt: on
+) -> None:
+    import uvicorn
+
+    if max_texts < 1 or max_chars < 1:
+        raise UserError("max_texts and max_chars must be at least 1")
+    app = create_app(model_path, max_texts, max_chars)
+    msg.good(f"Serving {model_path} on http://{host}:{port} (POST /ents, GET /health, /meta, /metrics)")
+    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=graceful_seconds,
+                log_level="warning")
+
+
+if __name__ == "__main__":
+    typer.run(main)
