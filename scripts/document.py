@@ -2,7 +2,8 @@
 
 Reads: project.yml (commands, workflows, assets and the comment above each var)
 and README.md. Writes: README.md, replacing only the text between the
-`weasel document` markers (commands, workflows, assets) and between the vars
+`weasel document` markers (commands and workflows; the assets are described in
+assets/README.md) and between the vars
 table markers. With --check, writes nothing and exits 1 if README.md is stale.
 """
 
@@ -33,7 +34,9 @@ def weasel_section(project_dir: Path) -> str:
         out = Path(tmp) / "README.md"
         with contextlib.redirect_stdout(io.StringIO()):  # it reports saving the temp file
             project_document(project_dir, out, no_emoji=True)
-        return out.read_text(encoding="utf8").strip()
+        text = out.read_text(encoding="utf8").strip()
+    # The assets are described where they live (assets/README.md), not here again.
+    return text.split("\n### Assets", 1)[0].strip()
 
 
 def documented_vars(project_yml: Path) -> List[Tuple[str, List[Tuple[str, str]]]]:

@@ -9,9 +9,7 @@ for entities seen and unseen in train), report.md (the same facts without the
 pictures), and errors/false_positives.jsonl, errors/false_negatives.jsonl.
 """
 
-import base64
 import html
-import io
 from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
@@ -25,6 +23,7 @@ from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
 from .lib.doc_source import source_line
+from .lib.plots import plot_png
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs
 from .lib.tables import PRF_HEADER, markdown_table, percent, prf_rows
@@ -70,22 +69,6 @@ def seen_unseen(pairs: List[Tuple[Doc, Doc]], train_texts: Set[str]) -> Dict[str
         for ent in pred_ents - gold_ents:
             counts["seen" if pred.text[ent[0]:ent[1]] in train_texts else "unseen"]["fp"] += 1
     return {group: prf(c["tp"], c["fp"], c["fn"]) for group, c in counts.items()}
-
-
-def plot_png(draw) -> str:
-    """Run `draw(figure)` on a new matplotlib figure; return it as base64 PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure = plt.figure(figsize=(8, 3.6), dpi=100)
-    draw(figure)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def training_curve(log: List[Dict[str, Any]]) -> str:

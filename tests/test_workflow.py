@@ -23,7 +23,8 @@ from .conftest import copy_project, render_page, weasel
 pytestmark = pytest.mark.slow
 
 RUN = "sample-efficiency-s0"
-STEPS = ["fetch", "preprocess", "create-config", "check-data", "train", "evaluate", "report", "package"]
+STEPS = ["fetch", "preprocess", "create-config", "check-data", "train", "evaluate", "profile", "report",
+         "package"]
 SMALL_VARS = {"max_steps": "100", "eval_frequency": "25", "patience": "0"}
 PACKAGE_NAME = "pt_sample_efficiency_s0"
 IMAGE_CHECK = """
@@ -129,7 +130,7 @@ def test_editing_the_sample_reruns_preprocess_and_everything_after(trained_copy:
     edit_sample(trained_copy, original, update_checksum=False)
     edit_sample(trained_copy, edited)
     assert run_all(trained_copy) == {"fetch", "preprocess", "check-data", "train", "evaluate",
-                                     "report", "package"}
+                                     "profile", "report", "package"}
 
 
 def test_another_seed_then_the_default_reuses_the_finished_run(trained_copy: Path) -> None:
@@ -161,7 +162,7 @@ def test_editing_the_base_config_retrains_without_preprocessing(trained_copy: Pa
     base = trained_copy / "configs" / "base.cfg"
     base.write_text(base.read_text().replace("dropout = 0.1", "dropout = 0.2"))
     assert run_all(trained_copy) == {"fetch", "create-config", "check-data", "train", "evaluate",
-                                     "report", "package"}
+                                     "profile", "report", "package"}
     config = (trained_copy / "training" / RUN / "model-best" / "config.cfg").read_text()
     assert "dropout = 0.2" in config
 
@@ -169,7 +170,8 @@ def test_editing_the_base_config_retrains_without_preprocessing(trained_copy: Pa
 def test_same_seed_gives_identical_test_scores(trained_copy: Path) -> None:
     first = srsly.read_json(trained_copy / "training" / RUN / "metrics.json")
     ran = run_all(trained_copy, "--vars.run", "repeat")
-    assert ran == {"fetch", "create-config", "check-data", "train", "evaluate", "report", "package"}
+    assert ran == {"fetch", "create-config", "check-data", "train", "evaluate", "profile", "report",
+                   "package"}
     second = srsly.read_json(trained_copy / "training" / "repeat" / "metrics.json")
     assert (second["overall"], second["per_label"]) == (first["overall"], first["per_label"])
     assert (trained_copy / "training" / "latest").read_text().strip() == "repeat"
@@ -306,3 +308,35 @@ def test_seeds_workflow_and_compare(trained_copy: Path) -> None:
     assert "± " in (trained_copy / "training" / "compare.md").read_text()
     gate = weasel(["run", "compare", ".", "--vars.max_drop", "100"], trained_copy)
     assert "Gate passed" in gate.stdout
+
+
+def test_monitor_flags_other_text_and_not_held_out_text(trained_copy: Path, tmp_path: Path) -> None:
+    import spacy
+    from spacy.tokens import DocBin
+
+    nlp = spacy.blank("pt")
+    dev = list(DocBin().from_disk(trained_copy / "corpus/sample/dev.spacy").get_docs(nlp.vocab))
+    held_out = tmp_path / "held_out.jsonl"  # raw text, and annotated as a labelled sample
+    srsly.write_jsonl(held_out, [{"text": doc.text, "entities": [
+        [e.start_char, e.end_char, e.label_] for e in doc.ents]} for doc in dev])
+    other = tmp_path / "logs.jsonl"
+    srsly.write_jsonl(other, [{"text": text} for text in [
+        "ERROR 2026-11-23 12:00:01 worker-7 connection reset by peer (errno 104)",
+        "SELECT id, name FROM users WHERE created_at > NOW() - INTERVAL '1 day';",
+        "def main(argv): return parse(argv)[0] if argv else None"] * 40])
+    run_dir = trained_copy / "training" / RUN
+    assert (run_dir / "reference.json").is_file()  # written by the profile step of `all`
+    same = weasel(["run", "monitor", ".", "--vars.monitor_input", str(held_out)], trained_copy)
+    assert "No drift" in same.stdout
+    assert not srsly.read_json(run_dir / "monitor" / "monitor.json")["drift"]
+    drifted = weasel(["run", "monitor", ".", "--vars.monitor_input", str(other),
+                      "--vars.monitor_labelled", str(held_out)], trained_copy, check=False)
+    assert drifted.returncode != 0 and "Drift:" in drifted.stdout
+    result = srsly.read_json(run_dir / "monitor" / "monitor.json")
+    crossed = {s["key"] for s in result["signals"] if s["crossed"]}
+    assert result["drift"] and "unseen_words" in crossed
+    (f1_row,) = [row for row in result["signals"] if row["key"] == "f1_drop"]
+    assert f1_row["reference"] == srsly.read_json(run_dir / "metrics.json")["overall"]["f"]
+    assert result["labelled_sample"]["docs"] == len(dev) and 0 <= f1_row["current"] <= 1
+    dom = render_page(run_dir / "monitor" / "monitor.html", tmp_path / "monitor.png", tmp_path)
+    assert '<h1 id="verdict">Drift: thresholds crossed</h1>' in dom and 'class="crossed"' in dom
