@@ -43,7 +43,7 @@ def main(
     input_path: Path = typer.Argument(..., help="A file or folder of .txt/.jsonl (optionally .gz)"),
     output_dir: Path = typer.Argument(..., help="Folder for the annotated shards"),
     txt_documents: str = typer.Option("file", help=".txt files: one document per 'file' or per 'line'"),
-    batch_size: int = typer.Option(256, help="Texts per nlp.pipe batch"),
+    batch_size: int = typer.Option(32, help="Texts per nlp.pipe batch (long texts: smaller is faster)"),
     n_process: int = typer.Option(1, help="Processes for nlp.pipe"),
     shard_size: int = typer.Option(10000, help="Documents per output shard (the unit of resumption)"),
     on_bad_input: str = typer.Option("skip", help="Bad records: skip (and list them) or stop"),

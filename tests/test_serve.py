@@ -4,7 +4,6 @@ a graceful stop and a bounded load."""
 import json
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -12,10 +11,12 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import pytest
 import srsly
+
+from scripts.benchmark_deploy import deploy_markdown, load_test
 
 from .conftest import ROOT, rules_model, wait_for
 
@@ -117,37 +118,20 @@ def test_prometheus_metrics_count_requests_documents_and_entities(server: str) -
     assert values["ner_words_total"] >= 6 and 'ner_request_seconds_bucket{endpoint="/ents",le="0.1"}' in values
 
 
-def load(base: str, clients: int, requests: int, texts: List[str]) -> Dict[str, float]:
-    """`clients` threads each sending `requests` requests: latency percentiles and throughput."""
-    latencies: List[float] = []
-    failures: List[int] = []
-    lock = threading.Lock()
-
-    def client() -> None:
-        for _ in range(requests):
-            start = time.perf_counter()
-            status, _ = call(base, "/ents", {"texts": texts})
-            with lock:
-                latencies.append(time.perf_counter() - start)
-                if status != 200:
-                    failures.append(status)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    elapsed = time.perf_counter() - started
-    quantiles = statistics.quantiles(latencies, n=100)
-    return {"requests": len(latencies), "failures": len(failures), "p50": quantiles[49],
-            "p95": quantiles[94], "requests_per_second": len(latencies) / elapsed}
-
-
 def test_a_bounded_load_is_served_without_errors(server: str) -> None:
-    result = load(server, clients=4, requests=25, texts=["Ana mora em Lisboa."] * 4)
+    result = load_test(server, clients=4, requests=25, texts=["Ana mora em Lisboa."] * 4)
     assert result["requests"] == 100 and result["failures"] == 0
-    assert 0 < result["p50"] <= result["p95"] and result["requests_per_second"] > 0
+    assert 0 < result["p50_ms"] <= result["p95_ms"] and result["requests_per_second"] > 0
+
+
+def test_the_deployment_table_reports_ratios_and_latency() -> None:
+    table = deploy_markdown({
+        "model": "m", "texts": "t.jsonl", "words": 1000, "rounds": 2, "created": "now",
+        "environment": {"cpu_count": 2},
+        "annotate": {"annotate, 1 process": 1000, "annotate, 2 processes": 1800, "spacy apply (defaults)": 500},
+        "serve": {"clients": 4, "requests_per_client": 50, "texts_per_request": 8, "requests": 200,
+                  "failures": 0, "p50_ms": 12.5, "p95_ms": 30.1, "requests_per_second": 150.0}})
+    assert "| annotate, 2 processes | 1,800 | 1.80x |" in table and "| 200 | 0 | 12.5 | 30.1 | 150.0 |" in table
 
 
 def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
