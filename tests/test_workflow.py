@@ -340,3 +340,17 @@ def test_monitor_flags_other_text_and_not_held_out_text(trained_copy: Path, tmp_
     assert result["labelled_sample"]["docs"] == len(dev) and 0 <= f1_row["current"] <= 1
     dom = render_page(run_dir / "monitor" / "monitor.html", tmp_path / "monitor.png", tmp_path)
     assert '<h1 id="verdict">Drift: thresholds crossed</h1>' in dom and 'class="crossed"' in dom
+
+
+def test_deploy_workflow_annotates_and_monitors_through_weasel(trained_copy: Path) -> None:
+    weasel(["run", "deploy", "."], trained_copy)  # the sample itself: no drift
+    run_dir = trained_copy / "training" / RUN
+    manifest = srsly.read_json(run_dir / "annotations" / "annotate.json")
+    sample = list(srsly.read_jsonl(trained_copy / "assets" / "sample" / "ner_pt.jsonl"))
+    assert manifest["counts"]["documents"] == len(sample) and not manifest["skipped"]
+    meta = srsly.read_json(run_dir / "model-best" / "meta.json")
+    assert manifest["model"] == {"name": f"pt_{meta['name']}", "version": meta["version"],
+                                 "path": f"training/{RUN}/model-best"}
+    first = srsly.read_jsonl(next((run_dir / "annotations").glob("part-*.jsonl")))
+    assert {"id", "entities", "model"} <= set(next(iter(first)))
+    assert not srsly.read_json(run_dir / "monitor" / "monitor.json")["drift"]
