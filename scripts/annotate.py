@@ -2,8 +2,8 @@
 
 Reads: MODEL (a run's model-best, or the name of an installed pipeline package)
 and INPUT, a file or a folder of files: `.txt` (one document per file, or one per
-line with --txt-documents line), `.jsonl` with a "text" field (other fields are passed
-through), and `.gz` of either.
+line with --txt-documents line), `.jsonl` with a "text" field (other fields are
+passed through), and `.gz` of either.
 Writes: OUTPUT_DIR/part-NNNNN.jsonl, one line per document: its id, the fields
 passed through, its entities (start, end, label, text) and the model's name and
 version; and OUTPUT_DIR/annotate.json: model, inputs with their MD5, counts, and
@@ -12,12 +12,16 @@ Input is read as a stream and cut into shards of --shard-size documents, each
 written atomically into a work folder beside OUTPUT_DIR; an interrupted job run
 again with the same model, input and settings keeps the finished shards and
 does only the rest. OUTPUT_DIR appears, whole, when every shard is done.
-With --scheduler, shards are annotated by the workers of a Dask distributed
-cluster (each loads the model once, from the same path or package name), a few
-shards ahead of the writer; the output is the same as a local run's.
+With --n-process N, N worker processes annotate pieces of each shard and send
+back only the records. With --scheduler, the workers of a Dask distributed
+cluster annotate the shards (each loads the model once, from the same path or
+package name), a few shards ahead of the writer. Either way the output is the
+same as a one-process run's.
 """
 
 import shutil
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Iterator, List, Tuple
 
@@ -26,9 +30,20 @@ import typer
 from tqdm import tqdm
 from wasabi import msg
 
-from .lib.annotation import BAD_INPUT_POLICIES, Document, Skipped, annotate_shard, connect
-from .lib.annotation import distributed_shards, input_files, job_key, load_model, read_documents
-from .lib.annotation import shards
+from .lib.annotation import (
+    BAD_INPUT_POLICIES,
+    Document,
+    Skipped,
+    annotate_shard,
+    connect,
+    distributed_shards,
+    input_files,
+    job_key,
+    load_model,
+    parallel_shards,
+    read_documents,
+    shards,
+)
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output, replace_path
 from .lib.provenance import package_versions, utc_now
@@ -44,7 +59,7 @@ def main(
     output_dir: Path = typer.Argument(..., help="Folder for the annotated shards"),
     txt_documents: str = typer.Option("file", help=".txt files: one document per 'file' or per 'line'"),
     batch_size: int = typer.Option(32, help="Texts per nlp.pipe batch (long texts: smaller is faster)"),
-    n_process: int = typer.Option(1, help="Processes for nlp.pipe"),
+    n_process: int = typer.Option(1, help="Worker processes (one per CPU core at most)"),
     shard_size: int = typer.Option(10000, help="Documents per output shard (the unit of resumption)"),
     on_bad_input: str = typer.Option("skip", help="Bad records: skip (and list them) or stop"),
     scheduler: str = typer.Option("", help="Address of a Dask distributed scheduler (e.g. tcp://10.0.0.5:8786); empty: this machine"),
@@ -85,14 +100,18 @@ def main(
             else:
                 yield index, shard
 
+    stack = ExitStack()
     if scheduler:
         client = connect(scheduler)
         workers = max(1, len(client.scheduler_info()["workers"]))
         results = distributed_shards(client, model_path, todo(), model, batch_size, 2 * workers)
+    elif n_process > 1:
+        pool = stack.enter_context(ProcessPoolExecutor(n_process))
+        results = parallel_shards(pool, model_path, todo(), model, batch_size, n_process)
     else:
-        results = ((index, list(annotate_shard(nlp, shard, model, batch_size, n_process)))
+        results = ((index, list(annotate_shard(nlp, shard, model, batch_size)))
                    for index, shard in todo())
-    with progress:
+    with stack, progress:
         for index, records in results:
             with atomic_output(work / f"part-{index:05d}.jsonl") as tmp:
                 srsly.write_jsonl(tmp, records)

@@ -17,7 +17,6 @@ from wasabi import msg
 from .errors import UserError
 from .files import md5_file
 
-
 SUFFIXES = (".txt", ".jsonl")
 BAD_INPUT_POLICIES = ("skip", "stop")
 
@@ -136,10 +135,11 @@ def shards(documents: Iterator[Document], size: int) -> Iterator[List[Document]]
         yield shard
 
 
-def annotate_shard(nlp: Language, shard: List[Document], model: Dict[str, str], batch_size: int,
-                   n_process: int) -> Iterator[Dict[str, Any]]:
+def annotate_shard(nlp: Language, shard: List[Document], model: Dict[str, str],
+                   batch_size: int) -> Iterator[Dict[str, Any]]:
+    """One output record per document: id, fields passed through, entities, model."""
     texts = ((document.text, document) for document in shard)
-    for doc, document in nlp.pipe(texts, as_tuples=True, batch_size=batch_size, n_process=n_process):
+    for doc, document in nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
         yield {"id": document.id, **document.fields, "source": document.source, "line": document.line,
                "entities": [{"start": ent.start_char, "end": ent.end_char, "label": ent.label_,
                              "text": ent.text} for ent in doc.ents],
@@ -153,8 +153,23 @@ def _cached_model(model_path: str) -> Language:
 
 def annotate_remote(model_path: str, shard: List[Document], model: Dict[str, str],
                     batch_size: int) -> List[Dict[str, Any]]:
-    """A shard's records, computed on a cluster worker (one model load per worker)."""
-    return list(annotate_shard(_cached_model(model_path), shard, model, batch_size, 1))
+    """A shard's records, computed in a worker process or on a cluster worker
+    (one model load per worker)."""
+    return list(annotate_shard(_cached_model(model_path), shard, model, batch_size))
+
+
+def parallel_shards(pool: Any, model_path: str, todo: Iterator[Tuple[int, List[Document]]],
+                    model: Dict[str, str], batch_size: int, n_process: int
+                    ) -> Iterator[Tuple[int, List[Dict[str, Any]]]]:
+    """(shard index, records), each shard cut into pieces that `n_process` worker
+    processes annotate in parallel. Workers send back the records only, not Docs
+    (`nlp.pipe(n_process=...)` sends whole Docs, which the parent then decodes)."""
+    for index, shard in todo:
+        size = max(1, -(-len(shard) // (4 * n_process)))
+        pieces = [shard[i:i + size] for i in range(0, len(shard), size)]
+        results = pool.map(annotate_remote, [model_path] * len(pieces), pieces,
+                           [model] * len(pieces), [batch_size] * len(pieces))
+        yield index, [record for piece in results for record in piece]
 
 
 def distributed_shards(client: Any, model_path: str, todo: Iterator[Tuple[int, List[Document]]],
