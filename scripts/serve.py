@@ -16,6 +16,8 @@ SIGTERM (or Ctrl-C) stops accepting connections and lets requests in flight
 finish before the process exits.
 """
 
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -131,6 +133,9 @@ def main(
     if max_texts < 1 or max_chars < 1:
         raise UserError("max_texts and max_chars must be at least 1")
     app = create_app(model_path, max_texts, max_chars)
+    # uvicorn drains requests in flight on SIGTERM, then raises it again: exit
+    # 128 + 15 then, quietly (the steps' handler would speak of removed outputs).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     msg.good(f"Serving {model_path} on http://{host}:{port} (POST /ents, GET /health, /meta, /metrics)")
     uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=graceful_seconds,
                 log_level="warning")

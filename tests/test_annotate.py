@@ -59,14 +59,16 @@ def test_one_document_per_line_and_two_processes_give_the_same_output(model: Pat
 
 def test_bad_records_are_skipped_and_listed_or_stop_the_job(model: Path, tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
-    source.write_bytes(b'{"text": "Ana"}\n{"text": \n{"id": 3}\n{"text": "S\xe3o"}\n{"text": "Lisboa"}\n')
+    source.write_bytes(b'{"text": "Ana"}\n{"text": \n{"id": 3}\n{"text": "S\xe3o"}\n{"text": "Lisboa"}\n'
+                       + b'{"text": "' + b"a" * 1_000_001 + b'"}\n')
     result = annotate(model, source, tmp_path / "out")
     assert result.returncode == 0, result.stderr
     assert [r["text"] for r in (e for rec in records(tmp_path / "out") for e in rec["entities"])] == \
         ["Ana", "Lisboa"]
     skipped = srsly.read_json(tmp_path / "out" / "annotate.json")["skipped"]
     assert [(s["line"], s["cause"].split(" (")[0]) for s in skipped] == [
-        (2, "not valid JSON"), (3, 'no "text" string'), (4, "not valid UTF-8")]
+        (2, "not valid JSON"), (3, 'no "text" string'), (4, "not valid UTF-8"),
+        (6, "text of 1,000,001 characters is longer than the pipeline's max_length")]
     stopped = annotate(model, source, tmp_path / "stopped", "--on-bad-input", "stop")
     assert stopped.returncode == 1 and len(stopped.stderr.strip().splitlines()) == 1
     assert f"{source}:2: not valid JSON" in stopped.stderr and not (tmp_path / "stopped").exists()
