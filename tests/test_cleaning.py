@@ -5,11 +5,11 @@ import spacy
 
 from scripts.lib.cleaning import (
     Cleaner,
-    convert_records,
-    drop_duplicates,
-    find_leakage,
+    Deduper,
+    LeakageIndex,
+    check_ratios,
+    hash_split,
     parse_labels,
-    split_by_hash,
     summarise_problems,
 )
 from scripts.lib.errors import UserError
@@ -23,6 +23,32 @@ def record(text: str, entities=(), line: int = 1, group: Optional[str] = None) -
 
 def cleaner(policy: str = "drop", labels: Optional[Set[str]] = None) -> Cleaner:
     return Cleaner(spacy.blank("pt"), labels, policy)
+
+
+# The preprocess step streams records through these classes; the helpers feed them lists.
+def convert_records(records, cleaner_: Cleaner) -> list:
+    return [(r, doc) for r, doc in ((r, cleaner_.to_doc(r)) for r in records) if doc is not None]
+
+
+def drop_duplicates(pairs, problems: list) -> list:
+    deduper = Deduper(problems)
+    return [(r, doc) for r, doc in pairs if deduper.keep(r)]
+
+
+def split_by_hash(pairs, seed: int, ratios: dict) -> dict:
+    check_ratios(ratios)
+    splits: dict = {"train": [], **{name: [] for name in ratios}}
+    for r, doc in pairs:
+        splits[hash_split(r, seed, ratios)].append((r, doc))
+    return splits
+
+
+def find_leakage(splits: dict) -> dict:
+    index = LeakageIndex(list(splits))
+    for name, records in splits.items():
+        for r in records:
+            index.add(name, r)
+    return index.result()
 
 
 def ents(doc) -> List[str]:
@@ -104,7 +130,7 @@ def test_duplicates_keep_the_first_and_say_where_it_is() -> None:
     records = [record("Ana chegou.", [(0, 3, "PER")], line=1), record("Outro texto.", line=2),
                record("Ana chegou.", [(0, 3, "PER")], line=3), record("Ana chegou.", line=4)]
     problems: list = []
-    kept = drop_duplicates(convert_records(records, c, desc="test"), problems)
+    kept = drop_duplicates(convert_records(records, c), problems)
     assert [r.line for r, _ in kept] == [1, 2]
     assert [(p.line, p.kind) for p in problems] == [
         (3, "exact duplicate"), (4, "duplicate text, different entities")]

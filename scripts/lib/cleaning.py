@@ -16,13 +16,12 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
-from tqdm import tqdm
 
 from .doc_source import provenance
 from .errors import UserError
@@ -256,13 +255,6 @@ class Deduper:
         return not self.drop
 
 
-def drop_duplicates(pairs: Iterable[Tuple[Record, Doc]],
-                    problems: List[Problem]) -> List[Tuple[Record, Doc]]:
-    """Keep the first record of each text; report later copies."""
-    deduper = Deduper(problems)
-    return [(record, doc) for record, doc in pairs if deduper.keep(record)]
-
-
 def check_ratios(ratios: Dict[str, float]) -> None:
     if not all(0 < r < 1 for r in ratios.values()) or sum(ratios.values()) >= 1:
         raise UserError(f"split ratios {ratios} must be between 0 and 1 and leave data "
@@ -283,16 +275,6 @@ def hash_split(record: Record, seed: int, ratios: Dict[str, float]) -> str:
         if position < edge:
             return name
     return "train"
-
-
-def split_by_hash(pairs: Sequence[Tuple[Record, Doc]], seed: int,
-                  ratios: Dict[str, float]) -> Dict[str, List[Tuple[Record, Doc]]]:
-    """Carve splits (e.g. {"dev": 0.15, "test": 0.15}) off `pairs`; the rest is train."""
-    check_ratios(ratios)
-    splits: Dict[str, List[Tuple[Record, Doc]]] = {"train": [], **{name: [] for name in ratios}}
-    for record, doc in pairs:
-        splits[hash_split(record, seed, ratios)].append((record, doc))
-    return splits
 
 
 def _normalise(text: str) -> str:
@@ -330,15 +312,6 @@ class LeakageIndex:
                     examples.append({"splits": f"{first}-{second}", first: first_where,
                                      second: second_where, "text": snippet or ""})
         return {"pairs": pairs, "examples": examples}
-
-
-def find_leakage(splits: Dict[str, Sequence[Record]], max_examples: int = 10) -> Dict[str, object]:
-    """Texts that occur in two splits, exactly or after case/punctuation folding."""
-    index = LeakageIndex(list(splits))
-    for name, records in splits.items():
-        for record in records:
-            index.add(name, record)
-    return index.result(max_examples)
 
 
 class SentenceJoiner:
@@ -423,25 +396,6 @@ class SplitStats:
     def as_dict(self) -> Dict[str, object]:
         return {"docs": self.docs, "sentences": self.sentences, "tokens": self.tokens,
                 "entities": sum(self.labels.values()), "labels": dict(sorted(self.labels.items()))}
-
-
-def corpus_stats(docs: Sequence[Doc], sentences: int) -> Dict[str, object]:
-    stats = SplitStats()
-    for doc in docs:
-        stats.add(doc)
-    stats.sentences = sentences
-    return stats.as_dict()
-
-
-def convert_records(records: Sequence[Record], cleaner: Cleaner,
-                    desc: str) -> List[Tuple[Record, Doc]]:
-    """Clean each record into a Doc; dropped records are left out."""
-    pairs = []
-    for record in tqdm(records, desc=desc, unit=" records", disable=None, leave=False):
-        doc = cleaner.to_doc(record)
-        if doc is not None:
-            pairs.append((record, doc))
-    return pairs
 
 
 def summarise_problems(problems: Sequence[Problem]) -> Dict[str, Dict[str, int]]:
