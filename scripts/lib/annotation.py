@@ -3,9 +3,7 @@
 on a Dask distributed worker (which imports this module by name)."""
 
 import functools
-import gzip
 import json
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
@@ -16,6 +14,7 @@ from wasabi import msg
 
 from .errors import UserError
 from .files import md5_file
+from .readers import binary_lines, data_suffix
 
 SUFFIXES = (".txt", ".jsonl")
 BAD_INPUT_POLICIES = ("skip", "stop")
@@ -47,26 +46,12 @@ def input_files(path: Path) -> List[Path]:
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
     else:
         raise UserError("input not found", path)
-    readable = [p for p in files if _suffix(p) in SUFFIXES]
+    readable = [p for p in files if data_suffix(p) in SUFFIXES]
     for ignored in sorted(set(files) - set(readable)):
         msg.warn(f"Not read: {ignored} (expected {', '.join(SUFFIXES)}, optionally .gz)")
     if not readable:
         raise UserError(f"no {', '.join(SUFFIXES)} files to annotate", path)
     return readable
-
-
-def _suffix(path: Path) -> str:
-    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
-    return Path(name).suffix.lower()
-
-
-def _lines(path: Path) -> Iterator[Tuple[int, bytes]]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as file_:
-            yield from enumerate(file_, start=1)
-    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
-        raise UserError(f"not a readable gzip file ({err})", path) from None
 
 
 def read_documents(path: Path, per_line: bool, max_length: int,
@@ -81,8 +66,8 @@ def read_documents(path: Path, per_line: bool, max_length: int,
         skipped.append(Skipped(str(path), line, cause))
 
     stem = path.name.split(".")[0]
-    if _suffix(path) == ".txt" and not per_line:
-        raw = b"".join(line for _, line in _lines(path))
+    if data_suffix(path) == ".txt" and not per_line:
+        raw = b"".join(line for _, line in binary_lines(path))
         try:
             text = raw.decode("utf8").lstrip("\ufeff")
         except UnicodeDecodeError as err:
@@ -94,7 +79,7 @@ def read_documents(path: Path, per_line: bool, max_length: int,
         elif text.strip():
             yield Document(stem, text, str(path), 1)
         return
-    for number, raw_line in _lines(path):
+    for number, raw_line in binary_lines(path):
         try:
             line = raw_line.decode("utf8").rstrip("\r\n").lstrip("\ufeff")
         except UnicodeDecodeError:
@@ -103,7 +88,7 @@ def read_documents(path: Path, per_line: bool, max_length: int,
         if not line.strip():
             continue
         fields: Dict[str, Any] = {}
-        if _suffix(path) == ".jsonl":
+        if data_suffix(path) == ".jsonl":
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:

@@ -212,24 +212,30 @@ def read_bytes(path: Path) -> bytes:
         raise UserError(f"not a readable gzip file ({err})", path) from None
 
 
+def binary_lines(path: Path) -> Iterator[Tuple[int, bytes]]:
+    """Yield (line number, raw line) of a file, `.gz` decompressed on the fly; a
+    broken gzip file is a one-line error."""
+    try:
+        with open_binary(path) as file_:
+            yield from enumerate(file_, start=1)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise UserError(f"not a readable gzip file ({err})", path) from None
+
+
 def _decoded_lines(path: Path, stats: FileStats) -> Iterator[Tuple[int, str]]:
     """Yield (line number, text) without line ends or byte-order marks; name the
     line of any invalid UTF-8. Streams, so a file never sits in memory whole."""
     any_content = False
-    try:
-        with open_binary(path) as file_:
-            for number, raw_line in enumerate(file_, start=1):
-                try:
-                    line = raw_line.decode("utf8").rstrip("\r\n")
-                except UnicodeDecodeError as err:
-                    raise UserError(f"not valid UTF-8 (byte {err.start + 1} of the line); "
-                                    "re-save the file as UTF-8", path, number) from None
-                if BOM in line:
-                    line = stats.remove_invisibles(line, strip_edges=False)
-                any_content = any_content or bool(line.strip())
-                yield number, line
-    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
-        raise UserError(f"not a readable gzip file ({err})", path) from None
+    for number, raw_line in binary_lines(path):
+        try:
+            line = raw_line.decode("utf8").rstrip("\r\n")
+        except UnicodeDecodeError as err:
+            raise UserError(f"not valid UTF-8 (byte {err.start + 1} of the line); "
+                            "re-save the file as UTF-8", path, number) from None
+        if BOM in line:
+            line = stats.remove_invisibles(line, strip_edges=False)
+        any_content = any_content or bool(line.strip())
+        yield number, line
     if not any_content:
         raise UserError("file is empty", path)
 
