@@ -81,6 +81,8 @@ class Inventory:
     named: Dict[str, List[Path]] = field(default_factory=dict)
     pooled: List[Path] = field(default_factory=list)
     ignored: List[Dict[str, str]] = field(default_factory=list)
+    # MD5 of files already checksummed (against the fetch manifest), by posix path.
+    md5s: Dict[str, str] = field(default_factory=dict)
 
 
 def discover(input_dir: Path, data_format: str = "auto") -> Inventory:
@@ -152,10 +154,10 @@ def _ignored_summary(inventory: Inventory) -> str:
                                        for i in inventory.ignored[:SHOWN]) + ")"
 
 
-def check_manifest(manifest: Path, input_dir: Path) -> None:
+def check_manifest(manifest: Path, input_dir: Path) -> Dict[str, str]:
     """Stop if the dataset folder no longer matches the fetch step's manifest:
     weasel tracks that file, so a stale one would let an added, removed or
-    renamed file go unnoticed."""
+    renamed file go unnoticed. Return the MD5 of each file, now checked."""
     if not manifest.is_file():
         raise UserError("manifest not found (run the 'fetch' step first)", manifest)
     listed = {entry["dest"]: entry["md5"] for entry in srsly.read_json(manifest)["files"]}
@@ -170,6 +172,7 @@ def check_manifest(manifest: Path, input_dir: Path) -> None:
         raise UserError(f"the dataset folder changed since the 'fetch' step ({'; '.join(parts)}); "
                         "run `weasel run fetch` or `weasel run all` so the change is tracked",
                         input_dir)
+    return listed
 
 
 class ProvenanceDocBin(DocBin):
@@ -256,7 +259,8 @@ def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cle
         deduper = Deduper(cleaner.problems, drop=drop)
         for path in paths:
             source = _read_file(path, group, settings, cleaner, deduper, writers, leakage, carve)
-            sources.append(source)
+            sources.append({"path": str(path),
+                            "md5": inventory.md5s.get(path.as_posix()) or md5_file(path), **source})
         kept_duplicates[group] = deduper.kept_duplicates
     for writer in writers.values():
         writer.close()
@@ -318,7 +322,7 @@ def _read_file(path: Path, group: str, settings: Settings, cleaner: Cleaner, ded
         kept += 1
         kept_entities += len(doc.ents)
     own = [p for p in cleaner.problems if p.file == str(path)]
-    return {"path": str(path), "md5": md5_file(path), "split": group, "format": fmt,
+    return {"split": group, "format": fmt,
             "tag_scheme": stats.tag_scheme, "records": records, "entities": entities,
             "records_kept": kept, "entities_kept": kept_entities,
             "removed_characters": dict(stats.removed_characters),
@@ -351,9 +355,9 @@ def main(
         raise UserError(f"dedupe must be one of {', '.join(DEDUPE_SCOPES)}, got {dedupe!r}")
     read_options = ReadOptions(data_format, tag_column, tag_scheme)
     check_options(read_options)
-    if manifest is not None:
-        check_manifest(manifest, input_dir)
+    known_md5s = check_manifest(manifest, input_dir) if manifest is not None else {}
     inventory = discover(input_dir, data_format)
+    inventory.md5s = known_md5s
     try:
         nlp = spacy.blank(lang)
     except ImportError as err:
