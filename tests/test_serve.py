@@ -3,7 +3,6 @@ a graceful stop and a bounded load."""
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,17 +15,11 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 import pytest
 import srsly
 
-from scripts.benchmark_deploy import deploy_markdown, load_test
+from scripts.benchmark_deploy import deploy_markdown, free_port, load_test
 
 from .conftest import ROOT, rules_model, wait_for
 
 MAX_TEXTS, MAX_CHARS = 8, 2000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def call(base: str, path: str, body: Optional[Any] = None, raw: Optional[bytes] = None,
