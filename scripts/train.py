@@ -34,7 +34,7 @@ from wasabi import msg
 
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.configs import read_budget
-from .lib.files import atomic_outputs, md5_file, write_text
+from .lib.files import atomic_outputs, md5_file, remove_path, write_text
 from .lib.provenance import environment_info, package_versions, peak_memory_mib, utc_now
 from .lib.run_record import TRAIN_OUTPUTS as OUTPUTS
 from .lib.run_record import read_run, same_training
@@ -121,7 +121,7 @@ def remove_leftovers(run_dir: Path) -> List[str]:
     for path in run_dir.iterdir():
         match = LEFTOVER.match(path.name)
         if match and not _process_alive(int(match.group(1))):
-            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+            remove_path(path)
             removed.append(path.name)
     return removed
 

@@ -11,7 +11,8 @@ from typing import Any, Iterator, Tuple, Union
 import srsly
 
 
-def _remove(path: Path) -> None:
+def remove_path(path: Path) -> None:
+    """Remove a file, a link or a whole directory, if it exists."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
@@ -39,12 +40,12 @@ def atomic_outputs(*paths: Union[str, Path]) -> Iterator[Tuple[Path, ...]]:
     temps = [_temp_sibling(p, "tmp") for p in targets]
     for target, tmp in zip(targets, temps):
         target.parent.mkdir(parents=True, exist_ok=True)
-        _remove(tmp)
+        remove_path(tmp)
     try:
         yield tuple(temps)
     except BaseException:
         for tmp in temps:
-            _remove(tmp)
+            remove_path(tmp)
         raise
     for target, tmp in zip(targets, temps):
         if not tmp.exists():
@@ -58,7 +59,7 @@ def replace_path(src: Path, dest: Path) -> None:
     if dest.is_dir() and not dest.is_symlink():
         # os.replace cannot overwrite a non-empty directory: park the old one first.
         old = _temp_sibling(dest, "old")
-        _remove(old)
+        remove_path(old)
         os.replace(dest, old)
         os.replace(src, dest)
         shutil.rmtree(old)
