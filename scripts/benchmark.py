@@ -36,7 +36,8 @@ from .lib.errors import UserError, exit_on_user_error
 from .lib.files import md5_file
 from .lib.provenance import environment_info, utc_now
 from .lib.run_record import read_run, run_figures, same_training
-from .lib.runs import stop_running, train_and_evaluate
+from .lib.runs import stop_running
+from .lib.scored_runs import train_and_evaluate
 from .lib.tables import markdown_table, write_json_and_markdown
 from .lib.timing import words_per_second
 

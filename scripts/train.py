@@ -36,8 +36,8 @@ from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.configs import read_budget
 from .lib.files import atomic_outputs, md5_file, remove_path, write_text
 from .lib.provenance import environment_info, package_versions, peak_memory_mib, utc_now
+from .lib.run_record import TRAIN_LOG, read_run, same_training, staging_dir
 from .lib.run_record import TRAIN_OUTPUTS as OUTPUTS
-from .lib.run_record import read_run, same_training
 from .lib.train_logger import LOGGER_NAME
 
 LOCK_NAME = ".train.lock"
@@ -169,13 +169,13 @@ def main(
 def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, seed: int,
           gpu_id: int, settings: Dict[str, int]) -> None:
     base_config = Config().from_disk(config_path, interpolate=False)
-    staging = run_dir / f".staging-{os.getpid()}"
+    staging = staging_dir(run_dir, os.getpid())
     overrides: Dict[str, Any] = {
         "paths.train": corpora["train"]["path"],
         "paths.dev": corpora["dev"]["path"],
         "system.seed": seed,
         "training.logger.@loggers": LOGGER_NAME,
-        "training.logger.log_path": str(staging / "train_log.jsonl"),
+        "training.logger.log_path": str(staging / TRAIN_LOG),
     }
     start = time.perf_counter()
     with atomic_outputs(*(run_dir / name for name in OUTPUTS)) as temps:

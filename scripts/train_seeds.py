@@ -19,7 +19,7 @@ from wasabi import msg
 from .lib.configs import read_budget
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output
-from .lib.runs import train_and_evaluate
+from .lib.scored_runs import train_and_evaluate
 
 
 @exit_on_user_error

@@ -5,14 +5,15 @@ test) and SPACE (configs/search_space.yml: which config settings to search and
 over what ranges).
 Writes: OUTPUT_DIR/trials.json, trials.md and trials.png (dev score against
 trial), and OVERLAY (configs/optimize/tuned.cfg): the best trial's settings as a
-config overlay, used by `weasel run all . --vars.optimize tuned`.
+config overlay, used by `weasel run all . --vars.optimize tuned`; and one run
+folder per trial, OUTPUT_DIR/trials/trial-<number>/ (config, models, log, run.json).
 
 The study lives in --storage: an SQLite file by default; any database URL Optuna
 supports (e.g. postgresql://user@host/db) lets workers on several machines run
 trials of one study at once, each started with the same command. Each trial is a
-`spacy train` with the sampled settings as config overrides; its dev score at
-every evaluation goes to Optuna's median pruner, which stops unpromising trials
-early. Ctrl-C marks the running trial failed and leaves the study resumable; the
+run of the train step, as a child process, on the config with the sampled
+settings; its dev score at every evaluation goes to Optuna's median pruner, which
+stops unpromising trials early. Ctrl-C marks the running trial failed and leaves the study resumable; the
 trial of a killed worker is marked failed by the next worker once its heartbeat
 is stale. The sampler's random draws depend on the seed and the trial number, so
 one worker's search is reproducible from its seed, while a resumed study or a
@@ -32,14 +33,15 @@ from typing import Any, Dict, List, Optional
 
 import srsly
 import typer
-from spacy.cli.train import train as spacy_train
+from confection import Config, ConfigValidationError
 from wasabi import msg
 
 from .lib.configs import check_not_hand_edited, read_budget, write_generated
 from .lib.errors import UserError, exit_on_user_error
+from .lib.runs import train_run
 from .lib.files import atomic_outputs
+from .lib.run_record import read_run
 from .lib.tables import markdown_table
-from .lib.train_logger import LOGGER_NAME, STEP_HOOKS
 
 WORKER = f"{socket.gethostname()}-{os.getpid()}"
 DISTRIBUTIONS = ("float", "int", "categorical")
@@ -123,37 +125,40 @@ def decode(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) and value.startswith("[") else value
 
 
+def write_trial_config(config_path: Path, overrides: Dict[str, Any], path: Path) -> int:
+    """The run config with a trial's settings and budget, saved in the trial's
+    folder so that any trial can be retrained; returns the config's seed."""
+    try:
+        config = Config().from_disk(config_path, interpolate=False, overrides=overrides)
+    except ConfigValidationError as err:  # a searched setting the config does not have
+        raise UserError(f"the search space does not fit the config: {err}", config_path) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config.to_disk(path, interpolate=False)
+    return int(config["system"]["seed"])
+
+
 def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, Any]],
                    budget: Dict[str, int], trials_dir: Path, gpu_id: int):
+    """Each trial is a run of the train step in trials_dir/trial-<number>/; its
+    dev scores go to Optuna as it trains, and a pruned trial's run is stopped."""
     import optuna
 
     def objective(trial: "optuna.Trial") -> float:
         trial.set_user_attr("worker", WORKER)
-        log_path = trials_dir / f"trial-{trial.number}.jsonl"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        overrides = {
-            "paths.train": str(corpus_dir / "train.spacy"),
-            "paths.dev": str(corpus_dir / "dev.spacy"),
-            **{f"training.{key}": value for key, value in budget.items()},
-            **sample(trial, space),
-            "training.logger.@loggers": LOGGER_NAME,
-            "training.logger.log_path": str(log_path),
-        }
-        best = {"score": 0.0}
+        run_dir = trials_dir / f"trial-{trial.number}"
+        overrides = {**{f"training.{key}": value for key, value in budget.items()},
+                     **sample(trial, space)}
+        seed = write_trial_config(config, overrides, run_dir / "config.cfg")
 
         def report(record: Dict[str, Any]) -> None:
-            best["score"] = max(best["score"], record["score"])
             trial.report(record["score"], record["step"])
             if trial.should_prune():
                 raise optuna.TrialPruned(f"dev score {record['score']:.3f} at step {record['step']}")
 
-        STEP_HOOKS.append(report)
-        try:
-            msg.divider(f"Trial {trial.number} ({WORKER})")
-            spacy_train(config, None, use_gpu=gpu_id, overrides=overrides)
-        finally:
-            STEP_HOOKS.remove(report)
-        return best["score"]
+        msg.divider(f"Trial {trial.number} ({WORKER})")
+        train_run(run_dir / "config.cfg", corpus_dir, run_dir, seed, gpu_id, trials_dir / "latest",
+                   on_evaluation=report)
+        return float(read_run(run_dir)["training"]["best_dev_score"])
 
     return objective
 
@@ -245,30 +250,22 @@ def overlay_text(params: Dict[str, Any]) -> str:
     return "\n".join(f"[{section}]\n" + "\n".join(lines) + "\n" for section, lines in sections.items())
 
 
-def plot(rows: List[Dict[str, Any]], path: Path) -> None:
+def plot(study: Any, path: Path) -> None:
+    """Optuna's optimization-history plot (dev score of each completed trial and
+    the best so far), as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import optuna
 
-    done = [r for r in rows if r["value"] is not None]
-    figure, axis = plt.subplots(figsize=(8, 4), dpi=100)
-    for state, color in (("COMPLETE", "#4c72b0"), ("PRUNED", "#dd8452")):
-        points = [r for r in done if r["state"] == state]
-        axis.scatter([r["number"] for r in points], [100 * r["value"] for r in points], c=color,
-                     label=state.lower())
-    best, running = [], 0.0
-    for r in sorted(done, key=lambda r: r["number"]):
-        if r["state"] == "COMPLETE":
-            running = max(running, r["value"])
-        best.append((r["number"], 100 * running))
-    if best:
-        axis.step(*zip(*best), where="post", color="#55a868", label="best so far")
-    axis.set(xlabel="trial", ylabel="dev score (F1)", title="Hyperparameter search")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, format="png")
-    plt.close(figure)
+    with warnings.catch_warnings():  # the matplotlib backend is marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        axis = optuna.visualization.matplotlib.plot_optimization_history(study, target_name="dev score")
+    axis.figure.set_size_inches(8, 4)
+    axis.figure.tight_layout()
+    axis.figure.savefig(path, format="png", dpi=100)
+    plt.close(axis.figure)
 
 
 def trials_markdown(name: str, rows: List[Dict[str, Any]], best: Optional[Dict[str, Any]]) -> str:
@@ -355,7 +352,7 @@ def main(
         srsly.write_json(temps[0], {"study": study, "storage": storage.split("@")[-1], "seed": seed,
                                     "space": space, "budget": budget, "best": best, "trials": rows})
         temps[1].write_text(trials_markdown(study, rows, best), encoding="utf8")
-        plot(rows, temps[2])
+        plot(study_, temps[2])
     if not best:
         raise UserError(f"no trial of study '{study}' completed; see {output_dir}/trials.md")
     write_generated(overlay, overlay_text(best["params"]),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
+import srsly
 
 from scripts.lib import runs
 from scripts.lib.errors import UserError
@@ -84,4 +85,33 @@ def test_stop_running_ends_the_commands_other_threads_wait_for() -> None:
     assert not thread.is_alive() and time.time() - started < 20
     assert len(errors) == 1 and isinstance(errors[0], UserError)
     assert f"exit code -{int(signal.SIGTERM)}" in str(errors[0])
+    assert not runs._running
+
+
+class Stop(Exception):
+    pass
+
+
+def test_a_followed_run_sees_every_evaluation_and_raising_stops_it(corpus_and_config: Path,
+                                                                     tmp_path: Path) -> None:
+    """How tune prunes a trial: the parent reads the child's log as it grows."""
+    seen: List[int] = []
+    finished = tmp_path / "finished"
+    runs.train_run(corpus_and_config / "config.cfg", corpus_and_config / "corpus", finished, 0, -1,
+                   tmp_path / "latest", on_evaluation=lambda record: seen.append(record["step"]))
+    logged = [line["step"] for line in srsly.read_jsonl(finished / "train_log.jsonl")]
+    assert seen == logged and len(logged) > 2
+
+    def stop_at_second(record: dict) -> None:
+        if record["step"] > 0:
+            raise Stop(record["step"])
+
+    stopped = tmp_path / "stopped"
+    started = time.time()
+    with pytest.raises(Stop):
+        runs.train_run(corpus_and_config / "long.cfg", corpus_and_config / "corpus", stopped, 0, -1,
+                       tmp_path / "latest", on_evaluation=stop_at_second)
+    assert time.time() - started < 120
+    # The child was stopped, not left training, and removed what it had begun.
+    assert [p.name for p in stopped.iterdir()] == [".train.lock"]
     assert not runs._running

@@ -46,8 +46,9 @@ def start_worker(base: Path, out: Path, storage: str, *options: str) -> subproce
 def start_long_trial(base: Path, out: Path, storage: str, *options: str) -> subprocess.Popen:
     """A worker whose first trial would train for long; returns once it is training."""
     worker = start_worker(base, out, storage, "--n-trials", "5", "--max-steps", "100000", *options)
-    log = out / "results" / "trials" / "trial-0.jsonl"
-    wait_for(lambda: log.exists() and log.read_text().count("\n") >= 2, "the first trial never trained")
+    trial = out / "results" / "trials" / "trial-0"
+    wait_for(lambda: any(log.read_text().count("\n") >= 2 for log in trial.glob(".staging-*/train_log.jsonl")),
+             "the first trial never trained")
     return worker
 
 
@@ -153,6 +154,9 @@ def test_a_killed_workers_trial_is_failed_by_the_next_worker(corpus_and_config: 
     process = start_long_trial(corpus_and_config, tmp_path, storage, "--heartbeat", "1")
     process.kill()
     process.communicate()
+    # The trial's training process dies with its worker, removing its staging folder.
+    trial = tmp_path / "results" / "trials" / "trial-0"
+    wait_for(lambda: not any(trial.glob(".staging-*")), "the trial's training outlived its worker")
     assert [t.state.name for t in trials(storage)] == ["RUNNING"]
     time.sleep(3)  # longer than the grace period (2 heartbeats)
     result = tune(corpus_and_config, tmp_path, storage, "--n-trials", "1", "--heartbeat", "1", *TINY)

@@ -8,7 +8,14 @@ import srsly
 
 from .files import md5_file
 
-TRAIN_OUTPUTS = ("model-best", "model-last", "train_log.jsonl", "run.json")
+TRAIN_LOG = "train_log.jsonl"
+TRAIN_OUTPUTS = ("model-best", "model-last", TRAIN_LOG, "run.json")
+
+
+def staging_dir(run_dir: Path, pid: int) -> Path:
+    """Where the training process `pid` builds a run before it replaces the run's
+    outputs; its TRAIN_LOG there grows one line per dev evaluation."""
+    return run_dir / f".staging-{pid}"
 
 
 def read_run(run_dir: Path) -> Optional[Dict[str, Any]]:

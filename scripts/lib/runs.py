@@ -1,43 +1,85 @@
-"""Train and evaluate runs as subprocesses, as the workflow does: shared by the
-steps that make several runs (train-seeds, benchmark-configs)."""
+"""Training runs as child processes of `scripts.train`: the one way any step
+that makes several runs (train-seeds, benchmark-configs, tune) trains. Each run
+gets the train step's own checks, locking, staging, atomic outputs and run.json.
+"""
 
+import ctypes
+import signal
 import subprocess
 import sys
 import threading
 from contextlib import ExitStack
 from pathlib import Path
-from typing import List, Optional, Set
+from typing import IO, Any, Callable, Dict, List, Optional, Set
+
+import srsly
 
 from .errors import UserError, strip_ansi
+from .run_record import TRAIN_LOG, staging_dir
 
 # Commands running in any thread, so that a stopping parent can stop them too.
 _running: Set[subprocess.Popen] = set()
 _running_lock = threading.Lock()
+# How often a followed training's log is read for new evaluations.
+POLL_SECONDS = 0.5
 
 
-def run_checked(command: List[str], log: Optional[Path] = None) -> None:
+try:  # looked up here: between fork and exec a child may take no locks
+    _prctl: Optional[Callable[..., int]] = ctypes.CDLL(None).prctl
+except (OSError, AttributeError):  # not Linux: the parent's handlers still stop children
+    _prctl = None
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM it when the thread that started it
+    dies, so that a parent killed with SIGKILL leaves no training behind."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+
+def run_checked(command: List[str], log: Optional[Path] = None,
+                while_running: Optional[Callable[[subprocess.Popen], None]] = None) -> None:
     """Run a command, stopping on failure. With `log`, the command's output is
-    appended to that file, as plain text, instead of the console."""
+    appended to that file, as plain text, instead of the console. With
+    `while_running`, it is called every POLL_SECONDS with the process; if it
+    raises, the command is terminated and the exception propagates."""
     with ExitStack() as stack:
         out = stack.enter_context(log.open("a", encoding="utf8")) if log else None
         process = subprocess.Popen(command, stdout=subprocess.PIPE if out else None,
                                    stderr=subprocess.STDOUT if out else None,
-                                   text=True, encoding="utf8", errors="replace")
+                                   text=True, encoding="utf8", errors="replace",
+                                   preexec_fn=_die_with_parent)
+        copier = threading.Thread(target=_copy_output, args=(process.stdout, out), daemon=True) \
+            if out and process.stdout else None
+        if copier:
+            copier.start()
         with _running_lock:
             _running.add(process)
         try:
-            if out and process.stdout:
-                # wasabi styles its messages even when they are piped.
-                for line in process.stdout:
-                    out.write(strip_ansi(line))
-                    out.flush()
-            returncode = process.wait()
+            while True:
+                try:
+                    returncode = process.wait(timeout=POLL_SECONDS if while_running else None)
+                    break
+                except subprocess.TimeoutExpired:
+                    while_running(process)  # type: ignore[misc]
         finally:
+            if process.poll() is None:  # stopped from here: the child removes its outputs
+                process.terminate()
+                process.wait()
             with _running_lock:
                 _running.discard(process)
+            if copier:
+                copier.join()
     if returncode != 0:
         where = f" (output in {log})" if log else ""
         raise UserError(f"run failed (exit code {returncode}){where}: {' '.join(command)}")
+
+
+def _copy_output(stream: IO[str], out: IO[str]) -> None:
+    for line in stream:
+        out.write(strip_ansi(line))  # wasabi styles its messages even when piped
+        out.flush()
 
 
 def stop_running() -> None:
@@ -48,15 +90,43 @@ def stop_running() -> None:
             process.terminate()
 
 
-def train_and_evaluate(config: Path, corpus_dir: Path, run_dir: Path, seed: int, gpu_id: int,
-                       latest: Path, log: Optional[Path] = None) -> None:
-    """`scripts.train` then `scripts.evaluate` (test split) for one run, with the
-    budget in its config; the run's run.json records time, speed and peak memory
-    of the training process."""
-    if log is not None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("", encoding="utf8")
-    run_checked([sys.executable, "-m", "scripts.train", str(config), str(corpus_dir),
-                 str(run_dir), "--latest", str(latest), f"--seed={seed}", f"--gpu-id={gpu_id}"], log)
-    run_checked([sys.executable, "-m", "scripts.evaluate", str(run_dir / "model-best"),
-                 str(corpus_dir / "test.spacy"), str(run_dir), f"--gpu-id={gpu_id}"], log)
+class EvaluationFollower:
+    """Calls `on_evaluation` with each new line of a training child's log as it
+    is written, from the child's staging folder."""
+
+    def __init__(self, run_dir: Path, on_evaluation: Callable[[Dict[str, Any]], None]) -> None:
+        self.run_dir, self.on_evaluation = run_dir, on_evaluation
+        self.offset, self.seen = 0, 0
+
+    def __call__(self, process: subprocess.Popen) -> None:
+        path = staging_dir(self.run_dir, process.pid) / TRAIN_LOG
+        try:
+            with path.open("rb") as log:
+                log.seek(self.offset)
+                data = log.read()
+        except FileNotFoundError:  # not started yet, or already finished
+            return
+        complete = data[:data.rfind(b"\n") + 1]  # a line being written waits for the next poll
+        self.offset += len(complete)
+        for line in complete.splitlines():
+            self.seen += 1
+            self.on_evaluation(srsly.json_loads(line))
+
+    def finish(self) -> None:
+        """Hand on the evaluations written after the last poll, from the run's final log."""
+        for record in list(srsly.read_jsonl(self.run_dir / TRAIN_LOG))[self.seen:]:
+            self.seen += 1
+            self.on_evaluation(record)
+
+
+def train_run(config: Path, corpus_dir: Path, run_dir: Path, seed: int, gpu_id: int, latest: Path,
+          log: Optional[Path] = None,
+          on_evaluation: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
+    """`scripts.train` for one run, with the budget in its config. `on_evaluation`
+    gets every dev evaluation (a train_log.jsonl record) while the run trains;
+    raising from it stops the run, which then leaves no outputs."""
+    follower = EvaluationFollower(run_dir, on_evaluation) if on_evaluation else None
+    run_checked([sys.executable, "-m", "scripts.train", str(config), str(corpus_dir), str(run_dir),
+                 "--latest", str(latest), f"--seed={seed}", f"--gpu-id={gpu_id}"], log, follower)
+    if follower:
+        follower.finish()

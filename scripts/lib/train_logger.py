@@ -2,20 +2,19 @@
 
 Each evaluation step becomes one line of the run's train_log.jsonl: epoch, step,
 losses, dev scores (overall and per label), words seen and elapsed seconds, which
-is what run.json's training speed and later reports are computed from.
+is what run.json's training speed and later reports are computed from. (spaCy's
+own `output_file` of ConsoleLogger.v3 keeps only the score columns: no per-label
+scores, words or time.)
 """
 
 import time
-from typing import IO, Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import IO, Any, Callable, Dict, Optional, Tuple, Union
 
 import srsly
 from spacy import registry
 from spacy.language import Language
 
 LOGGER_NAME = "ner_template.TrainLogger.v1"
-# Called with each evaluation's record; `scripts.tune` reports dev scores to Optuna
-# this way (and stops a pruned trial by raising from the hook).
-STEP_HOOKS: List[Callable[[Dict[str, Any]], None]] = []
 
 
 @registry.loggers(LOGGER_NAME)
@@ -50,9 +49,7 @@ def train_logger(
                 "seconds": round(time.perf_counter() - start, 3),
             }
             log_file.write(srsly.json_dumps(record) + "\n")
-            log_file.flush()
-            for hook in STEP_HOOKS:
-                hook(record)
+            log_file.flush()  # a parent step follows the log as it grows (lib.runs)
 
         def finalize() -> None:
             console_finalize()
