@@ -2,6 +2,8 @@ from pathlib import Path
 
 from confection import Config
 
+from scripts.lib.configs import build_config
+
 from .conftest import ROOT, run
 
 
@@ -47,3 +49,22 @@ def test_bad_overlay_is_reported(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"{overlay}:1: not a valid config overlay: File contains no section headers" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_overlay_that_swaps_an_architecture_replaces_the_block(tmp_path: Path) -> None:
+    """confection's merge: the base's MultiHashEmbed arguments do not leak into the
+    CharacterEmbed the overlay puts in its place; plain values merge one by one."""
+    overlay = tmp_path / "chars.cfg"
+    overlay.write_text('[components.tok2vec.model.embed]\n@architectures = "spacy.CharacterEmbed.v2"\n'
+                       "width = ${components.tok2vec.model.encode.width}\nrows = 7000\nnM = 64\nnC = 8\n"
+                       "include_static_vectors = false\n\n[training.optimizer]\nlearn_rate = 0.002\n")
+    config = build_config(ROOT / "configs" / "base.cfg", [overlay], "pt", {"max_steps": 7})
+    embed = config["components"]["tok2vec"]["model"]["embed"]
+    assert embed["@architectures"] == "spacy.CharacterEmbed.v2" and "attrs" not in embed
+    assert embed["rows"] == 7000 and embed["width"] == "${components.tok2vec.model.encode.width}"
+    assert config["training"]["optimizer"]["learn_rate"] == 0.002
+    assert config["training"]["optimizer"]["use_averages"] is True  # kept from the base
+    assert config["training"]["max_steps"] == 7
+    out = tmp_path / "config.cfg"
+    assert create(out, "--overlay", str(overlay)).returncode == 0  # spaCy fills and validates it
+    assert "spacy.CharacterEmbed.v2" in out.read_text()
