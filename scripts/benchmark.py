@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import spacy
-import srsly
 import typer
 from spacy.cli.init_config import init_config
 from spacy.language import Language
@@ -35,7 +34,7 @@ from .lib.configs import generate, read_budget, set_budget
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import md5_file
 from .lib.provenance import environment_info, utc_now
-from .lib.run_record import read_run, run_figures, same_training
+from .lib.run_record import read_run, read_test_scores, run_figures, same_training
 from .lib.runs import stop_running
 from .lib.scored_runs import train_and_evaluate
 from .lib.tables import markdown_table, write_json_and_markdown
@@ -98,11 +97,11 @@ def finished_run(run_dir: Path, config: Path, corpus_md5: Dict[str, str], seed: 
     """Whether `run_dir` holds a complete, evaluated run of this config, corpus
     (MD5 of each split, from `corpus_md5s`), seed and budget."""
     try:
-        metrics = srsly.read_json(run_dir / "metrics.json")
-    except (OSError, ValueError):
+        scores = read_test_scores(run_dir)
+    except (ValueError, KeyError):  # cut short, or written by an older version
         return False
-    return (same_training(read_run(run_dir), config, corpus_md5, seed, budget)
-            and metrics["test"]["md5"] == corpus_md5["test"])
+    return (scores is not None and scores["test_corpus_md5"] == corpus_md5["test"]
+            and same_training(read_run(run_dir), config, corpus_md5, seed, budget))
 
 
 def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, parallel: int) -> None:

@@ -28,6 +28,7 @@ from .lib.files import atomic_outputs
 from .lib.plots import plot_png
 from .lib.provenance import utc_now
 from .lib.readers import ReadOptions, iter_records
+from .lib.run_record import read_test_scores
 
 
 def labelled_f1(nlp: spacy.Language, path: Path) -> Dict[str, Any]:
@@ -123,8 +124,8 @@ def main(
     rows = signals(reference["profile"], current, thresholds)
     sample: Optional[Dict[str, Any]] = None
     if labelled:
-        metrics_path = model.parent / "metrics.json"
-        test_f1 = srsly.read_json(metrics_path)["overall"]["f"] if metrics_path.is_file() else None
+        test_scores = read_test_scores(model.parent)
+        test_f1 = test_scores["overall"]["f"] if test_scores else None
         sample = labelled_f1(nlp, Path(labelled))
         if test_f1 is not None:
             drop = test_f1 - sample["f"]

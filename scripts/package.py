@@ -1,7 +1,7 @@
 """Package a trained pipeline as an installable Python package with `spacy package`.
 
-Reads: MODEL (a run's model-best), the run's metrics.json (test scores) and
-run.json (seed, checksums, versions), and the dataset's data_report.json.
+Reads: MODEL (a run's model-best), the metrics.json (test scores) and run.json
+(seed, checksums, versions) of the run beside it, and the dataset's data_report.json.
 Writes: OUTPUT_DIR/<lang>_<name>-<version>/ with the package source, dist/*.tar.gz
 and dist/*.whl. The package meta carries the test scores, the label scheme, where
 the data came from and its licence (from the assets' declared licences unless
@@ -24,6 +24,7 @@ from wasabi import msg
 
 from .lib.errors import UserError, check_plain_name, exit_on_user_error
 from .lib.files import atomic_output
+from .lib.run_record import Provenance, TestScores, read_provenance, read_test_scores
 
 UNKNOWN_LICENSE = "unknown"
 
@@ -52,10 +53,10 @@ def data_license(report: Dict[str, Any], manifest: Dict[str, Any]) -> str:
     return " AND ".join(licenses) or UNKNOWN_LICENSE
 
 
-def build_meta(model: Path, name: str, version: str, metrics: Dict[str, Any],
-               run: Dict[str, Any], report: Dict[str, Any], license_: str) -> Dict[str, Any]:
+def build_meta(model: Path, name: str, version: str, scores: TestScores, provenance: Provenance,
+               report: Dict[str, Any], license_: str) -> Dict[str, Any]:
     meta = read_json(model / "meta.json", "train")
-    overall = metrics["overall"]
+    overall = scores["overall"]
     meta.update({
         "name": name,
         "version": version,
@@ -65,18 +66,10 @@ def build_meta(model: Path, name: str, version: str, metrics: Dict[str, Any],
         "sources": [{"name": source["path"], "md5": source["md5"]} for source in report["sources"]],
         "performance": {
             "ents_p": overall["p"], "ents_r": overall["r"], "ents_f": overall["f"],
-            "ents_per_type": {label: {k: v[k] for k in ("p", "r", "f")}
-                              for label, v in metrics["per_label"].items()},
-            "speed": metrics["speed"]["words_per_second"],
+            "ents_per_type": scores["per_label"],
+            "speed": scores["words_per_second"],
         },
-        "ner_template": {
-            "run": run["run"],
-            "seed": run["seed"],
-            "config_md5": run["config"]["md5"],
-            "corpus": {split: info["md5"] for split, info in run["corpus"].items()},
-            "test": metrics["test"],
-            "git": run["environment"].get("git"),
-        },
+        "ner_template": {**provenance, "test_corpus_md5": scores["test_corpus_md5"]},
     })
     return meta
 
@@ -103,8 +96,6 @@ def main(
     output_dir: Path = typer.Argument(..., help="Folder that receives the package"),
     name: str = typer.Option(..., help="Package name without the language prefix"),
     version: str = typer.Option(..., help="Package version"),
-    metrics: Path = typer.Option(..., help="The run's metrics.json"),
-    run_info: Path = typer.Option(..., help="The run's run.json"),
     data_report: Path = typer.Option(..., help="The dataset's data_report.json"),
     manifest: Path = typer.Option(..., help="The fetch step's manifest (declared licences)"),
     license_: str = typer.Option("auto", "--license", help="Licence of the pipeline; auto: the data's declared licence"),
@@ -117,8 +108,12 @@ def main(
     report = read_json(data_report, "preprocess")
     if license_ == "auto":
         license_ = data_license(report, read_json(manifest, "fetch"))
-    meta = build_meta(model, name, version, read_json(metrics, "evaluate"),
-                      read_json(run_info, "train"), report, license_)
+    run_dir = model.parent
+    scores, provenance = read_test_scores(run_dir), read_provenance(run_dir)
+    if scores is None or provenance is None:
+        missing = "evaluate" if scores is None else "train"
+        raise UserError(f"the run's records are incomplete (run the '{missing}' step first)", run_dir)
+    meta = build_meta(model, name, version, scores, provenance, report, license_)
     package_name = f"{meta['lang']}_{name}-{version}"
     staging = output_dir / f".staging-{os.getpid()}"
     with atomic_output(output_dir / package_name) as tmp:

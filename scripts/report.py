@@ -23,9 +23,9 @@ from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
 from .lib.doc_source import source_line
-from .lib.plots import plot_png
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs
+from .lib.plots import plot_png
 from .lib.tables import PRF_HEADER, markdown_table, percent, prf_rows
 
 Entity = Tuple[int, int, str]

@@ -22,38 +22,32 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import srsly
 import typer
 from wasabi import msg
 
 from .lib.annotation import load_model
 from .lib.errors import UserError, exit_on_user_error
+from .lib.run_record import read_provenance, read_test_scores
 
 
 def run_info(model_path: str) -> Dict[str, Any]:
     """Test scores and provenance of the run a model-best folder belongs to."""
     run_dir = Path(model_path).parent
-    info: Dict[str, Any] = {}
-    if (run_dir / "metrics.json").is_file():
-        metrics = srsly.read_json(run_dir / "metrics.json")
-        info["test_scores"] = {"overall": metrics["overall"], "per_label": metrics["per_label"],
-                               "test_corpus_md5": metrics["test"]["md5"]}
-    if (run_dir / "run.json").is_file():
-        run = srsly.read_json(run_dir / "run.json")
-        info["run"] = {"name": run["run"], "created": run["created"], "seed": run["seed"],
-                       "config_md5": run["config"]["md5"],
-                       "corpus_md5": {split: c["md5"] for split, c in run["corpus"].items()},
-                       "versions": run["environment"]["versions"],
-                       "git": run["environment"].get("git")}
-    return info
+    return {key: value for key, value in (("test_scores", read_test_scores(run_dir)),
+                                          ("run", read_provenance(run_dir))) if value}
 
 
 def create_app(model_path: str, max_texts: int, max_chars: int, batch_size: int = 64) -> Any:
     """The FastAPI app, with the model loaded and its metrics registered."""
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse, PlainTextResponse
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-    from prometheus_client import generate_latest
+    from prometheus_client import (
+        CONTENT_TYPE_LATEST,
+        CollectorRegistry,
+        Counter,
+        Histogram,
+        generate_latest,
+    )
     from pydantic import BaseModel, StrictStr
 
     nlp = load_model(model_path)

@@ -32,8 +32,8 @@ from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.configs import read_budget
+from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs, md5_file, remove_path, write_text
 from .lib.provenance import environment_info, package_versions, peak_memory_mib, utc_now
 from .lib.run_record import TRAIN_LOG, read_run, same_training, staging_dir

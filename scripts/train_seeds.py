@@ -19,6 +19,7 @@ from wasabi import msg
 from .lib.configs import read_budget
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output
+from .lib.run_record import read_test_scores
 from .lib.scored_runs import train_and_evaluate
 
 
@@ -43,7 +44,7 @@ def main(
             msg.divider(f"Seed {seed}")
             run_dir = staging / f"s{seed}"
             train_and_evaluate(config_path, corpus_dir, run_dir, seed, gpu_id, latest=staging / "latest")
-            overall = srsly.read_json(run_dir / "metrics.json")["overall"]
+            overall = read_test_scores(run_dir)["overall"]  # type: ignore[index]
             for key in scores:
                 scores[key].append(overall[key])
         (staging / "latest").unlink(missing_ok=True)

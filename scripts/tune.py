@@ -38,9 +38,9 @@ from wasabi import msg
 
 from .lib.configs import check_not_hand_edited, read_budget, write_generated
 from .lib.errors import UserError, exit_on_user_error
-from .lib.runs import train_run
 from .lib.files import atomic_outputs
 from .lib.run_record import read_run
+from .lib.runs import train_run
 from .lib.tables import markdown_table
 
 WORKER = f"{socket.gethostname()}-{os.getpid()}"

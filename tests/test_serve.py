@@ -59,7 +59,8 @@ def server(tmp_path_factory) -> Iterator[str]:
     rules_model(run_dir / "model-best")
     srsly.write_json(run_dir / "metrics.json", {
         "overall": {"p": 0.9, "r": 0.8, "f": 0.85, "support": 10}, "test": {"md5": "t" * 32},
-        "per_label": {"PER": {"p": 1.0, "r": 1.0, "f": 1.0, "support": 5}}})
+        "per_label": {"PER": {"p": 1.0, "r": 1.0, "f": 1.0, "support": 5}},
+        "speed": {"words_per_second": 1000}})
     srsly.write_json(run_dir / "run.json", {
         "run": run_dir.name, "created": "2026-11-23T00:00:00+00:00", "seed": 0,
         "config": {"md5": "c" * 32}, "corpus": {"train": {"md5": "a"}, "dev": {"md5": "b"}},

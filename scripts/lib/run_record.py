@@ -1,15 +1,43 @@
-"""What a finished training run recorded in its run.json, and whether it can be
-reused: the one place that decides when a run is "the same run"."""
+"""A run folder's records: run.json (written by train) and metrics.json (written
+by evaluate). The one place that knows their keys for other steps, and that
+decides when a run is "the same run" and can be reused."""
 
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, TypedDict
 
 import srsly
 
 from .files import md5_file
 
 TRAIN_LOG = "train_log.jsonl"
-TRAIN_OUTPUTS = ("model-best", "model-last", TRAIN_LOG, "run.json")
+RUN_JSON = "run.json"
+METRICS_JSON = "metrics.json"
+TRAIN_OUTPUTS = ("model-best", "model-last", TRAIN_LOG, RUN_JSON)
+
+
+class Scores(TypedDict):
+    p: float
+    r: float
+    f: float
+
+
+class TestScores(TypedDict):
+    """What a run scored on the held-out test split, and on which test file."""
+    overall: Scores
+    per_label: Dict[str, Scores]
+    test_corpus_md5: str
+    words_per_second: int
+
+
+class Provenance(TypedDict):
+    """Where a run's model came from: enough to retrain it."""
+    run: str
+    created: str
+    seed: int
+    config_md5: str
+    corpus_md5: Dict[str, str]
+    versions: Dict[str, str]
+    git: Optional[Dict[str, Any]]
 
 
 def staging_dir(run_dir: Path, pid: int) -> Path:
@@ -23,9 +51,37 @@ def read_run(run_dir: Path) -> Optional[Dict[str, Any]]:
     if not all((run_dir / name).exists() for name in TRAIN_OUTPUTS):
         return None
     try:
-        return srsly.read_json(run_dir / "run.json")
+        return srsly.read_json(run_dir / RUN_JSON)
     except ValueError:
         return None
+
+
+def read_test_scores(run_dir: Path) -> Optional[TestScores]:
+    """The run's test scores from its metrics.json, or None before evaluate ran."""
+    path = run_dir / METRICS_JSON
+    if not path.is_file():
+        return None
+    metrics = srsly.read_json(path)
+    return {"overall": _scores(metrics["overall"]),
+            "per_label": {label: _scores(scores) for label, scores in metrics["per_label"].items()},
+            "test_corpus_md5": metrics["test"]["md5"],
+            "words_per_second": metrics["speed"]["words_per_second"]}
+
+
+def _scores(values: Dict[str, Any]) -> Scores:
+    return {"p": values["p"], "r": values["r"], "f": values["f"]}
+
+
+def read_provenance(run_dir: Path) -> Optional[Provenance]:
+    """Provenance from the run's run.json, or None when there is none."""
+    path = run_dir / RUN_JSON
+    if not path.is_file():
+        return None
+    run = srsly.read_json(path)
+    return {"run": run["run"], "created": run["created"], "seed": run["seed"],
+            "config_md5": run["config"]["md5"],
+            "corpus_md5": {split: corpus["md5"] for split, corpus in run["corpus"].items()},
+            "versions": run["environment"]["versions"], "git": run["environment"].get("git")}
 
 
 def same_training(run: Optional[Dict[str, Any]], config: Path, corpus_md5: Dict[str, str],
@@ -48,8 +104,8 @@ def same_training(run: Optional[Dict[str, Any]], config: Path, corpus_md5: Dict[
 def run_figures(run_dir: Path) -> Dict[str, Any]:
     """The figures tables compare, from a run folder's run.json and metrics.json:
     the one reader of both files' keys outside the steps that write them."""
-    run = srsly.read_json(run_dir / "run.json")
-    metrics = srsly.read_json(run_dir / "metrics.json")
+    run = srsly.read_json(run_dir / RUN_JSON)
+    metrics = srsly.read_json(run_dir / METRICS_JSON)
     overall, training = metrics["overall"], run["training"]
     return {
         "created": run["created"],
