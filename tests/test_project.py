@@ -215,3 +215,10 @@ def test_readme_stays_short() -> None:
     """Quick start, everyday use, new task, vars and layout; the rest lives beside
     what it describes (assets/, configs/, benchmarks/ READMEs)."""
     assert len((ROOT / "README.md").read_text(encoding="utf8").splitlines()) < 250
+
+
+def test_make_sample_rebuilds_the_shipped_sample_byte_for_byte(tmp_path: Path) -> None:
+    asset = next(a for a in PROJECT["assets"] if a["dest"] == "assets/sample/ner_pt.jsonl")
+    out = tmp_path / "ner_pt.jsonl"
+    run(["python", "assets/make_sample.py", str(out)], ROOT, check=True)
+    assert md5_file(out) == asset["checksum"]
