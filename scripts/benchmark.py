@@ -76,7 +76,8 @@ def parse_extra(items: List[str]) -> Dict[str, Path]:
 
 
 def write_configs(systems: List[str], extra: Dict[str, Path], base: Path, overlays: List[Path],
-                  lang: str, config_dir: Path, budget: Dict[str, int]) -> Dict[str, Path]:
+                  lang: str, config_dir: Path, budget: Dict[str, int],
+                  transformer_model: Optional[str] = None) -> Dict[str, Path]:
     configs = {}
     for system in systems:
         path = configs[system] = config_dir / f"{system}.cfg"
@@ -84,7 +85,8 @@ def write_configs(systems: List[str], extra: Dict[str, Path], base: Path, overla
             stock_config(lang, STOCK[system], path, budget)
         else:
             path.unlink(missing_ok=True)
-            generate(base, overlays if system == "template" else [extra[system]], lang, path, budget)
+            generate(base, overlays if system == "template" else [extra[system]], lang, path, budget,
+                     transformer_model)
     return configs
 
 
@@ -267,6 +269,7 @@ def main(
     lang: str = typer.Option("pt", help="spaCy language code"),
     base: Path = typer.Option(Path("configs/base.cfg"), help="The template's base config"),
     overlay: List[Path] = typer.Option([], help="The template's overlay config(s)"),
+    transformer_model: Optional[str] = typer.Option(None, help="Hugging Face model name or folder, for a transformer overlay"),
     systems: str = typer.Option(",".join(DEFAULT_SYSTEMS), help="Comma-separated built-in systems to train"),
     extra: List[str] = typer.Option([], help="Also train NAME=OVERLAY: the base config with that overlay"),
     runs_dir: Optional[Path] = typer.Option(None, help="Where runs go (default OUTPUT_DIR/runs)"),
@@ -296,7 +299,7 @@ def main(
     runs_dir = runs_dir or output_dir / "runs"
     budget = read_budget(budget_config)
     configs = write_configs(system_list, extra_overlays, base, overlay, lang, runs_dir / "configs",
-                            budget)
+                            budget, transformer_model)
     jobs = [{"system": system, "seed": seed, "config": configs[system],
              "run_dir": runs_dir / f"{system}-s{seed}"}
             for seed in seed_list for system in system_list]

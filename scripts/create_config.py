@@ -1,8 +1,11 @@
 """Generate a run's complete training config from the human-edited base config.
 
-Reads: the base config (configs/base.cfg) and overlays (e.g. configs/optimize/
-efficiency.cfg): small config files whose values replace the base's, section by
-section. The `lang` option sets [nlp] lang.
+Reads: the base config (configs/base.cfg) and overlays, applied in order (the
+architecture's, configs/architecture/<name>.cfg, then the optimize var's,
+configs/optimize/<name>.cfg): small config files whose values replace the base's,
+section by section; a block whose registered function changes is replaced whole,
+and components the pipeline no longer lists are dropped. The `lang` option sets
+[nlp] lang; `transformer_model` names the transformer's model, if there is one.
 Writes: OUTPUT, the merged config completed by `spacy init fill-config`, with a
 header saying where it came from and a checksum of its body. The header makes a
 hand edit detectable: a generated file that was edited is never overwritten; the
@@ -30,12 +33,14 @@ def main(
     max_steps: Optional[int] = typer.Option(None, help="Training budget: updates (0: no limit)"),
     eval_frequency: Optional[int] = typer.Option(None, help="Evaluate on dev every N updates"),
     patience: Optional[int] = typer.Option(None, help="Stop after N updates without dev improvement (0: never)"),
+    transformer_model: Optional[str] = typer.Option(None, help="Hugging Face model name or folder, for a config with a transformer"),
     # fmt: on
 ) -> None:
     check_plain_path(output.parent, "run")
     given = {"max_epochs": max_epochs, "max_steps": max_steps, "eval_frequency": eval_frequency,
              "patience": patience}
-    generate(base, overlay, lang, output, {k: v for k, v in given.items() if v is not None})
+    generate(base, overlay, lang, output, {k: v for k, v in given.items() if v is not None},
+             transformer_model)
     msg.good(f"Generated {output} from {', '.join(str(p) for p in [base, *overlay])}")
 
 

@@ -35,8 +35,9 @@ def weasel_section(project_dir: Path) -> str:
         with contextlib.redirect_stdout(io.StringIO()):  # it reports saving the temp file
             project_document(project_dir, out, no_emoji=True)
         text = out.read_text(encoding="utf8").strip()
-    # The assets are described where they live (assets/README.md), not here again.
-    return text.split("\n### Assets", 1)[0].strip()
+    # The title and description repeat the README's opening, and the assets are
+    # described where they live (assets/README.md): the command and workflow tables.
+    return "### Commands" + text.split("\n### Commands", 1)[1].split("\n### Assets", 1)[0].rstrip()
 
 
 def documented_vars(project_yml: Path) -> List[Tuple[str, List[Tuple[str, str]]]]:

@@ -17,6 +17,7 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
 
+from .lib.entities import entity_spans, score_prefix, with_entity_spans
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import md5_file
 from .lib.provenance import environment_info, utc_now
@@ -36,15 +37,17 @@ def pipe_speed(nlp: spacy.Language, texts: List[str], batch_size: int = 256) -> 
 
 def score(nlp: spacy.Language, examples: List[Example]) -> Dict[str, Any]:
     scores = nlp.evaluate(examples)
-    support = Counter(ent.label_ for eg in examples for ent in eg.reference.ents)
-    labels = sorted(set(support) | set(scores.get("ents_per_type") or {}))
+    prefix = score_prefix(nlp)
+    support = Counter(ent.label_ for eg in examples for ent in entity_spans(eg.reference))
+    by_label = scores.get(f"{prefix}_per_type") or {}
+    labels = sorted(set(support) | set(by_label))
     per_label = {}
     for label in labels:
-        prf = (scores.get("ents_per_type") or {}).get(label, {"p": 0.0, "r": 0.0, "f": 0.0})
+        prf = by_label.get(label, {"p": 0.0, "r": 0.0, "f": 0.0})
         per_label[label] = {"p": prf["p"], "r": prf["r"], "f": prf["f"], "support": support[label]}
     return {
-        "overall": {"p": scores["ents_p"] or 0.0, "r": scores["ents_r"] or 0.0,
-                    "f": scores["ents_f"] or 0.0, "support": sum(support.values())},
+        "overall": {"p": scores[f"{prefix}_p"] or 0.0, "r": scores[f"{prefix}_r"] or 0.0,
+                    "f": scores[f"{prefix}_f"] or 0.0, "support": sum(support.values())},
         "per_label": per_label,
     }
 
@@ -83,7 +86,8 @@ def main(
     gold = list(DocBin().from_disk(test_path).get_docs(nlp.vocab))
     if not gold:
         raise UserError("the test corpus holds no documents", test_path)
-    examples = [Example(nlp.make_doc(doc.text), doc) for doc in gold]
+    # A corpus written before entities were also kept as spans gets them here.
+    examples = [Example(nlp.make_doc(doc.text), with_entity_spans(doc)) for doc in gold]
     metrics: Dict[str, Any] = {
         "run": output_dir.name,
         "model": model.as_posix(),

@@ -47,6 +47,7 @@ from .lib.cleaning import (
     parse_labels,
     summarise_problems,
 )
+from .lib.entities import with_entity_spans
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs, md5_file, write_json
 from .lib.readers import (
@@ -219,7 +220,7 @@ class SplitWriter:
 
     def _write(self, doc: Doc) -> None:
         self.stats.add(doc)
-        self.docbin.add(doc)
+        self.docbin.add(with_entity_spans(doc))
 
 
 @dataclass

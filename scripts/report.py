@@ -23,6 +23,7 @@ from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
 from .lib.doc_source import source_line
+from .lib.entities import SPANS_KEY, entity_labels, entity_spans
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs
 from .lib.plots import plot_png
@@ -33,7 +34,7 @@ NONE = "(none)"
 
 
 def entities(doc: Doc) -> Set[Entity]:
-    return {(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents}
+    return {(ent.start_char, ent.end_char, ent.label_) for ent in entity_spans(doc)}
 
 
 def prf(tp: int, fp: int, fn: int) -> Dict[str, float]:
@@ -99,7 +100,12 @@ def label_bars(per_label: Dict[str, Dict[str, float]]) -> str:
     return plot_png(draw)
 
 
-def render_ents(doc: Doc, colors: Dict[str, str]) -> str:
+def render_ents(doc: Doc, colors: Dict[str, str], as_spans: bool) -> str:
+    """displaCy's entity style, or its span style for a span categorizer, whose
+    spans may overlap."""
+    if as_spans:
+        return displacy.render(doc, style="span", page=False, jupyter=False,
+                               options={"colors": colors, "spans_key": SPANS_KEY})
     return displacy.render(doc, style="ent", page=False, jupyter=False, options={"colors": colors})
 
 
@@ -117,7 +123,7 @@ def build(run_dir: Path, train_path: Path, test_path: Path, n_worst: int) -> Dic
     nlp = spacy.load(run_dir / "model-best")
     gold_docs = list(DocBin().from_disk(test_path).get_docs(nlp.vocab))
     pred_docs = list(nlp.pipe(doc.text for doc in gold_docs))
-    train_texts = {ent.text for doc in DocBin().from_disk(train_path).get_docs(nlp.vocab) for ent in doc.ents}
+    train_texts = {ent.text for doc in DocBin().from_disk(train_path).get_docs(nlp.vocab) for ent in entity_spans(doc)}
     pairs = list(zip(gold_docs, pred_docs))
     false_positives, false_negatives, worst = [], [], []
     for index, (gold, pred) in enumerate(pairs):
@@ -144,7 +150,7 @@ def build(run_dir: Path, train_path: Path, test_path: Path, n_worst: int) -> Dic
         "worst": [(errors, pairs[index]) for errors, index in worst[:n_worst]],
         "false_positives": false_positives,
         "false_negatives": false_negatives,
-        "labels": sorted(nlp.get_pipe("ner").labels),
+        "labels": entity_labels(nlp),
     }
 
 
@@ -204,8 +210,8 @@ def to_html(data: Dict[str, Any], run_name: str) -> str:
     bars = f'<img alt="F1 per label" src="data:image/png;base64,{label_bars(metrics["per_label"])}">'
     worst = "".join(
         f'<div class="pair"><div><h4>doc {html.escape(str(gold.user_data.get("id", "")))} · gold'
-        f" ({errors} errors)</h4>{render_ents(gold, colors)}</div>"
-        f"<div><h4>predicted</h4>{render_ents(pred, colors)}</div></div>"
+        f" ({errors} errors)</h4>{render_ents(gold, colors, SPANS_KEY in pred.spans)}</div>"
+        f"<div><h4>predicted</h4>{render_ents(pred, colors, SPANS_KEY in pred.spans)}</div></div>"
         for errors, (gold, pred) in data["worst"])
     overall = metrics["overall"]
     return f"""<!DOCTYPE html>
@@ -236,7 +242,7 @@ def _worst_title(count: int) -> str:
 @exit_on_user_error
 def main(
     # fmt: off
-    run_dir: Path = typer.Argument(..., help="Run folder, e.g. training/sample-efficiency-s0"),
+    run_dir: Path = typer.Argument(..., help="Run folder, e.g. training/sample-cnn-efficiency-s0"),
     corpus_dir: Path = typer.Argument(..., help="Folder with train.spacy and test.spacy"),
     n_worst: int = typer.Option(50, help="How many of the worst test documents to show"),
     # fmt: on

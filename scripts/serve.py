@@ -26,6 +26,7 @@ import typer
 from wasabi import msg
 
 from .lib.annotation import load_model
+from .lib.entities import entity_labels, entity_records
 from .lib.errors import UserError, exit_on_user_error
 from .lib.run_record import read_provenance, read_test_scores
 
@@ -52,7 +53,7 @@ def create_app(model_path: str, max_texts: int, max_chars: int, batch_size: int 
 
     nlp = load_model(model_path)
     model = {"name": f"{nlp.meta['lang']}_{nlp.meta['name']}", "version": nlp.meta["version"]}
-    labels = list(nlp.get_pipe("ner").labels) if "ner" in nlp.pipe_names else []
+    labels = entity_labels(nlp)
     meta = {"model": model, "labels": labels, "pipeline": nlp.pipe_names, **run_info(model_path)}
     registry = CollectorRegistry()
     requests = Counter("ner_requests", "HTTP requests", ["endpoint", "status"], registry=registry)
@@ -102,10 +103,10 @@ def create_app(model_path: str, max_texts: int, max_chars: int, batch_size: int 
         for doc in nlp.pipe(body.texts, batch_size=batch_size):
             documents.inc()
             words.inc(len(doc))
-            for ent in doc.ents:
-                entities.labels(ent.label_).inc()
-            results.append({"entities": [{"start": ent.start_char, "end": ent.end_char,
-                                          "label": ent.label_, "text": ent.text} for ent in doc.ents]})
+            records = entity_records(doc)
+            for record in records:
+                entities.labels(record["label"]).inc()
+            results.append({"entities": records})
         return {"model": model, "results": results}
 
     return app

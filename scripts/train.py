@@ -141,7 +141,7 @@ def main(
     # fmt: off
     config_path: Path = typer.Argument(..., help="Generated training config", exists=True, dir_okay=False),
     corpus_dir: Path = typer.Argument(..., help="Folder with train.spacy and dev.spacy"),
-    run_dir: Path = typer.Argument(..., help="Run folder, e.g. training/sample-efficiency-s0"),
+    run_dir: Path = typer.Argument(..., help="Run folder, e.g. training/sample-cnn-efficiency-s0"),
     latest: Path = typer.Option(Path("training/latest"), help="File that names the newest run"),
     seed: int = typer.Option(0, help="Random seed for initialisation and batching"),
     gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),

@@ -28,7 +28,7 @@ def main(
     # fmt: off
     config_path: Path = typer.Argument(..., help="Generated training config", exists=True, dir_okay=False),
     corpus_dir: Path = typer.Argument(..., help="Folder with train/dev/test.spacy"),
-    group_dir: Path = typer.Argument(..., help="Folder for the seed runs, e.g. training/sample-efficiency-seeds"),
+    group_dir: Path = typer.Argument(..., help="Folder for the seed runs, e.g. training/sample-cnn-efficiency-seeds"),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
     gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
     # fmt: on

@@ -13,7 +13,7 @@ def create(out: Path, *extra: str):
 
 def test_overlay_and_lang_are_applied_and_config_is_filled(tmp_path: Path) -> None:
     out = tmp_path / "run" / "config.cfg"
-    result = create(out, "--lang", "es", "--overlay", "configs/optimize/accuracy.cfg")
+    result = create(out, "--lang", "es", "--overlay", "configs/architecture/cnn_large.cfg")
     assert result.returncode == 0, result.stdout + result.stderr
     config = Config().from_disk(out, interpolate=False)
     assert config["nlp"]["lang"] == "es"
@@ -25,7 +25,7 @@ def test_overlay_and_lang_are_applied_and_config_is_filled(tmp_path: Path) -> No
 def test_regenerates_its_own_file_but_never_a_hand_edited_one(tmp_path: Path) -> None:
     out = tmp_path / "config.cfg"
     assert create(out).returncode == 0
-    assert create(out, "--overlay", "configs/optimize/accuracy.cfg").returncode == 0
+    assert create(out, "--overlay", "configs/architecture/cnn_large.cfg").returncode == 0
     edited = out.read_text().replace("dropout = 0.1", "dropout = 0.3")
     out.write_text(edited)
     result = create(out)

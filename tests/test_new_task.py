@@ -90,7 +90,7 @@ def test_weasel_clone_then_english_conll_task_with_other_labels(template_repo: P
         write_conll(project / "assets" / "mytask" / f"{split}.conll", english_sentences(n, seed))
     weasel(["run", "all", ".", "--vars.dataset", "mytask", "--vars.lang", "en",
             "--vars.package_name", "mytask_ner", *SMALL], project)
-    run_dir = project / "training" / "mytask-efficiency-s0"
+    run_dir = project / "training" / "mytask-cnn-efficiency-s0"
     metrics = srsly.read_json(run_dir / "metrics.json")
     assert set(metrics["per_label"]) == {"PERSON", "COMPANY", "CITY"}
     assert metrics["overall"]["support"] > 0
@@ -119,7 +119,7 @@ def test_label_studio_export_unsplit_with_restricted_labels(tmp_path: Path) -> N
     export.write_text(json.dumps(label_studio_tasks(english_sentences(200, 4))), encoding="utf8")
     weasel(["run", "all", ".", "--vars.dataset", "ls", "--vars.lang", "en",
             "--vars.labels", "PERSON,CITY", *SMALL], project)
-    metrics = srsly.read_json(project / "training" / "ls-efficiency-s0" / "metrics.json")
+    metrics = srsly.read_json(project / "training" / "ls-cnn-efficiency-s0" / "metrics.json")
     assert set(metrics["per_label"]) == {"PERSON", "CITY"}
     report = srsly.read_json(project / "corpus" / "ls" / "data_report.json")
     assert report["sources"][0]["format"] == "label_studio"

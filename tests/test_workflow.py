@@ -22,11 +22,11 @@ from .conftest import copy_project, render_page, weasel
 
 pytestmark = pytest.mark.slow
 
-RUN = "sample-efficiency-s0"
+RUN = "sample-cnn-efficiency-s0"
 STEPS = ["fetch", "preprocess", "create-config", "check-data", "train", "evaluate", "profile", "report",
          "package"]
 SMALL_VARS = {"max_steps": "100", "eval_frequency": "25", "patience": "0"}
-PACKAGE_NAME = "pt_sample_efficiency_s0"
+PACKAGE_NAME = "pt_sample_cnn_efficiency_s0"
 IMAGE_CHECK = """
 window.addEventListener("load", () => {
   const ok = [...document.images].every((img) => img.complete && img.naturalWidth > 0);
@@ -291,7 +291,7 @@ def test_report_renders_in_headless_chromium(trained: Path, tmp_path: Path) -> N
 
 def test_seeds_workflow_and_compare(trained_copy: Path) -> None:
     weasel(["run", "seeds", ".", "--vars.seeds", "0,1"], trained_copy)
-    group = trained_copy / "training" / "sample-efficiency-seeds"
+    group = trained_copy / "training" / "sample-cnn-efficiency-seeds"
     summary = srsly.read_json(group / "summary.json")
     assert summary["seeds"] == [0, 1] and set(summary["f"]) == {"mean", "std", "values"}
     for seed in (0, 1):
@@ -300,11 +300,11 @@ def test_seeds_workflow_and_compare(trained_copy: Path) -> None:
     single = srsly.read_json(trained_copy / "training" / RUN / "metrics.json")["overall"]
     assert srsly.read_json(group / "s0" / "metrics.json")["overall"] == single
     result = srsly.read_json(trained_copy / "training" / "compare.json")
-    assert {row["run"] for row in result["runs"]} >= {RUN, "sample-efficiency-seeds/s0",
-                                                       "sample-efficiency-seeds/s1"}
+    assert {row["run"] for row in result["runs"]} >= {RUN, "sample-cnn-efficiency-seeds/s0",
+                                                       "sample-cnn-efficiency-seeds/s1"}
     (group_row,) = result["seed_groups"]
     assert group_row["seeds"] == [0, 1]
-    assert result["latest"] == "sample-efficiency-seeds/s1" and result["diff"]["overall"]
+    assert result["latest"] == "sample-cnn-efficiency-seeds/s1" and result["diff"]["overall"]
     assert "± " in (trained_copy / "training" / "compare.md").read_text()
     gate = weasel(["run", "compare", ".", "--vars.max_drop", "100"], trained_copy)
     assert "Gate passed" in gate.stdout

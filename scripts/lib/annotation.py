@@ -12,6 +12,7 @@ import spacy
 from spacy.language import Language
 from wasabi import msg
 
+from .entities import entity_records
 from .errors import UserError
 from .files import md5_file
 from .readers import binary_lines, data_suffix
@@ -126,8 +127,7 @@ def annotate_shard(nlp: Language, shard: List[Document], model: Dict[str, str],
     texts = ((document.text, document) for document in shard)
     for doc, document in nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
         yield {"id": document.id, **document.fields, "source": document.source, "line": document.line,
-               "entities": [{"start": ent.start_char, "end": ent.end_char, "label": ent.label_,
-                             "text": ent.text} for ent in doc.ents],
+               "entities": entity_records(doc),
                "model": model}
 
 

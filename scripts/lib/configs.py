@@ -4,6 +4,7 @@ overwritten silently."""
 
 import configparser
 import hashlib
+import importlib.util
 import json
 import tempfile
 from pathlib import Path
@@ -77,7 +78,8 @@ BUDGET_KEYS = ("max_epochs", "max_steps", "eval_frequency", "patience")
 
 
 def build_config(base: Path, overlays: List[Path], lang: str,
-                 budget: Optional[Dict[str, int]] = None) -> Config:
+                 budget: Optional[Dict[str, int]] = None,
+                 transformer_model: Optional[str] = None) -> Config:
     """The base config with each overlay merged in by confection: a block whose
     registered function (@architectures, ...) the overlay changes is replaced, not
     mixed with the base's arguments; other values are updated one by one."""
@@ -87,17 +89,32 @@ def build_config(base: Path, overlays: List[Path], lang: str,
         raise UserError(f"not a valid config: {err}", base) from None
     for overlay in overlays:
         config = config.merge(read_overlay(overlay))
+    # An overlay that swaps a component (spancat for ner, a transformer for tok2vec)
+    # leaves the old block behind; spaCy would still build it.
+    pipeline = config["nlp"]["pipeline"]
+    for name in [name for name in config["components"] if name not in pipeline]:
+        del config["components"][name]
     config["nlp"]["lang"] = lang
     config["training"].update(budget or {})
+    # A decaying learning rate ends with the budget (spaCy resolves the optimizer
+    # alone, so the schedule cannot refer to ${training.max_steps} itself).
+    learn_rate = config["training"]["optimizer"].get("learn_rate")
+    if isinstance(learn_rate, dict) and "total_steps" in learn_rate and config["training"]["max_steps"]:
+        learn_rate["total_steps"] = config["training"]["max_steps"]
+    if transformer_model is not None and "transformer" in config["components"]:
+        config["components"]["transformer"]["model"]["name"] = transformer_model
     return config
 
 
 def generate(base: Path, overlays: List[Path], lang: str, output: Path,
-             budget: Optional[Dict[str, int]] = None) -> None:
+             budget: Optional[Dict[str, int]] = None, transformer_model: Optional[str] = None) -> None:
     """Write the filled config for `base` + `overlays` (and `budget`, into its
     [training] block) to `output`, atomically."""
     check_not_hand_edited(output)
-    config = build_config(base, overlays, lang, budget)
+    config = build_config(base, overlays, lang, budget, transformer_model)
+    if "transformer" in config["components"] and importlib.util.find_spec("spacy_transformers") is None:
+        raise UserError("the transformer architecture needs spacy-transformers: "
+                        "pip install -r requirements-transformers.txt")
     with tempfile.TemporaryDirectory() as tmp_dir:
         merged, filled = Path(tmp_dir) / "merged.cfg", Path(tmp_dir) / "filled.cfg"
         config.to_disk(merged, interpolate=False)

@@ -7,6 +7,8 @@ from typing import Any, Dict, Iterable, List, Set
 
 from spacy.language import Language
 
+from .entities import entity_spans
+
 # Length buckets (upper bounds, in words) for the text-length distribution.
 DOC_BUCKETS = (10, 20, 50, 100, 200, 500, 1000)
 MAX_ENTITY_TOKENS = 6  # entity lengths above this share one bucket
@@ -34,7 +36,7 @@ def profile(nlp: Language, texts: Iterable[str], train_vocab: Set[str],
         words += n_words
         unseen += sum(1 for token in doc if not token.is_space and token.lower_ not in train_vocab)
         doc_lengths[_bucket(n_words)] += 1
-        for ent in doc.ents:
+        for ent in entity_spans(doc):
             labels[ent.label_] += 1
             entity_lengths[str(min(len(ent), MAX_ENTITY_TOKENS))] += 1
     entities = sum(labels.values())
