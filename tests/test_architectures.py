@@ -25,8 +25,8 @@ from .tiny_transformer import build_tiny_transformer
 
 ARCHITECTURES = sorted(path.stem for path in (ROOT / "configs" / "architecture").glob("*.cfg"))
 HAS_TRANSFORMERS = importlib.util.find_spec("spacy_transformers") is not None
-NEEDS_TRANSFORMERS = pytest.mark.skipif(
-    not HAS_TRANSFORMERS, reason="spacy-transformers is not installed (pip install -r requirements-transformers.txt)")
+NEEDS_TRANSFORMERS = [pytest.mark.transformer, pytest.mark.skipif(
+    not HAS_TRANSFORMERS, reason="spacy-transformers is not installed (pip install -r requirements-transformers.txt)")]
 
 
 def config_for(architecture: str, **budget: int) -> Config:
@@ -101,8 +101,21 @@ TINY = ["--vars.max_steps", "30", "--vars.eval_frequency", "10", "--vars.patienc
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("architecture", ["cnn_large", "spancat",
-                                          pytest.param("transformer", marks=NEEDS_TRANSFORMERS)])
+def test_the_large_cnn_trains_and_evaluates_through_weasel(tmp_path: Path) -> None:
+    """Only its encoder's size differs from the default, whose whole workflow runs
+    elsewhere: the steps that build, train and score the model."""
+    project = copy_project(tmp_path / "project")
+    for step in ("fetch", "preprocess", "create-config", "train", "evaluate"):
+        weasel(["run", step, ".", "--vars.architecture", "cnn_large", *TINY], project)
+    run_dir = project / "training" / "sample-cnn_large-efficiency-s0"
+    config = spacy.load(run_dir / "model-best").config
+    assert config["components"]["tok2vec"]["model"]["encode"]["width"] == 256
+    assert srsly.read_json(run_dir / "run.json")["training"]["steps"] == 30
+    assert set(srsly.read_json(run_dir / "metrics.json")["per_label"]) == {"LOC", "MISC", "ORG", "PER"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("architecture", ["spancat", pytest.param("transformer", marks=NEEDS_TRANSFORMERS)])
 def test_each_architecture_runs_the_whole_workflow(architecture: str, tmp_path: Path,
                                                    request: pytest.FixtureRequest,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
