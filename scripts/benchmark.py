@@ -3,8 +3,9 @@
 Trains and scores, in one run and on the same corpus, with the same training
 budget and the same seeds: (a) `spacy init config --pipeline ner --optimize
 efficiency`, (b) the same with `--optimize accuracy` (CPU, no vectors), (c) this
-template's config (the base config with its optimize overlay), and any extra
-overlays given as NAME=PATH (e.g. the tuned config).
+template's config (the base config with its overlays, and the static vectors of
+train-vectors if it made any), and any extra overlays given as NAME=PATH (e.g.
+the tuned config).
 
 Reads: CORPUS_DIR/{train,dev,test}.spacy, the base config and overlays.
 Writes: OUTPUT_DIR/results.json and OUTPUT_DIR/results.md: test F1 (overall and
@@ -13,8 +14,8 @@ words/second, inference words/second (`nlp.pipe` batched, and one text at a
 time), model size, peak training memory, and ratios against stock efficiency;
 with the machine and versions that produced them. Models, logs and configs of
 each run go to RUNS_DIR (default OUTPUT_DIR/runs, git-ignored). A finished run
-whose config, corpus, seed and budget are unchanged is reused, not retrained,
-so an interrupted benchmark resumes and benchmarks can share runs.
+whose config, corpus, seed, budget and static vectors are unchanged is reused,
+not retrained, so an interrupted benchmark resumes and benchmarks can share runs.
 """
 
 import statistics
@@ -33,6 +34,7 @@ from wasabi import msg
 from .lib.configs import generate, read_budget, set_budget
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import md5_file
+from .lib.pretrained import static_vectors
 from .lib.provenance import environment_info, utc_now
 from .lib.run_record import read_run, read_test_scores, run_figures, same_training
 from .lib.runs import stop_running
@@ -77,7 +79,8 @@ def parse_extra(items: List[str]) -> Dict[str, Path]:
 
 def write_configs(systems: List[str], extra: Dict[str, Path], base: Path, overlays: List[Path],
                   lang: str, config_dir: Path, budget: Dict[str, int],
-                  transformer_model: Optional[str] = None) -> Dict[str, Path]:
+                  transformer_model: Optional[str] = None,
+                  vectors: Optional[Path] = None) -> Dict[str, Path]:
     configs = {}
     for system in systems:
         path = configs[system] = config_dir / f"{system}.cfg"
@@ -86,7 +89,7 @@ def write_configs(systems: List[str], extra: Dict[str, Path], base: Path, overla
         else:
             path.unlink(missing_ok=True)
             generate(base, overlays if system == "template" else [extra[system]], lang, path, budget,
-                     transformer_model)
+                     transformer_model, vectors)
     return configs
 
 
@@ -250,7 +253,7 @@ def results_markdown(results: Dict[str, Any]) -> str:
 
 
 def config_sources(systems: List[str], extra: Dict[str, Path], base: Path,
-                   overlays: List[Path]) -> Dict[str, str]:
+                   overlays: List[Path], vectors: Optional[Path] = None) -> Dict[str, str]:
     sources = {}
     for system in systems:
         if system in STOCK:
@@ -258,6 +261,8 @@ def config_sources(systems: List[str], extra: Dict[str, Path], base: Path,
         else:
             parts = [base, *(overlays if system == "template" else [extra[system]])]
             sources[system] = " + ".join(f"`{p.as_posix()}`" for p in parts)
+            if vectors is not None:
+                sources[system] += f" + static vectors `{vectors.as_posix()}`"
     return sources
 
 
@@ -272,6 +277,7 @@ def main(
     transformer_model: Optional[str] = typer.Option(None, help="Hugging Face model name or folder, for a transformer overlay"),
     systems: str = typer.Option(",".join(DEFAULT_SYSTEMS), help="Comma-separated built-in systems to train"),
     extra: List[str] = typer.Option([], help="Also train NAME=OVERLAY: the base config with that overlay"),
+    vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors: its static vectors, if any, are read by the template's systems (never the stock ones)", file_okay=False),
     runs_dir: Optional[Path] = typer.Option(None, help="Where runs go (default OUTPUT_DIR/runs)"),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
     budget_config: Path = typer.Option(..., help="A generated run config whose training budget every system gets", exists=True, dir_okay=False),
@@ -298,8 +304,9 @@ def main(
     texts = [doc.text for doc in test_docs]
     runs_dir = runs_dir or output_dir / "runs"
     budget = read_budget(budget_config)
+    vectors_dir = static_vectors(vectors) if vectors is not None else None
     configs = write_configs(system_list, extra_overlays, base, overlay, lang, runs_dir / "configs",
-                            budget, transformer_model)
+                            budget, transformer_model, vectors_dir)
     jobs = [{"system": system, "seed": seed, "config": configs[system],
              "run_dir": runs_dir / f"{system}-s{seed}"}
             for seed in seed_list for system in system_list]
@@ -319,7 +326,7 @@ def main(
         "budget": budget,
         "parallel": parallel,
         "speed_rounds": speed_rounds,
-        "configs": config_sources(system_list, extra_overlays, base, overlay),
+        "configs": config_sources(system_list, extra_overlays, base, overlay, vectors_dir),
         "created": utc_now(),
         "environment": environment_info(),
         "summary": summarise(runs),

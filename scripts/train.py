@@ -1,10 +1,11 @@
 """Train one versioned run of the NER pipeline with `spacy train`.
 
-Reads: CONFIG (the generated training/<run>/config.cfg) and CORPUS_DIR/{train,dev}
-.spacy (dev is used for model selection and early stopping, never test).
+Reads: CONFIG (the generated training/<run>/config.cfg), CORPUS_DIR/{train,dev}
+.spacy (dev is used for model selection and early stopping, never test), the
+static vectors CONFIG names, if any, and the pretrain step's weights, if given.
 Writes into RUN_DIR: model-best/, model-last/, train_log.jsonl (one line per
-evaluation) and run.json (seed, config and corpus checksums, versions, git
-commit, wall time, words/second); and LATEST, a one-line file naming the run.
+evaluation) and run.json (seed, checksums of the config, corpus, static vectors
+and pretrained weights, versions, git commit, wall time, words/second); and LATEST, a one-line file naming the run.
 Training happens in a staging folder: the four outputs replace the previous
 ones only when training succeeds, so a failed or interrupted run loses nothing.
 A lock file keeps a second process from training the same run folder; staging
@@ -35,8 +36,15 @@ from wasabi import msg
 from .lib.configs import read_budget
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs, md5_file, remove_path, write_text
+from .lib.pretrained import pretrained_weights
 from .lib.provenance import environment_info, package_versions, peak_memory_mib, utc_now
-from .lib.run_record import TRAIN_LOG, read_run, same_training, staging_dir
+from .lib.run_record import (
+    TRAIN_LOG,
+    config_inputs,
+    read_run,
+    same_training,
+    staging_dir,
+)
 from .lib.run_record import TRAIN_OUTPUTS as OUTPUTS
 from .lib.train_logger import LOGGER_NAME
 
@@ -145,10 +153,14 @@ def main(
     latest: Path = typer.Option(Path("training/latest"), help="File that names the newest run"),
     seed: int = typer.Option(0, help="Random seed for initialisation and batching"),
     gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
+    pretrained: Optional[Path] = typer.Option(None, help="Folder written by the pretrain step: its tok2vec.bin, if any, initialises the tok2vec"),
     force: bool = typer.Option(False, "--force", help="Retrain even if RUN_DIR holds a finished run of the same inputs"),
     # fmt: on
 ) -> None:
     check_plain_path(run_dir, "run")
+    weights = pretrained_weights(pretrained) if pretrained is not None else None
+    path_overrides = {"paths.init_tok2vec": str(weights)} if weights else {}
+    inputs = config_inputs(config_path, path_overrides)
     corpora = {split: corpus_summary(corpus_dir / f"{split}.spacy") for split in ("train", "dev")}
     settings = read_budget(config_path)  # set by create-config from the vars
     with run_lock(run_dir):
@@ -157,17 +169,20 @@ def main(
         spacy_version = package_versions("spacy")["spacy"]
         corpus_md5 = {split: info["md5"] for split, info in corpora.items()}
         if not force and same_training(read_run(run_dir), config_path, corpus_md5, seed,
-                                       {**settings, "gpu_id": gpu_id}, spacy_version):
+                                       {**settings, "gpu_id": gpu_id}, spacy_version, inputs):
             write_text(latest, run_dir.name + "\n")
             msg.good(f"{run_dir} already holds this run (same config, corpus, seed, settings "
                      "and spaCy version): reused, not retrained (delete the folder to retrain)")
             return
-        train(config_path, corpora, run_dir, seed, gpu_id, settings)
+        if weights:
+            msg.info(f"The tok2vec starts from pretrained weights: {weights}")
+        train(config_path, corpora, run_dir, seed, gpu_id, settings, path_overrides, inputs)
     write_text(latest, run_dir.name + "\n")
 
 
 def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, seed: int,
-          gpu_id: int, settings: Dict[str, int]) -> None:
+          gpu_id: int, settings: Dict[str, int], path_overrides: Dict[str, str],
+          inputs: Dict[str, Dict[str, Any]]) -> None:
     base_config = Config().from_disk(config_path, interpolate=False)
     staging = staging_dir(run_dir, os.getpid())
     overrides: Dict[str, Any] = {
@@ -176,6 +191,7 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
         "system.seed": seed,
         "training.logger.@loggers": LOGGER_NAME,
         "training.logger.log_path": str(staging / TRAIN_LOG),
+        **path_overrides,
     }
     start = time.perf_counter()
     with atomic_outputs(*(run_dir / name for name in OUTPUTS)) as temps:
@@ -201,6 +217,7 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
             "gpu_id": gpu_id,
             "config": {"path": config_path.as_posix(), "md5": md5_file(config_path)},
             "corpus": corpora,
+            "inputs": inputs,
             "training": {
                 **settings,
                 "steps": last.get("step"),

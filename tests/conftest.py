@@ -25,7 +25,7 @@ def copy_project(dest: Path) -> Path:
     def ignore(folder: str, names: List[str]) -> List[str]:
         skipped = [n for n in names if n in GENERATED or n.endswith(".pyc")]
         if Path(folder) == ROOT / "assets":
-            skipped += [n for n in names if n not in ("sample", ".gitattributes")]
+            skipped += [n for n in names if n not in ("sample", "unlabelled", ".gitattributes")]
         return skipped
 
     shutil.copytree(ROOT, dest, ignore=ignore)

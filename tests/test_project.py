@@ -82,7 +82,8 @@ def test_deps_check_fails_when_a_dep_is_missing() -> None:
                                               if d != "scripts/evaluate.py"])
     assert missing_deps(bench) == ["scripts/evaluate.py"]  # run as a subprocess, still a dep
     config = dict(COMMANDS["create-config"], deps=["scripts/create_config.py", "scripts/lib/configs.py",
-                                                   "scripts/lib/errors.py", "scripts/lib/files.py"])
+                                                   "scripts/lib/errors.py", "scripts/lib/files.py",
+                                                   "scripts/lib/pretrained.py"])
     assert missing_deps(config) == ["configs/base.cfg", "configs/architecture/cnn.cfg",
                                     "configs/optimize/efficiency.cfg"]
 

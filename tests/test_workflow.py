@@ -23,8 +23,8 @@ from .conftest import copy_project, render_page, weasel
 pytestmark = pytest.mark.slow
 
 RUN = "sample-cnn-efficiency-s0"
-STEPS = ["fetch", "preprocess", "create-config", "check-data", "train", "evaluate", "profile", "report",
-         "package"]
+STEPS = ["fetch", "preprocess", "train-vectors", "create-config", "pretrain", "check-data", "train",
+         "evaluate", "profile", "report", "package"]
 SMALL_VARS = {"max_steps": "100", "eval_frequency": "25", "patience": "0"}
 PACKAGE_NAME = "pt_sample_cnn_efficiency_s0"
 IMAGE_CHECK = """
@@ -129,8 +129,10 @@ def test_editing_the_sample_reruns_preprocess_and_everything_after(trained_copy:
     assert f'update its checksum in project.yml to "{md5_file(sample)}"' in result.stderr
     edit_sample(trained_copy, original, update_checksum=False)
     edit_sample(trained_copy, edited)
-    assert run_all(trained_copy) == {"fetch", "preprocess", "check-data", "train", "evaluate",
-                                     "profile", "report", "package"}
+    # train-vectors and pretrain rerun on the new train split, but switched off they
+    # write the same record, so create-config is skipped.
+    assert run_all(trained_copy) == {"fetch", "preprocess", "train-vectors", "pretrain", "check-data",
+                                     "train", "evaluate", "profile", "report", "package"}
 
 
 def test_another_seed_then_the_default_reuses_the_finished_run(trained_copy: Path) -> None:
@@ -138,7 +140,7 @@ def test_another_seed_then_the_default_reuses_the_finished_run(trained_copy: Pat
     before = md5_path(run_dir / "model-best")
     stale = run_dir / ".staging-999999"  # left by a killed run (no such pid)
     stale.mkdir()
-    for step in ("create-config", "train"):
+    for step in ("create-config", "pretrain", "train"):
         weasel(["run", step, ".", "--vars.seed", "1"], trained_copy)
     weasel(["run", "create-config", "."], trained_copy)
     result = weasel(["run", "train", "."], trained_copy)  # weasel's lock says: rerun
@@ -161,17 +163,38 @@ def test_a_table_format_change_reruns_only_the_steps_that_write_tables(trained_c
 def test_editing_the_base_config_retrains_without_preprocessing(trained_copy: Path) -> None:
     base = trained_copy / "configs" / "base.cfg"
     base.write_text(base.read_text().replace("dropout = 0.1", "dropout = 0.2"))
-    assert run_all(trained_copy) == {"fetch", "create-config", "check-data", "train", "evaluate",
-                                     "profile", "report", "package"}
+    assert run_all(trained_copy) == {"fetch", "create-config", "pretrain", "check-data", "train",
+                                     "evaluate", "profile", "report", "package"}
     config = (trained_copy / "training" / RUN / "model-best" / "config.cfg").read_text()
     assert "dropout = 0.2" in config
+
+
+def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflow(
+        trained_copy: Path) -> None:
+    unlabelled = trained_copy / "assets" / "unlabelled" / "news.txt"
+    unlabelled.write_text("O ministro visitou Coimbra ontem.\nA empresa abriu em Braga.\n", encoding="utf8")
+    switched_on = ["--vars.static_vectors", "floret", "--vars.pretrain_epochs", "1"]
+    assert run_all(trained_copy, *switched_on) == set(STEPS) - {"preprocess"}
+    run_dir = trained_copy / "training" / RUN
+    inputs = srsly.read_json(run_dir / "run.json")["inputs"]
+    assert inputs["vectors"] == {"path": "training/vectors/sample",
+                                 "md5": md5_path(trained_copy / "training" / "vectors" / "sample")}
+    assert inputs["init_tok2vec"]["md5"] == md5_file(run_dir / "pretrain" / "tok2vec.bin")
+    vectors = srsly.read_json(trained_copy / "training" / "vectors" / "sample" / "vectors.json")
+    assert vectors["counts"]["unlabelled"] == {"texts": 2, "words": 12}
+    config = (run_dir / "model-best" / "config.cfg").read_text(encoding="utf8")
+    assert "include_static_vectors = true" in config
+    assert run_all(trained_copy, *switched_on) == {"fetch"}
+    # New unlabelled text: both steps learn again, and the run retrains.
+    unlabelled.write_text("Outro texto sem rótulos.\n", encoding="utf8")
+    assert run_all(trained_copy, *switched_on) == set(STEPS) - {"preprocess"}
 
 
 def test_same_seed_gives_identical_test_scores(trained_copy: Path) -> None:
     first = srsly.read_json(trained_copy / "training" / RUN / "metrics.json")
     ran = run_all(trained_copy, "--vars.run", "repeat")
-    assert ran == {"fetch", "create-config", "check-data", "train", "evaluate", "profile", "report",
-                   "package"}
+    assert ran == {"fetch", "create-config", "pretrain", "check-data", "train", "evaluate", "profile",
+                   "report", "package"}
     second = srsly.read_json(trained_copy / "training" / "repeat" / "metrics.json")
     assert (second["overall"], second["per_label"]) == (first["overall"], first["per_label"])
     assert (trained_copy / "training" / "latest").read_text().strip() == "repeat"

@@ -39,19 +39,21 @@ class Skipped:
     cause: str
 
 
-def input_files(path: Path) -> List[Path]:
-    """The files to read: INPUT itself, or every supported file below it, sorted."""
+def input_files(path: Path, purpose: str = "to annotate", allow_none: bool = False) -> List[Path]:
+    """The files to read: INPUT itself, or every supported file below it, sorted
+    (hidden files and READMEs are left out unannounced)."""
     if path.is_file():
         files = [path]
     elif path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+                       and not p.name.lower().startswith("readme"))
     else:
         raise UserError("input not found", path)
     readable = [p for p in files if data_suffix(p) in SUFFIXES]
     for ignored in sorted(set(files) - set(readable)):
         msg.warn(f"Not read: {ignored} (expected {', '.join(SUFFIXES)}, optionally .gz)")
-    if not readable:
-        raise UserError(f"no {', '.join(SUFFIXES)} files to annotate", path)
+    if not readable and not allow_none:
+        raise UserError(f"no {', '.join(SUFFIXES)} files {purpose}", path)
     return readable
 
 

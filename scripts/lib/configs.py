@@ -79,10 +79,13 @@ BUDGET_KEYS = ("max_epochs", "max_steps", "eval_frequency", "patience")
 
 def build_config(base: Path, overlays: List[Path], lang: str,
                  budget: Optional[Dict[str, int]] = None,
-                 transformer_model: Optional[str] = None) -> Config:
+                 transformer_model: Optional[str] = None,
+                 vectors: Optional[Path] = None) -> Config:
     """The base config with each overlay merged in by confection: a block whose
     registered function (@architectures, ...) the overlay changes is replaced, not
-    mixed with the base's arguments; other values are updated one by one."""
+    mixed with the base's arguments; other values are updated one by one.
+    `vectors` (a folder of static vectors) is loaded at initialisation and read
+    by the tok2vec's embedding beside its hashed features."""
     try:
         config = Config().from_disk(base, interpolate=False)
     except ConfigValidationError as err:
@@ -103,15 +106,23 @@ def build_config(base: Path, overlays: List[Path], lang: str,
         learn_rate["total_steps"] = config["training"]["max_steps"]
     if transformer_model is not None and "transformer" in config["components"]:
         config["components"]["transformer"]["model"]["name"] = transformer_model
+    if vectors is not None:
+        embed = config["components"].get("tok2vec", {}).get("model", {}).get("embed", {})
+        if "include_static_vectors" not in embed:
+            raise UserError("static vectors are read by a CNN tok2vec's embedding, and this "
+                            "pipeline has none (set static_vectors to none)", base)
+        embed["include_static_vectors"] = True
+        config["paths"]["vectors"] = vectors.as_posix()
     return config
 
 
 def generate(base: Path, overlays: List[Path], lang: str, output: Path,
-             budget: Optional[Dict[str, int]] = None, transformer_model: Optional[str] = None) -> None:
+             budget: Optional[Dict[str, int]] = None, transformer_model: Optional[str] = None,
+             vectors: Optional[Path] = None) -> None:
     """Write the filled config for `base` + `overlays` (and `budget`, into its
     [training] block) to `output`, atomically."""
     check_not_hand_edited(output)
-    config = build_config(base, overlays, lang, budget, transformer_model)
+    config = build_config(base, overlays, lang, budget, transformer_model, vectors)
     if "transformer" in config["components"] and importlib.util.find_spec("spacy_transformers") is None:
         raise UserError("the transformer architecture needs spacy-transformers: "
                         "pip install -r requirements-transformers.txt")

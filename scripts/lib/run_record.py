@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any, Dict, Optional, TypedDict
 
 import srsly
+from confection import Config
 
-from .files import md5_file
+from .files import md5_file, md5_path
 
 TRAIN_LOG = "train_log.jsonl"
 RUN_JSON = "run.json"
@@ -84,14 +85,41 @@ def read_provenance(run_dir: Path) -> Optional[Provenance]:
             "versions": run["environment"]["versions"], "git": run["environment"].get("git")}
 
 
+# [paths] of a training config that name files the run learns from besides the
+# corpus: static vectors and pretrained tok2vec weights.
+INPUT_PATHS = ("vectors", "init_tok2vec")
+
+
+def config_inputs(config: Path, overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Dict[str, Any]]:
+    """The vectors and pretrained weights a run of `config` reads (with
+    `overrides` of its [paths], as train passes them), each with its MD5: the
+    same path with new contents is a different run. A name that is no file
+    (an installed package) is kept with no checksum."""
+    paths = Config().from_disk(config, interpolate=False).get("paths", {})
+    paths = {**paths, **{key.split(".", 1)[1]: value for key, value in (overrides or {}).items()
+                         if key.startswith("paths.")}}
+    inputs = {}
+    for key in INPUT_PATHS:
+        value = paths.get(key)
+        if value:
+            inputs[key] = {"path": str(value),
+                           "md5": md5_path(value) if Path(value).exists() else None}
+    return inputs
+
+
 def same_training(run: Optional[Dict[str, Any]], config: Path, corpus_md5: Dict[str, str],
-                  seed: int, settings: Dict[str, Any], spacy_version: Optional[str] = None) -> bool:
+                  seed: int, settings: Dict[str, Any], spacy_version: Optional[str] = None,
+                  inputs: Optional[Dict[str, Dict[str, Any]]] = None) -> bool:
     """Whether `run` (a run.json) trained this config on this corpus (MD5 of train
-    and dev) with this seed and these training settings (budget, GPU)."""
+    and dev) with this seed, these training settings (budget, GPU) and these
+    vectors and pretrained weights (`config_inputs`; default: the config's own)."""
     if run is None:
         return False
+    if inputs is None:
+        inputs = config_inputs(config)
     try:
         return (run["config"]["md5"] == md5_file(config) and run["seed"] == seed
+                and run.get("inputs", {}) == inputs
                 and all(run["training"].get(key, run.get(key)) == value
                         for key, value in settings.items())
                 and all(run["corpus"][split]["md5"] == corpus_md5[split] for split in ("train", "dev"))

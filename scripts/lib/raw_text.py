@@ -1,0 +1,60 @@
+"""Unlabelled text for the steps that learn from raw text (static vectors,
+pretraining): the training split's sentences, never dev or test, plus any text
+the user supplies, tokenised as the model will see it."""
+
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional
+
+import spacy
+from spacy.tokens import DocBin
+from tqdm import tqdm
+
+from .annotation import input_files, read_documents
+from .errors import UserError
+from .files import md5_path
+
+
+def train_sentences(train: Path, lang: str) -> Iterator[List[str]]:
+    """The words of each sentence of the training split (each doc if it has none)."""
+    nlp = spacy.blank(lang)
+    for doc in DocBin().from_disk(train).get_docs(nlp.vocab):
+        for sentence in doc.sents if doc.has_annotation("SENT_START") else [doc[:]]:
+            words = [token.text for token in sentence if not token.is_space]
+            if words:
+                yield words
+
+
+def unlabelled_texts(path: Path, lang: str) -> Iterator[List[str]]:
+    """The words of each of the user's texts (a .txt/.jsonl file, one text a line
+    or record, or a folder of them), as spaCy's tokenizer for `lang` splits them."""
+    nlp = spacy.blank(lang)
+    for file in input_files(path, purpose="of unlabelled text", allow_none=True):
+        # A bad record stops the step: a model silently taught on less text than
+        # the user gave is not the one they asked for.
+        documents = read_documents(file, per_line=True, max_length=nlp.max_length, skipped=[],
+                                   on_bad_input="stop")
+        for doc in nlp.tokenizer.pipe(document.text for document in documents):
+            words = [token.text for token in doc if not token.is_space]
+            if words:
+                yield words
+
+
+def write_raw_text(train: Path, unlabelled: Optional[Path], lang: str,
+                   write: Callable[[List[str]], None]) -> Dict[str, object]:
+    """Pass every text's words to `write`; return the counts and the MD5 of each
+    input, for the step's record."""
+    streams = [("train", train_sentences(train, lang))]
+    if unlabelled is not None:
+        streams.append(("unlabelled", unlabelled_texts(unlabelled, lang)))
+    counts: Dict[str, Dict[str, int]] = {}
+    for name, stream in streams:
+        texts = words = 0
+        for text in tqdm(stream, desc=f"Reading {name} text", unit=" texts"):
+            write(text)
+            texts += 1
+            words += len(text)
+        counts[name] = {"texts": texts, "words": words}
+    if not sum(count["words"] for count in counts.values()):
+        raise UserError("no words to learn from", train)
+    inputs = [train] + ([unlabelled] if unlabelled is not None else [])
+    return {"inputs": {str(path): md5_path(path) for path in inputs}, "counts": counts}

@@ -1,0 +1,99 @@
+"""Train static floret vectors offline on the training split (and any unlabelled
+text the user supplies), for the tok2vec to read beside its hashed embeddings.
+
+Reads: TRAIN (a DocBin, the training split: never dev or test) and, optionally,
+UNLABELLED: a .txt or .jsonl file (one text per line or record, optionally .gz)
+or a folder of them. Words are taken as spaCy's tokenizer for LANG splits them,
+so the vectors' keys are the tokens the model sees.
+Writes: OUTPUT, a spaCy pipeline folder holding only the vectors (create-config
+points [initialize] vectors at it), with vectors.json: the floret settings, the
+text and word counts and the MD5 of every input. With `--method none` OUTPUT
+holds only vectors.json, and the run's config uses no static vectors.
+
+Floret (https://github.com/explosion/floret) stores a word as a few hashed
+rows of a small table, shared with its character n-grams: every word, seen or
+not, gets a vector, and the table stays small. One training thread keeps the
+result identical from run to run.
+"""
+
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import spacy
+import typer
+from spacy.training.initialize import convert_vectors
+from wasabi import msg
+
+from .lib.errors import UserError, exit_on_user_error
+from .lib.files import atomic_output, write_json
+from .lib.pretrained import VECTORS_RECORD
+from .lib.provenance import environment_info, utc_now
+from .lib.raw_text import write_raw_text
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    train: Path = typer.Argument(..., help="Training split (DocBin)", exists=True, dir_okay=False),
+    output: Path = typer.Argument(..., help="Vectors pipeline folder to write"),
+    lang: str = typer.Option("pt", help="spaCy language code"),
+    method: str = typer.Option("floret", help="floret, or none: write only the record, so that the config uses no static vectors"),
+    unlabelled: Optional[Path] = typer.Option(None, help="Unlabelled text: a .txt/.jsonl file (one text a line) or a folder of them"),
+    dim: int = typer.Option(100, help="Vector width"),
+    rows: int = typer.Option(20000, help="Rows of the hashed table (floret's bucket)"),
+    hash_count: int = typer.Option(2, help="Rows each word and n-gram is stored in"),
+    minn: int = typer.Option(3, help="Shortest character n-gram"),
+    maxn: int = typer.Option(5, help="Longest character n-gram"),
+    epochs: int = typer.Option(20, help="Passes over the text"),
+    min_count: int = typer.Option(2, help="Words seen fewer times are learnt only through their n-grams"),
+    model: str = typer.Option("cbow", help="Floret objective: cbow or skipgram"),
+    # fmt: on
+) -> None:
+    if method == "none":
+        with atomic_output(output) as tmp_output:
+            tmp_output.mkdir(parents=True)
+            # No timestamp: an unchanged record leaves the steps after this one skipped.
+            write_json(tmp_output / VECTORS_RECORD, {"method": "none"})
+        msg.good(f"Static vectors are off (method none): wrote only {output / VECTORS_RECORD}")
+        return
+    if method != "floret":
+        raise UserError(f"method must be floret or none, got {method!r}")
+    try:
+        import floret
+    except ImportError:
+        raise UserError("floret is not installed: pip install -r requirements.txt") from None
+    if model not in ("cbow", "skipgram"):
+        raise UserError(f"model must be cbow or skipgram, got {model!r}")
+    if not 0 < minn <= maxn:
+        raise UserError(f"need 0 < minn <= maxn, got minn {minn}, maxn {maxn}")
+    with tempfile.TemporaryDirectory() as tmp:
+        text_path = Path(tmp) / "text.txt"
+        with text_path.open("w", encoding="utf8") as text_file:
+            record = write_raw_text(train, unlabelled, lang,
+                                    lambda words: text_file.write(" ".join(words) + "\n"))
+        words = sum(count["words"] for count in record["counts"].values())
+        msg.info(f"Training floret vectors on {words:,} words, {epochs} epochs")
+        vectors = floret.train_unsupervised(
+            str(text_path), model=model, mode="floret", dim=dim, bucket=rows, hashCount=hash_count,
+            minn=minn, maxn=maxn, epoch=epochs, minCount=min_count, thread=1, verbose=0)
+        floret_path = Path(tmp) / "vectors.floret"
+        vectors.save_floret_vectors(str(floret_path))
+        nlp = spacy.blank(lang)
+        convert_vectors(nlp, floret_path, truncate=0, prune=-1, mode="floret")
+    settings = {"dim": dim, "rows": rows, "hash_count": hash_count, "minn": minn, "maxn": maxn,
+                "epochs": epochs, "min_count": min_count, "model": model, "threads": 1}
+    with atomic_output(output) as tmp_output:
+        nlp.to_disk(tmp_output)
+        write_json(tmp_output / VECTORS_RECORD, {
+            "created": utc_now(),
+            "method": method,
+            **record,
+            "settings": settings,
+            "environment": environment_info(),
+        })
+    msg.good(f"Saved {output}: {rows:,} × {dim} floret vectors from {words:,} words")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,127 @@
+"""The steps that learn from raw text: floret vectors (train-vectors) and
+tok2vec pretraining (pretrain). Both read the training split and the user's
+unlabelled text only, record what they read, and write their output whole or
+not at all."""
+
+import gzip
+from pathlib import Path
+
+import pytest
+import spacy
+import srsly
+from spacy.tokens import Doc, DocBin
+
+from scripts.lib.errors import UserError
+from scripts.lib.raw_text import train_sentences, unlabelled_texts, write_raw_text
+
+from .conftest import ROOT, run, write_lines
+
+
+@pytest.fixture(scope="module")
+def train_split(corpus_and_config: Path) -> Path:
+    return corpus_and_config / "corpus" / "train.spacy"
+
+
+def test_train_text_is_the_training_split_sentence_by_sentence(tmp_path: Path) -> None:
+    vocab = spacy.blank("pt").vocab
+    joined = Doc(vocab, words=["Ana", "julgou", ".", "O", "STF", "decidiu", "."],
+                 sent_starts=[True, False, False, True, False, False, False])
+    unsplit = Doc(vocab, words=["Lei", "nº", "8.666", ",", "de", "1993"], spaces=[True] * 6)
+    path = tmp_path / "train.spacy"
+    DocBin(attrs=["SENT_START"], docs=[joined, unsplit]).to_disk(path)
+    assert list(train_sentences(path, "pt")) == [
+        ["Ana", "julgou", "."], ["O", "STF", "decidiu", "."], ["Lei", "nº", "8.666", ",", "de", "1993"]]
+
+
+def test_unlabelled_text_is_read_from_txt_jsonl_and_gz_files_of_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "text"
+    write_lines(folder / "a.txt", ["\ufeffO Supremo decidiu.", "", "A lei nº 8.666/93."])
+    write_lines(folder / "b.jsonl", ['{"text": "Ana mora em Lisboa.", "id": 7}'])
+    with gzip.open(folder / "c.txt.gz", "wt", encoding="utf8") as file:
+        file.write("Outro texto\n")
+    (folder / "notes.md").write_text("not read")
+    texts = list(unlabelled_texts(folder, "pt"))
+    assert texts == [["O", "Supremo", "decidiu", "."], ["A", "lei", "nº", "8.666/93", "."],
+                     ["Ana", "mora", "em", "Lisboa", "."], ["Outro", "texto"]]
+
+
+def test_a_bad_unlabelled_record_stops_with_its_file_and_line(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "text.jsonl", ['{"text": "bom"}', '{"text": "sem fim"'])
+    with pytest.raises(UserError) as error:
+        list(unlabelled_texts(path, "pt"))
+    assert "not valid JSON" in str(error.value) and f"{path}:2" in str(error.value)
+
+
+def test_the_record_counts_each_source_and_names_its_checksum(train_split: Path,
+                                                             tmp_path: Path) -> None:
+    unlabelled = write_lines(tmp_path / "more.txt", ["Um dois três.", "Quatro."])
+    written = []
+    record = write_raw_text(train_split, unlabelled, "pt", written.append)
+    assert record["counts"]["unlabelled"] == {"texts": 2, "words": 6}
+    assert record["counts"]["train"]["texts"] == len(written) - 2
+    assert set(record["inputs"]) == {str(train_split), str(unlabelled)}
+
+
+def test_no_text_at_all_is_an_error(tmp_path: Path) -> None:
+    empty = tmp_path / "train.spacy"
+    DocBin().to_disk(empty)
+    with pytest.raises(UserError, match="no words to learn from"):
+        write_raw_text(empty, None, "pt", lambda words: None)
+
+
+def vectors_command(train: Path, output: Path, *extra: str) -> list:
+    return ["python", "-m", "scripts.train_vectors", str(train), str(output), "--rows", "300",
+            "--dim", "12", "--epochs", "2", *extra]
+
+
+def test_floret_vectors_give_every_word_a_vector_and_repeat_exactly(train_split: Path,
+                                                                     tmp_path: Path) -> None:
+    pytest.importorskip("floret")
+    first, second = tmp_path / "first", tmp_path / "second"
+    unlabelled = write_lines(tmp_path / "more.txt", ["Texto que o modelo não rotula."])
+    for output in (first, second):
+        run(vectors_command(train_split, output, "--unlabelled", str(unlabelled)), ROOT, check=True)
+    nlp = spacy.load(first)
+    assert nlp.vocab.vectors.mode == "floret" and nlp.vocab.vectors.shape == (300, 12)
+    assert nlp.vocab["palavrainexistente"].has_vector  # built from its character n-grams
+    assert (first / "vocab" / "vectors").read_bytes() == (second / "vocab" / "vectors").read_bytes()
+    record = srsly.read_json(first / "vectors.json")
+    assert record["counts"]["unlabelled"] == {"texts": 1, "words": 7}
+    assert record["settings"]["threads"] == 1 and record["settings"]["rows"] == 300
+
+
+def test_a_failed_vectors_step_keeps_the_vectors_it_had(train_split: Path, tmp_path: Path) -> None:
+    pytest.importorskip("floret")
+    output = tmp_path / "vectors"
+    run(vectors_command(train_split, output), ROOT, check=True)
+    before = (output / "vectors.json").read_bytes()
+    bad = write_lines(tmp_path / "bad.txt", ["fine", "also fine"])
+    bad.write_bytes(bad.read_bytes() + b"\xff\xfe broken\n")
+    result = run(vectors_command(train_split, output, "--unlabelled", str(bad)), ROOT)
+    assert result.returncode == 1
+    assert f"{bad}:3" in result.stderr and "not valid UTF-8" in result.stderr
+    assert (output / "vectors.json").read_bytes() == before
+
+
+def test_pretrained_weights_load_into_the_run_that_uses_the_same_tok2vec(
+        corpus_and_config: Path, train_split: Path, tmp_path: Path) -> None:
+    output = tmp_path / "pretrain"
+    run(["python", "-m", "scripts.pretrain", str(corpus_and_config / "config.cfg"), str(train_split),
+         str(output), "--epochs", "1"], ROOT, check=True, timeout=300)
+    record = srsly.read_json(output / "pretrain.json")
+    assert record["seed"] == 0 and record["epochs"] == 1 and record["log"]
+    assert record["counts"]["train"]["words"] > 0
+    corpus = corpus_and_config / "corpus"
+    run(["python", "-m", "spacy", "train", str(corpus_and_config / "config.cfg"),
+         "--paths.train", str(corpus / "train.spacy"), "--paths.dev", str(corpus / "dev.spacy"),
+         "--paths.init_tok2vec", str(output / "tok2vec.bin"), "--training.max_steps", "2",
+         "--output", str(tmp_path / "model")], ROOT, check=True)
+
+
+def test_pretraining_a_config_without_a_tok2vec_says_so(train_split: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config.cfg"
+    config.write_text('[nlp]\nlang = "pt"\npipeline = []\n\n[components]\n', encoding="utf8")
+    result = run(["python", "-m", "scripts.pretrain", str(config), str(train_split),
+                  str(tmp_path / "out")], ROOT)
+    assert result.returncode == 1 and "no tok2vec component" in result.stderr
+    assert not (tmp_path / "out").exists()
