@@ -22,6 +22,7 @@ from scripts.benchmark import (
 )
 from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
+from scripts.lib.run_record import config_inputs
 
 from .conftest import copy_project, weasel
 
@@ -82,6 +83,7 @@ def write_finished_run(run_dir: Path, config: Path, corpus: Path, seed: int, bud
     run_dir.mkdir(parents=True)
     srsly.write_json(run_dir / "run.json", {
         "config": {"md5": md5_file(config)}, "seed": seed, "training": {**budget, "steps": 99},
+        "inputs": config_inputs(config),
         "corpus": {split: {"md5": md5_file(corpus / f"{split}.spacy")} for split in ("train", "dev")}})
     scores = {"p": 0.5, "r": 0.5, "f": 0.5}
     srsly.write_json(run_dir / "metrics.json", {"test": {"md5": md5_file(corpus / "test.spacy")},
@@ -113,6 +115,25 @@ def test_a_finished_run_is_reused_only_if_config_corpus_seed_and_budget_match(tm
     config.write_text("[training]\n")
     assert finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
     shutil.rmtree(run_dir / "model-best")  # an incomplete run folder is not a finished run
+    assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
+
+
+def test_a_run_with_static_vectors_is_reused_only_while_the_vectors_are_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # configs name vectors relative to the project folder
+    corpus, config, vectors = Path("corpus"), Path("config.cfg"), Path("training/vectors/x")
+    corpus.mkdir()
+    for split in ("train", "dev", "test"):
+        (corpus / f"{split}.spacy").write_bytes(split.encode())
+    (vectors / "vocab").mkdir(parents=True)
+    (vectors / "vocab" / "vectors").write_bytes(b"table 1")
+    config.write_text(f'[paths]\nvectors = "{vectors}"\n\n[training]\n')
+    budget = {"max_epochs": 0, "max_steps": 100, "eval_frequency": 10, "patience": 50}
+    run_dir = Path("runs/template-s0")
+    write_finished_run(run_dir, config, corpus, 0, budget)
+    assert srsly.read_json(run_dir / "run.json")["inputs"]["vectors"]["path"] == str(vectors)
+    assert finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
+    (vectors / "vocab" / "vectors").write_bytes(b"table 2")  # retrained: same path, new table
     assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
 
 
