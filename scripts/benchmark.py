@@ -210,13 +210,25 @@ def summarise(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
     return summary
 
 
+def not_run_note(not_run: List[Dict[str, Any]]) -> str:
+    """The line under the table that names the runs a partial table lacks."""
+    if not not_run:
+        return ""
+    seeds: Dict[str, List[str]] = {}
+    for run in not_run:
+        seeds.setdefault(run["system"], []).append(str(run["seed"]))
+    runs = "; ".join(f"`{system}` seed(s) {', '.join(s)}" for system, s in seeds.items())
+    return (f"\nNot run yet (a benchmark spanning several sittings; rows above average the "
+            f"seeds they list): {runs}.\n")
+
+
 def results_markdown(results: Dict[str, Any]) -> str:
     def pm(value: Dict[str, float], scale: float = 1.0, digits: int = 2) -> str:
         return f"{scale * value['mean']:.{digits}f} ± {scale * value['std']:.{digits}f}"
 
     summary = results["summary"]
     systems = list(summary)
-    main = [(f"`{system}`", pm(v["f"], 100), pm(v["p"], 100), pm(v["r"], 100),
+    main = [(f"`{system}`", ", ".join(map(str, v["seeds"])), pm(v["f"], 100), pm(v["p"], 100), pm(v["r"], 100),
              f"{v[RATIOS_KEY]['f_points']:+.2f}", pm(v["train_seconds"], digits=0),
              f"{v[RATIOS_KEY]['train_time_ratio']:.2f}×", pm(v["train_words_per_second"], digits=0),
              pm(v["inference_batch"], digits=0), f"{v[RATIOS_KEY]['inference_batch_ratio']:.2f}×",
@@ -238,10 +250,11 @@ def results_markdown(results: Dict[str, Any]) -> str:
         f"ratios against `{BASELINE}`. Timings are for comparison within this run only: the "
         "machine is shared and noisy. Inference speed is the best of "
         f"{results['speed_rounds']} interleaved rounds.\n\n"
-        + markdown_table(("system", "F1", "P", "R", "ΔF1 (points)", "train s", "train time",
+        + markdown_table(("system", "seeds", "F1", "P", "R", "ΔF1 (points)", "train s", "train time",
                           "train words/s", "infer words/s (pipe)", "infer speed (pipe)",
                           "infer words/s (single)", "infer speed (single)", "model MiB", "peak MiB",
                           "best step / steps"), main)
+        + not_run_note(results.get("not_run", []))
         + "\n## F1 per label\n\n"
         + markdown_table(("label", *(f"`{s}`" for s in systems)), per_label)
         + "\n## Configs\n\n"
@@ -285,6 +298,7 @@ def main(
     parallel: int = typer.Option(1, help="Training runs at a time (at most one per CPU core)"),
     speed_seconds: float = typer.Option(2.0, help="Minimum seconds per inference-speed measurement"),
     speed_rounds: int = typer.Option(3, help="Interleaved inference-speed rounds (the best counts)"),
+    finished_only: bool = typer.Option(False, "--finished-only", help="Train nothing: tabulate the runs finished so far and list those still to run"),
     # fmt: on
 ) -> None:
     seed_list = [int(s) for s in seeds.split(",") if s.strip()]
@@ -313,6 +327,15 @@ def main(
     corpus_md5 = corpus_md5s(corpus_dir)
     for job in jobs:
         job["reused"] = finished_run(job["run_dir"], job["config"], corpus_md5, job["seed"], budget)
+    not_run = [{"system": job["system"], "seed": job["seed"]} for job in jobs if not job["reused"]]
+    if finished_only:
+        jobs = [job for job in jobs if job["reused"]]
+        if not any(job["system"] == BASELINE for job in jobs):
+            raise UserError(f"no finished {BASELINE} run to compare with in {runs_dir}")
+        for missing in not_run:
+            msg.warn(f"Not run yet: {missing['system']}, seed {missing['seed']}")
+    else:
+        not_run = []
     train_all(jobs, corpus_dir, gpu_id, parallel)
     msg.info(f"Measuring inference speed of {len(jobs)} models ({speed_rounds} rounds)")
     models = {(job["system"], job["seed"]): spacy.load(job["run_dir"] / "model-best") for job in jobs}
@@ -330,6 +353,7 @@ def main(
         "created": utc_now(),
         "environment": environment_info(),
         "summary": summarise(runs),
+        "not_run": not_run,
         "runs": runs,
     }
     markdown = results_markdown(results)

@@ -24,7 +24,7 @@ from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
 from scripts.lib.run_record import config_inputs
 
-from .conftest import copy_project, weasel
+from .conftest import copy_project, run, weasel
 
 
 def fake_run(system: str, seed: int, f: float, seconds: float, batch: int) -> dict:
@@ -54,7 +54,12 @@ def test_summary_gives_mean_std_and_ratios_against_stock_efficiency() -> None:
                "environment": {"platform": "p", "cpu_count": 2, "git": None,
                                "versions": {"python": "3", "spacy": "3.8", "thinc": "8"}}}
     table = results_markdown(results)
-    assert "| `template` | 76.00 ± 1.41 |" in table and "+5.00" in table and "0.90×" in table
+    assert "| `template` | 0, 1 | 76.00 ± 1.41 |" in table and "+5.00" in table and "0.90×" in table
+    assert "Not run yet" not in table
+    partial = results_markdown({**results, "not_run": [{"system": "stock-accuracy", "seed": 2},
+                                                       {"system": "stock-accuracy", "seed": 3}]})
+    assert "Not run yet (a benchmark spanning several sittings" in partial
+    assert "`stock-accuracy` seed(s) 2, 3." in partial
     assert "| 8 / 10 |" in table and "| `template` | template source |" in table
 
 
@@ -179,7 +184,7 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
             "f_points", "train_time_ratio", "inference_batch_ratio", "inference_single_ratio"}
     assert results["budget"] == {"max_epochs": 0, "max_steps": 20, "eval_frequency": 10, "patience": 0}
     table = (project / "benchmarks" / "sample" / "results.md").read_text()
-    assert "| system | F1 | P | R | ΔF1 (points) |" in table and "## F1 per label" in table
+    assert "| system | seeds | F1 | P | R | ΔF1 (points) |" in table and "## F1 per label" in table
     assert all(f"\n| `{s}` | " in table for s in DEFAULT_SYSTEMS)
     runs = project / "benchmarks" / "sample" / "runs"
     assert all((runs / f"{s}-s1" / "metrics.json").exists() for s in DEFAULT_SYSTEMS)
@@ -198,6 +203,16 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert tuned["parallel"] == 2 and "LOSS NER" in log and "\x1b[" not in log  # plain text
     config = Config().from_disk(runs / "tuned-s0" / "model-best" / "config.cfg", interpolate=False)
     assert config["components"]["tok2vec"]["model"]["encode"]["width"] == 64
+
+    # A table of the runs finished so far: seed 2 is listed as not run, not trained.
+    run(["python", "-m", "scripts.benchmark", "corpus/sample", "benchmarks/partial", "--runs-dir",
+         str(runs), "--systems", "stock-efficiency,template", "--extra", "tuned=configs/optimize/tuned.cfg",
+         "--overlay", "configs/architecture/cnn.cfg", "--overlay", "configs/optimize/efficiency.cfg",
+         "--seeds", "0,1,2", "--budget-config", "training/sample-cnn-efficiency-s0/config.cfg",
+         "--speed-seconds", "0.2", "--finished-only"], project, check=True)
+    partial = srsly.read_json(project / "benchmarks" / "partial" / "results.json")
+    assert partial["not_run"] == [{"system": s, "seed": 2} for s in ("stock-efficiency", "template", "tuned")]
+    assert {r["seed"] for r in partial["runs"]} == {0, 1} and not (runs / "template-s2").exists()
     assert "`configs/optimize/tuned.cfg`" in (project / "benchmarks" / "sample" / "tuned" / "results.md").read_text()
 
 
