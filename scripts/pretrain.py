@@ -1,16 +1,17 @@
 """Pretrain a run's tok2vec on raw text with `spacy pretrain`'s character
 objective: each word's first and last characters are predicted from its context.
 
-Reads: CONFIG, a generated run config (its tok2vec is the one pretrained, and
-the run that starts from the weights must use the same tok2vec); TRAIN, the
+Reads: CONFIG, a generated run config: its tok2vec is the one pretrained, for
+as many epochs as its [pretraining] block says (create-config adds the block
+when `--pretrain-epochs` is above 0; without it this step is off); TRAIN, the
 training split (DocBin: its sentences are the text, never dev or test); and,
 optionally, UNLABELLED: a .txt or .jsonl file (one text a line or record,
 optionally .gz) or a folder of them.
 Writes: OUTPUT, a folder with tok2vec.bin (the weights, for [initialize]
 init_tok2vec, which train passes on), config.cfg (the pretraining config used)
 and pretrain.json (spaCy's loss log, the text counts and MD5 of each input, seed
-and versions). With `--epochs 0` OUTPUT holds only pretrain.json, and the run
-starts from random weights.
+and versions). Off, OUTPUT holds only pretrain.json, and the run starts from
+random weights.
 """
 
 import tempfile
@@ -38,23 +39,22 @@ def main(
     train: Path = typer.Argument(..., help="Training split (DocBin)", exists=True, dir_okay=False),
     output: Path = typer.Argument(..., help="Folder to write the weights and their record to"),
     unlabelled: Optional[Path] = typer.Option(None, help="Unlabelled text: a .txt/.jsonl file (one text a line) or a folder of them"),
-    epochs: int = typer.Option(30, help="Passes over the text; 0 writes only the record (no pretraining)"),
     seed: int = typer.Option(0, help="Random seed of the pretraining"),
     # fmt: on
 ) -> None:
-    if epochs < 0:
-        raise UserError(f"epochs must be 0 (off) or more, got {epochs}")
-    if epochs == 0:
+    config = load_config(config_path, interpolate=False)
+    if not config.get("pretraining"):  # fill-config leaves an empty block
         with atomic_output(output) as tmp_output:
             tmp_output.mkdir(parents=True)
             # No timestamp: an unchanged record leaves the train step skipped.
             write_json(tmp_output / PRETRAIN_RECORD, {"epochs": 0})
-        msg.good(f"Pretraining is off (0 epochs): wrote only {output / PRETRAIN_RECORD}")
+        msg.good(f"Pretraining is off (the config has no [pretraining] block): wrote only "
+                 f"{output / PRETRAIN_RECORD}")
         return
-    config = load_config(config_path, interpolate=False)
     if "tok2vec" not in config["components"]:
         raise UserError("the config has no tok2vec component to pretrain (a transformer "
                         "is pretrained already)", config_path)
+    epochs = int(config["pretraining"]["max_epochs"])
     lang = config["nlp"]["lang"]
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
@@ -67,7 +67,6 @@ def main(
             "paths.raw_text": str(text_path),
             "system.seed": seed,
             "training.seed": seed,
-            "pretraining.max_epochs": epochs,
             # Keep one file a run, not one an epoch: only the last weights are used.
             "pretraining.n_save_epoch": epochs,
         })

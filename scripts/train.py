@@ -159,6 +159,11 @@ def main(
 ) -> None:
     check_plain_path(run_dir, "run")
     weights = pretrained_weights(pretrained) if pretrained is not None else None
+    if weights and not Config().from_disk(config_path, interpolate=False).get("pretraining"):
+        # spaCy would load [initialize] init_tok2vec nowhere, silently.
+        raise UserError("has no [pretraining] block, so spaCy would not load the pretrained "
+                        f"weights in {weights}; generate it with create-config --pretrain-epochs",
+                        config_path)
     path_overrides = {"paths.init_tok2vec": str(weights)} if weights else {}
     inputs = config_inputs(config_path, path_overrides)
     corpora = {split: corpus_summary(corpus_dir / f"{split}.spacy") for split in ("train", "dev")}

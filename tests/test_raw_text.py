@@ -10,7 +10,10 @@ import pytest
 import spacy
 import srsly
 from spacy.tokens import Doc, DocBin
+from spacy.training.initialize import init_nlp
+from spacy.util import load_config
 
+from scripts.lib.configs import build_config
 from scripts.lib.errors import UserError
 from scripts.lib.raw_text import train_sentences, unlabelled_texts, write_raw_text
 
@@ -103,24 +106,60 @@ def test_a_failed_vectors_step_keeps_the_vectors_it_had(train_split: Path, tmp_p
     assert (output / "vectors.json").read_bytes() == before
 
 
-def test_pretrained_weights_load_into_the_run_that_uses_the_same_tok2vec(
-        corpus_and_config: Path, train_split: Path, tmp_path: Path) -> None:
+def test_pretraining_epochs_add_the_block_spacy_loads_weights_by() -> None:
+    base, cnn = ROOT / "configs" / "base.cfg", ROOT / "configs" / "architecture" / "cnn.cfg"
+    assert not build_config(base, [cnn], "pt").get("pretraining")
+    config = build_config(base, [cnn], "pt", pretrain_epochs=3)
+    assert (config["pretraining"]["max_epochs"], config["pretraining"]["component"]) == (3, "tok2vec")
+    assert config["corpora"]["pretrain"]["path"] == "${paths.raw_text}"
+    transformer = ROOT / "configs" / "architecture" / "transformer.cfg"
+    with pytest.raises(UserError, match="pretraining is for a CNN tok2vec"):
+        build_config(base, [transformer], "pt", pretrain_epochs=3)
+
+
+def test_the_run_starts_from_the_pretrained_weights(corpus_and_config: Path, train_split: Path,
+                                                    tmp_path: Path) -> None:
+    config = tmp_path / "config.cfg"
+    run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(config), "--pretrain-epochs",
+         "1", "--max-steps", "2"], ROOT, check=True)
     output = tmp_path / "pretrain"
-    run(["python", "-m", "scripts.pretrain", str(corpus_and_config / "config.cfg"), str(train_split),
-         str(output), "--epochs", "1"], ROOT, check=True, timeout=300)
+    run(["python", "-m", "scripts.pretrain", str(config), str(train_split), str(output)], ROOT,
+        check=True, timeout=300)
     record = srsly.read_json(output / "pretrain.json")
     assert record["seed"] == 0 and record["epochs"] == 1 and record["log"]
     assert record["counts"]["train"]["words"] > 0
     corpus = corpus_and_config / "corpus"
-    run(["python", "-m", "spacy", "train", str(corpus_and_config / "config.cfg"),
-         "--paths.train", str(corpus / "train.spacy"), "--paths.dev", str(corpus / "dev.spacy"),
-         "--paths.init_tok2vec", str(output / "tok2vec.bin"), "--training.max_steps", "2",
-         "--output", str(tmp_path / "model")], ROOT, check=True)
+    nlp = init_nlp(load_config(config, overrides={
+        "paths.train": str(corpus / "train.spacy"), "paths.dev": str(corpus / "dev.spacy"),
+        "paths.init_tok2vec": str(output / "tok2vec.bin")}))
+    assert nlp.get_pipe("tok2vec").model.to_bytes() == (output / "tok2vec.bin").read_bytes()
+
+
+def test_weights_for_a_config_that_would_ignore_them_are_refused(corpus_and_config: Path,
+                                                                 tmp_path: Path) -> None:
+    (tmp_path / "pretrain").mkdir()
+    (tmp_path / "pretrain" / "tok2vec.bin").write_bytes(b"weights")
+    result = run(["python", "-m", "scripts.train", str(corpus_and_config / "config.cfg"),
+                  str(corpus_and_config / "corpus"), str(tmp_path / "run"), "--latest",
+                  str(tmp_path / "latest"), "--pretrained", str(tmp_path / "pretrain")], ROOT)
+    assert result.returncode == 1
+    assert "has no [pretraining] block, so spaCy would not load the pretrained weights" in result.stderr
+    assert not (tmp_path / "run" / "model-best").exists()
+
+
+def test_pretrain_is_off_without_a_pretraining_block(corpus_and_config: Path, train_split: Path,
+                                                     tmp_path: Path) -> None:
+    output = tmp_path / "pretrain"
+    run(["python", "-m", "scripts.pretrain", str(corpus_and_config / "config.cfg"), str(train_split),
+         str(output)], ROOT, check=True)
+    assert sorted(p.name for p in output.iterdir()) == ["pretrain.json"]
+    assert srsly.read_json(output / "pretrain.json") == {"epochs": 0}
 
 
 def test_pretraining_a_config_without_a_tok2vec_says_so(train_split: Path, tmp_path: Path) -> None:
     config = tmp_path / "config.cfg"
-    config.write_text('[nlp]\nlang = "pt"\npipeline = []\n\n[components]\n', encoding="utf8")
+    config.write_text('[nlp]\nlang = "pt"\npipeline = []\n\n[components]\n\n[pretraining]\n'
+                      'max_epochs = 1\n', encoding="utf8")
     result = run(["python", "-m", "scripts.pretrain", str(config), str(train_split),
                   str(tmp_path / "out")], ROOT)
     assert result.returncode == 1 and "no tok2vec component" in result.stderr

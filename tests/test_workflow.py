@@ -180,6 +180,7 @@ def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflo
     assert inputs["vectors"] == {"path": "training/vectors/sample",
                                  "md5": md5_path(trained_copy / "training" / "vectors" / "sample")}
     assert inputs["init_tok2vec"]["md5"] == md5_file(run_dir / "pretrain" / "tok2vec.bin")
+    assert srsly.read_json(run_dir / "pretrain" / "pretrain.json")["epochs"] == 1
     vectors = srsly.read_json(trained_copy / "training" / "vectors" / "sample" / "vectors.json")
     assert vectors["counts"]["unlabelled"] == {"texts": 2, "words": 12}
     config = (run_dir / "model-best" / "config.cfg").read_text(encoding="utf8")
