@@ -105,7 +105,7 @@ def test_the_large_cnn_trains_and_evaluates_through_weasel(tmp_path: Path) -> No
     """Only its encoder's size differs from the default, whose whole workflow runs
     elsewhere: the steps that build, train and score the model."""
     project = copy_project(tmp_path / "project")
-    for step in ("fetch", "preprocess", "create-config", "train", "evaluate"):
+    for step in ("fetch", "preprocess", "train-vectors", "create-config", "pretrain", "train", "evaluate"):
         weasel(["run", step, ".", "--vars.architecture", "cnn_large", *TINY], project)
     run_dir = project / "training" / "sample-cnn_large-efficiency-s0"
     config = spacy.load(run_dir / "model-best").config
