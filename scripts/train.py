@@ -43,6 +43,7 @@ from .lib.run_record import (
     config_inputs,
     read_run,
     same_training,
+    settings_md5,
     staging_dir,
 )
 from .lib.run_record import TRAIN_OUTPUTS as OUTPUTS
@@ -220,7 +221,8 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
             "created": utc_now(),
             "seed": seed,
             "gpu_id": gpu_id,
-            "config": {"path": config_path.as_posix(), "md5": md5_file(config_path)},
+            "config": {"path": config_path.as_posix(), "md5": md5_file(config_path),
+                       "settings_md5": settings_md5(config_path)},
             "corpus": corpora,
             "inputs": inputs,
             "training": {

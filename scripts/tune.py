@@ -96,6 +96,10 @@ def baseline_params(config_path: Path, space: Dict[str, Dict[str, Any]]) -> Dict
             if not isinstance(value, dict) or part not in value:
                 raise UserError(f"{key} is not set in the config", config_path)
             value = value[part]
+        if isinstance(value, dict):  # a block such as a learn-rate schedule
+            settings = ", ".join(f"{key}.{name}" for name in value if not name.startswith("@"))
+            raise UserError(f"{key} is a block in the config, not a value; search one of its "
+                            f"settings instead ({settings})", config_path)
         if spec["type"] == "categorical":
             inside = value in spec["choices"]
         else:

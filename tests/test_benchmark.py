@@ -22,7 +22,7 @@ from scripts.benchmark import (
 )
 from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
-from scripts.lib.run_record import config_inputs
+from scripts.lib.run_record import config_inputs, settings_md5
 
 from .conftest import copy_project, run, weasel
 
@@ -87,7 +87,8 @@ def test_extra_systems_are_named_overlays(tmp_path: Path) -> None:
 def write_finished_run(run_dir: Path, config: Path, corpus: Path, seed: int, budget: dict) -> None:
     run_dir.mkdir(parents=True)
     srsly.write_json(run_dir / "run.json", {
-        "config": {"md5": md5_file(config)}, "seed": seed, "training": {**budget, "steps": 99},
+        "config": {"md5": md5_file(config), "settings_md5": settings_md5(config)}, "seed": seed,
+        "training": {**budget, "steps": 99},
         "inputs": config_inputs(config),
         "corpus": {split: {"md5": md5_file(corpus / f"{split}.spacy")} for split in ("train", "dev")}})
     scores = {"p": 0.5, "r": 0.5, "f": 0.5}
@@ -120,6 +121,32 @@ def test_a_finished_run_is_reused_only_if_config_corpus_seed_and_budget_match(tm
     config.write_text("[training]\n")
     assert finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
     shutil.rmtree(run_dir / "model-best")  # an incomplete run folder is not a finished run
+    assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
+
+
+def test_a_run_is_reused_by_its_settings_not_by_comments_or_section_order(tmp_path: Path) -> None:
+    # A lever overlay adopted into the base config generates the same settings in
+    # another order and under another header: the lever's runs are the default's runs.
+    corpus, config = tmp_path / "corpus", tmp_path / "config.cfg"
+    corpus.mkdir()
+    for split in ("train", "dev", "test"):
+        (corpus / f"{split}.spacy").write_bytes(split.encode())
+    lever = "# from a lever\n[training]\ndropout = 0.1\n\n[nlp]\nlang = \"pt\"\n"
+    config.write_text(lever)
+    budget = {"max_epochs": 0, "max_steps": 100, "eval_frequency": 10, "patience": 50}
+    run_dir = tmp_path / "runs" / "template-s0"
+    write_finished_run(run_dir, config, corpus, 0, budget)
+    config.write_text("# from the base config\n[nlp]\nlang = \"pt\"\n\n[training]\ndropout = 0.1\n")
+    assert finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
+    config.write_text("[nlp]\nlang = \"pt\"\n\n[training]\ndropout = 0.2\n")
+    assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
+    # A run recorded before settings were, by the file's bytes.
+    run = srsly.read_json(run_dir / "run.json")
+    del run["config"]["settings_md5"]
+    srsly.write_json(run_dir / "run.json", run)
+    config.write_text(lever)
+    assert finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
+    config.write_text("[nlp]\nlang = \"pt\"\n\n[training]\ndropout = 0.1\n")
     assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
 
 

@@ -2,6 +2,8 @@
 by evaluate). The one place that knows their keys for other steps, and that
 decides when a run is "the same run" and can be reused."""
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any, Dict, Optional, TypedDict
 
@@ -107,6 +109,22 @@ def config_inputs(config: Path, overrides: Optional[Dict[str, Any]] = None) -> D
     return inputs
 
 
+def settings_md5(config: Path) -> str:
+    """MD5 of a config's settings, blind to comments, header and section order:
+    one set of settings generated from different overlays (a lever adopted into
+    the base config) is the same training."""
+    settings = Config().from_disk(config, interpolate=False)
+    return hashlib.md5(json.dumps(settings, sort_keys=True).encode("utf8")).hexdigest()
+
+
+def same_config(recorded: Dict[str, Any], config: Path) -> bool:
+    """Whether run.json's "config" record describes `config`: by its settings,
+    or by the file's bytes for a run recorded before settings_md5 existed."""
+    if "settings_md5" in recorded:
+        return recorded["settings_md5"] == settings_md5(config)
+    return recorded["md5"] == md5_file(config)
+
+
 def same_training(run: Optional[Dict[str, Any]], config: Path, corpus_md5: Dict[str, str],
                   seed: int, settings: Dict[str, Any], spacy_version: Optional[str] = None,
                   inputs: Optional[Dict[str, Dict[str, Any]]] = None) -> bool:
@@ -118,7 +136,7 @@ def same_training(run: Optional[Dict[str, Any]], config: Path, corpus_md5: Dict[
     if inputs is None:
         inputs = config_inputs(config)
     try:
-        return (run["config"]["md5"] == md5_file(config) and run["seed"] == seed
+        return (same_config(run["config"], config) and run["seed"] == seed
                 and run.get("inputs", {}) == inputs
                 and all(run["training"].get(key, run.get(key)) == value
                         for key, value in settings.items())
