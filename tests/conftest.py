@@ -100,11 +100,12 @@ def render_page(page: Path, screenshot: Path, tmp_path: Path) -> str:
     return dom.stdout
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def corpus_and_config(tmp_path_factory) -> Path:
     """BASE/corpus: the preprocessed sample; BASE/config.cfg: generated from the base
     config with a tiny budget (20 updates, dev every 10); BASE/long.cfg: the same,
-    with a budget no test waits for (to stop a run mid-way)."""
+    with a budget no test waits for (to stop a run mid-way). Built once per worker;
+    no test writes into it."""
     base = tmp_path_factory.mktemp("sample")
     run(["python", "-m", "scripts.preprocess", "assets/sample", str(base / "corpus")], ROOT, check=True)
     for name, steps in (("config.cfg", "20"), ("long.cfg", "100000")):

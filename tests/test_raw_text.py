@@ -5,6 +5,7 @@ not at all."""
 
 import gzip
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import spacy
@@ -13,7 +14,8 @@ from spacy.tokens import Doc, DocBin
 from spacy.training.initialize import init_nlp
 from spacy.util import load_config
 
-from scripts.lib.configs import build_config
+from scripts import pretrain, train_vectors
+from scripts.lib.configs import build_config, generate
 from scripts.lib.errors import UserError
 from scripts.lib.raw_text import train_sentences, unlabelled_texts, write_raw_text
 
@@ -72,18 +74,19 @@ def test_no_text_at_all_is_an_error(tmp_path: Path) -> None:
         write_raw_text(empty, None, "pt", lambda words: None)
 
 
-def vectors_command(train: Path, output: Path, *extra: str) -> list:
-    return ["python", "-m", "scripts.train_vectors", str(train), str(output), "--rows", "300",
-            "--dim", "12", "--epochs", "2", *extra]
+def train_small_vectors(train: Path, output: Path, unlabelled: Optional[Path]) -> None:
+    """The train-vectors step, in-process: 300 rows of 12 dimensions, 2 epochs."""
+    train_vectors.main(train=train, output=output, lang="pt", method="floret", unlabelled=unlabelled,
+                       dim=12, rows=300, hash_count=2, minn=3, maxn=5, epochs=2, min_count=2, model="cbow")
 
 
-def test_floret_vectors_give_every_word_a_vector_repeat_exactly_and_survive_a_failure(train_split: Path,
-                                                                     tmp_path: Path) -> None:
+def test_floret_vectors_give_every_word_a_vector_repeat_exactly_and_survive_a_failure(
+        train_split: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     pytest.importorskip("floret")
     first, second = tmp_path / "first", tmp_path / "second"
     unlabelled = write_lines(tmp_path / "more.txt", ["Texto que o modelo não rotula."])
     for output in (first, second):
-        run(vectors_command(train_split, output, "--unlabelled", str(unlabelled)), ROOT, check=True)
+        train_small_vectors(train_split, output, unlabelled)
     nlp = spacy.load(first)
     assert nlp.vocab.vectors.mode == "floret" and nlp.vocab.vectors.shape == (300, 12)
     assert nlp.vocab["palavrainexistente"].has_vector  # built from its character n-grams
@@ -95,9 +98,12 @@ def test_floret_vectors_give_every_word_a_vector_repeat_exactly_and_survive_a_fa
     before = (first / "vectors.json").read_bytes()
     bad = write_lines(tmp_path / "bad.txt", ["fine", "also fine"])
     bad.write_bytes(bad.read_bytes() + b"\xff\xfe broken\n")
-    result = run(vectors_command(train_split, first, "--unlabelled", str(bad)), ROOT)
-    assert result.returncode == 1
-    assert f"{bad}:3" in result.stderr and "not valid UTF-8" in result.stderr
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        train_small_vectors(train_split, first, bad)
+    assert stopped.value.code == 1
+    error = capsys.readouterr().err
+    assert f"{bad}:3" in error and "not valid UTF-8" in error
     assert (first / "vectors.json").read_bytes() == before
 
 
@@ -115,11 +121,9 @@ def test_pretraining_epochs_add_the_block_spacy_loads_weights_by() -> None:
 def test_the_run_starts_from_the_pretrained_weights(corpus_and_config: Path, train_split: Path,
                                                     tmp_path: Path) -> None:
     config = tmp_path / "config.cfg"
-    run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(config), "--pretrain-epochs",
-         "1", "--max-steps", "2"], ROOT, check=True)
+    generate(ROOT / "configs" / "base.cfg", [], "pt", config, {"max_steps": 2}, pretrain_epochs=1)
     output = tmp_path / "pretrain"
-    run(["python", "-m", "scripts.pretrain", str(config), str(train_split), str(output)], ROOT,
-        check=True, timeout=300)
+    pretrain.main(config_path=config, train=train_split, output=output, unlabelled=None, seed=0)
     record = srsly.read_json(output / "pretrain.json")
     assert record["seed"] == 0 and record["epochs"] == 1 and record["log"]
     assert record["counts"]["train"]["words"] > 0
@@ -145,8 +149,8 @@ def test_weights_for_a_config_that_would_ignore_them_are_refused(corpus_and_conf
 def test_pretrain_is_off_without_a_pretraining_block(corpus_and_config: Path, train_split: Path,
                                                      tmp_path: Path) -> None:
     output = tmp_path / "pretrain"
-    run(["python", "-m", "scripts.pretrain", str(corpus_and_config / "config.cfg"), str(train_split),
-         str(output)], ROOT, check=True)
+    pretrain.main(config_path=corpus_and_config / "config.cfg", train=train_split, output=output,
+                  unlabelled=None, seed=0)
     assert sorted(p.name for p in output.iterdir()) == ["pretrain.json"]
     assert srsly.read_json(output / "pretrain.json") == {"epochs": 0}
 
