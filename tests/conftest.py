@@ -11,7 +11,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, List, Sequence
+from typing import Any, Callable, Iterator, List, Sequence
 
 import pytest
 
@@ -47,6 +47,28 @@ def run(args: Sequence[str], cwd: Path, check: bool = False,
 
 def weasel(args: Sequence[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     return run(["python", "-m", "weasel", *args], cwd, check=check)
+
+
+# Its tests share one trained project (a module fixture that runs the workflow).
+SHARED_PROJECT_TESTS = "tests/test_workflow.py"
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With `-n`: the tests of SHARED_PROJECT_TESTS go to one worker as one unit,
+    so that it trains their project once, not once per worker; being the largest
+    unit, it starts first while the other workers take the other tests one by one.
+    (xdist's own `--dist loadgroup` does this through node ids that pytest 9 no
+    longer lets it change.)"""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedProjectScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module == SHARED_PROJECT_TESTS else nodeid
+
+    return SharedProjectScheduling(config, log)
 
 
 @pytest.fixture
