@@ -209,6 +209,20 @@ def test_readme_has_two_setup_commands_and_ci_runs_the_test_one() -> None:
     assert pytest_runs == [commands[1], f"{commands[1]} -m transformer"]
 
 
+def test_readme_headline_quotes_the_committed_default_budget_tables() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf8")
+    headline = re.search(r"`cnn` (\S+) on\s+LeNER-Br \(stock spaCy (\S+)\), (\S+) on CoNLL-2003 \((\S+)\)", readme)
+    assert headline, "the README's test-F1 headline moved or changed its wording"
+    quoted = [float(figure) for figure in headline.groups()]
+    tables = [srsly.read_json(ROOT / "benchmarks" / name / "results.json") for name in ("lener_br", "conll2003")]
+    measured = [round(100 * table["summary"][system]["f"]["mean"], 2)
+                for table in tables for system in ("template", "stock-efficiency")]
+    assert quoted == measured
+    assert all(table["budget"]["max_steps"] == PROJECT["vars"]["max_steps"] and
+               table["budget"]["patience"] == PROJECT["vars"]["patience"] and
+               len(table["summary"]["template"]["seeds"]) == 3 for table in tables)
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "scripts").rglob("*.py")), ids=lambda p: p.name)
 def test_every_script_has_a_module_docstring(path: Path) -> None:
     assert ast.get_docstring(ast.parse(path.read_text(encoding="utf8"))), path.name

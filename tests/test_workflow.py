@@ -17,6 +17,7 @@ import pytest
 import srsly
 
 from scripts.lib.files import md5_file, md5_path
+from scripts.lib.run_record import settings_md5
 
 from .conftest import copy_project, render_page, weasel
 
@@ -88,6 +89,7 @@ def test_run_manifest_records_seed_checksums_versions_and_speed(trained: Path) -
     manifest = srsly.read_json(run_dir / "run.json")
     assert manifest["run"] == RUN and manifest["seed"] == 0
     assert manifest["config"]["md5"] == md5_file(run_dir / "config.cfg")
+    assert manifest["config"]["settings_md5"] == settings_md5(run_dir / "config.cfg")
     assert manifest["corpus"]["train"]["md5"] == md5_file(trained / "corpus/sample/train.spacy")
     assert manifest["corpus"]["dev"]["md5"] == md5_file(trained / "corpus/sample/dev.spacy")
     assert manifest["training"]["max_steps"] == 100 and manifest["training"]["steps"] == 100
