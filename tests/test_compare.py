@@ -1,19 +1,23 @@
 """compare: the runs table, seed groups, baseline choice, per-label diff and the gate."""
 
 from pathlib import Path
+from typing import Optional
 
 import srsly
+
+from scripts.compare import load_runs, seed_groups
 
 from .conftest import ROOT, run
 
 
 def fake_run(training: Path, name: str, created: str, seed: int, f: float, config: str = "c1",
-             test: str = "t1", per_label=None) -> None:
+             test: str = "t1", per_label=None, settings: Optional[str] = None) -> None:
     run_dir = training / name
     run_dir.mkdir(parents=True)
     per_label = per_label or {"PER": f, "LOC": f}
     srsly.write_json(run_dir / "run.json", {
-        "run": name, "created": created, "seed": seed, "config": {"md5": config},
+        "run": name, "created": created, "seed": seed,
+        "config": {"md5": config, **({"settings_md5": settings} if settings else {})},
         "corpus": {"train": {"md5": "tr"}, "dev": {"md5": "dv"}},
         "training": {"words_per_second": 1000, "steps": 100, "best_step": 80},
         "wall_time_seconds": 60.0, "peak_memory_mib": 300.0})
@@ -48,6 +52,17 @@ def test_table_groups_diff_and_passing_gate(tmp_path: Path) -> None:
     assert round(data["diff"]["overall"]["delta_points"], 2) == -1.0
     markdown = (training / "compare.md").read_text()
     assert "| `b-s0` |" in markdown and "82.00 ± 2.83" in markdown and "Gate passed" in result.stdout
+
+
+def test_runs_with_the_same_settings_are_one_seed_group_whatever_their_files(tmp_path: Path) -> None:
+    # Config files that differ only in comments or section order (a lever adopted
+    # into the base config) hold the same settings.
+    training = tmp_path / "training"
+    fake_run(training, "lever-s0", "2026-01-01T10:00:00", 0, 0.80, config="file-a", settings="s")
+    fake_run(training, "default-s1", "2026-01-02T10:00:00", 1, 0.84, config="file-b", settings="s")
+    fake_run(training, "other-s2", "2026-01-03T10:00:00", 2, 0.70, config="file-a", settings="t")
+    (group,) = seed_groups(load_runs(training))
+    assert group["runs"] == ["lever-s0", "default-s1"]
 
 
 def test_gate_fails_after_writing_and_baseline_can_be_named(tmp_path: Path) -> None:

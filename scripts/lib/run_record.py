@@ -156,7 +156,8 @@ def run_figures(run_dir: Path) -> Dict[str, Any]:
     return {
         "created": run["created"],
         "seed": run["seed"],
-        "config_md5": run["config"]["md5"],
+        # Runs with the same settings are one config, whatever their comments.
+        "config_md5": run["config"].get("settings_md5", run["config"]["md5"]),
         "train_md5": run["corpus"]["train"]["md5"],
         "dev_md5": run["corpus"]["dev"]["md5"],
         "test_md5": metrics["test"]["md5"],
