@@ -27,7 +27,7 @@ from wasabi import msg
 
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output, replace_path, write_json
-from .lib.pretrained import PRETRAIN_RECORD, PRETRAINED_WEIGHTS
+from .lib.pretrained import PRETRAIN_RECORD, PRETRAINED_WEIGHTS, has_pretraining
 from .lib.provenance import environment_info, utc_now
 from .lib.raw_text import write_raw_text
 
@@ -43,7 +43,7 @@ def main(
     # fmt: on
 ) -> None:
     config = load_config(config_path, interpolate=False)
-    if not config.get("pretraining"):  # fill-config leaves an empty block
+    if not has_pretraining(config):
         with atomic_output(output) as tmp_output:
             tmp_output.mkdir(parents=True)
             # No timestamp: an unchanged record leaves the train step skipped.

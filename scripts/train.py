@@ -36,7 +36,7 @@ from wasabi import msg
 from .lib.configs import read_budget
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs, md5_file, remove_path, write_text
-from .lib.pretrained import pretrained_weights
+from .lib.pretrained import has_pretraining, pretrained_weights
 from .lib.provenance import environment_info, package_versions, peak_memory_mib, utc_now
 from .lib.run_record import (
     TRAIN_LOG,
@@ -160,7 +160,7 @@ def main(
 ) -> None:
     check_plain_path(run_dir, "run")
     weights = pretrained_weights(pretrained) if pretrained is not None else None
-    if weights and not Config().from_disk(config_path, interpolate=False).get("pretraining"):
+    if weights and not has_pretraining(Config().from_disk(config_path, interpolate=False)):
         # spaCy would load [initialize] init_tok2vec nowhere, silently.
         raise UserError("has no [pretraining] block, so spaCy would not load the pretrained "
                         f"weights in {weights}; generate it with create-config --pretrain-epochs",
