@@ -40,7 +40,10 @@ from .lib.pretrained import has_pretraining, pretrained_weights
 from .lib.provenance import environment_info, package_versions, peak_memory_mib, utc_now
 from .lib.run_record import (
     TRAIN_LOG,
+    best_entry,
     config_inputs,
+    patience_needed,
+    read_log,
     read_run,
     same_training,
     settings_md5,
@@ -72,16 +75,6 @@ def restore_logger(model_dir: Path, logger: Dict[str, Any]) -> None:
     config = Config().from_disk(config_path, interpolate=False)
     config["training"]["logger"] = logger
     config.to_disk(config_path, interpolate=False)
-
-
-def read_log(path: Path) -> List[Dict[str, Any]]:
-    return list(srsly.read_jsonl(path)) if path.exists() else []
-
-
-def best_entry(log: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-    """The evaluation whose model is in model-best: spaCy saves it again on every
-    tie with the best score, so the last of the best."""
-    return max(log, key=lambda entry: (entry["score"], entry["step"]), default=None)
 
 
 class RenamingStream(io.TextIOBase):
@@ -231,6 +224,7 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
                 "epochs": last.get("epoch"),
                 "best_step": best and best["step"],
                 "best_dev_score": best and best["score"],
+                "patience_needed": patience_needed(log),
                 "words_seen": last.get("words"),
                 "words_per_second": round(last["words"] / last["seconds"]) if last.get("seconds") else None,
             },
@@ -240,6 +234,10 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
         })
     msg.good(f"Run saved to {run_dir} in {wall_time:.0f}s (best dev score "
              f"{best['score'] if best else float('nan'):.3f} at step {best and best['step']})")
+    # The figure to set the patience var from: a smaller one ends training sooner
+    # with a worse model-best, a larger one only spends more steps.
+    msg.text(f"Patience needed for this model-best: {patience_needed(log)} steps "
+             f"(patience was {settings['patience']})")
 
 
 if __name__ == "__main__":

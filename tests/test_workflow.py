@@ -17,7 +17,7 @@ import pytest
 import srsly
 
 from scripts.lib.files import md5_file, md5_path
-from scripts.lib.run_record import settings_md5
+from scripts.lib.run_record import patience_needed, settings_md5
 
 from .conftest import copy_project, render_page, weasel
 
@@ -99,6 +99,7 @@ def test_run_manifest_records_seed_checksums_versions_and_speed(trained: Path) -
     assert manifest["environment"]["versions"]["weasel"]
     log = list(srsly.read_jsonl(run_dir / "train_log.jsonl"))
     assert [entry["step"] for entry in log] == [0, 25, 50, 75, 100]
+    assert manifest["training"]["patience_needed"] == patience_needed(log)
     assert (trained / "training" / "latest").read_text().strip() == RUN
     # The saved pipeline's config does not depend on this project's logger.
     assert "ner_template" not in (run_dir / "model-best" / "config.cfg").read_text()

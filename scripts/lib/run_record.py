@@ -5,7 +5,7 @@ decides when a run is "the same run" and can be reused."""
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Dict, Optional, TypedDict
+from typing import Any, Dict, List, Optional, TypedDict
 
 import srsly
 from confection import Config
@@ -47,6 +47,38 @@ def staging_dir(run_dir: Path, pid: int) -> Path:
     """Where the training process `pid` builds a run before it replaces the run's
     outputs; its TRAIN_LOG there grows one line per dev evaluation."""
     return run_dir / f".staging-{pid}"
+
+
+def read_log(path: Path) -> List[Dict[str, Any]]:
+    """A training log (TRAIN_LOG): one entry per dev evaluation, in step order."""
+    return list(srsly.read_jsonl(path)) if path.exists() else []
+
+
+def best_entry(log: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The evaluation whose model is in model-best: spaCy saves it again on every
+    tie with the best score, so the last of the best."""
+    return max(log, key=lambda entry: (entry["score"], entry["step"]), default=None)
+
+
+def patience_needed(log: List[Dict[str, Any]]) -> int:
+    """The smallest `patience` that would have ended the same training with the
+    same model-best: the longest wait for the next best dev score, up to the last.
+
+    spaCy counts patience from the earliest step with the best score, and saves
+    model-best again on a tie, so a tie must be reached but does not restart
+    the count. Training is deterministic, so a shorter patience replays the
+    same log and stops `patience` steps after a best."""
+    needed = 0
+    best_score, best_step = None, 0
+    for entry in log:
+        score, step = entry["score"], entry["step"]
+        if best_score is None or score > best_score:
+            if best_score is not None:
+                needed = max(needed, step - best_step)
+            best_score, best_step = score, step
+        elif score == best_score:
+            needed = max(needed, step - best_step)
+    return needed
 
 
 def read_run(run_dir: Path) -> Optional[Dict[str, Any]]:
