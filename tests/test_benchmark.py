@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import srsly
 from confection import Config
+from spacy.schemas import ConfigSchemaTraining
+from spacy.util import load_model_from_config, registry
 
 from scripts import benchmark
 from scripts.benchmark import (
@@ -20,11 +22,12 @@ from scripts.benchmark import (
     stock_config,
     summarise,
 )
+from scripts.lib.configs import build_config
 from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
 from scripts.lib.run_record import config_inputs, settings_md5
 
-from .conftest import copy_project, run, weasel
+from .conftest import ROOT, copy_project, run, weasel
 
 
 def fake_run(system: str, seed: int, f: float, seconds: float, batch: int) -> dict:
@@ -82,6 +85,17 @@ def test_extra_systems_are_named_overlays(tmp_path: Path) -> None:
                        (f"x={tmp_path / 'missing.cfg'}", "overlay not found")):
         with pytest.raises(UserError, match=cause):
             parse_extra([bad])
+
+
+@pytest.mark.parametrize("lever", sorted(path.name for path in (ROOT / "benchmarks" / "levers").glob("*.cfg")))
+def test_each_committed_lever_still_builds_a_trainable_config(lever: str) -> None:
+    """NOTES.md tells readers to rerun these overlays: a base-config change must not
+    silently break one (a renamed block, a schedule that no longer resolves)."""
+    config = build_config(ROOT / "configs" / "base.cfg", [ROOT / "benchmarks" / "levers" / lever], "pt",
+                          {"max_steps": 100})
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    training = registry.resolve(nlp.config.interpolate()["training"], schema=ConfigSchemaTraining)
+    assert training["optimizer"] is not None and callable(training["batcher"])
 
 
 def write_finished_run(run_dir: Path, config: Path, corpus: Path, seed: int, budget: dict) -> None:
