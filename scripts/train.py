@@ -207,7 +207,7 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
         for model_dir in temps[:2]:
             restore_logger(model_dir, dict(base_config["training"]["logger"]))
         log = read_log(temps[2])
-        best = best_entry(log)
+        best, needed = best_entry(log), patience_needed(log)
         last = log[-1] if log else {}
         srsly.write_json(temps[3], {
             "run": run_dir.name,
@@ -224,7 +224,7 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
                 "epochs": last.get("epoch"),
                 "best_step": best and best["step"],
                 "best_dev_score": best and best["score"],
-                "patience_needed": patience_needed(log),
+                "patience_needed": needed,
                 "words_seen": last.get("words"),
                 "words_per_second": round(last["words"] / last["seconds"]) if last.get("seconds") else None,
             },
@@ -236,7 +236,7 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
              f"{best['score'] if best else float('nan'):.3f} at step {best and best['step']})")
     # The figure to set the patience var from: a smaller one ends training sooner
     # with a worse model-best, a larger one only spends more steps.
-    msg.text(f"Patience needed for this model-best: {patience_needed(log)} steps "
+    msg.text(f"Patience needed for this model-best: {needed} steps "
              f"(patience was {settings['patience']})")
 
 
