@@ -17,7 +17,7 @@ import pytest
 import srsly
 
 from scripts.lib.files import md5_file, md5_path
-from scripts.lib.run_record import patience_needed, settings_md5
+from scripts.lib.run_record import best_entry, patience_needed, read_log, settings_md5
 
 from .conftest import copy_project, render_page, weasel
 
@@ -151,8 +151,7 @@ def test_another_seed_then_the_default_reuses_the_finished_run(trained_copy: Pat
     assert md5_path(run_dir / "model-best") == before
     assert not stale.exists() and "Removed" in result.stdout
     run = srsly.read_json(run_dir / "run.json")
-    best = max(srsly.read_jsonl(run_dir / "train_log.jsonl"), key=lambda e: (e["score"], e["step"]))
-    assert run["training"]["best_step"] == best["step"]
+    assert run["training"]["best_step"] == best_entry(read_log(run_dir / "train_log.jsonl"))["step"]
 
 
 def test_a_table_format_change_reruns_only_the_steps_that_write_tables(trained_copy: Path) -> None:
