@@ -97,7 +97,7 @@ def test_run_manifest_records_seed_checksums_versions_and_speed(trained: Path) -
     assert manifest["peak_memory_mib"] > 50
     assert manifest["environment"]["versions"]["spacy"].startswith("3.8")
     assert manifest["environment"]["versions"]["weasel"]
-    log = list(srsly.read_jsonl(run_dir / "train_log.jsonl"))
+    log = read_log(run_dir / "train_log.jsonl")
     assert [entry["step"] for entry in log] == [0, 25, 50, 75, 100]
     assert manifest["training"]["patience_needed"] == patience_needed(log)
     assert (trained / "training" / "latest").read_text().strip() == RUN

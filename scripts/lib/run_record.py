@@ -72,12 +72,10 @@ def patience_needed(log: List[Dict[str, Any]]) -> int:
     best_score, best_step = None, 0
     for entry in log:
         score, step = entry["score"], entry["step"]
-        if best_score is None or score > best_score:
-            if best_score is not None:
-                needed = max(needed, step - best_step)
-            best_score, best_step = score, step
-        elif score == best_score:
+        if best_score is not None and score >= best_score:
             needed = max(needed, step - best_step)
+        if best_score is None or score > best_score:
+            best_score, best_step = score, step
     return needed
 
 
