@@ -77,6 +77,20 @@ def parse_extra(items: List[str]) -> Dict[str, Path]:
     return extra
 
 
+def parse_cannot_run(items: List[str], running: List[str]) -> Dict[str, str]:
+    """`--cannot-run "transformer=no GPU"` → {"transformer": "no GPU"}; none of
+    them may be among the systems that do run."""
+    reasons: Dict[str, str] = {}
+    for item in items:
+        name, sep, reason = item.partition("=")
+        if not sep or not name.strip() or not reason.strip():
+            raise UserError(f"--cannot-run takes NAME=REASON, got {item!r}")
+        if name.strip() in running:
+            raise UserError(f"{name.strip()!r} is given to --cannot-run and is also run")
+        reasons[name.strip()] = reason.strip()
+    return reasons
+
+
 def write_configs(systems: List[str], extra: Dict[str, Path], base: Path, overlays: List[Path],
                   lang: str, config_dir: Path, budget: Dict[str, int],
                   transformer_model: Optional[str] = None,
@@ -222,6 +236,14 @@ def not_run_note(not_run: List[Dict[str, Any]]) -> str:
             f"seeds they list): {runs}.\n")
 
 
+def cannot_run_note(cannot_run: Dict[str, str]) -> str:
+    """The line under the table that names the systems this machine cannot run, and why."""
+    if not cannot_run:
+        return ""
+    systems = "; ".join(f"`{system}` ({reason})" for system, reason in cannot_run.items())
+    return f"\nNot run on this machine: {systems}.\n"
+
+
 def results_markdown(results: Dict[str, Any]) -> str:
     def pm(value: Dict[str, float], scale: float = 1.0, digits: int = 2) -> str:
         return f"{scale * value['mean']:.{digits}f} ± {scale * value['std']:.{digits}f}"
@@ -255,6 +277,7 @@ def results_markdown(results: Dict[str, Any]) -> str:
                           "infer words/s (single)", "infer speed (single)", "model MiB", "peak MiB",
                           "best step / steps"), main)
         + not_run_note(results.get("not_run", []))
+        + cannot_run_note(results.get("cannot_run", {}))
         + "\n## F1 per label\n\n"
         + markdown_table(("label", *(f"`{s}`" for s in systems)), per_label)
         + "\n## Configs\n\n"
@@ -299,6 +322,7 @@ def main(
     speed_seconds: float = typer.Option(2.0, help="Minimum seconds per inference-speed measurement"),
     speed_rounds: int = typer.Option(3, help="Interleaved inference-speed rounds (the best counts)"),
     finished_only: bool = typer.Option(False, "--finished-only", help="Train nothing: tabulate the runs finished so far and list those still to run"),
+    cannot_run: List[str] = typer.Option([], "--cannot-run", help="NAME=REASON: a system this machine cannot run (no GPU, no model hub), listed under the table with its reason"),
     # fmt: on
 ) -> None:
     seed_list = [int(s) for s in seeds.split(",") if s.strip()]
@@ -310,6 +334,7 @@ def main(
         raise UserError(f"--systems takes {', '.join(DEFAULT_SYSTEMS)} and must include {BASELINE}; "
                         f"got {systems!r}")
     extra_overlays = parse_extra(extra)
+    cannot_run_reasons = parse_cannot_run(cannot_run, builtin + list(extra_overlays))
     system_list = builtin + list(extra_overlays)
     test_path = corpus_dir / "test.spacy"
     if not test_path.is_file():
@@ -354,6 +379,7 @@ def main(
         "environment": environment_info(),
         "summary": summarise(runs),
         "not_run": not_run,
+        "cannot_run": cannot_run_reasons,
         "runs": runs,
     }
     markdown = results_markdown(results)

@@ -17,6 +17,7 @@ from scripts.benchmark import (
     best_of_rounds_speeds,
     corpus_md5s,
     finished_run,
+    parse_cannot_run,
     parse_extra,
     results_markdown,
     stock_config,
@@ -64,6 +65,9 @@ def test_summary_gives_mean_std_and_ratios_against_stock_efficiency() -> None:
     assert "Not run yet (a benchmark spanning several sittings" in partial
     assert "`stock-accuracy` seed(s) 2, 3." in partial
     assert "| 8 / 10 |" in table and "| `template` | template source |" in table
+    assert "Not run on this machine" not in table
+    no_gpu = results_markdown({**results, "cannot_run": {"transformer": "no GPU"}})
+    assert "\nNot run on this machine: `transformer` (no GPU).\n" in no_gpu
 
 
 def test_stock_accuracy_config_has_no_vectors(tmp_path: Path) -> None:
@@ -85,6 +89,17 @@ def test_extra_systems_are_named_overlays(tmp_path: Path) -> None:
                        (f"x={tmp_path / 'missing.cfg'}", "overlay not found")):
         with pytest.raises(UserError, match=cause):
             parse_extra([bad])
+
+
+def test_systems_this_machine_cannot_run_come_with_a_reason() -> None:
+    running = ["stock-efficiency", "template"]
+    assert parse_cannot_run(["transformer = no GPU, no model hub"], running) == \
+        {"transformer": "no GPU, no model hub"}
+    for bad in ("transformer", "transformer=", "=no GPU"):
+        with pytest.raises(UserError, match="NAME=REASON"):
+            parse_cannot_run([bad], running)
+    with pytest.raises(UserError, match="'template' is given to --cannot-run and is also run"):
+        parse_cannot_run(["template=no GPU"], running)
 
 
 @pytest.mark.parametrize("lever", sorted(path.name for path in (ROOT / "benchmarks" / "levers").glob("*.cfg")))
@@ -251,8 +266,10 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
          str(runs), "--systems", "stock-efficiency,template", "--extra", "tuned=configs/optimize/tuned.cfg",
          "--overlay", "configs/architecture/cnn.cfg", "--overlay", "configs/optimize/efficiency.cfg",
          "--seeds", "0,1", "--budget-config", "training/sample-cnn-efficiency-s0/config.cfg",
-         "--speed-seconds", "0.2", "--finished-only"], project, check=True)
+         "--speed-seconds", "0.2", "--finished-only", "--cannot-run", "transformer=no GPU"],
+        project, check=True)
     partial = srsly.read_json(project / "benchmarks" / "partial" / "results.json")
+    assert partial["cannot_run"] == {"transformer": "no GPU"}
     assert partial["not_run"] == [{"system": s, "seed": 1} for s in ("stock-efficiency", "template", "tuned")]
     assert {r["seed"] for r in partial["runs"]} == {0} and not (runs / "template-s1").exists()
     assert "`configs/optimize/tuned.cfg`" in (project / "benchmarks" / "sample" / "tuned" / "results.md").read_text()
