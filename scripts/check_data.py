@@ -3,7 +3,9 @@
 Reads: CONFIG (the generated training config) and CORPUS_DIR/{train,dev}.spacy.
 Writes: REPORT, the text of `spacy debug data` (label counts, unseen labels,
 entity boundary problems, ...), only when it finds no errors. On errors the
-output is shown, nothing is written and the step exits with code 1.
+output is shown, nothing is written and the step exits with code 1. For a span
+categorizer it also warns (in the output and the report) when entities are
+longer than its suggester proposes: those it can never learn or predict.
 """
 
 import os
@@ -11,14 +13,30 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict, Optional
 
+import spacy
 import typer
+from confection import Config
+from spacy.tokens import DocBin
 from wasabi import msg
 
+from .lib.entities import suggester_max_size, too_long_for_suggester
 from .lib.errors import UserError, exit_on_user_error, strip_ansi
 from .lib.files import write_text
 
 FAIL_SUMMARY = re.compile(r"^\d+ errors?$")
+
+
+def suggester_warning(config_path: Path, paths: Dict[str, Path]) -> Optional[str]:
+    """too_long_for_suggester over the corpus, for a config with a span categorizer."""
+    config = Config().from_disk(config_path)
+    max_size = suggester_max_size(config)
+    if max_size is None:
+        return None
+    vocab = spacy.blank(config["nlp"]["lang"]).vocab
+    return too_long_for_suggester({path.name: DocBin().from_disk(path).get_docs(vocab)
+                                   for path in paths.values()}, max_size)
 
 
 @exit_on_user_error
@@ -45,6 +63,10 @@ def main(
                   if line.startswith("\u2718") and not FAIL_SUMMARY.match(line[2:].strip())]
         raise UserError(f"spacy debug data found errors: {'; '.join(errors) or 'see its output above'}",
                         config_path)
+    warning = suggester_warning(config_path, paths)
+    if warning:
+        msg.warn(warning)
+        output += f"\n\u26a0 {warning}\n"
     write_text(report, output)
     msg.good(f"Data check passed; report saved to {report}")
 

@@ -12,11 +12,14 @@ import srsly
 from confection import Config
 from spacy.tokens import Span
 
+from scripts.check_data import suggester_warning
 from scripts.lib.configs import build_config
 from scripts.lib.entities import (
     SPANS_KEY,
     entity_records,
     entity_spans,
+    suggester_max_size,
+    too_long_for_suggester,
     with_entity_spans,
 )
 
@@ -87,6 +90,29 @@ def test_a_ner_pipelines_entities_are_doc_ents_and_the_corpus_carries_both() -> 
     assert entity_records(doc) == [{"start": 11, "end": 20, "label": "PER", "text": "Ana Costa"}]
     assert [span.text for span in entity_spans(with_entity_spans(doc))] == ["Ana Costa"]
     assert list(doc.spans[SPANS_KEY]) == list(doc.ents)
+
+
+def test_entities_longer_than_the_suggester_proposes_are_counted_per_split() -> None:
+    nlp = spacy.blank("pt")
+    doc = nlp("O Tribunal Regional Federal da 2ª Região decidiu em Lisboa .")
+    doc.ents = [Span(doc, 1, 7, "ORGANIZACAO"), Span(doc, 9, 10, "LOCAL")]
+    assert too_long_for_suggester({"train.spacy": [doc], "dev.spacy": [doc]}, 6) is None
+    warning = too_long_for_suggester({"train.spacy": [doc], "dev.spacy": [nlp("Nada aqui.")]}, 5)
+    assert warning.startswith("1 of 2 entities in train.spacy (50.0%) are longer than 5 tokens")
+    assert "(longest: 6)" in warning and "configs/architecture/spancat.cfg" in warning
+    assert suggester_max_size(config_for("spancat")) == 10 and suggester_max_size(config_for("cnn")) is None
+
+
+def test_check_data_warns_of_entities_the_span_categorizer_cannot_reach(corpus_and_config: Path,
+                                                                        tmp_path: Path) -> None:
+    config = config_for("spancat")
+    config["components"]["spancat"]["suggester"]["max_size"] = 1
+    config.to_disk(tmp_path / "spancat.cfg")
+    corpus = corpus_and_config / "corpus"
+    paths = {split: corpus / f"{split}.spacy" for split in ("train", "dev")}
+    warning = suggester_warning(tmp_path / "spancat.cfg", paths)
+    assert " entities in train.spacy (" in warning and "longer than 1 tokens" in warning
+    assert suggester_warning(corpus_and_config / "config.cfg", paths) is None  # the NER: no suggester
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,11 @@ span group SPANS_KEY for the span categorizer (`architecture` spancat), whose
 spans may overlap and carry a score each. Every step that reads predicted
 entities reads them here; the corpus carries its entities in both places."""
 
-from typing import Any, Dict, List, Sequence
+from collections import Counter
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import numpy
+from confection import Config
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -53,3 +55,38 @@ def score_prefix(nlp: Language) -> str:
     """The prefix of the pipeline's entity scores in `nlp.evaluate`: ents_p, ... or
     spans_sc_p, ... for a span categorizer."""
     return f"spans_{SPANS_KEY}" if "spancat" in nlp.pipe_names else "ents"
+
+
+def suggester_max_size(config: Config) -> Optional[int]:
+    """The longest span (in tokens) the span categorizer's n-gram suggester
+    proposes; None without a span categorizer or with another suggester."""
+    for component in config.get("components", {}).values():
+        if component.get("factory") != "spancat":
+            continue
+        suggester = component.get("suggester", {})
+        if suggester.get("@misc") == "spacy.ngram_range_suggester.v1":
+            return int(suggester["max_size"])
+        if suggester.get("@misc") == "spacy.ngram_suggester.v1":
+            return max(suggester["sizes"])
+    return None
+
+
+def too_long_for_suggester(split_docs: Dict[str, Iterable[Doc]], max_size: int) -> Optional[str]:
+    """A warning when some entities are longer than the suggester's max_size: it
+    never proposes them, so the span categorizer can neither learn nor predict
+    them. None when every entity fits."""
+    found = []
+    longest = 0
+    for split, docs in split_docs.items():
+        lengths = Counter(len(span) for doc in docs for span in entity_spans(doc))
+        over = sum(n for length, n in lengths.items() if length > max_size)
+        if over:
+            total = sum(lengths.values())
+            found.append(f"{over:,} of {total:,} entities in {split} ({100 * over / total:.1f}%)")
+            longest = max(longest, max(lengths))
+    if not found:
+        return None
+    return (f"{' and '.join(found)} are longer than {max_size} tokens, the span categorizer's "
+            f"suggester max_size (longest: {longest}): it never proposes them, so it can neither learn "
+            "nor predict them. Raise max_size in [components.spancat.suggester] of "
+            "configs/architecture/spancat.cfg to cover them (candidate spans, and so time, grow with it).")
