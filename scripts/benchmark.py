@@ -4,8 +4,9 @@ Trains and scores, in one run and on the same corpus, with the same training
 budget and the same seeds: (a) `spacy init config --pipeline ner --optimize
 efficiency`, (b) the same with `--optimize accuracy` (CPU, no vectors), (c) this
 template's config (the base config with its overlays, and the static vectors of
-train-vectors if it made any), and any extra overlays given as NAME=PATH (e.g.
-the tuned config).
+train-vectors if it made any), and any extra systems given as NAME=OVERLAY, the
+base config with that overlay or with several applied in order (e.g. the tuned
+config; `spancat_20=configs/architecture/spancat.cfg,benchmarks/levers/suggester_20.cfg`).
 
 Reads: CORPUS_DIR/{train,dev,test}.spacy, the base config and overlays.
 Writes: OUTPUT_DIR/results.json and OUTPUT_DIR/results.md: test F1 (overall and
@@ -62,18 +63,21 @@ def stock_config(lang: str, optimize: str, path: Path, budget: Dict[str, int]) -
     config.to_disk(path)
 
 
-def parse_extra(items: List[str]) -> Dict[str, Path]:
-    """`--extra tuned=configs/optimize/tuned.cfg` → {"tuned": Path(...)}."""
-    extra: Dict[str, Path] = {}
+def parse_extra(items: List[str]) -> Dict[str, List[Path]]:
+    """`--extra tuned=configs/optimize/tuned.cfg` → {"tuned": [Path(...)]}; several
+    overlays, comma-separated, are applied in order."""
+    extra: Dict[str, List[Path]] = {}
     for item in items:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise UserError(f"--extra takes NAME=OVERLAY_PATH, got {item!r}")
+        name, sep, paths = item.partition("=")
+        overlays = [Path(path) for path in paths.split(",") if path]
+        if not sep or not name or not overlays:
+            raise UserError(f"--extra takes NAME=OVERLAY_PATH[,OVERLAY_PATH...], got {item!r}")
         if name in STOCK or name == "template":
             raise UserError(f"--extra name {name!r} is taken by a built-in system")
-        if not Path(path).is_file():
-            raise UserError("overlay not found", path)
-        extra[name] = Path(path)
+        for overlay in overlays:
+            if not overlay.is_file():
+                raise UserError("overlay not found", overlay)
+        extra[name] = overlays
     return extra
 
 
@@ -91,7 +95,7 @@ def parse_cannot_run(items: List[str], running: List[str]) -> Dict[str, str]:
     return reasons
 
 
-def write_configs(systems: List[str], extra: Dict[str, Path], base: Path, overlays: List[Path],
+def write_configs(systems: List[str], extra: Dict[str, List[Path]], base: Path, overlays: List[Path],
                   lang: str, config_dir: Path, budget: Dict[str, int],
                   transformer_model: Optional[str] = None,
                   vectors: Optional[Path] = None) -> Dict[str, Path]:
@@ -102,7 +106,7 @@ def write_configs(systems: List[str], extra: Dict[str, Path], base: Path, overla
             stock_config(lang, STOCK[system], path, budget)
         else:
             path.unlink(missing_ok=True)
-            generate(base, overlays if system == "template" else [extra[system]], lang, path, budget,
+            generate(base, overlays if system == "template" else extra[system], lang, path, budget,
                      transformer_model, vectors)
     return configs
 
@@ -288,14 +292,14 @@ def results_markdown(results: Dict[str, Any]) -> str:
     )
 
 
-def config_sources(systems: List[str], extra: Dict[str, Path], base: Path,
+def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
                    overlays: List[Path], vectors: Optional[Path] = None) -> Dict[str, str]:
     sources = {}
     for system in systems:
         if system in STOCK:
             sources[system] = f"`spacy init config --pipeline ner --optimize {STOCK[system]}` (CPU, no vectors)"
         else:
-            parts = [base, *(overlays if system == "template" else [extra[system]])]
+            parts = [base, *(overlays if system == "template" else extra[system])]
             sources[system] = " + ".join(f"`{p.as_posix()}`" for p in parts)
             if vectors is not None:
                 sources[system] += f" + static vectors `{vectors.as_posix()}`"
@@ -312,7 +316,7 @@ def main(
     overlay: List[Path] = typer.Option([], help="The template's overlay config(s)"),
     transformer_model: Optional[str] = typer.Option(None, help="Hugging Face model name or folder, for a transformer overlay"),
     systems: str = typer.Option(",".join(DEFAULT_SYSTEMS), help="Comma-separated built-in systems to train"),
-    extra: List[str] = typer.Option([], help="Also train NAME=OVERLAY: the base config with that overlay"),
+    extra: List[str] = typer.Option([], help="Also train NAME=OVERLAY[,OVERLAY...]: the base config with those overlays, in order"),
     vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors: its static vectors, if any, are read by the template's systems (never the stock ones)", file_okay=False),
     runs_dir: Optional[Path] = typer.Option(None, help="Where runs go (default OUTPUT_DIR/runs)"),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
