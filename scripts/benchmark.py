@@ -23,7 +23,7 @@ import statistics
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import spacy
 import typer
@@ -63,17 +63,27 @@ def stock_config(lang: str, optimize: str, path: Path, budget: Dict[str, int]) -
     config.to_disk(path)
 
 
+def split_named(item: str, option: str, form: str) -> Tuple[str, str]:
+    """`NAME=VALUE` → (NAME, VALUE), both stripped and non-empty, or a message
+    naming the option and the form it takes."""
+    name, sep, value = (part.strip() for part in item.partition("="))
+    if not sep or not name or not value:
+        raise UserError(f"{option} takes {form}, got {item!r}")
+    return name, value
+
+
 def parse_extra(items: List[str]) -> Dict[str, List[Path]]:
     """`--extra tuned=configs/optimize/tuned.cfg` → {"tuned": [Path(...)]}; several
     overlays, comma-separated, are applied in order."""
     extra: Dict[str, List[Path]] = {}
     for item in items:
-        name, sep, paths = item.partition("=")
-        overlays = [Path(path) for path in paths.split(",") if path]
-        if not sep or not name or not overlays:
-            raise UserError(f"--extra takes NAME=OVERLAY_PATH[,OVERLAY_PATH...], got {item!r}")
+        form = "NAME=OVERLAY_PATH[,OVERLAY_PATH...]"
+        name, paths = split_named(item, "--extra", form)
         if name in STOCK or name == "template":
             raise UserError(f"--extra name {name!r} is taken by a built-in system")
+        overlays = [Path(path.strip()) for path in paths.split(",") if path.strip()]
+        if not overlays:
+            raise UserError(f"--extra takes {form}, got {item!r}")
         for overlay in overlays:
             if not overlay.is_file():
                 raise UserError("overlay not found", overlay)
@@ -86,12 +96,10 @@ def parse_cannot_run(items: List[str], running: List[str]) -> Dict[str, str]:
     them may be among the systems that do run."""
     reasons: Dict[str, str] = {}
     for item in items:
-        name, sep, reason = item.partition("=")
-        if not sep or not name.strip() or not reason.strip():
-            raise UserError(f"--cannot-run takes NAME=REASON, got {item!r}")
-        if name.strip() in running:
-            raise UserError(f"{name.strip()!r} is given to --cannot-run and is also run")
-        reasons[name.strip()] = reason.strip()
+        name, reason = split_named(item, "--cannot-run", "NAME=REASON")
+        if name in running:
+            raise UserError(f"{name!r} is given to --cannot-run and is also run")
+        reasons[name] = reason
     return reasons
 
 

@@ -89,7 +89,7 @@ def test_extra_systems_are_named_overlays(tmp_path: Path) -> None:
     assert parse_extra([f"tuned={overlay}"]) == {"tuned": [overlay]}
     assert parse_extra([f"both={overlay},{second}"]) == {"both": [overlay, second]}
     for bad, cause in ((str(overlay), "NAME=OVERLAY_PATH"), ("x=", "NAME=OVERLAY_PATH"),
-                       (f"template={overlay}", "built-in"),
+                       ("x=,", "NAME=OVERLAY_PATH"), (f"template={overlay}", "built-in"),
                        (f"x={overlay},{tmp_path / 'missing.cfg'}", "overlay not found")):
         with pytest.raises(UserError, match=cause):
             parse_extra([bad])
