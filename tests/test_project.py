@@ -213,14 +213,16 @@ def test_readme_headline_quotes_the_committed_default_budget_tables() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf8")
     # Any line wrapping: the words, not the spaces between them, are the headline.
     headline = re.search(r"`cnn`\s+(\S+)\s+on\s+LeNER-Br\s+\(stock\s+spaCy\s+(\S+)\),\s+(\S+)\s+on\s+"
-                         r"CoNLL-2003\s+\((\S+)\);\s+`spancat`\s+(\S+)\s+on\s+CoNLL-2003", readme)
+                         r"CoNLL-2003\s+\((\S+)\);\s+`spancat`\s+(\S+)\s+on\s+CoNLL-2003,\s+"
+                         r"`cnn_large`\s+(\S+)\s+on\s+LeNER-Br", readme)
     assert headline, "the README's test-F1 headline moved or changed its wording"
     quoted = [float(figure) for figure in headline.groups()]
     tables = [srsly.read_json(ROOT / "benchmarks" / name / "results.json") for name in ("lener_br", "conll2003")]
     measured = [round(100 * table["summary"][system]["f"]["mean"], 2)
                 for table in tables for system in ("template", "stock-efficiency")]
-    spancat = tables[1]["summary"]["spancat"]
-    assert quoted == [*measured, round(100 * spancat["f"]["mean"], 2)] and len(spancat["seeds"]) == 3
+    architectures = [tables[1]["summary"]["spancat"], tables[0]["summary"]["cnn_large"]]
+    assert quoted == [*measured, *(round(100 * values["f"]["mean"], 2) for values in architectures)]
+    assert all(len(values["seeds"]) == 3 for values in architectures)
     assert all(table["budget"]["max_steps"] == PROJECT["vars"]["max_steps"] and
                table["budget"]["patience"] == PROJECT["vars"]["patience"] and
                len(table["summary"]["template"]["seeds"]) == 3 for table in tables)
