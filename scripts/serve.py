@@ -1,139 +1,135 @@
-"""Serve a trained pipeline over HTTP (FastAPI on uvicorn).
+"""Serve a trained pipeline over HTTP (uvicorn), as a production service.
 
-Reads: MODEL (a run's model-best, or an installed pipeline's name) and, when
-MODEL is a run's model-best, the run's run.json and metrics.json beside it.
-Serves:
-- `POST /ents` with `{"texts": [...]}`: the entities of each text (start, end,
-  label, text) and the model's name and version;
-- `GET /health`: 200 once the model is loaded;
-- `GET /meta`: model name, version and labels, the run's test scores and its
-  provenance (seed, config and corpus checksums, versions, git commit);
-- `GET /metrics`: Prometheus metrics: requests by endpoint and status, request
-  latency, documents, words and entities per label.
-A request with more texts than --max-texts, or a text longer than --max-chars,
-gets 413 with a JSON error; a malformed body gets 422; neither ever a 500.
-SIGTERM (or Ctrl-C) stops accepting connections and lets requests in flight
-finish before the process exits.
+Reads: MODEL (a run's model-best, with the run's run.json and metrics.json beside
+it, or an installed pipeline package's name: both give the same /meta).
+Serves, JSON only, every error as `{"error": {"type", "status", "message", ...}}`:
+- `POST /ents` with `{"texts": [...]}` (Content-Type: application/json): each
+  text's entities (start, end, label, text; spancat adds a score) and the model's
+  name and version. Requests that arrive together are annotated in one batch by
+  one of --workers model processes;
+- `GET|HEAD /health`: 200 while serving, 503 once stopping;
+- `GET|HEAD /meta`: the model's name (its package's), version, labels, test
+  scores per label and provenance;
+- `GET|HEAD /metrics`: Prometheus metrics (requests by endpoint, method and
+  status, request duration, requests in flight, model info, documents, words,
+  entities per label, batch sizes, and the process metrics).
+Limits: a body over what --max-texts texts of --max-chars characters need is
+refused (413) before it is read; a request not answered within
+--deadline-seconds gets 504; headers or a body that do not arrive within
+--read-timeout-seconds get 408; connections over --max-connections get 503.
+SIGTERM or Ctrl-C, to this process or to weasel running it (this process stops
+when its parent dies): new requests get 503 while those in progress finish
+within --grace-seconds, then the process exits (code 143 on SIGTERM).
 """
 
 import signal
+import socket
 import sys
-import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 import typer
+import uvicorn
 from wasabi import msg
 
-from .lib.annotation import load_model
-from .lib.entities import entity_labels, entity_records
-from .lib.errors import UserError, exit_on_user_error
-from .lib.run_record import read_provenance, read_test_scores
+from .lib.errors import UserError, die_with_parent, exit_on_user_error
+from .lib.serving import (
+    Limits,
+    ModelWorkers,
+    Service,
+    guarded_protocol,
+    model_card,
+)
+
+BACKLOG = 2048
 
 
-def run_info(model_path: str) -> Dict[str, Any]:
-    """Test scores and provenance of the run a model-best folder belongs to."""
-    run_dir = Path(model_path).parent
-    return {key: value for key, value in (("test_scores", read_test_scores(run_dir)),
-                                          ("run", read_provenance(run_dir))) if value}
+class ServiceServer(uvicorn.Server):
+    """uvicorn's server, draining the service before it closes its socket: while
+    requests in progress finish, new ones are answered 503 instead of refused."""
+
+    def __init__(self, config: uvicorn.Config, service: Service, grace_seconds: float,
+                 banner: str) -> None:
+        super().__init__(config)
+        self.service, self.grace_seconds, self.banner = service, grace_seconds, banner
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.service.begin_drain()
+        super().handle_exit(sig, frame)
+
+    async def startup(self, sockets: Optional[List[socket.socket]] = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            msg.good(self.banner)
+
+    async def shutdown(self, sockets: Optional[List[socket.socket]] = None) -> None:
+        await self.service.drain(self.grace_seconds, lambda: self.force_exit)
+        await super().shutdown(sockets)
 
 
-def create_app(model_path: str, max_texts: int, max_chars: int, batch_size: int = 64) -> Any:
-    """The FastAPI app, with the model loaded and its metrics registered."""
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse, PlainTextResponse
-    from prometheus_client import (
-        CONTENT_TYPE_LATEST,
-        CollectorRegistry,
-        Counter,
-        Histogram,
-        generate_latest,
-    )
-    from pydantic import BaseModel, StrictStr
-
-    nlp = load_model(model_path)
-    model = {"name": f"{nlp.meta['lang']}_{nlp.meta['name']}", "version": nlp.meta["version"]}
-    labels = entity_labels(nlp)
-    meta = {"model": model, "labels": labels, "pipeline": nlp.pipe_names, **run_info(model_path)}
-    registry = CollectorRegistry()
-    requests = Counter("ner_requests", "HTTP requests", ["endpoint", "status"], registry=registry)
-    latency = Histogram("ner_request_seconds", "Request latency", ["endpoint"], registry=registry,
-                        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-    documents = Counter("ner_documents", "Documents processed", registry=registry)
-    words = Counter("ner_words", "Words (tokens) processed", registry=registry)
-    entities = Counter("ner_entities", "Entities found", ["label"], registry=registry)
-
-    class Texts(BaseModel):
-        texts: List[StrictStr]
-
-    app = FastAPI(title="NER", version=model["version"])
-
-    @app.middleware("http")
-    async def measure(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        endpoint = request.url.path if request.url.path in ("/ents", "/health", "/meta", "/metrics") \
-            else "other"
-        requests.labels(endpoint, str(response.status_code)).inc()
-        latency.labels(endpoint).observe(time.perf_counter() - start)
-        return response
-
-    @app.get("/health")
-    def health() -> Dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/meta")
-    def get_meta() -> Dict[str, Any]:
-        return meta
-
-    @app.get("/metrics")
-    def metrics() -> Any:
-        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    @app.post("/ents")
-    def ents(body: Texts) -> Any:
-        if len(body.texts) > max_texts:
-            return JSONResponse(status_code=413, content={
-                "error": f"{len(body.texts)} texts in one request; at most {max_texts}"})
-        for index, text in enumerate(body.texts):
-            if len(text) > max_chars:
-                return JSONResponse(status_code=413, content={
-                    "error": f"text {index} has {len(text)} characters; at most {max_chars}"})
-        results = []
-        for doc in nlp.pipe(body.texts, batch_size=batch_size):
-            documents.inc()
-            words.inc(len(doc))
-            records = entity_records(doc)
-            for record in records:
-                entities.labels(record["label"]).inc()
-            results.append({"entities": records})
-        return {"model": model, "results": results}
-
-    return app
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the model loads: a taken port is one line."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError as err:
+        raise UserError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 @exit_on_user_error
 def main(
     # fmt: off
     model_path: str = typer.Argument(..., help="A run's model-best folder, or an installed pipeline's name"),
-    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)"),
-    port: int = typer.Option(8000, help="Port to listen on"),
-    max_texts: int = typer.Option(128, help="Texts per request at most (more: 413)"),
-    max_chars: int = typer.Option(100_000, help="Characters per text at most (more: 413)"),
-    graceful_seconds: Optional[int] = typer.Option(30, help="On SIGTERM, how long requests in flight may take to finish"),
+    host: str = typer.Option(..., help="Address to listen on (0.0.0.0: every interface)"),
+    port: int = typer.Option(..., help="Port to listen on"),
+    workers: int = typer.Option(..., help="Model processes annotating batches in parallel"),
+    batch_size: int = typer.Option(..., help="Texts per batch at most (nlp.pipe)"),
+    batch_wait_ms: float = typer.Option(..., help="How long a small batch waits for more requests to join"),
+    max_texts: int = typer.Option(..., help="Texts per request at most (more: 413)"),
+    max_chars: int = typer.Option(..., help="Characters per text at most (more: 413)"),
+    deadline_seconds: float = typer.Option(..., help="A request not answered by then gets 504"),
+    read_timeout_seconds: float = typer.Option(..., help="Headers or body not received by then: 408"),
+    max_connections: int = typer.Option(..., help="Open connections at most (more: 503)"),
+    grace_seconds: float = typer.Option(..., help="On SIGTERM, how long requests in progress may take"),
+    package_name: str = typer.Option(..., help="The model-best's name, as its package will be named"),
+    package_version: str = typer.Option(..., help="The model-best's version, as its package will have"),
     # fmt: on
 ) -> None:
-    import uvicorn
-
-    if max_texts < 1 or max_chars < 1:
-        raise UserError("max_texts and max_chars must be at least 1")
-    app = create_app(model_path, max_texts, max_chars)
-    # uvicorn drains requests in flight on SIGTERM, then raises it again: exit
-    # 128 + 15 then, quietly (the steps' handler would speak of removed outputs).
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    msg.good(f"Serving {model_path} on http://{host}:{port} (POST /ents, GET /health, /meta, /metrics)")
-    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=graceful_seconds,
-                log_level="warning")
+    die_with_parent()  # weasel dies without passing on its SIGTERM: get one of our own
+    for name, value in (("workers", workers), ("batch_size", batch_size), ("max_texts", max_texts),
+                        ("max_chars", max_chars), ("max_connections", max_connections)):
+        if value < 1:
+            raise UserError(f"{name} must be at least 1, got {value}")
+    for name, seconds in (("deadline_seconds", deadline_seconds), ("grace_seconds", grace_seconds),
+                          ("read_timeout_seconds", read_timeout_seconds)):
+        if seconds <= 0:
+            raise UserError(f"{name} must be more than 0, got {seconds}")
+    sock = listen(host, port)
+    model_workers = ModelWorkers(model_path, workers, batch_size)
+    try:
+        description = model_workers.start()
+        model_dir = Path(model_path) if Path(model_path).is_dir() else None
+        card = model_card(description, model_dir, package_name, package_version)
+        limits = Limits(max_texts, max_chars, deadline_seconds, read_timeout_seconds)
+        service = Service(card, model_workers, limits, batch_wait_ms / 1000)
+        config = uvicorn.Config(service, http=guarded_protocol(max_connections, read_timeout_seconds),
+                                lifespan="on", log_level="warning", timeout_keep_alive=5,
+                                timeout_graceful_shutdown=1, backlog=BACKLOG)
+        banner = (f"Serving {card.model['name']} {card.model['version']} on http://{host}:{port} "
+                  f"({workers} model process{'es' if workers > 1 else ''})")
+        # uvicorn raises a caught SIGTERM again once it has stopped: exit 128 + 15,
+        # quietly (the steps' handler would speak of removed outputs).
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+        ServiceServer(config, service, grace_seconds, banner).run(sockets=[sock])
+    finally:
+        model_workers.stop()
+        sock.close()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import pytest
 import srsly
 from weasel.util import substitute_project_variables
 
+from scripts.document import VARS_END, VARS_START, WEASEL_END, WEASEL_START
 from scripts.lib.files import md5_file
 
 from .conftest import ROOT, run
@@ -234,9 +235,13 @@ def test_every_script_has_a_module_docstring(path: Path) -> None:
 
 
 def test_readme_stays_short() -> None:
-    """Quick start, everyday use, new task, vars and layout; the rest lives beside
-    what it describes (assets/, configs/, benchmarks/ READMEs)."""
-    assert len((ROOT / "README.md").read_text(encoding="utf8").splitlines()) < 250
+    """Quick start, everyday use, new task, deployment and layout; the rest lives
+    beside what it describes (assets/, configs/, benchmarks/ READMEs). The tables
+    generated from project.yml grow with it and are not counted."""
+    text = (ROOT / "README.md").read_text(encoding="utf8")
+    for start, end in ((VARS_START, VARS_END), (WEASEL_START, WEASEL_END)):
+        text = text[:text.index(start)] + text[text.index(end) + len(end):]
+    assert len(text.splitlines()) < 125
 
 
 def test_make_sample_rebuilds_the_shipped_sample_byte_for_byte(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Expected failures: one-line messages instead of tracebacks, signals that unwind like
-Ctrl-C, and vars that must be plain names."""
+Ctrl-C, children that die with their parent, and vars that must be plain names."""
 
+import ctypes
 import functools
 import os
 import re
@@ -82,6 +83,21 @@ def _exit_on_signal(signum: int, frame: Any) -> None:
     # Python's default SIGTERM action ends the process without running `finally`.
     print_error(f"stopped by {signal.Signals(signum).name}; outputs in progress removed")
     raise SystemExit(128 + signum)
+
+
+try:  # looked up here: between fork and exec a child may take no locks
+    _prctl: Optional[Callable[..., int]] = ctypes.CDLL(None).prctl
+except (OSError, AttributeError):  # not Linux: the parent's handlers still stop children
+    _prctl = None
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child process (before exec, or as it starts): SIGTERM it when the
+    thread that started it dies, so that a parent killed, even with SIGKILL,
+    leaves no training, server or worker behind."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")

@@ -117,6 +117,27 @@ def read_provenance(run_dir: Path) -> Optional[Provenance]:
             "versions": run["environment"]["versions"], "git": run["environment"].get("git")}
 
 
+def records_from_meta(meta: Dict[str, Any], model_dir: Optional[Path]
+                      ) -> "tuple[Optional[TestScores], Optional[Provenance]]":
+    """A model's test scores and provenance: from the run's records beside a
+    model-best folder (`model_dir`), else from the package meta that `package`
+    wrote into an installed pipeline (its "performance" and "ner_template")."""
+    if model_dir is not None and (model_dir.parent / RUN_JSON).is_file():
+        return read_test_scores(model_dir.parent), read_provenance(model_dir.parent)
+    packaged, performance = meta.get("ner_template"), meta.get("performance", {})
+    if not packaged:
+        return None, None
+    scores: Optional[TestScores] = None
+    if "ents_f" in performance:
+        scores = {"overall": _scores({key: performance[f"ents_{key}"] for key in "prf"}),
+                  "per_label": {label: _scores(values)
+                                for label, values in performance.get("ents_per_type", {}).items()},
+                  "test_corpus_md5": packaged["test_corpus_md5"],
+                  "words_per_second": performance.get("speed", 0)}
+    provenance: Provenance = {key: packaged[key] for key in Provenance.__annotations__}  # type: ignore
+    return scores, provenance
+
+
 # [paths] of a training config that name files the run learns from besides the
 # corpus: static vectors and pretrained tok2vec weights.
 INPUT_PATHS = ("vectors", "init_tok2vec")

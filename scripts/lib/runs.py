@@ -3,8 +3,6 @@ that makes several runs (train-seeds, benchmark-configs, tune) trains. Each run
 gets the train step's own checks, locking, staging, atomic outputs and run.json.
 """
 
-import ctypes
-import signal
 import subprocess
 import sys
 import threading
@@ -14,7 +12,7 @@ from typing import IO, Any, Callable, Dict, List, Optional, Set
 
 import srsly
 
-from .errors import UserError, strip_ansi
+from .errors import UserError, die_with_parent, strip_ansi
 from .run_record import TRAIN_LOG, staging_dir
 
 # Commands running in any thread, so that a stopping parent can stop them too.
@@ -22,20 +20,6 @@ _running: Set[subprocess.Popen] = set()
 _running_lock = threading.Lock()
 # How often a followed training's log is read for new evaluations.
 POLL_SECONDS = 0.5
-
-
-try:  # looked up here: between fork and exec a child may take no locks
-    _prctl: Optional[Callable[..., int]] = ctypes.CDLL(None).prctl
-except (OSError, AttributeError):  # not Linux: the parent's handlers still stop children
-    _prctl = None
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM it when the thread that started it
-    dies, so that a parent killed with SIGKILL leaves no training behind."""
-    if _prctl is not None:
-        _prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 def run_checked(command: List[str], log: Optional[Path] = None,
@@ -49,7 +33,7 @@ def run_checked(command: List[str], log: Optional[Path] = None,
         process = subprocess.Popen(command, stdout=subprocess.PIPE if out else None,
                                    stderr=subprocess.STDOUT if out else None,
                                    text=True, encoding="utf8", errors="replace",
-                                   preexec_fn=_die_with_parent)
+                                   preexec_fn=die_with_parent)
         copier = threading.Thread(target=_copy_output, args=(process.stdout, out), daemon=True) \
             if out and process.stdout else None
         if copier:
