@@ -12,11 +12,15 @@ Input is read as a stream and cut into shards of --shard-size documents, each
 written atomically into a work folder beside OUTPUT_DIR; an interrupted job run
 again with the same model, input and settings keeps the finished shards and
 does only the rest. OUTPUT_DIR appears, whole, when every shard is done.
+Documents are identified by their file's path below INPUT (`a/doc.txt`, with
+`:line` for a document per line) unless a JSONL record has an "id".
 With --n-process N, N worker processes annotate pieces of each shard and send
-back only the records. With --scheduler, the workers of a Dask distributed
-cluster annotate the shards (each loads the model once, from the same path or
-package name), a few shards ahead of the writer. Either way the output is the
-same as a one-process run's.
+back only the records; they end with this process, even a killed one. With
+--scheduler, the workers of a Dask distributed cluster annotate the shards, a
+few shards ahead of the writer: the project's code and the model are shipped to
+them (they need neither on disk, only the same packages), and a shard whose
+worker dies runs again on another. Either way the output is byte for byte a
+one-process run's.
 """
 
 import shutil
@@ -37,12 +41,14 @@ from .lib.annotation import (
     annotate_shard,
     connect,
     distributed_shards,
+    document_name,
     input_files,
     job_key,
     load_model,
     parallel_shards,
     read_documents,
     shards,
+    start_worker_process,
 )
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output, replace_path
@@ -83,7 +89,8 @@ def main(
     model = {"name": key["model"]["name"], "version": key["model"]["version"]}
     skipped: List[Skipped] = []
     documents = (doc for path in files
-                 for doc in read_documents(path, per_line, nlp.max_length, skipped, on_bad_input))
+                 for doc in read_documents(path, per_line, nlp.max_length, skipped, on_bad_input,
+                                           document_name(path, input_path)))
     counts = {"documents": 0, "entities": 0, "shards": 0, "shards_reused": 0}
     progress = tqdm(desc="Annotating", unit=" docs", disable=None)
 
@@ -104,9 +111,10 @@ def main(
     if scheduler:
         client = connect(scheduler)
         workers = max(1, len(client.scheduler_info()["workers"]))
-        results = distributed_shards(client, model_path, todo(), model, batch_size, 2 * workers)
+        stack.callback(client.close)
+        results = distributed_shards(client, nlp, todo(), model, batch_size, 2 * workers)
     elif n_process > 1:
-        pool = stack.enter_context(ProcessPoolExecutor(n_process))
+        pool = stack.enter_context(ProcessPoolExecutor(n_process, initializer=start_worker_process))
         results = parallel_shards(pool, model_path, todo(), model, batch_size, n_process)
     else:
         results = ((index, list(annotate_shard(nlp, shard, model, batch_size)))

@@ -2,17 +2,23 @@
 skipped and listed (or stopping the job)."""
 
 import gzip
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
-from typing import List
+from typing import Any, Iterator, List, Tuple
 
 import pytest
 import srsly
 
 from scripts import annotate as annotate_step
 from scripts.lib.annotation import input_files
+from scripts.benchmark_deploy import free_port
 from scripts.lib.errors import UserError
 
-from .conftest import ROOT, rules_model, run, write_lines
+from .conftest import ROOT, rules_model, run, wait_for, write_lines
+from .test_serve import children
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +43,11 @@ def test_jsonl_txt_and_gz_with_fields_passed_through(model: Path, tmp_path: Path
     result = annotate(model, data, tmp_path / "out", "--shard-size", "2")
     assert result.returncode == 0, result.stderr
     by_id = {r["id"]: r for r in records(tmp_path / "out")}
-    assert set(by_id) == {"n1", "letter", "more:1"}
+    assert set(by_id) == {"n1", "letter.txt", "more.jsonl.gz:1"}
     assert by_id["n1"]["source_url"] == "x"
     assert [(e["start"], e["end"], e["label"], e["text"]) for e in by_id["n1"]["entities"]] == \
         [(0, 3, "PER", "Ana"), (12, 18, "LOC", "Lisboa")]
-    assert len(by_id["letter"]["entities"]) == 2  # one document per .txt file
+    assert len(by_id["letter.txt"]["entities"]) == 2  # one document per .txt file
     assert by_id["n1"]["model"] == {"name": "pt_rules", "version": "1.2.3"}
     manifest = srsly.read_json(tmp_path / "out" / "annotate.json")
     assert manifest["counts"] == {"documents": 3, "entities": 4, "shards": 2, "shards_reused": 0}
@@ -101,7 +107,7 @@ def test_an_interrupted_job_resumes_without_redoing_finished_shards(model: Path,
     counts = srsly.read_json(out / "annotate.json")["counts"]
     assert counts == {"documents": 5, "entities": 5, "shards": 3, "shards_reused": 1}
     assert (out / "part-00000.jsonl").read_bytes() == first_shard
-    assert [r["id"] for r in records(out)] == [f"in:{i}" for i in range(1, 6)]
+    assert [r["id"] for r in records(out)] == [f"in.txt:{i}" for i in range(1, 6)]
 
 
 def test_a_missing_model_or_input_is_one_line(model: Path, tmp_path: Path) -> None:
@@ -112,29 +118,117 @@ def test_a_missing_model_or_input_is_one_line(model: Path, tmp_path: Path) -> No
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_local_two_worker_dask_cluster_gives_the_local_output(model: Path, tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed")
-    source = write_lines(tmp_path / "lines.txt", [f"Ana {i} mora em Lisboa." for i in range(25)])
-    local = annotate(model, source, tmp_path / "local", "--txt-documents", "line", "--shard-size", "4")
+def test_ids_are_unique_across_files_of_the_same_name(model: Path, tmp_path: Path) -> None:
+    data = tmp_path / "in"
+    write_lines(data / "a" / "doc.txt", ["Ana"])
+    write_lines(data / "b" / "doc.txt", ["Lisboa"])
+    write_lines(data / "doc.jsonl", ['{"text": "Ana"}', '{"text": "Ana", "id": "mine"}'])
+    assert annotate(model, data, tmp_path / "out").returncode == 0
+    assert sorted(r["id"] for r in records(tmp_path / "out")) == ["a/doc.txt", "b/doc.txt", "doc.jsonl:1", "mine"]
+    lines = annotate(model, data / "a", tmp_path / "lines", "--txt-documents", "line")
+    assert lines.returncode == 0 and [r["id"] for r in records(tmp_path / "lines")] == ["doc.txt:1"]
+
+
+def slow_input(path: Path, documents: int) -> Path:
+    """Documents of about 5,000 characters: a few seconds of work in all."""
+    srsly.write_jsonl(path, [{"text": "Ana mora em Lisboa e trabalha no Porto. " * 120 + str(i)}
+                             for i in range(documents)])
+    return path
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_worker_processes_end_with_a_killed_annotate(model: Path, tmp_path: Path) -> None:
+    source = slow_input(tmp_path / "in.jsonl", 2000)
+    command = [sys.executable, "-m", "scripts.annotate", str(model), str(source), str(tmp_path / "out"),
+               "--n-process", "2", "--shard-size", "200"]
+    parent = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: len(children(parent.pid)) >= 2, "annotate started no worker processes", 60)
+        workers = children(parent.pid)
+        parent.kill()  # SIGKILL: nothing of the parent runs, the workers are orphaned
+        parent.wait()
+        wait_for(lambda: not any(process_alive(pid) for pid in workers), "orphaned workers kept running", 15)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[Tuple[str, List[subprocess.Popen]]]:
+    """A Dask scheduler and two workers started with Dask's own CLI, each its own
+    process group, working in a folder outside the project, without PYTHONPATH:
+    nothing of the project is there unless annotate ships it."""
+    pytest.importorskip("distributed")
+    elsewhere = tmp_path_factory.mktemp("cluster")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    dask = str(Path(sys.executable).parent / "dask")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+
+    def start(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([dask, *args], cwd=elsewhere, env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    processes = [start("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")]
+    processes += [start("worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                        "--local-directory", str(elsewhere / f"worker-{n}")) for n in range(2)]
+    try:
+        import distributed
+
+        wait_for(lambda: _workers(distributed, address) == 2, "the Dask cluster never had 2 workers", 90)
+        yield address, processes
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
+
+
+def _workers(distributed: Any, address: str) -> int:
+    try:
+        with distributed.Client(address, timeout=2) as client:
+            return len(client.scheduler_info()["workers"])
+    except OSError:
+        return 0
+
+
+def test_a_real_cluster_gives_the_local_output_even_when_a_worker_is_killed(
+        model: Path, tmp_path: Path, cluster: Tuple[str, List[subprocess.Popen]]) -> None:
+    address, processes = cluster
+    source = slow_input(tmp_path / "in.jsonl", 800)
+    local = annotate(model, source, tmp_path / "local", "--shard-size", "20")
     assert local.returncode == 0, local.stderr
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
-        remote = annotate(model, source, tmp_path / "remote", "--txt-documents", "line",
-                          "--shard-size", "4", "--scheduler", cluster.scheduler_address)
-        assert remote.returncode == 0, remote.stderr
-        with distributed.Client(cluster) as client:
-            assert len(client.scheduler_info()["workers"]) == 2
-    assert sorted(p.name for p in (tmp_path / "remote").glob("part-*")) == \
-        [f"part-{i:05d}.jsonl" for i in range(7)]
-    for part in (tmp_path / "local").glob("part-*"):
-        assert (tmp_path / "remote" / part.name).read_bytes() == part.read_bytes()
+    remote = subprocess.Popen([sys.executable, "-m", "scripts.annotate", str(model), str(source),
+                               str(tmp_path / "remote"), "--shard-size", "20", "--scheduler", address],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: any((tmp_path / ".remote.work").glob("part-*")) or remote.poll() is not None,
+             "no shard was ever written", 120)
+    assert remote.poll() is None, "the job ended before a worker could be killed"
+    os.killpg(processes[1].pid, signal.SIGKILL)  # the worker and its nanny, mid-job
+    out, err = remote.communicate(timeout=300)
+    assert remote.returncode == 0, err
+    local_parts = sorted(p.name for p in (tmp_path / "local").glob("part-*"))
+    assert local_parts == sorted(p.name for p in (tmp_path / "remote").glob("part-*")) and len(local_parts) == 40
+    for name in local_parts:
+        assert (tmp_path / "remote" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+    counts = srsly.read_json(tmp_path / "remote" / "annotate.json")["counts"]
+    assert counts["documents"] == 800
 
 
-def test_an_unreachable_scheduler_is_one_line(model: Path, tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "not-an-address", "tcp://[::1"])
+def test_a_bad_or_unreachable_scheduler_is_one_line(model: Path, tmp_path: Path, monkeypatch,
+                                                    address: str) -> None:
     pytest.importorskip("distributed")
     command = ["python", "-m", "scripts.annotate", str(model), str(write_lines(tmp_path / "a.txt", ["Ana"])),
-               str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"]
+               str(tmp_path / "out"), "--scheduler", address]
     monkeypatch.setenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", "2s")  # Dask's own setting
     result = run(command, ROOT)
-    assert result.returncode == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+    assert result.returncode == 1 and f"cannot reach the Dask scheduler at {address!r}" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -3,7 +3,13 @@
 on a Dask distributed worker (which imports this module by name)."""
 
 import functools
+import hashlib
+import io
 import json
+import shutil
+import signal
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
@@ -13,7 +19,7 @@ from spacy.language import Language
 from wasabi import msg
 
 from .entities import entity_records
-from .errors import UserError
+from .errors import UserError, die_with_parent
 from .files import md5_file
 from .readers import binary_lines, data_suffix
 
@@ -57,10 +63,18 @@ def input_files(path: Path, purpose: str = "to annotate", allow_none: bool = Fal
     return readable
 
 
-def read_documents(path: Path, per_line: bool, max_length: int,
-                   skipped: List[Skipped], on_bad_input: str) -> Iterator[Document]:
+def document_name(path: Path, input_path: Path) -> str:
+    """How documents of `path` are identified: its path below the input folder
+    (`a/doc.txt`, `b/doc.txt`), or its file name when the input is the file."""
+    return path.relative_to(input_path).as_posix() if input_path.is_dir() else path.name
+
+
+def read_documents(path: Path, per_line: bool, max_length: int, skipped: List[Skipped],
+                   on_bad_input: str, name: str = "") -> Iterator[Document]:
     """Stream one file's documents; a bad record stops the job or is skipped and
-    listed, as `on_bad_input` says."""
+    listed, as `on_bad_input` says. Ids: `name` (the file's name by default) for a
+    document per file, `name:line` for a document per line, unless a JSONL record
+    brings its own "id"."""
 
     def bad(line: int, cause: str) -> None:
         if on_bad_input == "stop":
@@ -68,7 +82,7 @@ def read_documents(path: Path, per_line: bool, max_length: int,
                             path, line)
         skipped.append(Skipped(str(path), line, cause))
 
-    stem = path.name.split(".")[0]
+    name = name or path.name
     if data_suffix(path) == ".txt" and not per_line:
         raw = b"".join(line for _, line in binary_lines(path))
         try:
@@ -80,7 +94,7 @@ def read_documents(path: Path, per_line: bool, max_length: int,
             bad(1, f"text of {len(text):,} characters is longer than the pipeline's max_length "
                    f"({max_length:,})")
         elif text.strip():
-            yield Document(stem, text, str(path), 1)
+            yield Document(name, text, str(path), 1)
         return
     for number, raw_line in binary_lines(path):
         try:
@@ -102,9 +116,9 @@ def read_documents(path: Path, per_line: bool, max_length: int,
                 continue
             text = record.pop("text")
             fields = record
-            doc_id = str(record.get("id", f"{stem}:{number}"))
+            doc_id = str(record.get("id", f"{name}:{number}"))
         else:
-            text, doc_id = line, f"{stem}:{number}"
+            text, doc_id = line, f"{name}:{number}"
         if len(text) > max_length:
             bad(number, f"text of {len(text):,} characters is longer than the pipeline's max_length "
                         f"({max_length:,})")
@@ -138,10 +152,17 @@ def _cached_model(model_path: str) -> Language:
     return spacy.load(model_path)
 
 
-def annotate_remote(model_path: str, shard: List[Document], model: Dict[str, str],
-                    batch_size: int) -> List[Dict[str, Any]]:
-    """A shard's records, computed in a worker process or on a cluster worker
-    (one model load per worker)."""
+def start_worker_process() -> None:
+    """In each local worker process: die with annotate (even a SIGKILLed one), and
+    end on SIGTERM (a forked worker would inherit the step's unwinding handler)."""
+    die_with_parent()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+def annotate_local(model_path: str, shard: List[Document], model: Dict[str, str],
+                   batch_size: int) -> List[Dict[str, Any]]:
+    """A piece of a shard's records, in a local worker process (one model load each)."""
     return list(annotate_shard(_cached_model(model_path), shard, model, batch_size))
 
 
@@ -154,38 +175,160 @@ def parallel_shards(pool: Any, model_path: str, todo: Iterator[Tuple[int, List[D
     for index, shard in todo:
         size = max(1, -(-len(shard) // (4 * n_process)))
         pieces = [shard[i:i + size] for i in range(0, len(shard), size)]
-        results = pool.map(annotate_remote, [model_path] * len(pieces), pieces,
+        results = pool.map(annotate_local, [model_path] * len(pieces), pieces,
                            [model] * len(pieces), [batch_size] * len(pieces))
         yield index, [record for piece in results for record in piece]
 
 
-def distributed_shards(client: Any, model_path: str, todo: Iterator[Tuple[int, List[Document]]],
+# --- On a Dask cluster ----------------------------------------------------------
+# Workers need neither this project nor the model on their disk: the code goes to
+# every worker (and every worker that joins later) with Dask's UploadFile plugin,
+# the model as bytes scattered to every worker, loaded once per worker.
+
+CODE_PLUGIN = "ner-template-code"
+RESUBMITS = 3
+_shipped_models: Dict[str, Language] = {}
+
+
+def code_archive(folder: Path) -> Path:
+    """The `scripts` package zipped into `folder`, named by its contents' MD5."""
+    package = Path(__file__).resolve().parent.parent
+    files = sorted(package.rglob("*.py"))
+    digest = hashlib.md5(b"".join(f.relative_to(package).as_posix().encode() + f.read_bytes()
+                                  for f in files)).hexdigest()
+    archive = folder / f"ner_template_code_{digest}.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for file in files:
+            zipped.write(file, f"{package.name}/{file.relative_to(package).as_posix()}")
+    return archive
+
+
+def ship_code(client: Any) -> None:
+    """The project's code onto the scheduler (it unpickles the tasks) and every
+    worker, replacing what an earlier upload, maybe of other code, left there."""
+    from distributed.diagnostics.plugin import SchedulerUploadFile, UploadFile
+
+    package = Path(__file__).resolve().parent.parent.name
+
+    def forget_earlier_code() -> None:  # nested: Dask sends it by value, not by import
+        import sys
+
+        for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+            del sys.modules[name]
+
+    client.run_on_scheduler(forget_earlier_code)
+    client.run(forget_earlier_code)
+    with tempfile.TemporaryDirectory(prefix="ner-code-") as folder:
+        archive = str(code_archive(Path(folder)))
+        client.register_plugin(SchedulerUploadFile(archive), name=CODE_PLUGIN)
+        client.register_plugin(UploadFile(archive), name=CODE_PLUGIN)
+
+
+def model_payload(nlp: Language) -> bytes:
+    """The pipeline's folder (as spacy.load reads it) zipped into bytes: the
+    same loading path as a local run's, for every kind of component."""
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="ner-model-") as folder:
+        nlp.to_disk(folder)
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for file in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+                # A fixed date: the same model gives the same bytes, so the same key.
+                entry = zipfile.ZipInfo(file.relative_to(folder).as_posix(), (1980, 1, 1, 0, 0, 0))
+                zipped.writestr(entry, file.read_bytes(), zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def model_from_payload(payload: bytes, key: str) -> Language:
+    """The shipped pipeline, unpacked into this machine's temporary folder (once
+    per model) and loaded."""
+    folder = Path(tempfile.gettempdir()) / f"ner-template-model-{key}"
+    if not (folder / "config.cfg").is_file():
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-"))
+        with zipfile.ZipFile(io.BytesIO(payload)) as zipped:
+            zipped.extractall(staging)
+        try:
+            staging.rename(folder)
+        except OSError:  # another worker on this machine unpacked it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return spacy.load(folder)
+
+
+def annotate_shipped(payload: bytes, key: str, shard: List[Document], model: Dict[str, str],
+                     batch_size: int) -> List[Dict[str, Any]]:
+    """A shard's records, on a Dask worker, with the model shipped to it."""
+    nlp = _shipped_models.get(key)
+    if nlp is None:
+        _shipped_models.clear()  # one model at a time per worker
+        nlp = _shipped_models[key] = model_from_payload(payload, key)
+    return list(annotate_shard(nlp, shard, model, batch_size))
+
+
+def distributed_shards(client: Any, nlp: Language, todo: Iterator[Tuple[int, List[Document]]],
                        model: Dict[str, str], batch_size: int, ahead: int
                        ) -> Iterator[Tuple[int, List[Dict[str, Any]]]]:
     """(shard index, records) as the cluster finishes them, with at most `ahead`
-    shards submitted and not yet written, so memory stays bounded."""
+    shards submitted and not yet written, so memory stays bounded. A worker lost
+    mid-shard is Dask's to handle (the shard runs again on another); a shard
+    whose result Dask gives up on (lost with its worker before it was fetched) is
+    submitted again, up to RESUBMITS times. Only the result that arrives is
+    written, once."""
+    from concurrent.futures import CancelledError
+
     from distributed import as_completed
 
-    index_of: Dict[str, int] = {}
+    ship_code(client)
+    payload = model_payload(nlp)
+    key = hashlib.md5(payload).hexdigest()
+    shipped = client.scatter(payload, broadcast=True, hash=False)
+    submitted: Dict[str, Tuple[int, List[Document], int]] = {}
     pending = as_completed()
-    for index, shard in todo:
-        future = client.submit(annotate_remote, model_path, shard, model, batch_size, pure=False)
-        index_of[future.key] = index
+
+    def submit(index: int, shard: List[Document], tries: int) -> None:
+        future = client.submit(annotate_shipped, shipped, key, shard, model, batch_size, pure=False)
+        submitted[future.key] = (index, shard, tries)
         pending.add(future)
+
+    def finished() -> Iterator[Tuple[int, List[Dict[str, Any]]]]:
+        done = next(pending)
+        index, shard, tries = submitted.pop(done.key)
+        try:
+            yield index, done.result()
+        except CancelledError:
+            if tries >= RESUBMITS:
+                raise UserError(f"shard {index} was lost with its Dask worker {tries + 1} times") from None
+            msg.warn(f"Shard {index} was lost with its Dask worker; submitting it again")
+            submit(index, shard, tries + 1)
+
+    for index, shard in todo:
+        submit(index, shard, 0)
         while pending.count() >= ahead:
-            done = next(pending)
-            yield index_of.pop(done.key), done.result()
-    for done in pending:
-        yield index_of.pop(done.key), done.result()
+            yield from finished()
+    while pending.count():
+        yield from finished()
 
 
 def connect(address: str) -> Any:
+    """A client of the scheduler at `address`, once it has a worker; any failure
+    is one line."""
+    import dask
+    from dask.utils import parse_timedelta
     from distributed import Client
 
+    # Dask's own setting (distributed.comm.timeouts.connect, 30 s by default).
+    seconds = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"))
     try:
-        return Client(address)  # waits distributed.comm.timeouts.connect (30 s by default)
-    except OSError as err:
-        raise UserError(f"cannot reach the Dask scheduler at {address}: {err}") from None
+        client = Client(address, timeout=seconds)
+    except Exception as err:  # noqa: BLE001 - malformed: ValueError/TypeError; unreachable: OSError
+        cause = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"cannot reach the Dask scheduler at {address!r}: {cause} (an address "
+                        "looks like tcp://10.0.0.5:8786)") from None
+    try:
+        client.wait_for_workers(1, timeout=seconds)
+    except Exception:  # noqa: BLE001 - a timeout, however Dask words it
+        client.close()
+        raise UserError(f"the Dask scheduler at {address} has no workers (start some with "
+                        f"`dask worker {address}`)") from None
+    return client
 
 
 def load_model(model: str) -> Language:

@@ -11,7 +11,6 @@ texts are annotated, and a shutdown can stop a batch that would outlast the grac
 import asyncio
 import json
 import multiprocessing
-import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,9 +21,9 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .annotation import load_model
+from .annotation import load_model, start_worker_process
 from .entities import entity_labels, entity_records
-from .errors import UserError, die_with_parent
+from .errors import UserError
 from .run_record import Provenance, TestScores, records_from_meta
 
 ENDPOINTS = {"/ents": ("POST",), "/health": ("GET", "HEAD"), "/meta": ("GET", "HEAD"),
@@ -86,9 +85,7 @@ def _worker_start(model: str) -> None:
     """In each worker: die with the server (even a SIGKILLed one), leave Ctrl-C to
     the server (it drains first), load the model once."""
     global _worker_nlp, _worker_error
-    die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    start_worker_process()
     try:
         _worker_nlp = load_model(model)
     except UserError as err:  # said by _worker_describe: a failing initializer says nothing
