@@ -6,45 +6,123 @@ Reads: MODEL (a run's model-best), REFERENCE (the run's reference.json from the
 sample of the new text in any format preprocess reads, scored against the
 run's test F1 (metrics.json beside the model).
 Writes into OUTPUT_DIR: monitor.json (every signal: reference and current
-figures, value, threshold, crossed or not) and monitor.html (the same with
-plots). Exits 1 when any threshold is crossed, after writing both, so that a
-scheduled job can alert on the exit code.
+figures, value, threshold, p-value where there is one, crossed or not; what was
+not read; examples) and monitor.html (the same for a person, with the history of
+every signal against its threshold), and appends the run to history.jsonl.
+Exit codes, for a scheduled job to act on: 0 no drift (or too few documents to
+judge, said on the page), 1 drift, 2 the check itself failed; a failed check
+removes the earlier monitor.json and monitor.html, which no longer describe the
+latest text, and records the failure in the history.
 """
 
 import html
+import math
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import spacy
 import srsly
 import typer
 from wasabi import msg
 
-from .lib.annotation import input_files, read_documents
-from .lib.drift import profile, signals
-from .lib.errors import UserError, exit_on_user_error
-from .lib.files import atomic_outputs
+from .lib.annotation import Skipped, document_name, input_files, read_documents
+from .lib.drift import ALPHA, profile, signals
+from .lib.entities import score_prefix
+from .lib.errors import UserError, exit_on_any_error
+from .lib.files import atomic_outputs, remove_path, write_text
 from .lib.plots import plot_png
 from .lib.provenance import utc_now
 from .lib.readers import ReadOptions, iter_records
 from .lib.run_record import read_test_scores
 
+EXIT_DRIFT, EXIT_ERROR = 1, 2
+MONITOR_JSON, MONITOR_HTML, HISTORY = "monitor.json", "monitor.html", "history.jsonl"
+SKIPPED_SHOWN = 5
+
 
 def labelled_f1(nlp: spacy.Language, path: Path) -> Dict[str, Any]:
-    """Entity P/R/F1 of the model on an annotated sample of the new text."""
+    """Entity P/R/F1 of the model on an annotated sample of the new text, under
+    the pipeline's own score keys (ents_* or spans_sc_* for a span categorizer)."""
     from spacy.training import Example
 
     from .lib.cleaning import Cleaner
+    from .lib.entities import with_entity_spans
 
     cleaner = Cleaner(spacy.blank(nlp.lang), None, "drop")
-    gold = [doc for doc in (cleaner.to_doc(r) for r in iter_records(path, ReadOptions())) if doc]
+    gold = [with_entity_spans(doc) for doc in (cleaner.to_doc(r) for r in iter_records(path, ReadOptions()))
+            if doc]
     if not gold:
         raise UserError("no usable annotated records in the labelled sample", path)
-    examples = [Example(nlp.make_doc(doc.text), doc) for doc in gold]
-    scores = nlp.evaluate(examples)
-    return {"docs": len(gold), "p": scores["ents_p"] or 0.0, "r": scores["ents_r"] or 0.0,
-            "f": scores["ents_f"] or 0.0, "dropped": len(cleaner.problems)}
+    scores = nlp.evaluate([Example(nlp.make_doc(doc.text), doc) for doc in gold])
+    prefix = score_prefix(nlp)
+    return {"docs": len(gold), "dropped": len(cleaner.problems),
+            **{key: scores.get(f"{prefix}_{key}") or 0.0 for key in "prf"}}
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with infinite figures (a change from zero) written as "inf": JSON
+    has no infinity."""
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def read_history(path: Path) -> List[Dict[str, Any]]:
+    return list(srsly.read_jsonl(path)) if path.is_file() else []
+
+
+def append_history(path: Path, entry: Dict[str, Any]) -> None:
+    lines = path.read_text(encoding="utf8") if path.is_file() else ""
+    write_text(path, lines + srsly.json_dumps(entry) + "\n")
+
+
+def history_entry(result: Dict[str, Any]) -> Dict[str, Any]:
+    return json_safe({"created": result["created"], "status": result["status"], "input": result["input"],
+            "docs": result["current"]["docs"],
+            "signals": {row["key"]: row["value"] for row in result["signals"]},
+            "thresholds": {row["key"]: row["threshold"] for row in result["signals"]}})
+
+
+@contextmanager
+def report_or_remove(output_dir: Path, input_path: Path) -> Iterator[None]:
+    """On failure, the earlier reports describe older text than this run was
+    given: remove them (the history keeps them) and record the failure."""
+    try:
+        yield
+    except Exception as err:
+        for name in (MONITOR_JSON, MONITOR_HTML):
+            remove_path(output_dir / name)
+        append_history(output_dir / HISTORY, {"created": utc_now(), "status": "error",
+                                              "input": str(input_path), "error": str(err)})
+        msg.warn(f"The earlier report in {output_dir} was removed: it does not describe {input_path}")
+        raise
+
+
+def history_plot(history: List[Dict[str, Any]]) -> str:
+    """Every signal over the runs (errors left out), against its threshold."""
+    runs = [entry for entry in history if entry["status"] != "error"]
+    keys = list(runs[-1]["signals"])
+
+    def draw(figure: Any) -> None:
+        for number, key in enumerate(keys, start=1):
+            axis = figure.add_subplot(len(keys), 1, number)
+            values = [entry["signals"].get(key) for entry in runs]
+            axis.plot(range(1, len(runs) + 1), [v if isinstance(v, (int, float)) else None
+                                                 for v in values], marker="o")
+            axis.plot(range(1, len(runs) + 1), [entry["thresholds"].get(key) for entry in runs],
+                      linestyle="--", color="red", label="threshold")
+            axis.set_ylabel(key, rotation=0, ha="right")
+            axis.set_xticks(range(1, len(runs) + 1))
+        figure.axes[0].legend(loc="upper left")
+        figure.axes[-1].set_xlabel(f"run, oldest first (dates in {HISTORY})")
+
+    return plot_png(draw, size=(8, 1.4 * len(keys) + 0.6))
 
 
 def label_plot(reference: Dict[str, int], current: Dict[str, int]) -> str:
@@ -65,90 +143,144 @@ def label_plot(reference: Dict[str, int], current: Dict[str, int]) -> str:
     return plot_png(draw)
 
 
-def to_html(result: Dict[str, Any]) -> str:
+def marked(example: Dict[str, Any]) -> str:
+    """An example document with its entities marked."""
+    text, parts, at = example["text"], [], 0
+    for start, end, label in example["entities"]:
+        if start < at:
+            continue
+        parts += [html.escape(text[at:start]),
+                  f'<mark title="{html.escape(label)}">{html.escape(text[start:end])}'
+                  f"<sub>{html.escape(label)}</sub></mark>"]
+        at = end
+    parts.append(html.escape(text[at:]) + ("…" if example["truncated"] else ""))
+    return "".join(parts)
+
+
+VERDICTS = {"drift": "Drift: thresholds crossed", "no_drift": "No drift",
+            "too_few": "Too few documents to judge"}
+
+
+def to_html(result: Dict[str, Any], history: List[Dict[str, Any]]) -> str:
+    current, skipped = result["current"], result["skipped"]
     rows = "".join(
         f'<tr class="{"crossed" if s["crossed"] else "ok"}"><td>{html.escape(s["signal"])}</td>'
         f"<td>{_fmt(s['reference'])}</td><td>{_fmt(s['current'])}</td><td>{_fmt(s['value'])}</td>"
-        f"<td>{_fmt(s['threshold'])}</td><td>{'crossed' if s['crossed'] else 'ok'}</td></tr>"
-        for s in result["signals"])
-    verdict = "Drift: thresholds crossed" if result["drift"] else "No drift"
-    plot = label_plot(result["reference"]["labels"], result["current"]["labels"])
+        f"<td>{_fmt(s['threshold'])}</td><td>{_fmt(s.get('p_value', ''))}</td>"
+        f"<td>{'crossed' if s['crossed'] else 'ok'}</td></tr>" for s in result["signals"])
+    verdict = VERDICTS[result["status"]]
+    notes = ""
+    if result["status"] == "too_few":
+        notes = (f'<p id="too-few">Only {current["docs"]:,} documents: at least {result["min_docs"]:,} '
+                 "are needed to judge drift; no alarm is raised.</p>")
+    not_read = "".join(f"<li>{html.escape(s['file'])}:{s['line']}: {html.escape(s['cause'])}</li>"
+                       for s in skipped[:SKIPPED_SHOWN])
+    unseen = ", ".join(f"{html.escape(word)} ({n:,})" for word, n in current["top_unseen_words"])
+    examples = "".join(f"<li>{marked(example)}</li>" for example in current["examples"])
+    runs = [entry for entry in history if entry["status"] != "error"]
+    failures = len(history) - len(runs)
+    history_html = (f'<h2>History</h2><p>{len(runs)} run(s), {failures} failed, oldest first.</p>'
+                    f'<img alt="signals over time" src="data:image/png;base64,{history_plot(history)}">'
+                    if runs else "")
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{verdict}</title>'
-            "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}"
+            "<style>body{font-family:sans-serif;max-width:64rem;margin:2rem auto}"
             "td,th{border:1px solid #ccc;padding:.3rem .6rem}table{border-collapse:collapse}"
-            ".crossed td{background:#fdd}</style></head><body>"
-            f'<h1 id="verdict">{verdict}</h1><p>{result["current"]["docs"]:,} new documents, '
-            f'{result["current"]["words"]:,} words, against {result["reference"]["docs"]:,} test '
-            f"documents; {html.escape(result['created'])}</p>"
+            ".crossed td{background:#fdd}mark{background:#ffe58f}sub{font-size:.6em}</style></head><body>"
+            f'<h1 id="verdict">{verdict}</h1>{notes}'
+            f"<p>Model <code>{html.escape(result['model'])}</code>; input "
+            f"<code>{html.escape(result['input'])}</code>: {current['docs']:,} documents, "
+            f"{current['words']:,} words, against {result['reference']['docs']:,} test documents; "
+            f"{html.escape(result['created'])}. Label drift counts when p &lt; {ALPHA}.</p>"
             "<table><tr><th>signal</th><th>reference</th><th>current</th><th>value</th>"
-            f"<th>threshold</th><th></th></tr>{rows}</table>"
-            f'<img alt="predicted labels" src="data:image/png;base64,{plot}"></body></html>')
+            f"<th>threshold</th><th>p-value</th><th></th></tr>{rows}</table>{history_html}"
+            f'<h2>Not read</h2><p id="not-read">{len(skipped):,} record(s) not read'
+            f"{' (first ' + str(SKIPPED_SHOWN) + ')' if len(skipped) > SKIPPED_SHOWN else ''}"
+            f"{':' if skipped else '.'}</p><ul>{not_read}</ul>"
+            f"<h2>Words most often unseen in train</h2><p id=\"unseen\">{unseen or 'none'}</p>"
+            f"<h2>Example documents</h2><ol>{examples}</ol>"
+            f'<img alt="predicted labels" src="data:image/png;base64,'
+            f'{label_plot(result["reference"]["labels"], current["labels"])}"></body></html>')
 
 
 def _fmt(value: Any) -> str:
     if isinstance(value, dict):
         return html.escape(", ".join(f"{k} {v}" for k, v in value.items()))
-    return f"{value:.3f}" if isinstance(value, float) else html.escape(str(value))
+    return f"{value:.3g}" if isinstance(value, float) else html.escape(str(value))
 
 
-@exit_on_user_error
+@exit_on_any_error(EXIT_ERROR)
 def main(
     # fmt: off
     model: Path = typer.Argument(..., help="Trained pipeline, e.g. training/<run>/model-best"),
     reference_path: Path = typer.Argument(..., help="The run's reference.json (profile step)"),
     input_path: Path = typer.Argument(..., help="New text: a .txt/.jsonl file or folder (optionally .gz)"),
-    output_dir: Path = typer.Argument(..., help="Folder for monitor.json and monitor.html"),
-    txt_documents: str = typer.Option("file", help=".txt files: one document per 'file' or per 'line'"),
-    labelled: str = typer.Option("", help="An annotated sample of the new text, scored against the test F1"),
-    max_label_js: float = typer.Option(0.1, help="Threshold: Jensen-Shannon divergence of predicted labels"),
-    max_entity_rate_change: float = typer.Option(0.5, help="Threshold: relative change of entities per 1,000 words"),
-    max_entity_length_change: float = typer.Option(0.5, help="Threshold: relative change of mean entity length"),
-    max_unseen_increase: float = typer.Option(0.15, help="Threshold: increase of the share of words unseen in train"),
-    max_text_length_change: float = typer.Option(1.0, help="Threshold: relative change of mean text length"),
-    max_f1_drop: float = typer.Option(0.1, help="Threshold: F1 drop on the labelled sample against test"),
+    output_dir: Path = typer.Argument(..., help="Folder for monitor.json, monitor.html and history.jsonl"),
+    txt_documents: str = typer.Option(..., help=".txt files: one document per 'file' or per 'line'"),
+    labelled: str = typer.Option(..., help="An annotated sample of the new text, scored against the test F1 (empty: none)"),
+    min_docs: int = typer.Option(..., help="Fewer documents: too few to judge, no alarm"),
+    max_label_js: float = typer.Option(..., help="Threshold: Jensen-Shannon divergence of predicted labels"),
+    max_entity_rate_change: float = typer.Option(..., help="Threshold: fold change of entities per 1,000 words"),
+    max_entity_length_change: float = typer.Option(..., help="Threshold: fold change of mean entity length"),
+    max_unseen_increase: float = typer.Option(..., help="Threshold: increase of the share of words unseen in train"),
+    max_text_length_change: float = typer.Option(..., help="Threshold: fold change of mean text length"),
+    max_f1_drop: float = typer.Option(..., help="Threshold: F1 drop on the labelled sample against test"),
     # fmt: on
 ) -> None:
-    if not reference_path.is_file():
-        raise UserError("reference profile not found (run the 'profile' step first)", reference_path)
-    reference = srsly.read_json(reference_path)
-    nlp = spacy.load(model)
-    skipped: List[Any] = []
-    texts = (doc.text for path in input_files(input_path)
-             for doc in read_documents(path, txt_documents == "line", nlp.max_length, skipped, "skip"))
-    current = profile(nlp, texts, set(reference["train_vocabulary"]))
-    if not current["docs"]:
-        raise UserError("no documents to monitor", input_path)
-    thresholds = {"label_js": max_label_js, "entity_rate": max_entity_rate_change,
-                  "entity_length": max_entity_length_change, "unseen_words": max_unseen_increase,
-                  "text_length": max_text_length_change}
-    rows = signals(reference["profile"], current, thresholds)
-    sample: Optional[Dict[str, Any]] = None
-    if labelled:
-        test_scores = read_test_scores(model.parent)
-        test_f1 = test_scores["overall"]["f"] if test_scores else None
-        sample = labelled_f1(nlp, Path(labelled))
-        if test_f1 is not None:
-            drop = test_f1 - sample["f"]
-            rows.append({"signal": "F1 on the labelled sample (drop from test)", "key": "f1_drop",
-                         "reference": test_f1, "current": sample["f"], "value": drop,
-                         "threshold": max_f1_drop, "crossed": drop > max_f1_drop})
-    result = {"created": utc_now(), "model": str(model), "input": str(input_path),
-              "reference": reference["profile"], "current": current, "signals": rows,
-              "labelled_sample": sample, "skipped": [vars(s) for s in skipped],
-              # The transition-based NER gives no score per entity to compare.
-              "not_measured": ["entity score distribution (the pipeline's NER gives no scores)"],
-              "drift": any(row["crossed"] for row in rows)}
-    with atomic_outputs(output_dir / "monitor.json", output_dir / "monitor.html") as (json_tmp, html_tmp):
-        srsly.write_json(json_tmp, result)
-        html_tmp.write_text(to_html(result), encoding="utf8")
+    with report_or_remove(output_dir, input_path):
+        if not reference_path.is_file():
+            raise UserError("reference profile not found (run the 'profile' step first)", reference_path)
+        reference = srsly.read_json(reference_path)
+        nlp = spacy.load(model)
+        skipped: List[Skipped] = []
+        texts = (doc.text for path in input_files(input_path)
+                 for doc in read_documents(path, txt_documents == "line", nlp.max_length, skipped, "skip",
+                                           document_name(path, input_path)))
+        current = profile(nlp, texts, set(reference["train_vocabulary"]))
+        if not current["docs"]:
+            raise UserError(f"no documents to monitor ({len(skipped)} record(s) not readable)", input_path)
+        thresholds = {"label_js": max_label_js, "entity_rate": max_entity_rate_change,
+                      "entity_length": max_entity_length_change, "unseen_words": max_unseen_increase,
+                      "text_length": max_text_length_change}
+        rows = signals(reference["profile"], current, thresholds)
+        sample: Optional[Dict[str, Any]] = None
+        if labelled:
+            test_scores = read_test_scores(model.parent)
+            sample = labelled_f1(nlp, Path(labelled))
+            if test_scores is not None:
+                test_f1, drop = test_scores["overall"]["f"], test_scores["overall"]["f"] - sample["f"]
+                rows.append({"signal": "F1 on the labelled sample (drop from test)", "key": "f1_drop",
+                             "reference": test_f1, "current": sample["f"], "value": drop,
+                             "threshold": max_f1_drop, "crossed": drop > max_f1_drop})
+        too_few = current["docs"] < min_docs
+        if too_few:
+            for row in rows:
+                row["crossed"] = False
+        status = "too_few" if too_few else ("drift" if any(r["crossed"] for r in rows) else "no_drift")
+        result = {"created": utc_now(), "model": str(model), "input": str(input_path), "status": status,
+                  "drift": status == "drift", "min_docs": min_docs,
+                  "reference": reference["profile"], "current": current, "signals": rows,
+                  "labelled_sample": sample, "skipped": [vars(s) for s in skipped],
+                  # The transition-based NER gives no score per entity to compare.
+                  "not_measured": ["entity score distribution (the pipeline's NER gives no scores)"]}
+        history = read_history(output_dir / HISTORY) + [history_entry(result)]
+        page = to_html(result, history)
+        with atomic_outputs(output_dir / MONITOR_JSON, output_dir / MONITOR_HTML) as (json_tmp, html_tmp):
+            srsly.write_json(json_tmp, json_safe(result))
+            html_tmp.write_text(page, encoding="utf8")
+        append_history(output_dir / HISTORY, history[-1])
     for row in rows:
         line = f"{row['signal']}: {_fmt(row['value'])} (threshold {_fmt(row['threshold'])})"
         msg.warn(line) if row["crossed"] else msg.good(line)
-    if result["drift"]:
-        msg.fail(f"Drift: {sum(r['crossed'] for r in rows)} signal(s) crossed their threshold; "
-                 f"see {output_dir / 'monitor.html'}")
-        sys.exit(1)
-    msg.good(f"No drift; report in {output_dir / 'monitor.html'}")
+    if skipped:
+        msg.warn(f"{len(skipped):,} record(s) not read, listed in {output_dir / MONITOR_JSON}")
+    report = output_dir / MONITOR_HTML
+    if status == "too_few":
+        msg.warn(f"Too few documents to judge drift ({current['docs']:,} < {min_docs:,}); report in {report}")
+    elif status == "drift":
+        msg.fail(f"Drift: {sum(r['crossed'] for r in rows)} signal(s) crossed their threshold; see {report}")
+        sys.exit(EXIT_DRIFT)
+    else:
+        msg.good(f"No drift; report in {report}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,19 @@ from .entities import entity_spans
 # Length buckets (upper bounds, in words) for the text-length distribution.
 DOC_BUCKETS = (10, 20, 50, 100, 200, 500, 1000)
 MAX_ENTITY_TOKENS = 6  # entity lengths above this share one bucket
+EXAMPLES, EXAMPLE_CHARS, TOP_UNSEEN = 5, 400, 20
+# Label drift counts only when the label counts differ significantly at this level.
+ALPHA = 0.01
+# Draws of the Monte Carlo test of label counts: p-values down to about 1e-4.
+LABEL_TEST_DRAWS = 10_000
+
+
+def example(doc: Any) -> Dict[str, Any]:
+    """The start of a document and the entities in it, as the monitor page shows them."""
+    text = doc.text[:EXAMPLE_CHARS]
+    return {"text": text, "truncated": len(doc.text) > EXAMPLE_CHARS,
+            "entities": [[span.start_char, span.end_char, span.label_] for span in entity_spans(doc)
+                         if span.end_char <= len(text)]}
 
 
 def vocabulary(docs: Iterable[Any]) -> Set[str]:
@@ -25,23 +38,33 @@ def _bucket(n_words: int) -> str:
 
 def profile(nlp: Language, texts: Iterable[str], train_vocab: Set[str],
             batch_size: int = 256) -> Dict[str, Any]:
-    """Counts of what the model predicts on `texts`, and of the texts themselves."""
+    """Counts of what the model predicts on `texts`, and of the texts themselves;
+    the words most often unseen in train and the first few documents with their
+    entities, for a person to look at."""
     labels: Counter = Counter()
     entity_lengths: Counter = Counter()
     doc_lengths: Counter = Counter()
-    docs = words = unseen = 0
+    unseen_words: Counter = Counter()
+    examples: List[Dict[str, Any]] = []
+    docs = words = 0
     for doc in nlp.pipe(texts, batch_size=batch_size):
         n_words = sum(1 for token in doc if not token.is_space)
         docs += 1
         words += n_words
-        unseen += sum(1 for token in doc if not token.is_space and token.lower_ not in train_vocab)
+        unseen_words.update(token.lower_ for token in doc
+                            if not token.is_space and token.lower_ not in train_vocab)
         doc_lengths[_bucket(n_words)] += 1
         for ent in entity_spans(doc):
             labels[ent.label_] += 1
             entity_lengths[str(min(len(ent), MAX_ENTITY_TOKENS))] += 1
+        if len(examples) < EXAMPLES:
+            examples.append(example(doc))
     entities = sum(labels.values())
+    unseen = sum(unseen_words.values())
     return {
         "docs": docs, "words": words, "entities": entities,
+        "examples": examples,
+        "top_unseen_words": [[word, n] for word, n in unseen_words.most_common(TOP_UNSEEN)],
         "labels": dict(sorted(labels.items())),
         "entity_lengths": dict(sorted(entity_lengths.items())),
         "doc_lengths": dict(doc_lengths),
@@ -69,42 +92,64 @@ def js_divergence(first: Dict[str, int], second: Dict[str, int]) -> float:
     return (kl(p, m) + kl(q, m)) / 2
 
 
-def chi_square_p(first: Dict[str, int], second: Dict[str, int]) -> float:
-    """p-value of a chi-square test that both count distributions are the same."""
-    from scipy.stats import chi2_contingency
+def label_counts_p(reference: Dict[str, int], current: Dict[str, int],
+                   draws: int = LABEL_TEST_DRAWS, seed: int = 0) -> float:
+    """p-value that both label counts come from one distribution: a Monte Carlo
+    exact test (the chi-square statistic of the observed table against tables
+    drawn with the same margins), valid for small counts where the chi-square
+    approximation is not. Seeded: the same counts give the same p-value."""
+    import numpy
 
-    keys = sorted(k for k in set(first) | set(second) if first.get(k, 0) + second.get(k, 0) > 0)
-    if len(keys) < 2 or not sum(first.values()) or not sum(second.values()):
+    keys = sorted(k for k in set(reference) | set(current) if reference.get(k, 0) + current.get(k, 0))
+    ref = numpy.array([reference.get(k, 0) for k in keys], dtype=float)
+    cur = numpy.array([current.get(k, 0) for k in keys], dtype=float)
+    if len(keys) < 2 or not ref.sum() or not cur.sum():
         return 1.0
-    table = [[first.get(k, 0) for k in keys], [second.get(k, 0) for k in keys]]
-    return float(chi2_contingency(table)[1])
+    totals = ref + cur
+    share = cur.sum() / totals.sum()
+
+    def statistic(current_rows: "numpy.ndarray") -> "numpy.ndarray":
+        expected_cur, expected_ref = totals * share, totals * (1 - share)
+        reference_rows = totals - current_rows
+        return (((current_rows - expected_cur) ** 2 / expected_cur).sum(axis=-1)
+                + ((reference_rows - expected_ref) ** 2 / expected_ref).sum(axis=-1))
+
+    drawn = numpy.random.default_rng(seed).multivariate_hypergeometric(
+        totals.astype(numpy.int64), int(cur.sum()), size=draws)
+    observed = statistic(cur)
+    return float((1 + (statistic(drawn) >= observed - 1e-9).sum()) / (draws + 1))
 
 
-def _relative(reference: float, current: float) -> float:
-    return abs(current - reference) / reference if reference else (0.0 if not current else math.inf)
+def fold_change(reference: float, current: float) -> float:
+    """How far `current` is from `reference`, the same either way: the larger of
+    their two ratios, minus 1 (a doubling and a halving are both 1.0)."""
+    if not reference or not current:
+        return 0.0 if reference == current else math.inf
+    return max(current / reference, reference / current) - 1
 
 
 def signals(reference: Dict[str, Any], current: Dict[str, Any],
             thresholds: Dict[str, float]) -> List[Dict[str, Any]]:
     """Each drift signal: its reference and current figures, its value, its
     threshold and whether the value crossed it. Label drift counts only when it
-    is also significant (p < 0.01), so a small sample does not alarm by chance."""
+    is also significant (p < ALPHA), so a small sample does not alarm by chance.
+    Changes of rates and lengths are fold changes: fewer counts like more."""
     label_js = js_divergence(reference["labels"], current["labels"])
-    label_p = chi_square_p(reference["labels"], current["labels"])
+    label_p = label_counts_p(reference["labels"], current["labels"])
     rows = [
         ("label distribution (Jensen-Shannon)", "label_js", reference["labels"], current["labels"],
-         label_js, label_js > thresholds["label_js"] and label_p < 0.01, {"p_value": label_p}),
-        ("entities per 1,000 words (relative change)", "entity_rate",
+         label_js, label_js > thresholds["label_js"] and label_p < ALPHA, {"p_value": label_p}),
+        ("entities per 1,000 words (fold change)", "entity_rate",
          reference["entities_per_1000_words"], current["entities_per_1000_words"],
-         _relative(reference["entities_per_1000_words"], current["entities_per_1000_words"]), None, {}),
-        ("entity length in tokens (relative change)", "entity_length", reference["mean_entity_tokens"],
+         fold_change(reference["entities_per_1000_words"], current["entities_per_1000_words"]), None, {}),
+        ("entity length in tokens (fold change)", "entity_length", reference["mean_entity_tokens"],
          current["mean_entity_tokens"],
-         _relative(reference["mean_entity_tokens"], current["mean_entity_tokens"]), None, {}),
+         fold_change(reference["mean_entity_tokens"], current["mean_entity_tokens"]), None, {}),
         ("share of words unseen in train (increase, points)", "unseen_words",
          reference["unseen_word_share"], current["unseen_word_share"],
          current["unseen_word_share"] - reference["unseen_word_share"], None, {}),
-        ("text length in words (relative change)", "text_length", reference["mean_doc_words"],
-         current["mean_doc_words"], _relative(reference["mean_doc_words"], current["mean_doc_words"]),
+        ("text length in words (fold change)", "text_length", reference["mean_doc_words"],
+         current["mean_doc_words"], fold_change(reference["mean_doc_words"], current["mean_doc_words"]),
          None, {}),
     ]
     result = []

@@ -8,6 +8,7 @@ import re
 import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar, Union
 
@@ -56,7 +57,17 @@ def exit_on_user_error(func: F) -> F:
     """Turn a UserError into a one-line message and exit code 1, no traceback.
     SIGTERM (e.g. `kill`, a job scheduler's timeout) unwinds like Ctrl-C, so the
     step's temporary outputs are removed before it exits with code 143."""
+    return _exiting(func, code=1, any_error=False)
 
+
+def exit_on_any_error(code: int) -> Callable[[F], F]:
+    """Like `exit_on_user_error`, for a step whose exit codes say more than
+    failed or not (monitor: 1 is drift): every failure, a bug's traceback
+    included, exits with `code`."""
+    return lambda func: _exiting(func, code=code, any_error=True)
+
+
+def _exiting(func: F, code: int, any_error: bool) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if threading.current_thread() is threading.main_thread():
@@ -65,16 +76,24 @@ def exit_on_user_error(func: F) -> F:
             return func(*args, **kwargs)
         except UserError as err:
             print_error(str(err))
-            sys.exit(1)
+            sys.exit(code)
         except OSError as err:
             # Permissions, a full disk, a file where a folder should be: the
             # user's to fix, so one line; NER_TEMPLATE_DEBUG=1 shows the traceback.
             if os.environ.get("NER_TEMPLATE_DEBUG") or not (err.strerror or err.filename):
-                raise
+                if not any_error:
+                    raise
+                traceback.print_exc()
+                sys.exit(code)
             where = f"{err.filename}: " if err.filename else ""
             print_error(f"{where}{err.strerror or err}"
                         + (f" (and {err.filename2})" if err.filename2 else ""))
-            sys.exit(1)
+            sys.exit(code)
+        except Exception:
+            if not any_error:
+                raise
+            traceback.print_exc()
+            sys.exit(code)
 
     return wrapper  # type: ignore[return-value]
 

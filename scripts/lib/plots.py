@@ -2,17 +2,18 @@
 
 import base64
 import io
-from typing import Any, Callable
+from typing import Any, Callable, Tuple
 
 
-def plot_png(draw: Callable[[Any], None]) -> str:
-    """Run `draw(figure)` on a new matplotlib figure; return it as base64 PNG."""
+def plot_png(draw: Callable[[Any], None], size: Tuple[float, float] = (8, 3.6)) -> str:
+    """Run `draw(figure)` on a new matplotlib figure of `size` inches; return it
+    as base64 PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure = plt.figure(figsize=(8, 3.6), dpi=100)
+    figure = plt.figure(figsize=size, dpi=100)
     draw(figure)
     figure.tight_layout()
     buffer = io.BytesIO()
