@@ -1,16 +1,25 @@
-"""Benchmark deployment: annotation throughput and the service under load.
+"""Benchmark deployment: annotation throughput, locally and on a Dask cluster,
+and the service under concurrent load.
 
 Reads: MODEL (a run's model-best) and TEXTS (a .jsonl file with a "text" field,
 e.g. a corpus's texts).
-Writes: OUTPUT_DIR/results.json and OUTPUT_DIR/results.md:
-- words/second of `annotate` with one process and with --n-process processes,
-  and of `spacy apply` (its defaults, then a batch size of 256) on the same model
-  and texts, each the best of --rounds, with ratios to one-process annotate;
-- `serve` on 127.0.0.1 under a fixed load (clients x requests, each request
-  --texts-per-request texts): p50 and p95 latency and requests/second.
+Writes: OUTPUT_DIR/results.json and OUTPUT_DIR/results.md, in one sitting, the
+methods taking turns for --rounds rounds (the best round of each counts):
+- words/second of `annotate` with one process, with --n-process processes and
+  on a Dask cluster of --n-process one-thread workers (started with Dask's own
+  CLI on this machine), and of `spacy apply` on the same model and texts;
+- `serve` on 127.0.0.1 with 1 and with --n-process model processes, --clients
+  concurrent clients each sending one text per request until every text is
+  answered: words/second, p50 and p95 latency, failures;
+each with its ratio to one-process `annotate`. Every figure includes loading
+the model; the machine is shared, so read the ratios, not the absolute figures.
 """
 
+import http.client
 import json
+import os
+import queue
+import shutil
 import signal
 import socket
 import statistics
@@ -21,7 +30,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import srsly
 import typer
@@ -30,6 +39,13 @@ from wasabi import msg
 from .lib.errors import UserError, exit_on_user_error
 from .lib.provenance import environment_info, utc_now
 from .lib.tables import markdown_table, write_json_and_markdown
+
+# serve's settings in the benchmark: the project's defaults would refuse nothing
+# the benchmark sends, and the benchmark must not depend on project.yml.
+SERVE_OPTIONS = ["--batch-size", "32", "--batch-wait-ms", "2", "--max-texts", "128",
+                 "--max-chars", "1000000", "--deadline-seconds", "300", "--read-timeout-seconds", "60",
+                 "--max-connections", "256", "--grace-seconds", "10", "--package-name", "benchmark",
+                 "--package-version", "0.0.0", "--host", "127.0.0.1"]
 
 
 def timed(command: List[str], cwd: Path) -> float:
@@ -40,31 +56,46 @@ def timed(command: List[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
-def post(url: str, texts: List[str]) -> int:
-    request = urllib.request.Request(url, data=json.dumps({"texts": texts}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=120) as response:
-        response.read()
-        return response.status
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def load_test(base: str, clients: int, requests: int, texts: List[str]) -> Dict[str, float]:
-    """`clients` threads each sending `requests` POST /ents: latency percentiles,
-    throughput and failures. Bounded: clients x requests calls, then it stops."""
+def serve_load(base: str, texts: List[str], clients: int) -> Dict[str, Any]:
+    """`clients` threads, each on its own keep-alive connection, sending one text
+    per POST /ents until every text is answered: seconds, latency percentiles,
+    failures. Bounded: one request per text, then it stops."""
+    host, port = base.split("//", 1)[1].rsplit(":", 1)
+    todo: "queue.Queue[str]" = queue.Queue()
+    for text in texts:
+        todo.put(text)
     latencies: List[float] = []
     failures = [0]
     lock = threading.Lock()
 
     def client() -> None:
-        for _ in range(requests):
+        connection = http.client.HTTPConnection(host, int(port), timeout=300)
+        while True:
+            try:
+                text = todo.get_nowait()
+            except queue.Empty:
+                break
             start = time.perf_counter()
             try:
-                ok = post(base + "/ents", texts) == 200
-            except OSError:
+                connection.request("POST", "/ents", json.dumps({"texts": [text]}),
+                                   {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection(host, int(port), timeout=300)
                 ok = False
             with lock:
                 latencies.append(time.perf_counter() - start)
                 failures[0] += not ok
+        connection.close()
 
     started = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -72,56 +103,99 @@ def load_test(base: str, clients: int, requests: int, texts: List[str]) -> Dict[
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
+    seconds = time.perf_counter() - started
     cuts = statistics.quantiles(latencies, n=100)
-    return {"requests": len(latencies), "failures": failures[0], "p50_ms": round(1000 * cuts[49], 1),
-            "p95_ms": round(1000 * cuts[94], 1), "requests_per_second": round(len(latencies) / elapsed, 1)}
+    return {"requests": len(latencies), "failures": failures[0], "seconds": seconds,
+            "p50_ms": round(1000 * cuts[49], 1), "p95_ms": round(1000 * cuts[94], 1)}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def wait_until(condition: Callable[[], bool], what: str, process: subprocess.Popen,
+               seconds: float = 180) -> None:
+    deadline = time.time() + seconds
+    while not condition():
+        if time.time() > deadline or process.poll() is not None:
+            raise UserError(f"{what} did not start")
+        time.sleep(0.2)
 
 
-def serve_under_load(model: Path, texts: List[str], clients: int, requests: int, cwd: Path) -> Dict[str, Any]:
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def serve_round(model: Path, texts: List[str], workers: int, clients: int, cwd: Path) -> Dict[str, Any]:
+    """One server started with `workers` model processes, loaded, then measured."""
     port = free_port()
+    started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "scripts.serve", str(model), "--port", str(port),
-                                "--max-texts", str(len(texts))], cwd=cwd,
+                                "--workers", str(workers), *SERVE_OPTIONS], cwd=cwd,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1).read()
-                break
-            except OSError:
-                if time.time() > deadline or process.poll() is not None:
-                    raise UserError("the server did not start") from None
-                time.sleep(0.2)
-        post(base + "/ents", texts)  # warm-up
-        return {"clients": clients, "requests_per_client": requests, "texts_per_request": len(texts),
-                **load_test(base, clients, requests, texts)}
+        wait_until(lambda: answers(base + "/health"), "the server", process)
+        load_seconds = time.perf_counter() - started
+        result = serve_load(base, texts, clients)
+        return {**result, "seconds": result["seconds"] + load_seconds}
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
 
 
+class DaskCluster:
+    """A scheduler and `workers` one-thread workers, started with Dask's own CLI
+    in a folder outside the project, without PYTHONPATH."""
+
+    def __init__(self, workers: int) -> None:
+        self.folder = tempfile.mkdtemp(prefix="bench-dask-")
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        dask = str(Path(sys.executable).parent / "dask")
+        port = self.address.rsplit(":", 1)[1]
+        self.processes = [subprocess.Popen(args, cwd=self.folder, env=env, start_new_session=True,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                          for args in [[dask, "scheduler", "--host", "127.0.0.1", "--port", port,
+                                        "--no-dashboard"]]
+                          + [[dask, "worker", self.address, "--nworkers", "1", "--nthreads", "1",
+                              "--no-dashboard"]] * workers]
+        from distributed import Client
+
+        with Client(self.address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            process.wait(timeout=60)
+
+
 def deploy_markdown(results: Dict[str, Any]) -> str:
     base = results["annotate"]["annotate, 1 process"]
     rows = [(name, f"{wps:,}", f"{wps / base:.2f}x") for name, wps in results["annotate"].items()]
-    serve = results["serve"]
+    serve_rows = [(name, f"{row['words_per_second']:,}", f"{row['words_per_second'] / base:.2f}x",
+                   row["p50_ms"], row["p95_ms"], row["requests"], row["failures"])
+                  for name, row in results["serve"].items()]
     return ("# Deployment benchmark\n\n"
-            f"Model `{results['model']}`; {results['words']:,} words from `{results['texts']}`; "
-            f"{results['environment']['cpu_count']} cores; {results['created']}. Words/second are "
-            f"the best of {results['rounds']} rounds, including loading the model.\n\n## Annotation\n\n"
+            f"Model `{results['model']}`; {results['words']:,} words in {results['documents']:,} texts "
+            f"from `{results['texts']}`; {results['environment']['cpu_count']} cores "
+            f"({results['environment'].get('cpu', 'CPU not recorded')}); {results['created']}. "
+            f"Words/second are the best of {results['rounds']} rounds, methods taking turns, "
+            "including loading the model; the machine is shared, so compare the ratios.\n\n"
+            "## Annotation\n\n"
             + markdown_table(("how", "words/s", "vs annotate, 1 process"), rows)
-            + f"\n## Service under load\n\n{serve['clients']} clients x {serve['requests_per_client']} "
-            f"requests of {serve['texts_per_request']} texts on 127.0.0.1.\n\n"
-            + markdown_table(("requests", "failures", "p50 (ms)", "p95 (ms)", "requests/s"),
-                             [(serve["requests"], serve["failures"], serve["p50_ms"], serve["p95_ms"],
-                               serve["requests_per_second"])]))
+            + f"\n## Service under load\n\n{results['clients']} concurrent clients on 127.0.0.1, one "
+            "text per request, until every text is answered (latency of the best round).\n\n"
+            + markdown_table(("how", "words/s", "vs annotate, 1 process", "p50 (ms)", "p95 (ms)",
+                              "requests", "failures"), serve_rows))
+
+
+def take_turns(rounds: int, methods: Dict[str, Callable[[], float]]) -> Iterator[str]:
+    for _ in range(rounds):
+        yield from methods
 
 
 @exit_on_user_error
@@ -129,12 +203,10 @@ def main(
     # fmt: off
     model: Path = typer.Argument(..., help="A run's model-best", exists=True, file_okay=False),
     texts_path: Path = typer.Argument(..., help="A .jsonl file with a text field", exists=True, dir_okay=False),
-    output_dir: Path = typer.Argument(Path("benchmarks/deploy"), help="Where to write results.json and results.md"),
-    n_process: int = typer.Option(2, help="Processes of the parallel annotate run"),
-    rounds: int = typer.Option(2, help="Timed rounds per method (the best counts)"),
-    clients: int = typer.Option(4, help="Concurrent clients of the load test"),
-    requests: int = typer.Option(50, help="Requests per client"),
-    texts_per_request: int = typer.Option(8, help="Texts per request"),
+    output_dir: Path = typer.Argument(..., help="Where to write results.json and results.md"),
+    n_process: int = typer.Option(..., help="Processes, Dask workers and model processes of the parallel runs"),
+    rounds: int = typer.Option(..., help="Rounds per method (the best counts)"),
+    clients: int = typer.Option(..., help="Concurrent clients of the service"),
     # fmt: on
 ) -> None:
     project_dir = Path(__file__).resolve().parent.parent
@@ -142,32 +214,52 @@ def main(
     import spacy
 
     words = sum(len(doc) for doc in spacy.blank("xx").pipe(texts))
-    methods = {
-        "annotate, 1 process": lambda out: [sys.executable, "-m", "scripts.annotate", str(model),
-                                            str(texts_path), str(out)],
-        f"annotate, {n_process} processes": lambda out: [
-            sys.executable, "-m", "scripts.annotate", str(model), str(texts_path), str(out),
-            "--n-process", str(n_process)],
-        "spacy apply (defaults)": lambda out: [sys.executable, "-m", "spacy", "apply", str(model),
-                                               str(texts_path), str(out / "out.spacy")],
-        "spacy apply, batch 256": lambda out: [sys.executable, "-m", "spacy", "apply", str(model),
-                                               str(texts_path), str(out / "out.spacy"),
-                                               "--batch-size", "256"],
+    work = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
+    cluster = DaskCluster(n_process)
+
+    def annotate(*options: str) -> Callable[[], float]:
+        def run() -> float:
+            out = Path(tempfile.mkdtemp(dir=work))
+            return timed([sys.executable, "-m", "scripts.annotate", str(model), str(texts_path),
+                          str(out / "out"), "--shard-size", "2000", *options], project_dir)
+        return run
+
+    def apply(*options: str) -> Callable[[], float]:
+        def run() -> float:
+            out = Path(tempfile.mkdtemp(dir=work))
+            return timed([sys.executable, "-m", "spacy", "apply", str(model), str(texts_path),
+                          str(out / "out.spacy"), *options], project_dir)
+        return run
+
+    annotation = {
+        "annotate, 1 process": annotate(),
+        f"annotate, {n_process} processes": annotate("--n-process", str(n_process)),
+        f"annotate, Dask ({n_process} one-thread workers)": annotate("--scheduler", cluster.address),
+        "spacy apply (defaults)": apply(),
     }
+    serving: Dict[str, Dict[str, Any]] = {}
+    serve_methods = {f"serve, {workers} model process{'es' if workers > 1 else ''}": workers
+                     for workers in (1, n_process)}
     speeds: Dict[str, int] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
-        for round_ in range(rounds):  # methods take turns, so load hits them alike
-            for name, command in methods.items():
-                out = Path(tmp) / f"{len(speeds)}-{round_}-{abs(hash(name))}"
-                out.mkdir()
-                seconds = timed(command(out), project_dir)
-                speeds[name] = max(speeds.get(name, 0), round(words / seconds))
-                msg.info(f"{name}: {words / seconds:,.0f} words/s")
-    serve = serve_under_load(model, texts[:texts_per_request], clients, requests, project_dir)
-    msg.info(f"serve: p50 {serve['p50_ms']} ms, p95 {serve['p95_ms']} ms, "
-             f"{serve['requests_per_second']} requests/s")
+    try:
+        for name in take_turns(rounds, {**annotation, **serve_methods}):
+            if name in annotation:
+                wps = round(words / annotation[name]())
+                speeds[name] = max(speeds.get(name, 0), wps)
+            else:
+                result = serve_round(model, texts, serve_methods[name], clients, project_dir)
+                wps = round(words / result["seconds"])
+                if result["failures"]:
+                    raise UserError(f"{name}: {result['failures']} failed requests")
+                if wps > serving.get(name, {}).get("words_per_second", 0):
+                    serving[name] = {**result, "words_per_second": wps}
+            msg.info(f"{name}: {wps:,} words/s")
+    finally:
+        cluster.close()
+        shutil.rmtree(work, ignore_errors=True)
     results = {"created": utc_now(), "model": str(model), "texts": str(texts_path), "words": words,
-               "rounds": rounds, "annotate": speeds, "serve": serve, "environment": environment_info()}
+               "documents": len(texts), "rounds": rounds, "clients": clients, "annotate": speeds,
+               "serve": serving, "environment": environment_info()}
     write_json_and_markdown(output_dir / "results", results, deploy_markdown(results))
     msg.good(f"Results saved to {output_dir}/results.md")
 

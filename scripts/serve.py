@@ -22,6 +22,7 @@ when its parent dies): new requests get 503 while those in progress finish
 within --grace-seconds, then the process exits (code 143 on SIGTERM).
 """
 
+import os
 import signal
 import socket
 import sys
@@ -82,6 +83,13 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def exit_now(code: int, model_workers: ModelWorkers) -> None:
+    model_workers.stop()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 @exit_on_user_error
 def main(
     # fmt: off
@@ -123,9 +131,10 @@ def main(
                                 timeout_graceful_shutdown=1, backlog=BACKLOG)
         banner = (f"Serving {card.model['name']} {card.model['version']} on http://{host}:{port} "
                   f"({workers} model process{'es' if workers > 1 else ''})")
-        # uvicorn raises a caught SIGTERM again once it has stopped: exit 128 + 15,
-        # quietly (the steps' handler would speak of removed outputs).
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+        # uvicorn raises a caught SIGTERM again once it has stopped: exit 128 + 15
+        # at once, quietly (the steps' handler would speak of removed outputs), as
+        # the interpreter's teardown would eat into the grace period.
+        signal.signal(signal.SIGTERM, lambda signum, frame: exit_now(128 + signum, model_workers))
         ServiceServer(config, service, grace_seconds, banner).run(sockets=[sock])
     finally:
         model_workers.stop()

@@ -5,13 +5,17 @@ The copy's project.yml gets a small training budget (the only change), so a full
 tests that change files work on their own copy of the trained project.
 """
 
+import json
+import os
 import re
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Set
+from typing import List, Set, Tuple
 
 import pytest
 import srsly
@@ -19,7 +23,7 @@ import srsly
 from scripts.lib.files import md5_file, md5_path
 from scripts.lib.run_record import best_entry, patience_needed, read_log, settings_md5
 
-from .conftest import copy_project, render_page, weasel
+from .conftest import ROOT, copy_project, render_page, wait_for, weasel
 
 pytestmark = pytest.mark.slow
 
@@ -383,3 +387,112 @@ def test_deploy_workflow_annotates_and_monitors_through_weasel(trained_copy: Pat
     first = srsly.read_jsonl(next((run_dir / "annotations").glob("part-*.jsonl")))
     assert {"id", "entities", "model"} <= set(next(iter(first)))
     assert not srsly.read_json(run_dir / "monitor" / "monitor.json")["drift"]
+
+
+def readme_console(section: str) -> List[Tuple[str, List[str]]]:
+    """The README's console example under `section`: each `$ ` command with the
+    output lines shown after it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf8")
+    block = readme.split(section, 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    examples: List[Tuple[str, List[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            examples.append((line[2:], []))
+        else:
+            examples[-1][1].append(line)
+    return examples
+
+
+def test_readme_deployment_examples_run_as_written(trained_copy: Path, tmp_path: Path) -> None:
+    """Every command of the README's deployment example, as written, in order:
+    a real Dask cluster at its address, the server in the background at its port."""
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed")
+    examples = readme_console("## Annotating, serving, monitoring")
+    scheduler = re.search(r"tcp://127\.0\.0\.1:(\d+)", " ".join(c for c, _ in examples)).group(1)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    bin_dir = Path(sys.executable).parent
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # weasel and dask, as in the venv
+    cluster_dir = tmp_path / "elsewhere"
+    cluster_dir.mkdir()
+    background: List[subprocess.Popen] = []
+
+    def start(args: List[str], cwd: Path) -> subprocess.Popen:
+        process = subprocess.Popen(args, cwd=cwd, env=env, start_new_session=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        background.append(process)
+        return process
+
+    try:
+        start(["dask", "scheduler", "--host", "127.0.0.1", "--port", scheduler, "--no-dashboard"], cluster_dir)
+        start(["dask", "worker", f"tcp://127.0.0.1:{scheduler}", "--nworkers", "1", "--no-dashboard"],
+              cluster_dir)
+        for command, shown in examples:
+            words = shlex.split(command, comments=True)
+            if words[-1] == "&":
+                server = start(words[:-1], trained_copy)
+                wait_for(lambda: _answers("http://127.0.0.1:8000/health") or server.poll() is not None,
+                         "the README's server never came up", 90)
+                assert server.poll() is None, "the README's server exited"
+                continue
+            result = subprocess.run(words, cwd=trained_copy, env=env, capture_output=True, text=True,
+                                    timeout=600)
+            assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+            if shown:  # the output the README shows: the same shape, the same model
+                got, expected = json.loads(result.stdout), json.loads("\n".join(shown))
+                assert got["model"] == expected["model"] and len(got["results"]) == len(expected["results"])
+                assert all(set(entity) == {"start", "end", "label", "text"}
+                           for result_ in got["results"] for entity in result_["entities"])
+    finally:
+        for process in background:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in background:
+            process.wait(timeout=30)
+    annotations = trained_copy / "training" / RUN / "annotations"
+    assert srsly.read_json(annotations / "annotate.json")["counts"]["documents"] > 0
+    assert srsly.read_json(trained_copy / "training" / RUN / "monitor" / "monitor.json")["status"] == "no_drift"
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def test_serving_the_installed_package_gives_the_meta_of_serving_model_best(trained: Path, tmp_path: Path) -> None:
+    from scripts.benchmark_deploy import free_port
+
+    from .test_serve import call, is_up, serve_options
+
+    (wheel,) = (trained / PACKAGE / "dist").glob("*.whl")
+    site = tmp_path / "site"
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q",
+                              "--no-deps", "--target", str(site), str(wheel)], capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr
+    metas = []
+    for model in (str(trained / "training" / RUN / "model-best"), PACKAGE_NAME):
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "scripts.serve", model, "--port", str(port),
+             *serve_options(package_name=PACKAGE_NAME[3:], package_version="0.1.0")],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for(lambda: is_up(base) or server.poll() is not None, "the server never came up", 90)
+            assert server.poll() is None, server.communicate()[1]
+            metas.append(call(base, "/meta")[1])
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    from_run, from_package = metas
+    assert from_package == from_run
+    assert from_run["model"] == {"name": PACKAGE_NAME, "version": "0.1.0"}
+    assert set(from_run["test_scores"]["per_label"]) == {"PER", "ORG", "LOC", "MISC"}
+    assert from_run["run"]["run"] == RUN

@@ -38,12 +38,23 @@ def package_versions(*names: str) -> Dict[str, Optional[str]]:
     return versions
 
 
+def cpu_model() -> Optional[str]:
+    """The CPU's model name (Linux), as speeds and trained weights depend on it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf8") as info:
+            return next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")),
+                        None)
+    except OSError:
+        return platform.processor() or None
+
+
 def environment_info() -> Dict[str, Any]:
     """What produced a result: package versions, machine and git commit."""
     return {
         "versions": package_versions("spacy", "weasel", "thinc", "srsly", "numpy"),
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "git": git_state(),
     }

@@ -394,7 +394,7 @@ class Service:
                 503, "the server is shutting down and could not start this request within its "
                      "grace period; retry on another instance"))
         self.workers.stop()  # a batch still running is answered 503 by ModelWorkers.annotate
-        await asyncio.sleep(0.2)  # let the handlers send their answers
+        await asyncio.sleep(0.05)  # let the handlers send their answers
 
     async def __call__(self, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
         if scope["type"] == "lifespan":
