@@ -388,3 +388,65 @@ def test_sigterm_to_weasel_stops_the_server_it_started(tmp_path: Path) -> None:
              or "Z" in Path(f"/proc/{server_pid}/stat").read_text().split()[2],
              "the server outlived weasel", int(PROJECT_VARS["serve_grace_seconds"]) + 5)
     assert not is_up(base)
+
+
+class BrokenWorkers:
+    """Model workers with a bug: every batch raises."""
+
+    count, batch_size = 1, 32
+
+    async def annotate(self, texts: List[str]) -> List[Any]:
+        raise RuntimeError("a bug in the model worker")
+
+    def stop(self) -> None:
+        pass
+
+
+def test_a_bug_is_a_json_500_and_counted() -> None:
+    """The app in-process (no model to break in a real server): an unexpected
+    error answers 500 in the error shape, and /metrics counts it."""
+    import asyncio
+
+    from scripts.lib.serving import ModelCard, Service
+
+    card = ModelCard({"name": "pt_x", "version": "1"}, [], [], None, None)
+    service = Service(card, BrokenWorkers(), LIMITS, 0.0)  # type: ignore[arg-type]
+
+    async def request(path: str, method: str, body: bytes = b"") -> Tuple[int, bytes]:
+        sent: List[Dict[str, Any]] = []
+        incoming = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> Dict[str, Any]:
+            return incoming.pop(0)
+
+        async def send(message: Dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "path": path, "method": method,
+                 "headers": [(b"content-type", b"application/json")]}
+        await service(scope, receive, send)
+        return sent[0]["status"], sent[1]["body"]
+
+    async def scenario() -> Tuple[Tuple[int, bytes], Tuple[int, bytes]]:
+        stop = asyncio.Event()
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+        async def lifespan_receive() -> Dict[str, Any]:
+            message = next(messages)
+            if message["type"] == "lifespan.shutdown":
+                await stop.wait()
+            return message
+
+        async def lifespan_send(message: Dict[str, Any]) -> None:
+            pass
+
+        lifespan = asyncio.create_task(service({"type": "lifespan"}, lifespan_receive, lifespan_send))
+        await asyncio.sleep(0)
+        answers = await request("/ents", "POST", b'{"texts": ["Ana"]}'), await request("/metrics", "GET")
+        stop.set()
+        await lifespan
+        return answers
+
+    (status, body), (_, metrics) = asyncio.run(scenario())
+    assert status == 500 and json.loads(body)["error"]["type"] == "internal_error"
+    assert b'ner_requests_total{endpoint="/ents",method="POST",status="500"} 1.0' in metrics

@@ -169,11 +169,11 @@ class MicroBatcher:
     after waiting at most `wait_seconds` for more to join a small batch."""
 
     def __init__(self, annotate: Callable[[List[str]], Awaitable[List[Any]]], max_texts: int,
-                 wait_seconds: float, parallel: int) -> None:
+                 wait_seconds: float, parallel: int, on_batch: Callable[[int], None]) -> None:
         self.annotate, self.max_texts, self.wait_seconds = annotate, max_texts, wait_seconds
+        self.on_batch = on_batch  # told the number of texts of every batch
         self.queue: "asyncio.Queue[Job]" = asyncio.Queue()
         self.slots = asyncio.Semaphore(parallel)
-        self.batch_sizes: List[int] = []  # texts per dispatched batch, drained by the metrics
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     async def submit(self, texts: List[str]) -> List[Any]:
@@ -223,7 +223,7 @@ class MicroBatcher:
 
     async def _dispatch(self, batch: List[Job]) -> None:
         texts = [text for job in batch for text in job.texts]
-        self.batch_sizes.append(len(texts))
+        self.on_batch(len(texts))
         try:
             results = await self.annotate(texts)
         except Exception as err:  # noqa: BLE001 - each request gets the error
@@ -434,7 +434,8 @@ class Service:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.batcher = MicroBatcher(self.workers.annotate, self.workers.batch_size,
-                                            self.batch_wait_seconds, self.workers.count)
+                                            self.batch_wait_seconds, self.workers.count,
+                                            self.metrics.batch_texts.observe)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.batcher:
@@ -457,18 +458,10 @@ class Service:
         elif path == "/meta":
             await respond(send, 200, self.meta_body)
         elif path == "/metrics":
-            for size in self._take_batch_sizes():
-                self.metrics.batch_texts.observe(size)
             body, content_type = self.metrics.render()
             await respond(send, 200, body, content_type)
         else:
             await self._entities(scope, receive, send)
-
-    def _take_batch_sizes(self) -> List[int]:
-        if not self.batcher:
-            return []
-        sizes, self.batcher.batch_sizes = self.batcher.batch_sizes, []
-        return sizes
 
     async def _entities(self, scope: Dict[str, Any], receive: Callable, send: Callable) -> None:
         headers = dict(scope["headers"])
