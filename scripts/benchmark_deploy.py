@@ -11,8 +11,9 @@ methods taking turns for --rounds rounds (the best round of each counts):
 - `serve` on 127.0.0.1 with 1 and with --n-process model processes, --clients
   concurrent clients each sending one text per request until every text is
   answered: words/second, p50 and p95 latency, failures;
-each with its ratio to one-process `annotate`. Every figure includes loading
-the model; the machine is shared, so read the ratios, not the absolute figures.
+each with its ratio to one-process `annotate`. Annotation figures include
+loading the model; the service's are measured once it is up, its start-up
+apart. The machine is shared, so read the ratios, not the absolute figures.
 """
 
 import http.client
@@ -127,7 +128,8 @@ def answers(url: str) -> bool:
 
 
 def serve_round(model: Path, texts: List[str], workers: int, clients: int, cwd: Path) -> Dict[str, Any]:
-    """One server started with `workers` model processes, loaded, then measured."""
+    """One server started with `workers` model processes and measured once it is
+    up: a service starts once and then serves, so its start-up is reported apart."""
     port = free_port()
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "scripts.serve", str(model), "--port", str(port),
@@ -136,9 +138,8 @@ def serve_round(model: Path, texts: List[str], workers: int, clients: int, cwd: 
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: answers(base + "/health"), "the server", process)
-        load_seconds = time.perf_counter() - started
-        result = serve_load(base, texts, clients)
-        return {**result, "seconds": result["seconds"] + load_seconds}
+        startup_seconds = round(time.perf_counter() - started, 1)
+        return {**serve_load(base, texts, clients), "startup_seconds": startup_seconds}
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
@@ -177,20 +178,22 @@ def deploy_markdown(results: Dict[str, Any]) -> str:
     base = results["annotate"]["annotate, 1 process"]
     rows = [(name, f"{wps:,}", f"{wps / base:.2f}x") for name, wps in results["annotate"].items()]
     serve_rows = [(name, f"{row['words_per_second']:,}", f"{row['words_per_second'] / base:.2f}x",
-                   row["p50_ms"], row["p95_ms"], row["requests"], row["failures"])
+                   row["p50_ms"], row["p95_ms"], row["requests"], row["failures"], row["startup_seconds"])
                   for name, row in results["serve"].items()]
     return ("# Deployment benchmark\n\n"
             f"Model `{results['model']}`; {results['words']:,} words in {results['documents']:,} texts "
             f"from `{results['texts']}`; {results['environment']['cpu_count']} cores "
             f"({results['environment'].get('cpu', 'CPU not recorded')}); {results['created']}. "
-            f"Words/second are the best of {results['rounds']} rounds, methods taking turns, "
-            "including loading the model; the machine is shared, so compare the ratios.\n\n"
-            "## Annotation\n\n"
+            f"Words/second are the best of {results['rounds']} rounds, methods taking turns; the "
+            "machine is shared, so compare the ratios. Annotation includes loading the model (a job "
+            f"starts, reads, writes and ends; shards of {results['shard_size']:,} texts); the service is "
+            "measured once it answers /health (it starts once, then serves), its start-up shown apart."
+            "\n\n## Annotation\n\n"
             + markdown_table(("how", "words/s", "vs annotate, 1 process"), rows)
             + f"\n## Service under load\n\n{results['clients']} concurrent clients on 127.0.0.1, one "
             "text per request, until every text is answered (latency of the best round).\n\n"
             + markdown_table(("how", "words/s", "vs annotate, 1 process", "p50 (ms)", "p95 (ms)",
-                              "requests", "failures"), serve_rows))
+                              "requests", "failures", "start-up (s)"), serve_rows))
 
 
 def take_turns(rounds: int, methods: Dict[str, Callable[[], float]]) -> Iterator[str]:
@@ -217,11 +220,14 @@ def main(
     work = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
     cluster = DaskCluster(n_process)
 
+    # Shards small enough that every worker of the parallel runs gets several.
+    shard_size = max(1, -(-len(texts) // (8 * n_process)))
+
     def annotate(*options: str) -> Callable[[], float]:
         def run() -> float:
             out = Path(tempfile.mkdtemp(dir=work))
             return timed([sys.executable, "-m", "scripts.annotate", str(model), str(texts_path),
-                          str(out / "out"), "--shard-size", "2000", *options], project_dir)
+                          str(out / "out"), "--shard-size", str(shard_size), *options], project_dir)
         return run
 
     def apply(*options: str) -> Callable[[], float]:
@@ -258,7 +264,8 @@ def main(
         cluster.close()
         shutil.rmtree(work, ignore_errors=True)
     results = {"created": utc_now(), "model": str(model), "texts": str(texts_path), "words": words,
-               "documents": len(texts), "rounds": rounds, "clients": clients, "annotate": speeds,
+               "documents": len(texts), "rounds": rounds, "clients": clients, "shard_size": shard_size,
+               "annotate": speeds,
                "serve": serving, "environment": environment_info()}
     write_json_and_markdown(output_dir / "results", results, deploy_markdown(results))
     msg.good(f"Results saved to {output_dir}/results.md")

@@ -62,6 +62,7 @@ class ServiceServer(uvicorn.Server):
         await super().startup(sockets)
         if self.started:
             msg.good(self.banner)
+            sys.stdout.flush()  # a supervisor's log shows it now, not when the buffer fills
 
     async def shutdown(self, sockets: Optional[List[socket.socket]] = None) -> None:
         await self.service.drain(self.grace_seconds, lambda: self.force_exit)

@@ -289,12 +289,12 @@ def test_a_bounded_load_is_served_without_errors(server: str) -> None:
 def test_the_deployment_table_reports_ratios_and_latency() -> None:
     table = deploy_markdown({
         "model": "m", "texts": "t.jsonl", "words": 1000, "documents": 10, "rounds": 2, "created": "now",
-        "clients": 8, "environment": {"cpu_count": 2, "cpu": "Some CPU"},
+        "clients": 8, "shard_size": 5, "environment": {"cpu_count": 2, "cpu": "Some CPU"},
         "annotate": {"annotate, 1 process": 1000, "annotate, 2 processes": 1800},
         "serve": {"serve, 2 model processes": {"words_per_second": 1750, "p50_ms": 12.5, "p95_ms": 30.1,
-                                               "requests": 10, "failures": 0}}})
+                                               "requests": 10, "failures": 0, "startup_seconds": 3.1}}})
     assert "| annotate, 2 processes | 1,800 | 1.80x |" in table and "(Some CPU)" in table
-    assert "| serve, 2 model processes | 1,750 | 1.75x | 12.5 | 30.1 | 10 | 0 |" in table
+    assert "| serve, 2 model processes | 1,750 | 1.75x | 12.5 | 30.1 | 10 | 0 | 3.1 |" in table
 
 
 def test_a_taken_port_is_one_line_and_a_failure(model: Path) -> None:

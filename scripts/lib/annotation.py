@@ -1,6 +1,7 @@
 """Running a pipeline over raw text: reading documents from .txt/.jsonl (and
-.gz) files as a stream, cutting them into shards, and annotating a shard here or
-on a Dask distributed worker (which imports this module by name)."""
+.gz) files as a stream, cutting them into shards, and annotating a shard here, in
+local worker processes, or on the workers of a Dask cluster (this package and
+the model shipped to them)."""
 
 import functools
 import hashlib
@@ -183,7 +184,8 @@ def parallel_shards(pool: Any, model_path: str, todo: Iterator[Tuple[int, List[D
 # --- On a Dask cluster ----------------------------------------------------------
 # Workers need neither this project nor the model on their disk: the code goes to
 # every worker (and every worker that joins later) with Dask's UploadFile plugin,
-# the model as bytes scattered to every worker, loaded once per worker.
+# the model's folder zipped and scattered to every worker, unpacked and loaded
+# once per worker.
 
 CODE_PLUGIN = "ner-template-code"
 RESUBMITS = 3
