@@ -146,25 +146,36 @@ def serve_round(model: Path, texts: List[str], workers: int, clients: int, cwd: 
 
 
 class DaskCluster:
-    """A scheduler and `workers` one-thread workers, started with Dask's own CLI
-    in a folder outside the project, without PYTHONPATH."""
+    """A scheduler (at `port`, or a free one) and `workers` one-thread workers,
+    each started with Dask's own CLI in its own process group, in a folder
+    outside the project, without PYTHONPATH: nothing of the project is there
+    unless annotate ships it."""
 
-    def __init__(self, workers: int) -> None:
-        self.folder = tempfile.mkdtemp(prefix="bench-dask-")
-        self.address = f"tcp://127.0.0.1:{free_port()}"
+    def __init__(self, workers: int, port: int = 0) -> None:
+        self.folder = tempfile.mkdtemp(prefix="ner-dask-")
+        self.address = f"tcp://127.0.0.1:{port or free_port()}"
         env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
         dask = str(Path(sys.executable).parent / "dask")
-        port = self.address.rsplit(":", 1)[1]
         self.processes = [subprocess.Popen(args, cwd=self.folder, env=env, start_new_session=True,
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                          for args in [[dask, "scheduler", "--host", "127.0.0.1", "--port", port,
-                                        "--no-dashboard"]]
+                          for args in [[dask, "scheduler", "--host", "127.0.0.1", "--port",
+                                        self.address.rsplit(":", 1)[1], "--no-dashboard"]]
                           + [[dask, "worker", self.address, "--nworkers", "1", "--nthreads", "1",
                               "--no-dashboard"]] * workers]
         from distributed import Client
 
-        with Client(self.address, timeout=60) as client:
-            client.wait_for_workers(workers, timeout=120)
+        try:
+            with Client(self.address, timeout=60) as client:
+                client.wait_for_workers(workers, timeout=120)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> "DaskCluster":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def close(self) -> None:
         for process in self.processes:
@@ -172,6 +183,7 @@ class DaskCluster:
                 os.killpg(process.pid, signal.SIGTERM)
         for process in self.processes:
             process.wait(timeout=60)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def deploy_markdown(results: Dict[str, Any]) -> str:

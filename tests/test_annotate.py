@@ -7,14 +7,14 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator, List, Tuple
+from typing import Iterator, List
 
 import pytest
 import srsly
 
 from scripts import annotate as annotate_step
 from scripts.lib.annotation import input_files
-from scripts.benchmark_deploy import free_port
+from scripts.benchmark_deploy import DaskCluster
 from scripts.lib.errors import UserError
 
 from .conftest import ROOT, rules_model, run, wait_for, write_lines
@@ -160,48 +160,16 @@ def test_worker_processes_end_with_a_killed_annotate(model: Path, tmp_path: Path
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> Iterator[Tuple[str, List[subprocess.Popen]]]:
-    """A Dask scheduler and two workers started with Dask's own CLI, each its own
-    process group, working in a folder outside the project, without PYTHONPATH:
-    nothing of the project is there unless annotate ships it."""
+def cluster() -> Iterator[DaskCluster]:
+    """A real Dask cluster of two workers that know nothing of the project."""
     pytest.importorskip("distributed")
-    elsewhere = tmp_path_factory.mktemp("cluster")
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    dask = str(Path(sys.executable).parent / "dask")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-
-    def start(*args: str) -> subprocess.Popen:
-        return subprocess.Popen([dask, *args], cwd=elsewhere, env=env, start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    processes = [start("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")]
-    processes += [start("worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
-                        "--local-directory", str(elsewhere / f"worker-{n}")) for n in range(2)]
-    try:
-        import distributed
-
-        wait_for(lambda: _workers(distributed, address) == 2, "the Dask cluster never had 2 workers", 90)
-        yield address, processes
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            process.wait(timeout=30)
-
-
-def _workers(distributed: Any, address: str) -> int:
-    try:
-        with distributed.Client(address, timeout=2) as client:
-            return len(client.scheduler_info()["workers"])
-    except OSError:
-        return 0
+    with DaskCluster(2) as started:
+        yield started
 
 
 def test_a_real_cluster_gives_the_local_output_even_when_a_worker_is_killed(
-        model: Path, tmp_path: Path, cluster: Tuple[str, List[subprocess.Popen]]) -> None:
-    address, processes = cluster
+        model: Path, tmp_path: Path, cluster: DaskCluster) -> None:
+    address, processes = cluster.address, cluster.processes
     source = slow_input(tmp_path / "in.jsonl", 800)
     local = annotate(model, source, tmp_path / "local", "--shard-size", "20")
     assert local.returncode == 0, local.stderr

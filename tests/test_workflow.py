@@ -15,11 +15,12 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import List, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 import pytest
 import srsly
 
+from scripts.benchmark_deploy import DaskCluster, answers, free_port
 from scripts.lib.files import md5_file, md5_path
 from scripts.lib.run_record import best_entry, patience_needed, read_log, settings_md5
 
@@ -411,63 +412,39 @@ def test_readme_deployment_examples_run_as_written(trained_copy: Path, tmp_path:
         pytest.skip("curl is not installed")
     examples = readme_console("## Annotating, serving, monitoring")
     scheduler = re.search(r"tcp://127\.0\.0\.1:(\d+)", " ".join(c for c, _ in examples)).group(1)
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    bin_dir = Path(sys.executable).parent
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # weasel and dask, as in the venv
-    cluster_dir = tmp_path / "elsewhere"
-    cluster_dir.mkdir()
-    background: List[subprocess.Popen] = []
-
-    def start(args: List[str], cwd: Path) -> subprocess.Popen:
-        process = subprocess.Popen(args, cwd=cwd, env=env, start_new_session=True,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        background.append(process)
-        return process
-
-    try:
-        start(["dask", "scheduler", "--host", "127.0.0.1", "--port", scheduler, "--no-dashboard"], cluster_dir)
-        start(["dask", "worker", f"tcp://127.0.0.1:{scheduler}", "--nworkers", "1", "--no-dashboard"],
-              cluster_dir)
-        for command, shown in examples:
-            words = shlex.split(command, comments=True)
-            if words[-1] == "&":
-                server = start(words[:-1], trained_copy)
-                wait_for(lambda: _answers("http://127.0.0.1:8000/health") or server.poll() is not None,
-                         "the README's server never came up", 90)
-                assert server.poll() is None, "the README's server exited"
-                continue
-            result = subprocess.run(words, cwd=trained_copy, env=env, capture_output=True, text=True,
-                                    timeout=600)
-            assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
-            if shown:  # the output the README shows: the same shape, the same model
-                got, expected = json.loads(result.stdout), json.loads("\n".join(shown))
-                assert got["model"] == expected["model"] and len(got["results"]) == len(expected["results"])
-                assert all(set(entity) == {"start", "end", "label", "text"}
-                           for result_ in got["results"] for entity in result_["entities"])
-    finally:
-        for process in background:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in background:
-            process.wait(timeout=30)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("PYTHONPATH", None)  # weasel, as a user runs it: from the venv, in the project
+    server: Optional[subprocess.Popen] = None
+    with DaskCluster(1, port=int(scheduler)):
+        try:
+            for command, shown in examples:
+                words = shlex.split(command, comments=True)
+                if words[-1] == "&":
+                    server = subprocess.Popen(words[:-1], cwd=trained_copy, env=env, start_new_session=True,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    wait_for(lambda: answers("http://127.0.0.1:8000/health") or server.poll() is not None,
+                             "the README's server never came up", 90)
+                    assert server.poll() is None, "the README's server exited"
+                    continue
+                result = subprocess.run(words, cwd=trained_copy, env=env, capture_output=True, text=True,
+                                        timeout=600)
+                assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+                if shown:  # the output the README shows: the same shape, the same model
+                    got, expected = json.loads(result.stdout), json.loads("\n".join(shown))
+                    assert got["model"] == expected["model"]
+                    assert len(got["results"]) == len(expected["results"])
+                    assert all(set(entity) == {"start", "end", "label", "text"}
+                               for result_ in got["results"] for entity in result_["entities"])
+        finally:
+            if server is not None and server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(timeout=30)
     annotations = trained_copy / "training" / RUN / "annotations"
     assert srsly.read_json(annotations / "annotate.json")["counts"]["documents"] > 0
     assert srsly.read_json(trained_copy / "training" / RUN / "monitor" / "monitor.json")["status"] == "no_drift"
 
 
-def _answers(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def test_serving_the_installed_package_gives_the_meta_of_serving_model_best(trained: Path, tmp_path: Path) -> None:
-    from scripts.benchmark_deploy import free_port
-
     from .test_serve import call, is_up, serve_options
 
     (wheel,) = (trained / PACKAGE / "dist").glob("*.whl")
