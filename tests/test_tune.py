@@ -40,7 +40,15 @@ def start_worker(base: Path, out: Path, storage: str, *options: str) -> subproce
     """A tune worker in the background; its stderr is kept for the assertions."""
     return subprocess.Popen(tune_command(base, out, storage, *options), cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=answer_ctrl_c)
+
+
+def answer_ctrl_c() -> None:
+    """In the worker: SIGINT as a terminal delivers it. A suite started in the
+    background by a non-interactive shell inherits SIGINT ignored, and so would
+    every worker, which would then never see the tests' Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_long_trial(base: Path, out: Path, storage: str, *options: str) -> subprocess.Popen:

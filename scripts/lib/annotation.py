@@ -281,12 +281,12 @@ def distributed_shards(client: Any, nlp: Language, todo: Iterator[Tuple[int, Lis
     ship_code(client)
     payload = model_payload(nlp)
     key = hashlib.md5(payload).hexdigest()
-    shipped = client.scatter(payload, broadcast=True, hash=False)
+    shipped = [client.scatter(payload, broadcast=True, hash=False)]
     submitted: Dict[str, Tuple[int, List[Document], int]] = {}
     pending = as_completed()
 
     def submit(index: int, shard: List[Document], tries: int) -> None:
-        future = client.submit(annotate_shipped, shipped, key, shard, model, batch_size, pure=False)
+        future = client.submit(annotate_shipped, shipped[0], key, shard, model, batch_size, pure=False)
         submitted[future.key] = (index, shard, tries)
         pending.add(future)
 
@@ -298,6 +298,10 @@ def distributed_shards(client: Any, nlp: Language, todo: Iterator[Tuple[int, Lis
         except CancelledError:
             if tries >= RESUBMITS:
                 raise UserError(f"shard {index} was lost with its Dask worker {tries + 1} times") from None
+            if shipped[0].status != "finished":
+                # Dask's memory manager keeps one copy of scattered data; it died with
+                # its worker, and every shard still to run needs it: scatter it again.
+                shipped[0] = client.scatter(payload, broadcast=True, hash=False)
             msg.warn(f"Shard {index} was lost with its Dask worker; submitting it again")
             submit(index, shard, tries + 1)
 
