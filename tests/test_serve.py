@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 import srsly
 
+from scripts.benchmark_deploy import answers as answers_200
 from scripts.benchmark_deploy import deploy_markdown, free_port, serve_load
 from scripts.lib.serving import ApiError, Limits, parse_texts
 
@@ -63,10 +64,7 @@ def call(base: str, path: str, body: Optional[Any] = None, raw: Optional[bytes] 
 
 
 def is_up(base: str) -> bool:
-    try:
-        return call(base, "/health", timeout=1)[0] == 200
-    except OSError:
-        return False
+    return answers_200(base + "/health")
 
 
 def started(model: Path, **overrides: Any) -> Tuple[subprocess.Popen, str]:
