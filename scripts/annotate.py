@@ -53,8 +53,12 @@ from .lib.annotation import (
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output, replace_path
 from .lib.provenance import package_versions, utc_now
+from .lib.settings import Spec, read_settings
 
 MANIFEST = "annotate.json"
+# The keys of the settings file, with their types and smallest values or choices.
+SETTINGS: Spec = {"batch_size": (int, 1), "n_process": (int, 1), "shard_size": (int, 1),
+                  "on_bad_input": (str, BAD_INPUT_POLICIES)}
 
 
 @exit_on_user_error
@@ -63,19 +67,17 @@ def main(
     model_path: str = typer.Argument(..., help="A run's model-best folder, or an installed pipeline's name"),
     input_path: Path = typer.Argument(..., help="A file or folder of .txt/.jsonl (optionally .gz)"),
     output_dir: Path = typer.Argument(..., help="Folder for the annotated shards"),
-    txt_documents: str = typer.Option("file", help=".txt files: one document per 'file' or per 'line'"),
-    batch_size: int = typer.Option(32, help="Texts per nlp.pipe batch (long texts: smaller is faster)"),
-    n_process: int = typer.Option(1, help="Worker processes (one per CPU core at most)"),
-    shard_size: int = typer.Option(10000, help="Documents per output shard (the unit of resumption)"),
-    on_bad_input: str = typer.Option("skip", help="Bad records: skip (and list them) or stop"),
-    scheduler: str = typer.Option("", help="Address of a Dask distributed scheduler (e.g. tcp://10.0.0.5:8786); empty: this machine"),
+    txt_documents: str = typer.Option(..., help=".txt files: one document per 'file' or per 'line'"),
+    settings_path: Path = typer.Option(..., "--settings", help="Batch and shard sizes, processes, bad-input policy, e.g. configs/annotate.yml"),
+    scheduler: str = typer.Option(..., help="Address of a Dask distributed scheduler (e.g. tcp://10.0.0.5:8786); empty: this machine"),
     # fmt: on
 ) -> None:
     if txt_documents not in ("file", "line"):
         raise UserError(f"txt_documents must be 'file' or 'line', got {txt_documents!r}")
     per_line = txt_documents == "line"
-    if on_bad_input not in BAD_INPUT_POLICIES:
-        raise UserError(f"on_bad_input must be one of {', '.join(BAD_INPUT_POLICIES)}, got {on_bad_input!r}")
+    options = read_settings(settings_path, SETTINGS)
+    batch_size, n_process, shard_size = options["batch_size"], options["n_process"], options["shard_size"]
+    on_bad_input = options["on_bad_input"]
     files = input_files(input_path)
     nlp = load_model(model_path)
     settings = {"per_line": per_line, "shard_size": shard_size, "on_bad_input": on_bad_input}

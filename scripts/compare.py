@@ -112,8 +112,8 @@ def main(
     # fmt: off
     training_dir: Path = typer.Argument(Path("training"), help="Folder holding the runs"),
     output_dir: Path = typer.Argument(Path("training"), help="Where to write compare.json and compare.md"),
-    baseline: str = typer.Option("", help="Run to compare the latest with; empty: best earlier run"),
-    max_drop: float = typer.Option(-1.0, help="Fail if the latest run's F1 is this many points below the baseline's; negative: never fail"),
+    baseline: str = typer.Option(..., help="Run to compare the latest with; empty: best earlier run"),
+    max_drop: float = typer.Option(..., help="Fail if the latest run's F1 is this many points below the baseline's; negative: never fail"),
     # fmt: on
 ) -> None:
     rows = load_runs(training_dir)

@@ -31,15 +31,15 @@ def main(
     # fmt: off
     base: Path = typer.Argument(..., help="Human-edited base config", exists=True, dir_okay=False),
     output: Path = typer.Argument(..., help="Generated config to write"),
-    lang: str = typer.Option("pt", help="spaCy language code"),
-    overlay: List[Path] = typer.Option([], help="Overlay config(s), applied in order", exists=True, dir_okay=False),
+    lang: str = typer.Option(..., help="spaCy language code"),
+    overlay: List[Path] = typer.Option(..., help="Overlay config(s), applied in order", exists=True, dir_okay=False),
     max_epochs: Optional[int] = typer.Option(None, help="Training budget: epochs (0: no limit; default: the base config's)"),
     max_steps: Optional[int] = typer.Option(None, help="Training budget: updates (0: no limit)"),
     eval_frequency: Optional[int] = typer.Option(None, help="Evaluate on dev every N updates"),
     patience: Optional[int] = typer.Option(None, help="Stop after N updates without dev improvement (0: never)"),
     transformer_model: Optional[str] = typer.Option(None, help="Hugging Face model name or folder, for a config with a transformer"),
     vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors: its static vectors, if any, are read by the tok2vec", file_okay=False),
-    pretrain_epochs: int = typer.Option(0, help="Epochs of the pretrain step; above 0 adds the [pretraining] block that makes spaCy load its weights"),
+    pretrain_epochs: int = typer.Option(..., help="Epochs of the pretrain step; above 0 adds the [pretraining] block that makes spaCy load its weights"),
     # fmt: on
 ) -> None:
     check_plain_path(output.parent, "run")

@@ -1,10 +1,13 @@
-"""Regenerate the generated parts of README.md from project.yml.
+"""Regenerate what is generated from project.yml: README.md's tables, and the
+code deps of every command.
 
-Reads: project.yml (commands, workflows, assets and the comment above each var)
-and README.md. Writes: README.md, replacing only the text between the
+Reads: project.yml (commands, workflows, assets and the comment above each var),
+README.md, the scripts' imports, and the project.yml of any project in a folder
+beside (benchmarks/). Writes: README.md, replacing only the text between the
 `weasel document` markers (commands and workflows; the assets are described in
-assets/README.md) and between the vars
-table markers. With --check, writes nothing and exits 1 if README.md is stale.
+assets/README.md) and between the vars table markers; and each project.yml's
+`deps` lists, data deps kept as written, code deps from the imports
+(lib/code_deps.py). With --check, writes nothing and exits 1 if anything is stale.
 """
 
 import contextlib
@@ -18,6 +21,7 @@ import srsly
 import typer
 from wasabi import msg
 
+from .lib.code_deps import with_generated_deps
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import write_text
 
@@ -112,11 +116,20 @@ def main(
     readme: Path = typer.Argument(Path("README.md"), help="README to update", exists=True, dir_okay=False),
     check: bool = typer.Option(False, "--check", help="Only check that the README is current"),
 ) -> None:
+    projects = [Path("project.yml"), *sorted(Path(".").glob("*/project.yml"))]
+    generated = {path: with_generated_deps(path) for path in projects}
+    stale = [path for path, text in generated.items() if text != path.read_text(encoding="utf8")]
+    if check:
+        for path in stale:
+            raise UserError("code deps are out of date; run `weasel run document`", path)
+    for path in stale:
+        write_text(path, generated[path])
+        msg.good(f"Regenerated the code deps in {path}")
     expected = render(Path("."), readme)
     if check:
         if expected != readme.read_text(encoding="utf8"):
             raise UserError("generated sections are out of date; run `weasel run document`", readme)
-        msg.good(f"{readme} is up to date")
+        msg.good(f"{readme} and the code deps are up to date")
         return
     write_text(readme, expected)
     msg.good(f"Updated the generated sections of {readme}")

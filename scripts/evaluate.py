@@ -7,7 +7,6 @@ label, support per label, inference words/second, test checksum) and metrics.md
 (the same as Markdown tables).
 """
 
-from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -17,7 +16,7 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
 
-from .lib.entities import entity_spans, score_prefix, with_entity_spans
+from .lib.entities import score_entities, with_entity_spans
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import md5_file
 from .lib.provenance import environment_info, utc_now
@@ -33,23 +32,6 @@ def pipe_speed(nlp: spacy.Language, texts: List[str], batch_size: int = 256) -> 
     speed, n_words, passes = words_per_second(
         lambda: sum(len(doc) for doc in nlp.pipe(texts, batch_size=batch_size)), SPEED_MIN_SECONDS)
     return {"words_per_second": speed, "words": n_words, "passes": passes, "batch_size": batch_size}
-
-
-def score(nlp: spacy.Language, examples: List[Example]) -> Dict[str, Any]:
-    scores = nlp.evaluate(examples)
-    prefix = score_prefix(nlp)
-    support = Counter(ent.label_ for eg in examples for ent in entity_spans(eg.reference))
-    by_label = scores.get(f"{prefix}_per_type") or {}
-    labels = sorted(set(support) | set(by_label))
-    per_label = {}
-    for label in labels:
-        prf = by_label.get(label, {"p": 0.0, "r": 0.0, "f": 0.0})
-        per_label[label] = {"p": prf["p"], "r": prf["r"], "f": prf["f"], "support": support[label]}
-    return {
-        "overall": {"p": scores[f"{prefix}_p"] or 0.0, "r": scores[f"{prefix}_r"] or 0.0,
-                    "f": scores[f"{prefix}_f"] or 0.0, "support": sum(support.values())},
-        "per_label": per_label,
-    }
 
 
 def metrics_markdown(metrics: Dict[str, Any]) -> str:
@@ -72,7 +54,7 @@ def main(
     model: Path = typer.Argument(..., help="Trained pipeline, e.g. training/<run>/model-best"),
     test_path: Path = typer.Argument(..., help="Test corpus (.spacy)"),
     output_dir: Path = typer.Argument(..., help="Folder for metrics.json and metrics.md"),
-    gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
+    gpu_id: int = typer.Option(..., help="GPU id, or -1 for CPU"),
     # fmt: on
 ) -> None:
     check_plain_path(output_dir, "run")
@@ -93,7 +75,7 @@ def main(
         "model": model.as_posix(),
         "test": {"path": test_path.as_posix(), "md5": md5_file(test_path), "docs": len(gold),
                  "words": sum(len(doc) for doc in gold)},
-        **score(nlp, examples),
+        **score_entities(nlp, examples),
         "speed": pipe_speed(nlp, [doc.text for doc in gold]),
         "evaluated": utc_now(),
         "gpu_id": gpu_id,

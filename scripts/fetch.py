@@ -119,7 +119,7 @@ def main(
     # fmt: off
     dataset_dir: Path = typer.Argument(..., help="Dataset folder, e.g. assets/sample"),
     manifest: Path = typer.Argument(..., help="Where to write the JSON list of data files"),
-    mirror: str = typer.Option("https://raw.githubusercontent.com", help="Base URL or folder that stands in for the assets' public host"),
+    mirror: str = typer.Option(..., help="Base URL or folder that stands in for the assets' public host"),
     # fmt: on
 ) -> None:
     check_plain_path(dataset_dir, "dataset")

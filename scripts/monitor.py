@@ -29,22 +29,27 @@ from wasabi import msg
 
 from .lib.annotation import Skipped, document_name, input_files, read_documents
 from .lib.drift import ALPHA, profile, signals
-from .lib.entities import score_prefix
+from .lib.entities import score_entities
 from .lib.errors import UserError, exit_on_any_error
 from .lib.files import atomic_outputs, remove_path, write_text
 from .lib.plots import plot_png
 from .lib.provenance import utc_now
 from .lib.readers import ReadOptions, iter_records
 from .lib.run_record import read_test_scores
+from .lib.settings import Spec, read_settings
 
 EXIT_DRIFT, EXIT_ERROR = 1, 2
 MONITOR_JSON, MONITOR_HTML, HISTORY = "monitor.json", "monitor.html", "history.jsonl"
 SKIPPED_SHOWN = 5
+# The keys of the thresholds file, with their types and smallest values.
+THRESHOLDS: Spec = {"min_docs": (int, 1), "max_label_js": (float, 0), "max_entity_rate_change": (float, 0),
+                    "max_entity_length_change": (float, 0), "max_unseen_increase": (float, 0),
+                    "max_text_length_change": (float, 0), "max_f1_drop": (float, 0)}
 
 
 def labelled_f1(nlp: spacy.Language, path: Path) -> Dict[str, Any]:
-    """Entity P/R/F1 of the model on an annotated sample of the new text, under
-    the pipeline's own score keys (ents_* or spans_sc_* for a span categorizer)."""
+    """Entity P/R/F1 of the model on an annotated sample of the new text, scored
+    as evaluate scores the test split."""
     from spacy.training import Example
 
     from .lib.cleaning import Cleaner
@@ -55,10 +60,9 @@ def labelled_f1(nlp: spacy.Language, path: Path) -> Dict[str, Any]:
             if doc]
     if not gold:
         raise UserError("no usable annotated records in the labelled sample", path)
-    scores = nlp.evaluate([Example(nlp.make_doc(doc.text), doc) for doc in gold])
-    prefix = score_prefix(nlp)
+    scores = score_entities(nlp, [Example(nlp.make_doc(doc.text), doc) for doc in gold])
     return {"docs": len(gold), "dropped": len(cleaner.problems),
-            **{key: scores.get(f"{prefix}_{key}") or 0.0 for key in "prf"}}
+            **{key: scores["overall"][key] for key in "prf"}}
 
 
 def json_safe(value: Any) -> Any:
@@ -217,18 +221,14 @@ def main(
     output_dir: Path = typer.Argument(..., help="Folder for monitor.json, monitor.html and history.jsonl"),
     txt_documents: str = typer.Option(..., help=".txt files: one document per 'file' or per 'line'"),
     labelled: str = typer.Option(..., help="An annotated sample of the new text, scored against the test F1 (empty: none)"),
-    min_docs: int = typer.Option(..., help="Fewer documents: too few to judge, no alarm"),
-    max_label_js: float = typer.Option(..., help="Threshold: Jensen-Shannon divergence of predicted labels"),
-    max_entity_rate_change: float = typer.Option(..., help="Threshold: fold change of entities per 1,000 words"),
-    max_entity_length_change: float = typer.Option(..., help="Threshold: fold change of mean entity length"),
-    max_unseen_increase: float = typer.Option(..., help="Threshold: increase of the share of words unseen in train"),
-    max_text_length_change: float = typer.Option(..., help="Threshold: fold change of mean text length"),
-    max_f1_drop: float = typer.Option(..., help="Threshold: F1 drop on the labelled sample against test"),
+    thresholds_path: Path = typer.Option(..., "--thresholds", help="Thresholds, e.g. configs/monitor.yml"),
     # fmt: on
 ) -> None:
     with report_or_remove(output_dir, input_path):
         if not reference_path.is_file():
             raise UserError("reference profile not found (run the 'profile' step first)", reference_path)
+        settings = read_settings(thresholds_path, THRESHOLDS)
+        min_docs = int(settings["min_docs"])
         reference = srsly.read_json(reference_path)
         nlp = spacy.load(model)
         skipped: List[Skipped] = []
@@ -238,9 +238,10 @@ def main(
         current = profile(nlp, texts, set(reference["train_vocabulary"]))
         if not current["docs"]:
             raise UserError(f"no documents to monitor ({len(skipped)} record(s) not readable)", input_path)
-        thresholds = {"label_js": max_label_js, "entity_rate": max_entity_rate_change,
-                      "entity_length": max_entity_length_change, "unseen_words": max_unseen_increase,
-                      "text_length": max_text_length_change}
+        thresholds = {"label_js": settings["max_label_js"], "entity_rate": settings["max_entity_rate_change"],
+                      "entity_length": settings["max_entity_length_change"],
+                      "unseen_words": settings["max_unseen_increase"],
+                      "text_length": settings["max_text_length_change"]}
         rows = signals(reference["profile"], current, thresholds)
         sample: Optional[Dict[str, Any]] = None
         if labelled:
@@ -250,7 +251,7 @@ def main(
                 test_f1, drop = test_scores["overall"]["f"], test_scores["overall"]["f"] - sample["f"]
                 rows.append({"signal": "F1 on the labelled sample (drop from test)", "key": "f1_drop",
                              "reference": test_f1, "current": sample["f"], "value": drop,
-                             "threshold": max_f1_drop, "crossed": drop > max_f1_drop})
+                             "threshold": settings["max_f1_drop"], "crossed": drop > settings["max_f1_drop"]})
         too_few = current["docs"] < min_docs
         if too_few:
             for row in rows:

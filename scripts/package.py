@@ -24,6 +24,7 @@ from wasabi import msg
 
 from .lib.errors import UserError, check_plain_name, exit_on_user_error
 from .lib.files import atomic_output
+from .lib.entities import score_prefix
 from .lib.run_record import Provenance, TestScores, read_provenance, read_test_scores
 
 UNKNOWN_LICENSE = "unknown"
@@ -56,7 +57,7 @@ def data_license(report: Dict[str, Any], manifest: Dict[str, Any]) -> str:
 def build_meta(model: Path, name: str, version: str, scores: TestScores, provenance: Provenance,
                report: Dict[str, Any], license_: str) -> Dict[str, Any]:
     meta = read_json(model / "meta.json", "train")
-    overall = scores["overall"]
+    overall, prefix = scores["overall"], score_prefix(meta.get("pipeline", []))
     meta.update({
         "name": name,
         "version": version,
@@ -65,8 +66,8 @@ def build_meta(model: Path, name: str, version: str, scores: TestScores, provena
         "license": license_,
         "sources": [{"name": source["path"], "md5": source["md5"]} for source in report["sources"]],
         "performance": {
-            "ents_p": overall["p"], "ents_r": overall["r"], "ents_f": overall["f"],
-            "ents_per_type": scores["per_label"],
+            **{f"{prefix}_{key}": overall[key] for key in "prf"},
+            f"{prefix}_per_type": scores["per_label"],
             "speed": scores["words_per_second"],
         },
         "ner_template": {**provenance, "test_corpus_md5": scores["test_corpus_md5"]},
@@ -98,7 +99,7 @@ def main(
     version: str = typer.Option(..., help="Package version"),
     data_report: Path = typer.Option(..., help="The dataset's data_report.json"),
     manifest: Path = typer.Option(..., help="The fetch step's manifest (declared licences)"),
-    license_: str = typer.Option("auto", "--license", help="Licence of the pipeline; auto: the data's declared licence"),
+    license_: str = typer.Option(..., "--license", help="Licence of the pipeline; auto: the data's declared licence"),
     # fmt: on
 ) -> None:
     check_plain_name(name, "package_name")

@@ -19,6 +19,7 @@ Records stream through: memory grows with the corpora being written, not with
 the input.
 """
 
+import fnmatch
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -71,6 +72,10 @@ SPLIT_ALIASES = {"train": "train", "training": "train", "dev": "dev", "valid": "
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 DOC_PREFIXES = ("readme", "license", "licence", "copying", "source", "citation", "changelog")
 DOC_SUFFIXES = (".md", ".pdf", ".html", ".rst")
+# Formats whose files look alike to guess_format: a file with an unknown suffix
+# is read under an explicit format only if it looks like that format's family.
+FORMAT_FAMILIES = {"conll": "conll", "jsonl": "jsonl", "prodigy": "jsonl", "doccano": "jsonl",
+                   "label_studio": "json", "spacy_json": "json", "spacy": "spacy"}
 # How many repairs and warnings the console shows before "... and N more".
 SHOWN = 5
 
@@ -86,7 +91,20 @@ class Inventory:
     md5s: Dict[str, str] = field(default_factory=dict)
 
 
-def discover(input_dir: Path, data_format: str = "auto") -> Inventory:
+def parse_split_files(value: str) -> Dict[str, List[str]]:
+    """The split_files var: "train=*train*,dev=dev_*.conll" -> {split: [globs]}."""
+    patterns: Dict[str, List[str]] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        split, _, glob = (part.strip() for part in item.partition("="))
+        if split not in SPLITS or not glob:
+            raise UserError(f"split_files: {item!r} is not SPLIT=PATTERN with SPLIT one of "
+                            f"{', '.join(SPLITS)} (e.g. 'train=*train*,dev=*dev*,test=*test*')")
+        patterns.setdefault(split, []).append(glob)
+    return patterns
+
+
+def discover(input_dir: Path, data_format: str = "auto",
+             patterns: Optional[Dict[str, List[str]]] = None) -> Inventory:
     """Sort every entry of the dataset folder into read (by split) or not read."""
     if not input_dir.is_dir():
         raise UserError("dataset folder not found (run the 'fetch' step, or check the "
@@ -94,7 +112,7 @@ def discover(input_dir: Path, data_format: str = "auto") -> Inventory:
     inventory = Inventory()
     for path in sorted(input_dir.iterdir()):
         reason = _not_read_because(path, data_format)
-        split = split_of(path)
+        split = split_of(path, patterns)
         if reason and split and not path.name.startswith("."):
             # Never carve a test split from train because test.* could not be read.
             raise UserError(f"named like the {split} split but not read: {reason['reason']}"
@@ -118,9 +136,18 @@ def discover(input_dir: Path, data_format: str = "auto") -> Inventory:
     return inventory
 
 
-def split_of(path: Path) -> Optional[str]:
-    """The split a file name names (train.conll, lener_dev.tsv, esp.testa.gz), if any."""
-    words = re.split(r"[._\-\s]+", path.name.lower().removesuffix(".gz"))
+def split_of(path: Path, patterns: Optional[Dict[str, List[str]]] = None) -> Optional[str]:
+    """The split of a file: from the `split_files` patterns it matches, else from
+    the words of its name (train.conll, lener_dev.tsv, esp.testa.gz, and runs of
+    letters between digits, wnut17train.conll), if any."""
+    matched = {split for split, globs in (patterns or {}).items()
+               if any(fnmatch.fnmatch(path.name, glob) for glob in globs)}
+    if len(matched) > 1:
+        raise UserError(f"the file matches the split_files patterns of {', '.join(sorted(matched))}; "
+                        "make them match one split each", path)
+    if matched:
+        return matched.pop()
+    words = re.findall(r"[a-z]+", path.name.lower().removesuffix(".gz"))
     found = {SPLIT_ALIASES[word] for word in words if word in SPLIT_ALIASES}
     if len(found) > 1:
         raise UserError(f"the file name names several splits ({', '.join(sorted(found))}); "
@@ -140,9 +167,15 @@ def _not_read_because(path: Path, data_format: str) -> Optional[Dict[str, str]]:
         return {"reason": "archive", "read_with": "extract it into the dataset folder"}
     if name.startswith(DOC_PREFIXES) or name.endswith(DOC_SUFFIXES):
         return {"reason": "documentation"}
-    if data_format != "auto" or data_suffix(path) in SUPPORTED_SUFFIXES:
+    if data_suffix(path) in SUPPORTED_SUFFIXES:
         return None
     guess = guess_format(path)
+    if data_format != "auto":
+        if guess is not None and FORMAT_FAMILIES.get(guess) == FORMAT_FAMILIES[data_format]:
+            return None
+        return {"reason": f"unknown file type '{data_suffix(path) or 'no extension'}' that does not "
+                          f"look like {data_format}" + (f" (it looks like {guess})" if guess else ""),
+                "read_with": f"give it a {data_format} file suffix to read it anyway"}
     return {"reason": f"unknown file type '{data_suffix(path) or 'no extension'}'",
             "read_with": (f"looks like {guess}: set the 'format' var to {guess} to read it"
                           if guess else "set the 'format' var to read it")}
@@ -282,6 +315,7 @@ def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cle
         "n_sents": settings.n_sents,
         "dedupe": settings.dedupe,
         "tag_scheme": settings.read_options.tag_scheme,
+        "strip_prefix": settings.read_options.strip_prefix,
         "min_label_count": settings.min_label_count,
         "sources": sources,
         "not_read": inventory.ignored,
@@ -294,6 +328,9 @@ def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cle
         "split_method": method,
         "splits": {s: writers[s].stats.as_dict() for s in SPLITS},
         "label_warnings": label_warnings(split_labels, settings.min_label_count),
+        # spaCy's tokenizer never makes a token with a space: these cannot be predicted.
+        "labels_with_spaces": sorted({label for labels in split_labels.values() for label in labels
+                                      if any(char.isspace() for char in label)}),
         "leakage": leakage.result(),
         "problems": [p.as_dict() for p in problems],
     }
@@ -327,6 +364,9 @@ def _read_file(path: Path, group: str, settings: Settings, cleaner: Cleaner, ded
             "tag_scheme": stats.tag_scheme, "records": records, "entities": entities,
             "records_kept": kept, "entities_kept": kept_entities,
             "removed_characters": dict(stats.removed_characters),
+            "shared_token_prefix": stats.shared_prefix(), "stripped_prefix": stats.stripped_prefix,
+            "tokens_with_spaces": stats.spaced_tokens and {
+                "count": stats.spaced_tokens, "first": dict(zip(("line", "token"), stats.first_spaced_token or ()))},
             "problems": summarise_problems(own)}
 
 
@@ -336,28 +376,30 @@ def main(
     input_dir: Path = typer.Argument(..., help="Dataset folder, e.g. assets/sample"),
     output_dir: Path = typer.Argument(..., help="Where to write the corpora and report"),
     manifest: Optional[Path] = typer.Option(None, help="The fetch step's manifest of the dataset folder, checked against it"),
-    lang: str = typer.Option("pt", help="spaCy language code for tokenization"),
-    labels: str = typer.Option("", help="Comma-separated labels to keep; empty keeps all"),
-    on_problem: str = typer.Option("drop", help="Misaligned/overlapping spans, unknown labels: drop, fix or fail"),
-    seed: int = typer.Option(0, help="Seed of the split"),
-    dev_ratio: float = typer.Option(0.15, help="Share of unsplit data for dev"),
-    test_ratio: float = typer.Option(0.15, help="Share of unsplit data for test"),
-    data_format: str = typer.Option("auto", "--format", help=f"Input format: {', '.join(FORMATS)}"),
-    tag_column: int = typer.Option(-1, help="CoNLL column holding the tag (0-based; -1: last)"),
-    tag_scheme: str = typer.Option("auto", help=f"CoNLL tag scheme: {', '.join(TAG_SCHEMES)} (auto infers it and repairs loudly)"),
-    n_sents: int = typer.Option(10, help="Join up to N sentences of one document into a Doc"),
-    dedupe: str = typer.Option("auto", help="Drop repeated texts in: auto (train and unsplit data), all, train, none"),
-    min_label_count: int = typer.Option(10, help="Warn about labels with fewer training entities"),
+    lang: str = typer.Option(..., help="spaCy language code for tokenization"),
+    labels: str = typer.Option(..., help="Comma-separated labels to keep; empty keeps all"),
+    on_problem: str = typer.Option(..., help="Misaligned/overlapping spans, unknown labels: drop, fix or fail"),
+    seed: int = typer.Option(..., help="Seed of the split"),
+    dev_ratio: float = typer.Option(..., help="Share of unsplit data for dev"),
+    test_ratio: float = typer.Option(..., help="Share of unsplit data for test"),
+    data_format: str = typer.Option(..., "--format", help=f"Input format: {', '.join(FORMATS)}"),
+    tag_column: int = typer.Option(..., help="CoNLL column holding the tag (0-based; -1: last)"),
+    tag_scheme: str = typer.Option(..., help=f"CoNLL tag scheme: {', '.join(TAG_SCHEMES)} (auto infers it and repairs loudly)"),
+    n_sents: int = typer.Option(..., help="Join up to N sentences of one document into a Doc"),
+    dedupe: str = typer.Option(..., help="Drop repeated texts in: auto (train and unsplit data), all, train, none"),
+    min_label_count: int = typer.Option(..., help="Warn about labels with fewer training entities"),
+    split_files: str = typer.Option(..., help="SPLIT=PATTERN,... assigning files to splits by name (empty: the split words in file names)"),
+    strip_prefix: str = typer.Option(..., help="CoNLL: remove this prefix from every token that starts with it (empty: none)"),
     # fmt: on
 ) -> None:
     check_plain_path(input_dir, "dataset")
     check_plain_path(output_dir, "dataset")
     if dedupe not in DEDUPE_SCOPES:
         raise UserError(f"dedupe must be one of {', '.join(DEDUPE_SCOPES)}, got {dedupe!r}")
-    read_options = ReadOptions(data_format, tag_column, tag_scheme)
+    read_options = ReadOptions(data_format, tag_column, tag_scheme, strip_prefix)
     check_options(read_options)
     known_md5s = check_manifest(manifest, input_dir) if manifest is not None else {}
-    inventory = discover(input_dir, data_format)
+    inventory = discover(input_dir, data_format, parse_split_files(split_files))
     inventory.md5s = known_md5s
     try:
         nlp = spacy.blank(lang)
@@ -414,6 +456,21 @@ def _print_summary(report: Dict[str, Any]) -> None:
     for source in report["sources"]:
         for char, n in source["removed_characters"].items():
             msg.warn(f"Removed {n} invisible character(s) {char} from {source['path']}")
+        shared = source.get("shared_token_prefix")
+        if shared:
+            msg.warn(f"{source['path']}: {100 * shared['share']:.1f}% of the tokens start with "
+                     f"{shared['prefix']!r} (a language tag?); set the strip_prefix var to "
+                     f"{shared['prefix']!r} to remove it")
+        if source.get("stripped_prefix"):
+            msg.info(f"Stripped the prefix from {source['stripped_prefix']:,} tokens of {source['path']}")
+        spaced = source.get("tokens_with_spaces")
+        if spaced:
+            msg.warn(f"{source['path']}: {spaced['count']:,} token(s) contain whitespace, e.g. line "
+                     f"{spaced['first']['line']}: {spaced['first']['token']!r}; spaCy's tokenizer never "
+                     "produces such a token, so the model cannot predict it as one")
+    if report.get("labels_with_spaces"):
+        msg.warn(f"Labels containing whitespace: {', '.join(map(repr, report['labels_with_spaces']))}; "
+                 "check the tag column and the export")
     for action, counts in report["problem_counts"].items():
         msg.warn(f"{action}: " + ", ".join(f"{kind} {n}" for kind, n in counts.items()))
     repaired = [p for p in report["problems"] if p["action"] == "repaired input"]

@@ -39,7 +39,7 @@ def main(
     train: Path = typer.Argument(..., help="Training split (DocBin)", exists=True, dir_okay=False),
     output: Path = typer.Argument(..., help="Folder to write the weights and their record to"),
     unlabelled: Optional[Path] = typer.Option(None, help="Unlabelled text: a .txt/.jsonl file (one text a line) or a folder of them"),
-    seed: int = typer.Option(0, help="Random seed of the pretraining"),
+    seed: int = typer.Option(..., help="Random seed of the pretraining"),
     # fmt: on
 ) -> None:
     config = load_config(config_path, interpolate=False)

@@ -23,7 +23,7 @@ from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
 from .lib.doc_source import source_line
-from .lib.entities import SPANS_KEY, entity_labels, entity_spans
+from .lib.entities import SPANS_KEY, entity_labels, entity_spans, score_prefix
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs
 from .lib.plots import plot_png
@@ -72,11 +72,17 @@ def seen_unseen(pairs: List[Tuple[Doc, Doc]], train_texts: Set[str]) -> Dict[str
     return {group: prf(c["tp"], c["fp"], c["fn"]) for group, c in counts.items()}
 
 
-def training_curve(log: List[Dict[str, Any]]) -> str:
+def dev_f1_curve(log: List[Dict[str, Any]], pipe_names: List[str]) -> List[float]:
+    """Dev entity F1 (in points) at each evaluation, under the pipeline's score keys."""
+    key = f"{score_prefix(pipe_names)}_f"
+    return [100 * (entry["scores"].get(key) or 0.0) for entry in log]
+
+
+def training_curve(log: List[Dict[str, Any]], pipe_names: List[str]) -> str:
     def draw(figure) -> None:
         score_axis, loss_axis = figure.subplots(1, 2)
         steps = [entry["step"] for entry in log]
-        score_axis.plot(steps, [100 * (entry["scores"].get("ents_f") or 0.0) for entry in log], marker="o")
+        score_axis.plot(steps, dev_f1_curve(log, pipe_names), marker="o")
         score_axis.set(title="Dev entity F1", xlabel="step", ylabel="F1")
         for name in sorted({name for entry in log for name in entry["losses"]}):
             loss_axis.plot(steps, [entry["losses"].get(name, 0.0) for entry in log], label=name)
@@ -151,6 +157,7 @@ def build(run_dir: Path, train_path: Path, test_path: Path, n_worst: int) -> Dic
         "false_positives": false_positives,
         "false_negatives": false_negatives,
         "labels": entity_labels(nlp),
+        "pipe_names": nlp.pipe_names,
     }
 
 
@@ -175,11 +182,21 @@ def report_markdown(data: Dict[str, Any], run_name: str) -> str:
         f"# Error report: {run_name}\n\n## Test scores\n\n"
         + markdown_table(PRF_HEADER, score_rows(metrics))
         + "\n## Label confusion (overlapping spans)\n\n" + markdown_table(header, rows)
+        + dev_curve_markdown(data)
         + "\n## Entities seen and unseen in train\n\n"
         + markdown_table(("entities", "P", "R", "F1", "support"), seen)
         + f"\n{len(data['false_positives'])} false positives and {len(data['false_negatives'])} false "
         "negatives are listed in `errors/`.\n"
     )
+
+
+def dev_curve_markdown(data: Dict[str, Any]) -> str:
+    curve = dev_f1_curve(data["log"], data["pipe_names"])
+    if not curve:
+        return "\nNo training log: no dev curve.\n"
+    best = max(range(len(curve)), key=lambda i: (curve[i], i))
+    return (f"\nDev F1 over {len(curve)} evaluations: first {curve[0]:.2f}, best {curve[best]:.2f} "
+            f"(step {data['log'][best]['step']}), last {curve[-1]:.2f}.\n")
 
 
 def html_table(header: Tuple[str, ...], rows: List[Tuple[Any, ...]]) -> str:
@@ -205,7 +222,7 @@ def to_html(data: Dict[str, Any], run_name: str) -> str:
     colors = palette(data["labels"])
     header, rows = confusion_rows(data)
     seen = prf_rows(data["seen_unseen"].items())
-    curve = (f'<img alt="training curve" src="data:image/png;base64,{training_curve(data["log"])}">'
+    curve = (f'<img alt="training curve" src="data:image/png;base64,{training_curve(data["log"], data["pipe_names"])}">'
              if data["log"] else "<p>No training log.</p>")
     bars = f'<img alt="F1 per label" src="data:image/png;base64,{label_bars(metrics["per_label"])}">'
     worst = "".join(

@@ -6,20 +6,20 @@ Serves, JSON only, every error as `{"error": {"type", "status", "message", ...}}
 - `POST /ents` with `{"texts": [...]}` (Content-Type: application/json): each
   text's entities (start, end, label, text; spancat adds a score) and the model's
   name and version. Requests that arrive together are annotated in one batch by
-  one of --workers model processes;
+  one of the settings' `workers` model processes;
 - `GET|HEAD /health`: 200 while serving, 503 once stopping;
 - `GET|HEAD /meta`: the model's name (its package's), version, labels, test
   scores per label and provenance;
 - `GET|HEAD /metrics`: Prometheus metrics (requests by endpoint, method and
   status, request duration, requests in flight, model info, documents, words,
   entities per label, batch sizes, and the process metrics).
-Limits: a body over what --max-texts texts of --max-chars characters need is
-refused (413) before it is read; a request not answered within
---deadline-seconds gets 504; headers or a body that do not arrive within
---read-timeout-seconds get 408; connections over --max-connections get 503.
-SIGTERM or Ctrl-C, to this process or to weasel running it (this process stops
-when its parent dies): new requests get 503 while those in progress finish
-within --grace-seconds, then the process exits (code 143 on SIGTERM).
+Limits, from the SETTINGS file (configs/serve.yml): a body over what max_texts
+texts of max_chars characters need is refused (413) before it is read; a request
+not answered within deadline_seconds gets 504; headers or a body that do not
+arrive within read_timeout_seconds get 408; connections over max_connections get
+503. SIGTERM or Ctrl-C, to this process or to weasel running it (this process
+stops when its parent dies): new requests get 503 while those in progress finish
+within grace_seconds, then the process exits (code 143 on SIGTERM).
 """
 
 import os
@@ -41,8 +41,13 @@ from .lib.serving import (
     guarded_protocol,
     model_card,
 )
+from .lib.settings import Spec, read_settings
 
 BACKLOG = 2048
+# The keys of the settings file, with their types and smallest values.
+SETTINGS: Spec = {"workers": (int, 1), "batch_size": (int, 1), "batch_wait_ms": (float, 0), "max_texts": (int, 1), "max_chars": (int, 1),
+                  "deadline_seconds": (float, 0.001), "read_timeout_seconds": (float, 0.001),
+                  "max_connections": (int, 1), "grace_seconds": (float, 0.001)}
 
 
 class ServiceServer(uvicorn.Server):
@@ -97,37 +102,26 @@ def main(
     model_path: str = typer.Argument(..., help="A run's model-best folder, or an installed pipeline's name"),
     host: str = typer.Option(..., help="Address to listen on (0.0.0.0: every interface)"),
     port: int = typer.Option(..., help="Port to listen on"),
-    workers: int = typer.Option(..., help="Model processes annotating batches in parallel"),
-    batch_size: int = typer.Option(..., help="Texts per batch at most (nlp.pipe)"),
-    batch_wait_ms: float = typer.Option(..., help="How long a small batch waits for more requests to join"),
-    max_texts: int = typer.Option(..., help="Texts per request at most (more: 413)"),
-    max_chars: int = typer.Option(..., help="Characters per text at most (more: 413)"),
-    deadline_seconds: float = typer.Option(..., help="A request not answered by then gets 504"),
-    read_timeout_seconds: float = typer.Option(..., help="Headers or body not received by then: 408"),
-    max_connections: int = typer.Option(..., help="Open connections at most (more: 503)"),
-    grace_seconds: float = typer.Option(..., help="On SIGTERM, how long requests in progress may take"),
+    settings_path: Path = typer.Option(..., "--settings", help="Limits and timing, e.g. configs/serve.yml"),
     package_name: str = typer.Option(..., help="The model-best's name, as its package will be named"),
     package_version: str = typer.Option(..., help="The model-best's version, as its package will have"),
     # fmt: on
 ) -> None:
     die_with_parent()  # weasel dies without passing on its SIGTERM: get one of our own
-    for name, value in (("workers", workers), ("batch_size", batch_size), ("max_texts", max_texts),
-                        ("max_chars", max_chars), ("max_connections", max_connections)):
-        if value < 1:
-            raise UserError(f"{name} must be at least 1, got {value}")
-    for name, seconds in (("deadline_seconds", deadline_seconds), ("grace_seconds", grace_seconds),
-                          ("read_timeout_seconds", read_timeout_seconds)):
-        if seconds <= 0:
-            raise UserError(f"{name} must be more than 0, got {seconds}")
+    settings = read_settings(settings_path, SETTINGS)
+    workers = settings["workers"]
+    grace_seconds, read_timeout_seconds = settings["grace_seconds"], settings["read_timeout_seconds"]
     sock = listen(host, port)
-    model_workers = ModelWorkers(model_path, workers, batch_size)
+    model_workers = ModelWorkers(model_path, workers, settings["batch_size"])
     try:
         description = model_workers.start()
         model_dir = Path(model_path) if Path(model_path).is_dir() else None
         card = model_card(description, model_dir, package_name, package_version)
-        limits = Limits(max_texts, max_chars, deadline_seconds, read_timeout_seconds)
-        service = Service(card, model_workers, limits, batch_wait_ms / 1000)
-        config = uvicorn.Config(service, http=guarded_protocol(max_connections, read_timeout_seconds),
+        limits = Limits(int(settings["max_texts"]), int(settings["max_chars"]), settings["deadline_seconds"],
+                        read_timeout_seconds)
+        service = Service(card, model_workers, limits, settings["batch_wait_ms"] / 1000)
+        config = uvicorn.Config(service, http=guarded_protocol(int(settings["max_connections"]),
+                                                               read_timeout_seconds),
                                 lifespan="on", log_level="warning", timeout_keep_alive=5,
                                 timeout_graceful_shutdown=1, backlog=BACKLOG)
         banner = (f"Serving {card.model['name']} {card.model['version']} on http://{host}:{port} "

@@ -5,7 +5,8 @@ Reads: CONFIG (the generated training/<run>/config.cfg), CORPUS_DIR/{train,dev}
 static vectors CONFIG names, if any, and the pretrain step's weights, if given.
 Writes into RUN_DIR: model-best/, model-last/, train_log.jsonl (one line per
 evaluation) and run.json (seed, checksums of the config, corpus, static vectors
-and pretrained weights, versions, git commit, wall time, words/second); and LATEST, a one-line file naming the run.
+and pretrained weights, versions, git commit, wall time, words/second); with --latest, a one-line file naming the run; with
+--progress, each dev evaluation as it happens.
 Training happens in a staging folder: the four outputs replace the previous
 ones only when training succeeds, so a failed or interrupted run loses nothing.
 A lock file keeps a second process from training the same run folder; staging
@@ -144,9 +145,10 @@ def main(
     config_path: Path = typer.Argument(..., help="Generated training config", exists=True, dir_okay=False),
     corpus_dir: Path = typer.Argument(..., help="Folder with train.spacy and dev.spacy"),
     run_dir: Path = typer.Argument(..., help="Run folder, e.g. training/sample-cnn-efficiency-s0"),
-    latest: Path = typer.Option(Path("training/latest"), help="File that names the newest run"),
-    seed: int = typer.Option(0, help="Random seed for initialisation and batching"),
-    gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
+    latest: Optional[Path] = typer.Option(None, help="Also write this one-line file naming the run (e.g. training/latest)"),
+    progress: Optional[Path] = typer.Option(None, help="Also write each dev evaluation to this file as it happens, for a parent process to follow"),
+    seed: int = typer.Option(..., help="Random seed for initialisation and batching"),
+    gpu_id: int = typer.Option(..., help="GPU id, or -1 for CPU"),
     pretrained: Optional[Path] = typer.Option(None, help="Folder written by the pretrain step: its tok2vec.bin, if any, initialises the tok2vec"),
     force: bool = typer.Option(False, "--force", help="Retrain even if RUN_DIR holds a finished run of the same inputs"),
     # fmt: on
@@ -169,19 +171,21 @@ def main(
         corpus_md5 = {split: info["md5"] for split, info in corpora.items()}
         if not force and same_training(read_run(run_dir), config_path, corpus_md5, seed,
                                        {**settings, "gpu_id": gpu_id}, spacy_version, inputs):
-            write_text(latest, run_dir.name + "\n")
+            if latest:
+                write_text(latest, run_dir.name + "\n")
             msg.good(f"{run_dir} already holds this run (same config, corpus, seed, settings "
                      "and spaCy version): reused, not retrained (delete the folder to retrain)")
             return
         if weights:
             msg.info(f"The tok2vec starts from pretrained weights: {weights}")
-        train(config_path, corpora, run_dir, seed, gpu_id, settings, path_overrides, inputs)
-    write_text(latest, run_dir.name + "\n")
+        train(config_path, corpora, run_dir, seed, gpu_id, settings, path_overrides, inputs, progress)
+    if latest:
+        write_text(latest, run_dir.name + "\n")
 
 
 def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, seed: int,
           gpu_id: int, settings: Dict[str, int], path_overrides: Dict[str, str],
-          inputs: Dict[str, Dict[str, Any]]) -> None:
+          inputs: Dict[str, Dict[str, Any]], progress: Optional[Path] = None) -> None:
     base_config = Config().from_disk(config_path, interpolate=False)
     staging = staging_dir(run_dir, os.getpid())
     overrides: Dict[str, Any] = {
@@ -190,6 +194,7 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
         "system.seed": seed,
         "training.logger.@loggers": LOGGER_NAME,
         "training.logger.log_path": str(staging / TRAIN_LOG),
+        "training.logger.progress_path": str(progress) if progress else None,
         **path_overrides,
     }
     start = time.perf_counter()

@@ -29,8 +29,8 @@ def main(
     config_path: Path = typer.Argument(..., help="Generated training config", exists=True, dir_okay=False),
     corpus_dir: Path = typer.Argument(..., help="Folder with train/dev/test.spacy"),
     group_dir: Path = typer.Argument(..., help="Folder for the seed runs, e.g. training/sample-cnn-efficiency-seeds"),
-    seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
-    gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
+    seeds: str = typer.Option(..., help="Comma-separated training seeds"),
+    gpu_id: int = typer.Option(..., help="GPU id, or -1 for CPU"),
     # fmt: on
 ) -> None:
     seed_list = sorted({int(seed) for seed in seeds.split(",") if seed.strip()})
@@ -43,11 +43,10 @@ def main(
         for seed in seed_list:
             msg.divider(f"Seed {seed}")
             run_dir = staging / f"s{seed}"
-            train_and_evaluate(config_path, corpus_dir, run_dir, seed, gpu_id, latest=staging / "latest")
+            train_and_evaluate(config_path, corpus_dir, run_dir, seed, gpu_id)
             overall = read_test_scores(run_dir)["overall"]  # type: ignore[index]
             for key in scores:
                 scores[key].append(overall[key])
-        (staging / "latest").unlink(missing_ok=True)
         summary = {"config": config_path.as_posix(), "seeds": seed_list, "budget": budget,
                    **{key: {"mean": statistics.fmean(values), "std": statistics.stdev(values),
                             "values": values} for key, values in scores.items()}}

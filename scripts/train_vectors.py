@@ -37,8 +37,8 @@ def main(
     # fmt: off
     train: Path = typer.Argument(..., help="Training split (DocBin)", exists=True, dir_okay=False),
     output: Path = typer.Argument(..., help="Vectors pipeline folder to write"),
-    lang: str = typer.Option("pt", help="spaCy language code"),
-    method: str = typer.Option("floret", help="floret, or none: write only the record, so that the config uses no static vectors"),
+    lang: str = typer.Option(..., help="spaCy language code"),
+    method: str = typer.Option(..., help="floret, or none: write only the record, so that the config uses no static vectors"),
     unlabelled: Optional[Path] = typer.Option(None, help="Unlabelled text: a .txt/.jsonl file (one text a line) or a folder of them"),
     dim: int = typer.Option(100, help="Vector width"),
     rows: int = typer.Option(20000, help="Rows of the hashed table (floret's bucket)"),

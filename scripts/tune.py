@@ -8,6 +8,8 @@ trial), and OVERLAY (configs/optimize/tuned.cfg): the best trial's settings as a
 config overlay, used by `weasel run all . --vars.optimize tuned`; and one run
 folder per trial, OUTPUT_DIR/trials/trial-<number>/ (config, models, log, run.json).
 
+How many trials this worker runs, for how long, from which sampler seed and with
+which training budget per trial: --settings (configs/tune.yml).
 The study lives in --storage: an SQLite file by default; any database URL Optuna
 supports (e.g. postgresql://user@host/db) lets workers on several machines run
 trials of one study at once, each started with the same command. Each trial is a
@@ -41,12 +43,16 @@ from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_outputs
 from .lib.run_record import read_run
 from .lib.runs import train_run
+from .lib.settings import Spec, read_settings
 from .lib.tables import markdown_table
 
 WORKER = f"{socket.gethostname()}-{os.getpid()}"
 DISTRIBUTIONS = ("float", "int", "categorical")
-# Random trials before TPE models the scores (Optuna's 10 is most of an hour's search).
+# Random trials before TPE models the scores, unless the settings say otherwise.
 STARTUP_TRIALS = 5
+# The keys of the settings file, with their types and smallest values.
+SETTINGS: Spec = {"trials": (int, 1), "timeout_seconds": (float, 0), "seed": (int, 0), "max_steps": (int, 1),
+                  "heartbeat_seconds": (int, 1), "startup_trials": (int, 0), "warmup_evaluations": (int, 0)}
 
 
 def read_space(path: Path) -> Dict[str, Dict[str, Any]]:
@@ -160,8 +166,7 @@ def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, An
                 raise optuna.TrialPruned(f"dev score {record['score']:.3f} at step {record['step']}")
 
         msg.divider(f"Trial {trial.number} ({WORKER})")
-        train_run(run_dir / "config.cfg", corpus_dir, run_dir, seed, gpu_id, trials_dir / "latest",
-                   on_evaluation=report)
+        train_run(run_dir / "config.cfg", corpus_dir, run_dir, seed, gpu_id, on_evaluation=report)
         return float(read_run(run_dir)["training"]["best_dev_score"])
 
     return objective
@@ -310,16 +315,10 @@ def main(
     space_path: Path = typer.Argument(..., help="Search space (YAML)"),
     output_dir: Path = typer.Argument(..., help="Folder for trials.json, trials.md, trials.png"),
     overlay: Path = typer.Argument(..., help="Where to write the best settings as an overlay"),
-    storage: str = typer.Option("sqlite:///training/tune/tune.db", help="Optuna storage URL"),
-    study: str = typer.Option("ner", help="Study name (shared by all workers)"),
-    n_trials: int = typer.Option(20, help="Trials this worker runs"),
-    timeout: float = typer.Option(0, help="Stop starting trials after this many seconds (0: no limit)"),
-    seed: int = typer.Option(0, help="Sampler seed"),
-    max_steps: int = typer.Option(5000, help="Training budget of each trial: updates"),
-    heartbeat: int = typer.Option(30, help="Seconds between heartbeats; a trial silent for twice that is failed"),
-    startup_trials: int = typer.Option(STARTUP_TRIALS, help="Trials sampled at random before TPE models the scores"),
-    warmup_evaluations: int = typer.Option(2, help="Dev evaluations (after step 0) before a trial may be pruned"),
-    gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
+    storage: str = typer.Option(..., help="Optuna storage URL"),
+    study: str = typer.Option(..., help="Study name (shared by all workers)"),
+    settings_path: Path = typer.Option(..., "--settings", help="Trials, time limit, sampler seed, budget and pruning of this worker, e.g. configs/tune.yml"),
+    gpu_id: int = typer.Option(..., help="GPU id, or -1 for CPU"),
     # fmt: on
 ) -> None:
     import optuna
@@ -329,14 +328,16 @@ def main(
         if not path.is_file():
             raise UserError("corpus not found (run the 'preprocess' step first)", path)
     check_not_hand_edited(overlay)
+    settings = read_settings(settings_path, SETTINGS)
+    seed, n_trials, timeout = settings["seed"], settings["trials"], settings["timeout_seconds"]
     space = read_space(space_path)
     # Trials keep the run's evaluation rhythm (from its config) with their own length.
     eval_frequency = read_budget(config_path)["eval_frequency"]
-    budget = {"max_steps": max_steps, "eval_frequency": eval_frequency, "max_epochs": 0}
+    budget = {"max_steps": settings["max_steps"], "eval_frequency": eval_frequency, "max_epochs": 0}
     try:
         # Early dev scores favour fast learners, so the first evaluations never prune.
-        study_ = open_study(storage, study, seed, heartbeat, startup_trials,
-                            warmup_evaluations * eval_frequency + 1)
+        study_ = open_study(storage, study, seed, settings["heartbeat_seconds"], settings["startup_trials"],
+                            settings["warmup_evaluations"] * eval_frequency + 1)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:  # bad URL, server down, no driver
         raise UserError(f"cannot open the study storage {storage!r}: {err}") from None
     optuna.storages.fail_stale_trials(study_)

@@ -4,6 +4,8 @@ runner for workflow steps as subprocesses (as weasel runs them)."""
 import functools
 import http.server
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -11,25 +13,52 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Sequence
 
 import pytest
+import srsly
+from weasel.util import substitute_project_variables
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERATED = {"corpus", "training", "packages", "project.lock", ".git", ".pytest_cache",
-             "__pycache__", "benchmarks"}
+GENERATED = {"corpus", "training", "packages", "project.lock", ".git", ".pytest_cache", "__pycache__"}
 
 
-def copy_project(dest: Path) -> Path:
-    """Copy the project's source (no generated outputs, no downloaded assets)."""
+def copy_project(dest: Path, benchmarks: bool = False) -> Path:
+    """Copy the project's source (no generated outputs, no downloaded assets);
+    the benchmark project (without its runs) only if asked for."""
     def ignore(folder: str, names: List[str]) -> List[str]:
         skipped = [n for n in names if n in GENERATED or n.endswith(".pyc")]
+        if Path(folder) == ROOT and not benchmarks:
+            skipped.append("benchmarks")
         if Path(folder) == ROOT / "assets":
             skipped += [n for n in names if n not in ("sample", "unlabelled", ".gitattributes")]
+        if Path(folder).parent == ROOT / "benchmarks":
+            skipped += [n for n in names if n == "runs"]
         return skipped
 
     shutil.copytree(ROOT, dest, ignore=ignore)
     return dest
+
+
+def set_var_defaults(project: Path, **values: Any) -> None:
+    """Edit the defaults of vars in a copy's project.yml, as a user edits them."""
+    path = project / "project.yml"
+    text = path.read_text(encoding="utf8")
+    for name, value in values.items():
+        text, count = re.subn(rf"^(  {name}: ).*$", lambda m: m.group(1) + srsly.json_dumps(value), text,
+                              count=1, flags=re.M)
+        assert count == 1, f"no var {name} in {path}"
+    path.write_text(text, encoding="utf8")
+
+
+def settings_file(name: str, folder: Path, **overrides: Any) -> Path:
+    """A copy of configs/<name>.yml in `folder` with `overrides`: a step's settings
+    as the workflow gives them, changed only where a test says so."""
+    values = {**srsly.read_yaml(ROOT / "configs" / f"{name}.yml"), **overrides}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yml"
+    srsly.write_yaml(path, values)
+    return path
 
 
 def run(args: Sequence[str], cwd: Path, check: bool = False,
@@ -45,30 +74,66 @@ def run(args: Sequence[str], cwd: Path, check: bool = False,
     return result
 
 
+def preprocess(input_dir: Path, output_dir: Path, *options: str) -> subprocess.CompletedProcess:
+    """preprocess as the workflow runs it (without a fetch manifest), `options` changed."""
+    return run(["python", "-m", "scripts.preprocess", str(input_dir), str(output_dir),
+                *workflow_options("preprocess", manifest=None), *options], ROOT)
+
+
 def weasel(args: Sequence[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     return run(["python", "-m", "weasel", *args], cwd, check=check)
 
 
-# Its tests share one trained project (a module fixture that runs the workflow).
-SHARED_PROJECT_TESTS = "tests/test_workflow.py"
+# project.yml's commands with the vars' defaults, as weasel runs them.
+WORKFLOW = {c["name"]: c for c in substitute_project_variables(
+    srsly.read_yaml(ROOT / "project.yml"))["commands"]}
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """With `-n`: the tests of SHARED_PROJECT_TESTS go to one worker as one unit,
-    so that it trains their project once, not once per worker; being the largest
-    unit, it starts first while the other workers take the other tests one by one.
-    (xdist's own `--dist loadgroup` does this through node ids that pytest 9 no
-    longer lets it change.)"""
-    if config.getvalue("dist") != "load":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
+def workflow_options(command: str, **overrides: Any) -> List[str]:
+    """The options project.yml's `command` passes to its script, with the vars'
+    defaults, so that a test runs a step as the workflow does: only `overrides`
+    (by option name in snake_case; a list repeats the option; None leaves it out)
+    differ. Scripts have no defaults of their own for these."""
+    tokens = shlex.split(WORKFLOW[command]["script"][0])
+    options: Dict[str, List[str]] = {}
+    name = None
+    for token in tokens[next(i for i, t in enumerate(tokens) if t.startswith("--")):]:
+        if token.startswith("--"):
+            name = token[2:].replace("-", "_")
+            options.setdefault(name, [])
+        else:
+            options[name].append(token)  # type: ignore[index]
+    for key, value in overrides.items():
+        options[key] = [] if value is None else [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    args: List[str] = []
+    for key, values in options.items():
+        flag = f"--{key.replace('_', '-')}"
+        args += [part for value in values for part in (flag, value)]
+    return args
 
-    class SharedProjectScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return module if module == SHARED_PROJECT_TESTS else nodeid
 
-    return SharedProjectScheduling(config, log)
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder that `build` fills once per test session, however many xdist
+    workers ask for it: the first builds it under a file lock, the others wait
+    and reuse it; a failed build is reported to every worker, not retried."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, shared by its workers
+    folder, done, failed = root / name, root / f"{name}.done", root / f"{name}.failed"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if failed.exists():
+            pytest.fail(f"building {name} failed in another worker:\n{failed.read_text()}")
+        if not done.exists():
+            try:
+                build(folder)
+            except BaseException as err:
+                failed.write_text(str(err)[-4000:])
+                raise
+            done.touch()
+    return folder
 
 
 @pytest.fixture
@@ -122,17 +187,35 @@ def render_page(page: Path, screenshot: Path, tmp_path: Path) -> str:
     return dom.stdout
 
 
+# The language of the sample that assets/make_sample.py writes.
+SAMPLE_LANG = "pt"
+
+
 @pytest.fixture(scope="session")
-def corpus_and_config(tmp_path_factory) -> Path:
+def sample_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dataset folder holding the sample, rebuilt by assets/make_sample.py: the
+    tests read it here, so they still pass in a project whose assets/sample gave
+    way to the user's own data."""
+    def build(folder: Path) -> None:
+        folder.mkdir()
+        run(["python", "assets/make_sample.py", str(folder / "ner_pt.jsonl")], ROOT, check=True)
+
+    return built_once(tmp_path_factory, "sample-data", build)
+
+
+@pytest.fixture(scope="session")
+def corpus_and_config(tmp_path_factory, sample_data: Path) -> Path:
     """BASE/corpus: the preprocessed sample; BASE/config.cfg: generated from the base
     config with a tiny budget (20 updates, dev every 10); BASE/long.cfg: the same,
     with a budget no test waits for (to stop a run mid-way). Built once per worker;
     no test writes into it."""
     base = tmp_path_factory.mktemp("sample")
-    run(["python", "-m", "scripts.preprocess", "assets/sample", str(base / "corpus")], ROOT, check=True)
+    run(["python", "-m", "scripts.preprocess", str(sample_data), str(base / "corpus"),
+         *workflow_options("preprocess", manifest=None, lang=SAMPLE_LANG)], ROOT, check=True)
     for name, steps in (("config.cfg", "20"), ("long.cfg", "100000")):
         run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(base / name),
-             "--max-steps", steps, "--eval-frequency", "10", "--patience", "0"], ROOT, check=True)
+             *workflow_options("create-config", lang=SAMPLE_LANG, max_steps=steps, eval_frequency=10,
+                               patience=0, vectors=None)], ROOT, check=True)
     return base
 
 

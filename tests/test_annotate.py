@@ -7,17 +7,17 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator, List
+from typing import Any, Iterator, List
 
 import pytest
 import srsly
 
 from scripts import annotate as annotate_step
 from scripts.lib.annotation import input_files
-from scripts.benchmark_deploy import DaskCluster
+from scripts.lib.processes import DaskCluster
 from scripts.lib.errors import UserError
 
-from .conftest import ROOT, rules_model, run, wait_for, write_lines
+from .conftest import ROOT, rules_model, run, settings_file, wait_for, workflow_options, write_lines
 from .test_serve import children
 
 
@@ -26,8 +26,16 @@ def model(tmp_path_factory) -> Path:
     return rules_model(tmp_path_factory.mktemp("model") / "model")
 
 
-def annotate(model: Path, source: Path, out: Path, *options: str):
-    return run(["python", "-m", "scripts.annotate", str(model), str(source), str(out), *options], ROOT)
+def annotate_command(model: Path, source: Path, out: Path, *options: str, **settings: Any) -> List[str]:
+    """annotate as the workflow runs it, with configs/annotate.yml's `settings`
+    and `options` changed."""
+    settings_path = settings_file("annotate", out.parent / f"{out.name}-settings", **settings)
+    return [sys.executable, "-m", "scripts.annotate", str(model), str(source), str(out),
+            *workflow_options("annotate", settings=settings_path), *options]
+
+
+def annotate(model: Path, source: Path, out: Path, *options: str, **settings: Any):
+    return run(annotate_command(model, source, out, *options, **settings), ROOT)
 
 
 def records(out: Path) -> List[dict]:
@@ -40,7 +48,7 @@ def test_jsonl_txt_and_gz_with_fields_passed_through(model: Path, tmp_path: Path
     write_lines(data / "letter.txt", ["Cara Ana,", "até Lisboa."])
     (data / "more.jsonl.gz").write_bytes(gzip.compress(b'{"text": "Sem entidades."}\n'))
     write_lines(data / "notes.md", ["not read"])
-    result = annotate(model, data, tmp_path / "out", "--shard-size", "2")
+    result = annotate(model, data, tmp_path / "out", shard_size=2)
     assert result.returncode == 0, result.stderr
     by_id = {r["id"]: r for r in records(tmp_path / "out")}
     assert set(by_id) == {"n1", "letter.txt", "more.jsonl.gz:1"}
@@ -57,8 +65,7 @@ def test_jsonl_txt_and_gz_with_fields_passed_through(model: Path, tmp_path: Path
 def test_one_document_per_line_and_two_processes_give_the_same_output(model: Path, tmp_path: Path) -> None:
     source = write_lines(tmp_path / "lines.txt", [f"Ana {i} foi a Lisboa." for i in range(40)])
     assert annotate(model, source, tmp_path / "one", "--txt-documents", "line").returncode == 0
-    two = annotate(model, source, tmp_path / "two", "--txt-documents", "line", "--n-process", "2",
-                   "--batch-size", "8")
+    two = annotate(model, source, tmp_path / "two", "--txt-documents", "line", n_process=2, batch_size=8)
     assert two.returncode == 0, two.stderr
     assert records(tmp_path / "one") == records(tmp_path / "two") and len(records(tmp_path / "one")) == 40
 
@@ -75,7 +82,7 @@ def test_bad_records_are_skipped_and_listed_or_stop_the_job(model: Path, tmp_pat
     assert [(s["line"], s["cause"].split(" (")[0]) for s in skipped] == [
         (2, "not valid JSON"), (3, 'no "text" string'), (4, "not valid UTF-8"),
         (6, "text of 1,000,001 characters is longer than the pipeline's max_length")]
-    stopped = annotate(model, source, tmp_path / "stopped", "--on-bad-input", "stop")
+    stopped = annotate(model, source, tmp_path / "stopped", on_bad_input="stop")
     assert stopped.returncode == 1 and len(stopped.stderr.strip().splitlines()) == 1
     assert f"{source}:2: not valid JSON" in stopped.stderr and not (tmp_path / "stopped").exists()
 
@@ -93,8 +100,8 @@ def test_an_interrupted_job_resumes_without_redoing_finished_shards(model: Path,
             raise KeyboardInterrupt
         yield from real(nlp, shard, *args)
 
-    options = dict(model_path=str(model), input_path=source, output_dir=out, txt_documents="line",
-                   batch_size=2, n_process=1, shard_size=2, on_bad_input="skip", scheduler="")
+    options = dict(model_path=str(model), input_path=source, output_dir=out, txt_documents="line", scheduler="",
+                   settings_path=settings_file("annotate", tmp_path / "settings", batch_size=2, shard_size=2))
     monkeypatch.setattr(annotate_step, "annotate_shard", crash_on_second_shard)
     with pytest.raises(KeyboardInterrupt):
         annotate_step.main(**options)
@@ -145,8 +152,7 @@ def process_alive(pid: int) -> bool:
 
 def test_worker_processes_end_with_a_killed_annotate(model: Path, tmp_path: Path) -> None:
     source = slow_input(tmp_path / "in.jsonl", 2000)
-    command = [sys.executable, "-m", "scripts.annotate", str(model), str(source), str(tmp_path / "out"),
-               "--n-process", "2", "--shard-size", "200"]
+    command = annotate_command(model, source, tmp_path / "out", n_process=2, shard_size=200)
     parent = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: len(children(parent.pid)) >= 2, "annotate started no worker processes", 60)
@@ -167,14 +173,15 @@ def cluster() -> Iterator[DaskCluster]:
         yield started
 
 
+@pytest.mark.slow
 def test_a_real_cluster_gives_the_local_output_even_when_a_worker_is_killed(
         model: Path, tmp_path: Path, cluster: DaskCluster) -> None:
     address, processes = cluster.address, cluster.processes
     source = slow_input(tmp_path / "in.jsonl", 800)
-    local = annotate(model, source, tmp_path / "local", "--shard-size", "20")
+    local = annotate(model, source, tmp_path / "local", shard_size=20)
     assert local.returncode == 0, local.stderr
-    remote = subprocess.Popen([sys.executable, "-m", "scripts.annotate", str(model), str(source),
-                               str(tmp_path / "remote"), "--shard-size", "20", "--scheduler", address],
+    remote = subprocess.Popen(annotate_command(model, source, tmp_path / "remote", "--scheduler", address,
+                                               shard_size=20),
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: any((tmp_path / ".remote.work").glob("part-*")) or remote.poll() is not None,
              "no shard was ever written", 120)
@@ -194,8 +201,8 @@ def test_a_real_cluster_gives_the_local_output_even_when_a_worker_is_killed(
 def test_a_bad_or_unreachable_scheduler_is_one_line(model: Path, tmp_path: Path, monkeypatch,
                                                     address: str) -> None:
     pytest.importorskip("distributed")
-    command = ["python", "-m", "scripts.annotate", str(model), str(write_lines(tmp_path / "a.txt", ["Ana"])),
-               str(tmp_path / "out"), "--scheduler", address]
+    command = annotate_command(model, write_lines(tmp_path / "a.txt", ["Ana"]), tmp_path / "out",
+                               "--scheduler", address)
     monkeypatch.setenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", "2s")  # Dask's own setting
     result = run(command, ROOT)
     assert result.returncode == 1 and f"cannot reach the Dask scheduler at {address!r}" in result.stderr

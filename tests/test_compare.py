@@ -7,7 +7,7 @@ import srsly
 
 from scripts.compare import load_runs, seed_groups
 
-from .conftest import ROOT, run
+from .conftest import ROOT, run, workflow_options
 
 
 def fake_run(training: Path, name: str, created: str, seed: int, f: float, config: str = "c1",
@@ -28,7 +28,8 @@ def fake_run(training: Path, name: str, created: str, seed: int, f: float, confi
 
 
 def compare(training: Path, *options: str):
-    return run(["python", "-m", "scripts.compare", str(training), str(training), *options], ROOT)
+    return run(["python", "-m", "scripts.compare", str(training), str(training),
+                *workflow_options("compare"), *options], ROOT)
 
 
 def test_table_groups_diff_and_passing_gate(tmp_path: Path) -> None:

@@ -4,11 +4,13 @@ from confection import Config
 
 from scripts.lib.configs import build_config
 
-from .conftest import ROOT, run
+from .conftest import ROOT, run, workflow_options
 
 
 def create(out: Path, *extra: str):
-    return run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(out), *extra], ROOT)
+    """create-config as the workflow runs it (no vectors), `extra` options added."""
+    return run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(out),
+                *workflow_options("create-config", vectors=None), *extra], ROOT)
 
 
 def test_overlay_and_lang_are_applied_and_config_is_filled(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from .conftest import ROOT, run, serve_folder
+from .conftest import ROOT, run, serve_folder, workflow_options
 
 CONTENT = "Ana B-PER\nchegou O\n"
 
@@ -99,6 +99,6 @@ def test_local_asset_with_wrong_checksum_is_reported(tmp_path: Path) -> None:
     (project / "project.yml").write_text(
         'assets:\n  - dest: "assets/mine/data.jsonl"\n    checksum: "' + "1" * 32 + '"\n')
     link_scripts(project)
-    result = run(["python", "-m", "scripts.fetch", "assets/mine", "out.json"], project)
+    result = run(["python", "-m", "scripts.fetch", "assets/mine", "out.json", *workflow_options("fetch")], project)
     assert result.returncode == 1
     assert "assets/mine/data.jsonl: MD5 is" in result.stderr and "update its checksum" in result.stderr

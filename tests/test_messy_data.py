@@ -9,23 +9,20 @@ from typing import List
 import pytest
 import spacy
 import srsly
+from spacy.tokens import DocBin
 
 from scripts.lib.cleaning import Cleaner, SentenceJoiner, label_warnings
 from scripts.lib.doc_source import source_line
 from scripts.lib.errors import UserError, check_plain_name
 from scripts.lib.readers import FileStats, ReadOptions, iter_records, read_records
-from scripts.preprocess import discover
+from scripts.preprocess import discover, parse_split_files, split_of
 from scripts.train import remove_leftovers, run_lock
 
-from .conftest import ROOT, copy_project, run, weasel, write_lines
+from .conftest import copy_project, preprocess, weasel, write_lines
 
 
 def spans(record) -> List[str]:
     return [f"{record.text[s:e]}/{label}" for s, e, label in record.entities]
-
-
-def preprocess(input_dir: Path, output_dir: Path, *options: str):
-    return run(["python", "-m", "scripts.preprocess", str(input_dir), str(output_dir), *options], ROOT)
 
 
 # Columns --------------------------------------------------------------------------------
@@ -222,9 +219,9 @@ def test_empty_split_writes_the_report_and_names_the_drop_reasons(tmp_path: Path
     assert not (tmp_path / "out" / "data_report.json").exists()
 
 
-def test_os_errors_are_one_line(tmp_path: Path) -> None:
+def test_os_errors_are_one_line(sample_data: Path, tmp_path: Path) -> None:
     (tmp_path / "blocker").write_text("a file where a folder should be")
-    result = preprocess(ROOT / "assets" / "sample", tmp_path / "blocker" / "out")
+    result = preprocess(sample_data, tmp_path / "blocker" / "out")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [f"✘ {tmp_path / 'blocker'}: File exists"] or \
         "Not a directory" in result.stderr
@@ -266,6 +263,7 @@ def test_leftovers_of_dead_processes_are_removed(tmp_path: Path) -> None:
 # Through weasel ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_renaming_a_data_file_reruns_preprocess(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
     data = project / "assets" / "mine"
@@ -290,13 +288,73 @@ def test_renaming_a_data_file_reruns_preprocess(tmp_path: Path) -> None:
     assert "Skipping 'preprocess'" in weasel(steps, project).stdout
 
 
-def test_benchmark_corpus_repeats_sentences_without_duplicates(tmp_path: Path) -> None:
-    from scripts.benchmark_preprocess import repeated, sentences
+# Published datasets as they are named and written -------------------------------------
 
-    source = write_lines(tmp_path / "a.conll", ["-DOCSTART- O", "", "Ana B-PER", "mora O", "", "Rui B-PER"])
-    corpus = sentences(source)
-    assert corpus == [["Ana B-PER", "mora O"], ["Rui B-PER"]]
-    produced = list(repeated(corpus, 7))
-    assert sum(len(s) for s in produced) >= 7
-    assert len({tuple(s) for s in produced}) == len(produced)  # every copy distinct
-    assert produced[2] == ["Ana~1 B-PER", "mora O"]
+
+def test_split_words_inside_names_and_split_files_patterns(tmp_path: Path) -> None:
+    data = tmp_path / "wnut"
+    for name in ("wnut17train.conll", "emerging.dev.conll", "emerging.test.annotated"):
+        write_lines(data / name, ["Ana\tB-PER", "mora\tO"])
+    inventory = discover(data, "conll")  # .annotated: read, as it looks like CoNLL
+    assert {split: [p.name for p in paths] for split, paths in inventory.named.items()} == {
+        "dev": ["emerging.dev.conll"], "test": ["emerging.test.annotated"], "train": ["wnut17train.conll"]}
+    assert split_of(Path("contest.conll")) is None and split_of(Path("train2.conll")) == "train"
+
+    plain = tmp_path / "plain"
+    for name in ("part_a.conll", "part_b.conll", "part_c.conll"):
+        write_lines(plain / name, ["Ana\tB-PER"])
+    patterns = parse_split_files("train=*_a.*, dev=*_b.*,test=*_c.*")
+    assert {s: [p.name for p in ps] for s, ps in discover(plain, "auto", patterns).named.items()} == {
+        "train": ["part_a.conll"], "dev": ["part_b.conll"], "test": ["part_c.conll"]}
+    with pytest.raises(UserError, match="matches the split_files patterns of dev, train"):
+        discover(plain, "auto", parse_split_files("train=part_*,dev=*_b.*"))
+    for bad in ("train", "eval=*.conll", "test="):
+        with pytest.raises(UserError, match="is not SPLIT=PATTERN"):
+            parse_split_files(bad)
+
+
+def test_a_stray_notes_file_beside_data_with_an_explicit_format_is_reported(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_lines(data / "all.conll", ["Ana\tB-PER", "mora\tO"] * 30)
+    write_lines(data / "notes.txt", ["Downloaded from the authors' site on 2026-11-30.", "See the paper."])
+    write_lines(data / "more.txt", ["Rui\tB-PER", "mora\tO"])
+    inventory = discover(data, "conll")
+    assert [p.name for p in inventory.pooled] == ["all.conll", "more.txt"]
+    (notes,) = inventory.ignored
+    assert Path(notes["path"]).name == "notes.txt" and "does not look like conll" in notes["reason"]
+
+
+def test_a_prefix_on_nearly_every_token_is_reported_and_the_var_strips_it(tmp_path: Path) -> None:
+    """WikiANN writes its language code into every token ("pt:Lisboa")."""
+    data = tmp_path / "wikiann"
+    sentences = [["pt:Ana\tB-PER", "pt:mora\tO", "pt:em\tO", f"pt:Lisboa{i}\tB-LOC", ""] for i in range(40)]
+    write_lines(data / "wikiann.conll", [line for sentence in sentences for line in sentence])
+    found = preprocess(data, tmp_path / "found")
+    assert found.returncode == 0, found.stderr
+    report = srsly.read_json(tmp_path / "found" / "data_report.json")
+    assert report["sources"][0]["shared_token_prefix"] == {"prefix": "pt:", "share": 1.0}
+    said = " ".join(found.stdout.split())  # wasabi wraps long lines
+    assert "100.0% of the tokens start with 'pt:'" in said and "set the strip_prefix var to 'pt:'" in said
+
+    stripped = preprocess(data, tmp_path / "stripped", "--strip-prefix", "pt:")
+    assert stripped.returncode == 0, stripped.stderr
+    report = srsly.read_json(tmp_path / "stripped" / "data_report.json")
+    assert report["sources"][0]["stripped_prefix"] == 160 and report["sources"][0]["shared_token_prefix"] is None
+    nlp = spacy.blank("pt")
+    words = [t.text for split in ("train", "dev", "test")
+             for doc in DocBin().from_disk(tmp_path / "stripped" / f"{split}.spacy").get_docs(nlp.vocab) for t in doc]
+    assert "Ana" in words and not any(word.startswith("pt:") for word in words)
+
+
+def test_tokens_and_labels_with_spaces_are_reported(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_lines(data / "all.conll", [line for i in range(30) for line in (
+        "A\tO", f"São Paulo{i}\tB-LOC", "e\tO", "Petrobras\tB-ORG NAME", "")])
+    result = preprocess(data, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    report = srsly.read_json(tmp_path / "out" / "data_report.json")
+    assert report["sources"][0]["tokens_with_spaces"] == {"count": 30, "first": {"line": 2, "token": "São Paulo0"}}
+    assert report["labels_with_spaces"] == ["ORG NAME"]
+    said = " ".join(result.stdout.split())  # wasabi wraps long lines
+    assert "30 token(s) contain whitespace, e.g. line 2: 'São Paulo0'" in said
+    assert "Labels containing whitespace: 'ORG NAME'" in said

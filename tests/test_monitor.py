@@ -12,9 +12,8 @@ import srsly
 
 from scripts.lib.drift import profile, vocabulary
 
-from .conftest import ROOT, rules_model, run, write_lines
+from .conftest import ROOT, rules_model, run, settings_file, workflow_options, write_lines
 
-PROJECT_VARS = srsly.read_yaml(ROOT / "project.yml")["vars"]
 TEXTS = [f"A Ana {n} mora em Lisboa com a {name}." for n, name in
          enumerate(["Rita", "Ana", "Joana", "Marta", "Ana", "Clara"] * 10)]
 
@@ -32,19 +31,19 @@ def run_dir(tmp_path_factory) -> Path:
     return folder
 
 
-def monitor(run_dir: Path, source: Path, out: Path, **overrides: Any):
-    options: Dict[str, Any] = {"txt_documents": "line", "labelled": "",
-                               **{name[len("monitor_"):]: value for name, value in PROJECT_VARS.items()
-                                  if name.startswith(("monitor_max_", "monitor_min_"))}, **overrides}
-    flags = [part for name, value in options.items() for part in (f"--{name.replace('_', '-')}", str(value))]
+def monitor(run_dir: Path, source: Path, out: Path, labelled: str = "", **thresholds: Any):
+    """monitor as the workflow runs it, with configs/monitor.yml's `thresholds` changed."""
+    settings = settings_file("monitor", out.parent / f"{out.name}-thresholds", **thresholds)
     return run(["python", "-m", "scripts.monitor", str(run_dir / "model-best"), str(run_dir / "reference.json"),
-                str(source), str(out), *flags], ROOT)
+                str(source), str(out), *workflow_options("monitor", txt_documents="line", labelled=labelled,
+                                                         thresholds=settings)], ROOT)
 
 
 def history(out: Path) -> List[Dict[str, Any]]:
     return list(srsly.read_jsonl(out / "history.jsonl"))
 
 
+@pytest.mark.slow
 def test_exit_codes_no_drift_drift_and_error_with_the_stale_report_removed(run_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "monitor"
     same = monitor(run_dir, write_lines(tmp_path / "same.txt", TEXTS), out)
@@ -74,6 +73,7 @@ def test_too_few_documents_raise_no_alarm_and_the_page_says_so(run_dir: Path, tm
     assert "Too few documents to judge" in page and "at least 30" in page
 
 
+@pytest.mark.slow
 def test_the_page_shows_what_was_not_read_p_values_examples_unseen_words_and_history(
         run_dir: Path, tmp_path: Path) -> None:
     source = tmp_path / "new.jsonl"

@@ -1,5 +1,6 @@
 """The preprocess step as weasel runs it: outputs, report, and bad input."""
 
+import shutil
 from pathlib import Path
 from typing import Dict
 
@@ -10,14 +11,9 @@ from spacy.tokens import DocBin
 
 from scripts.lib.files import md5_path
 
-from .conftest import ROOT, run, write_lines
+from .conftest import ROOT, SAMPLE_LANG, preprocess, run, workflow_options, write_lines
 
-SAMPLE = ROOT / "assets" / "sample"
 OUTPUTS = ("train.spacy", "dev.spacy", "test.spacy", "data_report.json")
-
-
-def preprocess(input_dir: Path, output_dir: Path, *options: str):
-    return run(["python", "-m", "scripts.preprocess", str(input_dir), str(output_dir), *options], ROOT)
 
 
 def checksums(folder: Path) -> Dict[str, str]:
@@ -25,9 +21,9 @@ def checksums(folder: Path) -> Dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def sample_corpus(tmp_path_factory) -> Path:
+def sample_corpus(tmp_path_factory, sample_data: Path) -> Path:
     out = tmp_path_factory.mktemp("corpus")
-    result = preprocess(SAMPLE, out)
+    result = preprocess(sample_data, out, "--lang", SAMPLE_LANG)
     assert result.returncode == 0, result.stderr
     return out
 
@@ -55,25 +51,25 @@ def test_sample_is_cleaned_split_and_reported(sample_corpus: Path) -> None:
     assert not texts["train"] & texts["test"]
 
 
-def test_output_is_byte_identical_when_rerun(sample_corpus: Path, tmp_path: Path) -> None:
-    assert preprocess(SAMPLE, tmp_path).returncode == 0
+def test_output_is_byte_identical_when_rerun(sample_corpus: Path, sample_data: Path, tmp_path: Path) -> None:
+    assert preprocess(sample_data, tmp_path, "--lang", SAMPLE_LANG).returncode == 0
     assert checksums(tmp_path) == checksums(sample_corpus)
 
 
-def test_split_seed_changes_the_split(sample_corpus: Path, tmp_path: Path) -> None:
-    assert preprocess(SAMPLE, tmp_path, "--seed", "1").returncode == 0
+def test_split_seed_changes_the_split(sample_corpus: Path, sample_data: Path, tmp_path: Path) -> None:
+    assert preprocess(sample_data, tmp_path, "--lang", SAMPLE_LANG, "--seed", "1").returncode == 0
     assert md5_path(tmp_path / "test.spacy") != md5_path(sample_corpus / "test.spacy")
 
 
-def test_labels_var_keeps_only_listed_labels(tmp_path: Path) -> None:
-    assert preprocess(SAMPLE, tmp_path, "--labels", "PER,LOC").returncode == 0
+def test_labels_var_keeps_only_listed_labels(sample_data: Path, tmp_path: Path) -> None:
+    assert preprocess(sample_data, tmp_path, "--lang", SAMPLE_LANG, "--labels", "PER,LOC").returncode == 0
     report = srsly.read_json(tmp_path / "data_report.json")
     assert set(report["splits"]["train"]["labels"]) == {"PER", "LOC"}
     assert report["problem_counts"]["dropped span"]["label not in labels"] > 100
 
 
-def test_fail_policy_stops_at_the_first_annotation_problem(tmp_path: Path) -> None:
-    result = preprocess(SAMPLE, tmp_path, "--on-problem", "fail")
+def test_fail_policy_stops_at_the_first_annotation_problem(sample_data: Path, tmp_path: Path) -> None:
+    result = preprocess(sample_data, tmp_path, "--lang", SAMPLE_LANG, "--on-problem", "fail")
     assert result.returncode == 1
     assert "ner_pt.jsonl:" in result.stderr and "does not align with token boundaries" in result.stderr
     assert not any(tmp_path.iterdir())
@@ -117,8 +113,7 @@ def test_bad_input_fails_in_one_line_and_keeps_earlier_outputs(case: str, sample
     data = tmp_path / "data"
     data.mkdir()
     (data / "bad.jsonl").write_bytes(content)
-    out = tmp_path / "out"
-    assert preprocess(SAMPLE, out).returncode == 0
+    out = shutil.copytree(sample_corpus, tmp_path / "out")
     before = checksums(out)
     result = preprocess(data, out)
     assert result.returncode == 1
@@ -142,6 +137,7 @@ def test_bad_dataset_folders_are_explained(tmp_path: Path, files, options, expec
     assert result.returncode == 1 and expected in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_check_data_failure_names_spacys_errors(tmp_path: Path) -> None:
     """Too few training docs is an error for spacy debug data: the step says which."""
     corpus = tmp_path / "corpus"
@@ -152,7 +148,8 @@ def test_check_data_failure_names_spacys_errors(tmp_path: Path) -> None:
     write_lines(data / "test.jsonl", ['{"text": "Eva mora em Faro.", "entities": [[0, 3, "PER"]]}'])
     assert preprocess(data, corpus).returncode == 0
     config = tmp_path / "config.cfg"
-    run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(config)], ROOT, check=True)
+    run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(config),
+         *workflow_options("create-config", vectors=None)], ROOT, check=True)
     report = tmp_path / "debug.txt"
     result = run(["python", "-m", "scripts.check_data", str(config), str(corpus), str(report)], ROOT)
     assert result.returncode == 1

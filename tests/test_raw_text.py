@@ -19,7 +19,7 @@ from scripts.lib.configs import build_config, generate
 from scripts.lib.errors import UserError
 from scripts.lib.raw_text import train_sentences, unlabelled_texts, write_raw_text
 
-from .conftest import ROOT, run, write_lines
+from .conftest import ROOT, run, workflow_options, write_lines
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,7 @@ def test_pretraining_epochs_add_the_block_spacy_loads_weights_by() -> None:
         build_config(base, [transformer], "pt", pretrain_epochs=3)
 
 
+@pytest.mark.slow
 def test_the_run_starts_from_the_pretrained_weights(corpus_and_config: Path, train_split: Path,
                                                     tmp_path: Path) -> None:
     config = tmp_path / "config.cfg"
@@ -139,8 +140,8 @@ def test_weights_for_a_config_that_would_ignore_them_are_refused(corpus_and_conf
     (tmp_path / "pretrain").mkdir()
     (tmp_path / "pretrain" / "tok2vec.bin").write_bytes(b"weights")
     result = run(["python", "-m", "scripts.train", str(corpus_and_config / "config.cfg"),
-                  str(corpus_and_config / "corpus"), str(tmp_path / "run"), "--latest",
-                  str(tmp_path / "latest"), "--pretrained", str(tmp_path / "pretrain")], ROOT)
+                  str(corpus_and_config / "corpus"), str(tmp_path / "run"),
+                  *workflow_options("train", latest=None, pretrained=tmp_path / "pretrain")], ROOT)
     assert result.returncode == 1
     assert "has no [pretraining] block, so spaCy would not load the pretrained weights" in result.stderr
     assert not (tmp_path / "run" / "model-best").exists()
@@ -160,6 +161,6 @@ def test_pretraining_a_config_without_a_tok2vec_says_so(train_split: Path, tmp_p
     config.write_text('[nlp]\nlang = "pt"\npipeline = []\n\n[components]\n\n[pretraining]\n'
                       'max_epochs = 1\n', encoding="utf8")
     result = run(["python", "-m", "scripts.pretrain", str(config), str(train_split),
-                  str(tmp_path / "out")], ROOT)
+                  str(tmp_path / "out"), *workflow_options("pretrain", unlabelled=None)], ROOT)
     assert result.returncode == 1 and "no tok2vec component" in result.stderr
     assert not (tmp_path / "out").exists()

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -18,26 +19,26 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 import srsly
 
-from scripts.benchmark_deploy import answers as answers_200
-from scripts.benchmark_deploy import deploy_markdown, free_port, serve_load
+from scripts.lib.processes import answers as answers_200
+from scripts.lib.processes import free_port
 from scripts.lib.serving import ApiError, Limits, parse_texts
 
-from .conftest import ROOT, copy_project, rules_model, wait_for
+from .conftest import ROOT, copy_project, rules_model, settings_file, wait_for, workflow_options
 
-PROJECT_VARS = srsly.read_yaml(ROOT / "project.yml")["vars"]
+SERVE_SETTINGS = srsly.read_yaml(ROOT / "configs" / "serve.yml")
 MAX_TEXTS, MAX_CHARS = 8, 2000
 SERVER = {"max_texts": MAX_TEXTS, "max_chars": MAX_CHARS, "read_timeout_seconds": 1,
           "max_connections": 10, "batch_wait_ms": 100}
 SLOW_TEXT = "Ana mora em Lisboa. " * 50_000  # 1M characters: about a second of work each
 
 
-def serve_options(**overrides: Any) -> List[str]:
-    """serve's options: the project's var defaults, with `overrides`."""
-    values = {name[len("serve_"):]: value for name, value in PROJECT_VARS.items()
-              if name.startswith("serve_") and name not in ("serve_host", "serve_port")}
-    values.update({"batch_size": PROJECT_VARS["annotate_batch_size"], "package_name": "rules_model",
-                   "package_version": "1.2.3", "host": "127.0.0.1"}, **overrides)
-    return [part for name, value in values.items() for part in (f"--{name.replace('_', '-')}", str(value))]
+def serve_options(package_name: str = "rules_model", package_version: str = "1.2.3",
+                  **settings: Any) -> List[str]:
+    """serve's options as the workflow passes them (but the port), with
+    configs/serve.yml's values changed by `settings`."""
+    path = settings_file("serve", Path(tempfile.mkdtemp(prefix="serve-settings-")), **settings)
+    return workflow_options("serve", port=None, settings=path, package_name=package_name,
+                            package_version=package_version)
 
 
 def start(model: Path, port: int, **overrides: Any) -> subprocess.Popen:
@@ -278,23 +279,6 @@ def test_concurrent_requests_are_batched_and_metrics_count_every_status(server: 
     assert values["process_resident_memory_bytes"] > 0
 
 
-def test_a_bounded_load_is_served_without_errors(server: str) -> None:
-    result = serve_load(server, [f"Ana {n} mora em Lisboa." for n in range(100)], clients=4)
-    assert result["requests"] == 100 and result["failures"] == 0
-    assert 0 < result["p50_ms"] <= result["p95_ms"] and result["seconds"] > 0
-
-
-def test_the_deployment_table_reports_ratios_and_latency() -> None:
-    table = deploy_markdown({
-        "model": "m", "texts": "t.jsonl", "words": 1000, "documents": 10, "rounds": 2, "created": "now",
-        "clients": 8, "shard_size": 5, "environment": {"cpu_count": 2, "cpu": "Some CPU"},
-        "annotate": {"annotate, 1 process": 1000, "annotate, 2 processes": 1800},
-        "serve": {"serve, 2 model processes": {"words_per_second": 1750, "p50_ms": 12.5, "p95_ms": 30.1,
-                                               "requests": 10, "failures": 0, "startup_seconds": 3.1}}})
-    assert "| annotate, 2 processes | 1,800 | 1.80x |" in table and "(Some CPU)" in table
-    assert "| serve, 2 model processes | 1,750 | 1.75x | 12.5 | 30.1 | 10 | 0 | 3.1 |" in table
-
-
 def test_a_taken_port_is_one_line_and_a_failure(model: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -315,6 +299,7 @@ def send_later(base: str, texts: List[str], into: Dict[str, Any], key: str) -> t
     return thread
 
 
+@pytest.mark.slow
 def test_slow_requests_get_504_at_their_deadline(model: Path) -> None:
     process, base = started(model, max_chars=len(SLOW_TEXT), deadline_seconds=0.5, workers=1)
     try:
@@ -327,6 +312,7 @@ def test_slow_requests_get_504_at_their_deadline(model: Path) -> None:
         process.kill()
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_requests_in_progress_answers_new_ones_503_and_exits_in_grace(model: Path) -> None:
     grace = 8
     process, base = started(model, max_chars=len(SLOW_TEXT), grace_seconds=grace, workers=2)
@@ -347,6 +333,7 @@ def test_sigterm_finishes_requests_in_progress_answers_new_ones_503_and_exits_in
     wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), "workers outlived the server", 10)
 
 
+@pytest.mark.slow
 def test_a_request_longer_than_the_grace_gets_503_and_the_server_exits_in_time(model: Path) -> None:
     grace = 2
     process, base = started(model, max_chars=len(SLOW_TEXT), grace_seconds=grace,
@@ -363,13 +350,15 @@ def test_a_request_longer_than_the_grace_gets_503_and_the_server_exits_in_time(m
     assert status == 503 and "grace" in body["error"]["message"]
 
 
+@pytest.mark.slow
 def test_sigterm_to_weasel_stops_the_server_it_started(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
     run = "sample-cnn-efficiency-s0"
     run_model(project / "training" / run)
     port = free_port()
+    settings_file("serve", project / "configs", max_chars=len(SLOW_TEXT))
     weasel = subprocess.Popen([sys.executable, "-m", "weasel", "run", "serve", ".", "--vars.serve_port",
-                               str(port), "--vars.serve_max_chars", str(len(SLOW_TEXT))],
+                               str(port)],
                               cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env={**os.environ, "PYTHONPATH": str(project)})
     base = f"http://127.0.0.1:{port}"
@@ -384,7 +373,7 @@ def test_sigterm_to_weasel_stops_the_server_it_started(tmp_path: Path) -> None:
     weasel.wait(timeout=10)
     wait_for(lambda: not Path(f"/proc/{server_pid}").exists()
              or "Z" in Path(f"/proc/{server_pid}/stat").read_text().split()[2],
-             "the server outlived weasel", int(PROJECT_VARS["serve_grace_seconds"]) + 5)
+             "the server outlived weasel", int(SERVE_SETTINGS["grace_seconds"]) + 5)
     assert not is_up(base)
 
 

@@ -15,12 +15,12 @@ import srsly
 from scripts.lib import runs
 from scripts.lib.errors import UserError
 
-from .conftest import ROOT, run, wait_for
+from .conftest import ROOT, run, wait_for, workflow_options
 
 
 def train_command(base: Path, run_dir: Path, config: str) -> List[str]:
     return [sys.executable, "-m", "scripts.train", str(base / config), str(base / "corpus"),
-            str(run_dir), "--latest", str(base / "latest")]
+            str(run_dir), *workflow_options("train", latest=None, pretrained=None)]
 
 
 @pytest.mark.slow
@@ -45,26 +45,6 @@ def test_sigterm_during_training_removes_the_staging_folder_and_keeps_the_last_r
     assert sorted(p.name for p in run_dir.iterdir()) == [".train.lock", "model-best", "model-last",
                                                          "run.json", "train_log.jsonl"]
     assert {name: (run_dir / name).read_bytes() for name in finished} == finished
-
-
-@pytest.mark.slow
-def test_sigterm_stops_a_parallel_benchmark_and_its_training_runs(corpus_and_config: Path,
-                                                                   tmp_path: Path) -> None:
-    runs_dir = tmp_path / "out" / "runs"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.benchmark", str(corpus_and_config / "corpus"), str(tmp_path / "out"),
-         "--systems", "stock-efficiency,template", "--seeds", "0",
-         "--budget-config", str(corpus_and_config / "long.cfg"), "--parallel", "2"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: len(list(runs_dir.glob("*/.staging-*/train_log.jsonl"))) == 2,
-             "the two runs never started")
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
-    assert not list(runs_dir.glob("*/.staging-*"))
-    assert not (tmp_path / "out" / "results.json").exists()
-    leftover = subprocess.run(["pgrep", "-f", str(runs_dir)], capture_output=True, text=True).stdout
-    assert not leftover.strip(), f"training processes left running: {leftover}"
 
 
 def test_stop_running_ends_the_commands_other_threads_wait_for() -> None:
@@ -92,15 +72,18 @@ class Stop(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_a_followed_run_sees_every_evaluation_and_raising_stops_it(corpus_and_config: Path,
                                                                      tmp_path: Path) -> None:
-    """How tune prunes a trial: the parent reads the child's log as it grows."""
+    """How tune prunes a trial: the parent reads the child's progress file (an
+    explicit path it chose) as it grows; no file is left behind."""
     seen: List[int] = []
     finished = tmp_path / "finished"
     runs.train_run(corpus_and_config / "config.cfg", corpus_and_config / "corpus", finished, 0, -1,
-                   tmp_path / "latest", on_evaluation=lambda record: seen.append(record["step"]))
+                   on_evaluation=lambda record: seen.append(record["step"]))
     logged = [line["step"] for line in srsly.read_jsonl(finished / "train_log.jsonl")]
     assert seen == logged and len(logged) > 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["finished"]
 
     def stop_at_second(record: dict) -> None:
         if record["step"] > 0:
@@ -110,7 +93,7 @@ def test_a_followed_run_sees_every_evaluation_and_raising_stops_it(corpus_and_co
     started = time.time()
     with pytest.raises(Stop):
         runs.train_run(corpus_and_config / "long.cfg", corpus_and_config / "corpus", stopped, 0, -1,
-                       tmp_path / "latest", on_evaluation=stop_at_second)
+                       on_evaluation=stop_at_second)
     assert time.time() - started < 120
     # The child was stopped, not left training, and removed what it had begun.
     assert [p.name for p in stopped.iterdir()] == [".train.lock"]

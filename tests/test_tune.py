@@ -4,13 +4,12 @@ workers sharing one study in a real PostgreSQL server on loopback."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List
+from typing import Any, List
 
 import optuna
 import pytest
@@ -20,25 +19,30 @@ from confection import Config
 from scripts.lib.errors import UserError
 from scripts.tune import baseline_params, overlay_text, read_space
 
-from .conftest import ROOT, copy_project, run, wait_for, weasel, write_lines
+from scripts.lib.processes import free_port
+
+from .conftest import ROOT, copy_project, run, settings_file, wait_for, weasel, workflow_options, write_lines
 
 pytestmark = pytest.mark.slow
-TINY = ["--max-steps", "20"]  # dev every 10 updates, from the fixture's config
+# Trials of 20 updates (dev every 10, from the fixture's config).
+TINY = {"max_steps": 20}
 
 
-def tune_command(base: Path, out: Path, storage: str, *options: str) -> List[str]:
+def tune_command(base: Path, out: Path, storage: str, **settings: Any) -> List[str]:
+    """A tune worker as the workflow starts it, with configs/tune.yml's `settings` changed."""
     return [sys.executable, "-m", "scripts.tune", str(base / "config.cfg"), str(base / "corpus"),
             "configs/search_space.yml", str(out / "results"), str(out / "tuned.cfg"),
-            "--storage", storage, *options]
+            *workflow_options("tune", storage=storage, study="ner",
+                              settings=settings_file("tune", out / "settings", **settings))]
 
 
-def tune(base: Path, out: Path, storage: str, *options: str):
-    return run(tune_command(base, out, storage, *options), ROOT)
+def tune(base: Path, out: Path, storage: str, **settings: Any):
+    return run(tune_command(base, out, storage, **settings), ROOT)
 
 
-def start_worker(base: Path, out: Path, storage: str, *options: str) -> subprocess.Popen:
+def start_worker(base: Path, out: Path, storage: str, **settings: Any) -> subprocess.Popen:
     """A tune worker in the background; its stderr is kept for the assertions."""
-    return subprocess.Popen(tune_command(base, out, storage, *options), cwd=ROOT,
+    return subprocess.Popen(tune_command(base, out, storage, **settings), cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             preexec_fn=answer_ctrl_c)
@@ -51,9 +55,9 @@ def answer_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start_long_trial(base: Path, out: Path, storage: str, *options: str) -> subprocess.Popen:
+def start_long_trial(base: Path, out: Path, storage: str, **settings: Any) -> subprocess.Popen:
     """A worker whose first trial would train for long; returns once it is training."""
-    worker = start_worker(base, out, storage, "--n-trials", "5", "--max-steps", "100000", *options)
+    worker = start_worker(base, out, storage, **{"trials": 5, "max_steps": 100000, **settings})
     trial = out / "results" / "trials" / "trial-0"
     wait_for(lambda: any(log.read_text().count("\n") >= 2 for log in trial.glob(".staging-*/train_log.jsonl")),
              "the first trial never trained")
@@ -110,7 +114,7 @@ def test_overlay_text_is_a_mergeable_overlay(tmp_path: Path) -> None:
     overlay.write_text(text)
     out = tmp_path / "config.cfg"
     result = run(["python", "-m", "scripts.create_config", "configs/base.cfg", str(out),
-                  "--overlay", str(overlay)], ROOT)
+                  *workflow_options("create-config", overlay=[str(overlay)], vectors=None)], ROOT)
     assert result.returncode == 0, result.stderr
     config = Config().from_disk(out, interpolate=False)
     assert config["training"]["dropout"] == 0.1235
@@ -122,7 +126,7 @@ def test_sqlite_search_writes_table_plot_overlay_and_is_reproducible(corpus_and_
                                                                       tmp_path: Path) -> None:
     storages = [f"sqlite:///{tmp_path / name / 'tune.db'}" for name in ("a", "b")]
     for storage, name in zip(storages, ("a", "b")):
-        result = tune(corpus_and_config, tmp_path / name, storage, "--n-trials", "2", "--seed", "7", *TINY)
+        result = tune(corpus_and_config, tmp_path / name, storage, trials=2, seed=7, **TINY)
         assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "a"
     table = srsly.read_json(out / "results" / "trials.json")
@@ -155,7 +159,7 @@ def test_ctrl_c_leaves_the_study_consistent_and_resumable(corpus_and_config: Pat
     assert process.returncode == 1
     assert "interrupted: the running trial is marked failed" in stderr
     assert [t.state for t in trials(storage)] == [optuna.trial.TrialState.FAIL]
-    resumed = tune(corpus_and_config, tmp_path, storage, "--n-trials", "1", *TINY)
+    resumed = tune(corpus_and_config, tmp_path, storage, trials=1, **TINY)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     states = [t.state.name for t in trials(storage)]
     assert states == ["FAIL", "COMPLETE"]
@@ -163,7 +167,7 @@ def test_ctrl_c_leaves_the_study_consistent_and_resumable(corpus_and_config: Pat
 
 def test_a_killed_workers_trial_is_failed_by_the_next_worker(corpus_and_config: Path, tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
-    process = start_long_trial(corpus_and_config, tmp_path, storage, "--heartbeat", "1")
+    process = start_long_trial(corpus_and_config, tmp_path, storage, heartbeat_seconds=1)
     process.kill()
     process.communicate()
     # The trial's training process dies with its worker, removing its staging folder.
@@ -171,15 +175,9 @@ def test_a_killed_workers_trial_is_failed_by_the_next_worker(corpus_and_config: 
     wait_for(lambda: not any(trial.glob(".staging-*")), "the trial's training outlived its worker")
     assert [t.state.name for t in trials(storage)] == ["RUNNING"]
     time.sleep(3)  # longer than the grace period (2 heartbeats)
-    result = tune(corpus_and_config, tmp_path, storage, "--n-trials", "1", "--heartbeat", "1", *TINY)
+    result = tune(corpus_and_config, tmp_path, storage, trials=1, heartbeat_seconds=1, **TINY)
     assert result.returncode == 0, result.stderr[-3000:]
     assert [t.state.name for t in trials(storage)] == ["FAIL", "COMPLETE"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -211,8 +209,7 @@ def postgres():
 
 def test_two_workers_share_one_study_in_postgresql(corpus_and_config: Path, tmp_path: Path,
                                                    postgres: str) -> None:
-    workers = [start_worker(corpus_and_config, tmp_path / f"w{i}", postgres, "--n-trials", "2",
-                            "--seed", str(i), *TINY) for i in range(2)]
+    workers = [start_worker(corpus_and_config, tmp_path / f"w{i}", postgres, trials=2, seed=i, **TINY) for i in range(2)]
     for worker in workers:
         _, stderr = worker.communicate(timeout=600)
         assert worker.returncode == 0, stderr[-3000:]
@@ -226,13 +223,10 @@ def test_two_workers_share_one_study_in_postgresql(corpus_and_config: Path, tmp_
 
 def test_tuning_workflow_through_weasel_and_using_its_overlay(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    weasel(["run", "tuning", ".", "--vars.tune_trials", "2", "--vars.tune_max_steps", "20",
-            "--vars.eval_frequency", "10", "--vars.bench_seeds", "0", "--vars.max_steps", "20",
-            "--vars.bench_speed_seconds", "0.1"], project)
+    settings_file("tune", project / "configs", trials=2, max_steps=20)
+    weasel(["run", "tuning", ".", "--vars.eval_frequency", "10", "--vars.max_steps", "20"], project)
     study = project / "training" / "tune" / "sample-cnn-efficiency"
     assert len(srsly.read_json(study / "trials.json")["trials"]) == 2
-    benchmark = srsly.read_json(project / "benchmarks" / "sample" / "tuned" / "results.json")
-    assert list(benchmark["summary"]) == ["stock-efficiency", "template", "tuned"]
     overlay = project / "configs" / "optimize" / "tuned.cfg"
     weasel(["run", "create-config", ".", "--vars.optimize", "tuned"], project)
     config = Config().from_disk(project / "training" / "sample-cnn-tuned-s0" / "config.cfg", interpolate=False)

@@ -20,18 +20,18 @@ from typing import List, Optional, Set, Tuple
 import pytest
 import srsly
 
-from scripts.benchmark_deploy import DaskCluster, answers, free_port
+from scripts.lib.processes import DaskCluster, answers, free_port
 from scripts.lib.files import md5_file, md5_path
 from scripts.lib.run_record import best_entry, patience_needed, read_log, settings_md5
 
-from .conftest import ROOT, copy_project, render_page, wait_for, weasel
+from .conftest import ROOT, built_once, copy_project, render_page, set_var_defaults, wait_for, weasel
 
 pytestmark = pytest.mark.slow
 
 RUN = "sample-cnn-efficiency-s0"
 STEPS = ["fetch", "preprocess", "train-vectors", "create-config", "pretrain", "check-data", "train",
          "evaluate", "profile", "report", "package"]
-SMALL_VARS = {"max_steps": "100", "eval_frequency": "25", "patience": "0"}
+SMALL_VARS = {"max_steps": 100, "eval_frequency": 25, "patience": 0}
 PACKAGE_NAME = "pt_sample_cnn_efficiency_s0"
 IMAGE_CHECK = """
 window.addEventListener("load", () => {
@@ -42,15 +42,6 @@ window.addEventListener("load", () => {
 PACKAGE = f"packages/{PACKAGE_NAME}-0.1.0"
 
 
-def shrink_training(project: Path) -> None:
-    path = project / "project.yml"
-    text = path.read_text(encoding="utf8")
-    for name, value in SMALL_VARS.items():
-        text, count = re.subn(rf"^  {name}: .*$", f"  {name}: {value}", text, flags=re.M)
-        assert count == 1, name
-    path.write_text(text, encoding="utf8")
-
-
 def run_all(project: Path, *args: str, check: bool = True) -> Set[str]:
     """Run the workflow; return the names of the steps that ran (not skipped).
     `fetch` always runs: it checks the assets and lists the dataset's files."""
@@ -59,12 +50,16 @@ def run_all(project: Path, *args: str, check: bool = True) -> Set[str]:
     return set(STEPS) - skipped
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    project = copy_project(tmp_path_factory.mktemp("e2e") / "project")
-    shrink_training(project)
+def train_project(folder: Path) -> None:
+    project = copy_project(folder)
+    set_var_defaults(project, **SMALL_VARS)
     assert run_all(project) == set(STEPS)
-    return project
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The workflow run once on the sample, shared by the tests (never written to)."""
+    return built_once(tmp_path_factory, "trained-project", train_project)
 
 
 @pytest.fixture

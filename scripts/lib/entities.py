@@ -10,6 +10,7 @@ import numpy
 from confection import Config
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.training import Example
 
 SPANS_KEY = "sc"
 
@@ -51,10 +52,26 @@ def entity_labels(nlp: Language) -> List[str]:
     return []
 
 
-def score_prefix(nlp: Language) -> str:
-    """The prefix of the pipeline's entity scores in `nlp.evaluate`: ents_p, ... or
+def score_prefix(pipe_names: Sequence[str]) -> str:
+    """The prefix of a pipeline's entity scores, in `nlp.evaluate`, in the dev
+    scores of its training log and in its package meta: ents_p, ... or
     spans_sc_p, ... for a span categorizer."""
-    return f"spans_{SPANS_KEY}" if "spancat" in nlp.pipe_names else "ents"
+    return f"spans_{SPANS_KEY}" if "spancat" in pipe_names else "ents"
+
+
+def score_entities(nlp: Language, examples: List[Example]) -> Dict[str, Any]:
+    """Precision, recall and F1 of the pipeline's entities, overall and per label
+    (with each label's gold support): the one scoring of evaluate and monitor."""
+    scores = nlp.evaluate(examples)
+    prefix = score_prefix(nlp.pipe_names)
+    support = Counter(ent.label_ for eg in examples for ent in entity_spans(eg.reference))
+    by_label = scores.get(f"{prefix}_per_type") or {}
+    per_label = {}
+    for label in sorted(set(support) | set(by_label)):
+        prf = by_label.get(label, {"p": 0.0, "r": 0.0, "f": 0.0})
+        per_label[label] = {"p": prf["p"], "r": prf["r"], "f": prf["f"], "support": support[label]}
+    overall = {key: scores.get(f"{prefix}_{key}") or 0.0 for key in "prf"}
+    return {"overall": {**overall, "support": sum(support.values())}, "per_label": per_label}
 
 
 def suggester_max_size(config: Config) -> Optional[int]:

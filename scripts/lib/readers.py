@@ -23,7 +23,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator, List, Optional, Tuple
+from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
 
 from .errors import UserError
 
@@ -37,6 +37,11 @@ SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy") + CONLL_SUFFIXES
 FORMATS = ("auto", "jsonl", "prodigy", "doccano", "label_studio", "conll", "spacy", "spacy_json")
 TAG_SCHEMES = ("auto", "iob1", "iob2", "biluo")
 TAG_PATTERN = re.compile(r"^(?:O|[BIESLU]-\S.*)$")
+# A token prefix like WikiANN's language tag ("pt:Lisboa"); reported when at
+# least this share of a file's tokens carry the same one.
+TOKEN_PREFIX = re.compile(r"^([^:\s]{1,12}:)(?=\S)")
+SHARED_PREFIX_SHARE = 0.9
+MAX_PREFIXES = 1000
 # A byte-order mark is never text; zero-width spaces and word joiners at a
 # column's edge are export debris. Joiners inside a word (ZWJ/ZWNJ) carry meaning
 # in Persian, Indic scripts and emoji, so they are left alone.
@@ -83,6 +88,8 @@ class ReadOptions:
     format: str = "auto"
     tag_column: int = -1
     tag_scheme: str = "auto"
+    # CoNLL: a prefix to remove from every token that starts with it (WikiANN's "pt:").
+    strip_prefix: str = ""
 
 
 @dataclass
@@ -91,6 +98,36 @@ class FileStats:
 
     removed_characters: Counter = field(default_factory=Counter)
     tag_scheme: Optional[str] = None  # CoNLL: the scheme the tags were checked against
+    # CoNLL tokens: how many, their "xx:" prefixes, prefixes stripped, and tokens
+    # holding whitespace (spaCy's tokenizer never predicts on such a token).
+    tokens: int = 0
+    token_prefixes: Counter = field(default_factory=Counter)
+    stripped_prefix: int = 0
+    spaced_tokens: int = 0
+    first_spaced_token: Optional[Tuple[int, str]] = None
+
+    def read_token(self, token: str, number: int, strip_prefix: str) -> str:
+        """A CoNLL token as the corpus gets it (without `strip_prefix`), counted."""
+        self.tokens += 1
+        if strip_prefix and token.startswith(strip_prefix) and len(token) > len(strip_prefix):
+            self.stripped_prefix += 1
+            token = token[len(strip_prefix):]
+        else:
+            found = TOKEN_PREFIX.match(token)
+            if found and (found.group(1) in self.token_prefixes or len(self.token_prefixes) < MAX_PREFIXES):
+                self.token_prefixes[found.group(1)] += 1
+        if any(char.isspace() for char in token):
+            self.spaced_tokens += 1
+            self.first_spaced_token = self.first_spaced_token or (number, token)
+        return token
+
+    def shared_prefix(self) -> Optional[Dict[str, Any]]:
+        """A prefix that nearly every token carries (as WikiANN's "pt:"), if any."""
+        if not self.token_prefixes:
+            return None
+        prefix, count = self.token_prefixes.most_common(1)[0]
+        share = count / self.tokens
+        return {"prefix": prefix, "share": round(share, 4)} if share >= SHARED_PREFIX_SHARE else None
 
     def remove_invisibles(self, text: str, strip_edges: bool) -> str:
         """`text` without byte-order marks and, with `strip_edges`, without
@@ -121,7 +158,7 @@ def iter_records(path: Path, options: ReadOptions, stats: Optional[FileStats] = 
     stats = stats if stats is not None else FileStats()
     fmt = detect_format(path) if options.format == "auto" else options.format
     if fmt == "conll":
-        records = read_conll(path, options.tag_column, options.tag_scheme, stats)
+        records = read_conll(path, options.tag_column, options.tag_scheme, stats, options.strip_prefix)
     else:
         records = READERS[fmt](path, stats)
     found = False
@@ -420,19 +457,13 @@ def _parse_span(raw: object, record: Record) -> CharSpan:
     return start, end, _clean_label(label, record, number)
 
 
-def _text(data: dict, path: Path, number: int) -> str:
-    text = data.get("text")
-    if not isinstance(text, str):
-        raise UserError('missing "text" string', path, number)
-    return text
-
-
 # One CoNLL line: (line number, token, tag), or (line number, None, "-DOCSTART-"
 # or "") for a document start or a sentence break.
 ConllRow = Tuple[int, Optional[str], str]
 
 
-def _conll_rows(path: Path, tag_column: int, stats: FileStats) -> Iterator[ConllRow]:
+def _conll_rows(path: Path, tag_column: int, stats: FileStats,
+                strip_prefix: str = "") -> Iterator[ConllRow]:
     """Split CoNLL lines into token and tag, with one column layout per file.
 
     A file whose first token line holds a tab is tab-separated: columns split on
@@ -492,7 +523,7 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats) -> Iterator[Conll
         if not TAG_PATTERN.match(tag):
             raise UserError(f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label "
                             "(check the 'tag_column' var)", path, number)
-        yield number, columns[0], tag
+        yield number, stats.read_token(columns[0], number, strip_prefix), tag
 
 
 def infer_tag_scheme(tags: Iterator[str]) -> str:
@@ -518,7 +549,7 @@ SCHEME_EVIDENCE = 500
 
 
 def read_conll(path: Path, tag_column: int = -1, tag_scheme: str = "auto",
-               stats: Optional[FileStats] = None) -> Iterator[Record]:
+               stats: Optional[FileStats] = None, strip_prefix: str = "") -> Iterator[Record]:
     """Read CoNLL-style columns; each sentence becomes one record.
 
     Any line whose first column is `-DOCSTART-` starts a document (this also
@@ -528,7 +559,7 @@ def read_conll(path: Path, tag_column: int = -1, tag_scheme: str = "auto",
     leniently and each such repair is recorded with its line.
     """
     stats = stats if stats is not None else FileStats()
-    sentences = _conll_sentences(path, tag_column, stats)
+    sentences = _conll_sentences(path, tag_column, stats, strip_prefix)
     held: List[_Sentence] = []
     scheme = tag_scheme
     if scheme == "auto":
@@ -557,13 +588,14 @@ class _Sentence:
     has_docs: bool
 
 
-def _conll_sentences(path: Path, tag_column: int, stats: FileStats) -> Iterator[_Sentence]:
+def _conll_sentences(path: Path, tag_column: int, stats: FileStats,
+                     strip_prefix: str) -> Iterator[_Sentence]:
     words: List[str] = []
     tags: List[str] = []
     repairs: List[Repair] = []  # label whitespace of the current sentence
     first_line = doc_index = 0
     seen_docstart = False
-    for number, token, tag in _conll_rows(path, tag_column, stats):
+    for number, token, tag in _conll_rows(path, tag_column, stats, strip_prefix):
         if token is None:
             if words:
                 yield _Sentence(first_line, words, tags, repairs, f"{path.name}#doc{doc_index}",

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, TypedDict
 import srsly
 from confection import Config
 
+from .entities import score_prefix
 from .files import md5_file, md5_path
 
 TRAIN_LOG = "train_log.jsonl"
@@ -128,10 +129,11 @@ def records_from_meta(meta: Dict[str, Any], model_dir: Optional[Path]
     if not packaged:
         return None, None
     scores: Optional[TestScores] = None
-    if "ents_f" in performance:
-        scores = {"overall": _scores({key: performance[f"ents_{key}"] for key in "prf"}),
+    prefix = score_prefix(meta.get("pipeline", []))
+    if f"{prefix}_f" in performance:
+        scores = {"overall": _scores({key: performance[f"{prefix}_{key}"] for key in "prf"}),
                   "per_label": {label: _scores(values)
-                                for label, values in performance.get("ents_per_type", {}).items()},
+                                for label, values in performance.get(f"{prefix}_per_type", {}).items()},
                   "test_corpus_md5": packaged["test_corpus_md5"],
                   "words_per_second": performance.get("speed", 0)}
     provenance: Provenance = {key: packaged[key] for key in Provenance.__annotations__}  # type: ignore

@@ -1,10 +1,14 @@
-"""Training runs as child processes of `scripts.train`: the one way any step
-that makes several runs (train-seeds, benchmark-configs, tune) trains. Each run
-gets the train step's own checks, locking, staging, atomic outputs and run.json.
+"""Steps started as child processes: `step_command` is the one way any code
+starts a step of this package (`python -m scripts.<step>`) from any folder, and
+`train_run` the one way a step that makes several runs (train-seeds, tune, the
+benchmarks) trains. Each run gets the train step's own checks, locking, staging,
+atomic outputs and run.json.
 """
 
+import os
 import subprocess
 import sys
+import tempfile
 import threading
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,7 +17,22 @@ from typing import IO, Any, Callable, Dict, List, Optional, Set
 import srsly
 
 from .errors import UserError, die_with_parent, strip_ansi
-from .run_record import TRAIN_LOG, staging_dir
+from .run_record import TRAIN_LOG
+
+# The folder that holds the `scripts` package.
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+
+
+def step_command(step: str, *args: object) -> List[str]:
+    """The command line of a step, e.g. step_command("train", config, ...)."""
+    return [sys.executable, "-m", f"scripts.{step}", *map(str, args)]
+
+
+def step_env() -> Dict[str, str]:
+    """The environment in which a `step_command` finds the package from any folder."""
+    paths = [str(PACKAGE_PARENT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
 
 # Commands running in any thread, so that a stopping parent can stop them too.
 _running: Set[subprocess.Popen] = set()
@@ -30,7 +49,7 @@ def run_checked(command: List[str], log: Optional[Path] = None,
     raises, the command is terminated and the exception propagates."""
     with ExitStack() as stack:
         out = stack.enter_context(log.open("a", encoding="utf8")) if log else None
-        process = subprocess.Popen(command, stdout=subprocess.PIPE if out else None,
+        process = subprocess.Popen(command, env=step_env(), stdout=subprocess.PIPE if out else None,
                                    stderr=subprocess.STDOUT if out else None,
                                    text=True, encoding="utf8", errors="replace",
                                    preexec_fn=die_with_parent)
@@ -75,17 +94,17 @@ def stop_running() -> None:
 
 
 class EvaluationFollower:
-    """Calls `on_evaluation` with each new line of a training child's log as it
-    is written, from the child's staging folder."""
+    """Calls `on_evaluation` with each new line of a training child's progress
+    file (train's --progress) as it is written."""
 
-    def __init__(self, run_dir: Path, on_evaluation: Callable[[Dict[str, Any]], None]) -> None:
-        self.run_dir, self.on_evaluation = run_dir, on_evaluation
+    def __init__(self, run_dir: Path, progress: Path,
+                 on_evaluation: Callable[[Dict[str, Any]], None]) -> None:
+        self.run_dir, self.progress, self.on_evaluation = run_dir, progress, on_evaluation
         self.offset, self.seen = 0, 0
 
     def __call__(self, process: subprocess.Popen) -> None:
-        path = staging_dir(self.run_dir, process.pid) / TRAIN_LOG
         try:
-            with path.open("rb") as log:
+            with self.progress.open("rb") as log:
                 log.seek(self.offset)
                 data = log.read()
         except FileNotFoundError:  # not started yet, or already finished
@@ -103,14 +122,17 @@ class EvaluationFollower:
             self.on_evaluation(record)
 
 
-def train_run(config: Path, corpus_dir: Path, run_dir: Path, seed: int, gpu_id: int, latest: Path,
-          log: Optional[Path] = None,
-          on_evaluation: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
+def train_run(config: Path, corpus_dir: Path, run_dir: Path, seed: int, gpu_id: int,
+              log: Optional[Path] = None,
+              on_evaluation: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
     """`scripts.train` for one run, with the budget in its config. `on_evaluation`
     gets every dev evaluation (a train_log.jsonl record) while the run trains;
     raising from it stops the run, which then leaves no outputs."""
-    follower = EvaluationFollower(run_dir, on_evaluation) if on_evaluation else None
-    run_checked([sys.executable, "-m", "scripts.train", str(config), str(corpus_dir), str(run_dir),
-                 "--latest", str(latest), f"--seed={seed}", f"--gpu-id={gpu_id}"], log, follower)
-    if follower:
-        follower.finish()
+    command = step_command("train", config, corpus_dir, run_dir, f"--seed={seed}", f"--gpu-id={gpu_id}")
+    if on_evaluation is None:
+        run_checked(command, log)
+        return
+    with tempfile.TemporaryDirectory(prefix="train-progress-") as folder:
+        follower = EvaluationFollower(run_dir, Path(folder) / TRAIN_LOG, on_evaluation)
+        run_checked([*command, "--progress", str(follower.progress)], log, follower)
+    follower.finish()

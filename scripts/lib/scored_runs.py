@@ -2,20 +2,19 @@
 runs (train-seeds, benchmark-configs). Kept apart from `runs` so that the steps
 that only train (tune) do not depend on the evaluate step."""
 
-import sys
 from pathlib import Path
 from typing import Optional
 
-from .runs import run_checked, train_run
+from .runs import run_checked, step_command, train_run
 
 
 def train_and_evaluate(config: Path, corpus_dir: Path, run_dir: Path, seed: int, gpu_id: int,
-                       latest: Path, log: Optional[Path] = None) -> None:
+                       log: Optional[Path] = None) -> None:
     """`train_run`, then `scripts.evaluate` on the test split; the run's run.json
     records time, speed and peak memory of the training process."""
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("", encoding="utf8")
-    train_run(config, corpus_dir, run_dir, seed, gpu_id, latest, log)
-    run_checked([sys.executable, "-m", "scripts.evaluate", str(run_dir / "model-best"),
-                 str(corpus_dir / "test.spacy"), str(run_dir), f"--gpu-id={gpu_id}"], log)
+    train_run(config, corpus_dir, run_dir, seed, gpu_id, log)
+    run_checked(step_command("evaluate", run_dir / "model-best", corpus_dir / "test.spacy", run_dir,
+                             f"--gpu-id={gpu_id}"), log)

@@ -20,6 +20,7 @@ LOGGER_NAME = "ner_template.TrainLogger.v1"
 @registry.loggers(LOGGER_NAME)
 def train_logger(
     log_path: str,
+    progress_path: Optional[str] = None,
     progress_bar: Union[bool, str, None] = None,
     console_output: bool = True,
     output_file: Optional[str] = None,
@@ -32,7 +33,7 @@ def train_logger(
 
     def setup(nlp: Language, stdout: IO, stderr: IO):
         console_step, console_finalize = make_console(nlp, stdout, stderr)
-        log_file = open(log_path, "w", encoding="utf8")
+        log_files = [open(path, "w", encoding="utf8") for path in (log_path, progress_path) if path]
         start = time.perf_counter()
 
         def log_step(info: Optional[Dict[str, Any]]) -> None:
@@ -48,12 +49,14 @@ def train_logger(
                 "words": info["words"],
                 "seconds": round(time.perf_counter() - start, 3),
             }
-            log_file.write(srsly.json_dumps(record) + "\n")
-            log_file.flush()  # a parent step follows the log as it grows (lib.runs)
+            for log_file in log_files:
+                log_file.write(srsly.json_dumps(record) + "\n")
+                log_file.flush()  # a parent step may follow the progress file as it grows (lib.runs)
 
         def finalize() -> None:
             console_finalize()
-            log_file.close()
+            for log_file in log_files:
+                log_file.close()
 
         return log_step, finalize
 

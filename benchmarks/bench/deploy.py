@@ -18,18 +18,15 @@ apart. The machine is shared, so read the ratios, not the absolute figures.
 
 import http.client
 import json
-import os
 import queue
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List
 
@@ -37,9 +34,10 @@ import srsly
 import typer
 from wasabi import msg
 
-from .lib.errors import UserError, exit_on_user_error
-from .lib.provenance import environment_info, utc_now
-from .lib.tables import markdown_table, write_json_and_markdown
+from scripts.lib.errors import UserError, exit_on_user_error
+from scripts.lib.processes import DaskCluster, answers, free_port
+from scripts.lib.provenance import environment_info, utc_now
+from scripts.lib.tables import markdown_table, write_json_and_markdown
 
 # serve's settings in the benchmark: the project's defaults would refuse nothing
 # the benchmark sends, and the benchmark must not depend on project.yml.
@@ -55,12 +53,6 @@ def timed(command: List[str], cwd: Path) -> float:
     if result.returncode != 0:
         raise UserError(f"{' '.join(command[:4])} ... failed: {result.stderr[-400:]}")
     return time.perf_counter() - start
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve_load(base: str, texts: List[str], clients: int) -> Dict[str, Any]:
@@ -119,14 +111,6 @@ def wait_until(condition: Callable[[], bool], what: str, process: subprocess.Pop
         time.sleep(0.2)
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def serve_round(model: Path, texts: List[str], workers: int, clients: int, cwd: Path) -> Dict[str, Any]:
     """One server started with `workers` model processes and measured once it is
     up: a service starts once and then serves, so its start-up is reported apart."""
@@ -143,47 +127,6 @@ def serve_round(model: Path, texts: List[str], workers: int, clients: int, cwd: 
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
-
-
-class DaskCluster:
-    """A scheduler (at `port`, or a free one) and `workers` one-thread workers,
-    each started with Dask's own CLI in its own process group, in a folder
-    outside the project, without PYTHONPATH: nothing of the project is there
-    unless annotate ships it."""
-
-    def __init__(self, workers: int, port: int = 0) -> None:
-        self.folder = tempfile.mkdtemp(prefix="ner-dask-")
-        self.address = f"tcp://127.0.0.1:{port or free_port()}"
-        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-        dask = str(Path(sys.executable).parent / "dask")
-        self.processes = [subprocess.Popen(args, cwd=self.folder, env=env, start_new_session=True,
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                          for args in [[dask, "scheduler", "--host", "127.0.0.1", "--port",
-                                        self.address.rsplit(":", 1)[1], "--no-dashboard"]]
-                          + [[dask, "worker", self.address, "--nworkers", "1", "--nthreads", "1",
-                              "--no-dashboard"]] * workers]
-        from distributed import Client
-
-        try:
-            with Client(self.address, timeout=60) as client:
-                client.wait_for_workers(workers, timeout=120)
-        except BaseException:
-            self.close()
-            raise
-
-    def __enter__(self) -> "DaskCluster":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            process.wait(timeout=60)
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def deploy_markdown(results: Dict[str, Any]) -> str:

@@ -32,16 +32,16 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from .lib.configs import generate, read_budget, set_budget
-from .lib.errors import UserError, exit_on_user_error
-from .lib.files import md5_file
-from .lib.pretrained import static_vectors
-from .lib.provenance import environment_info, utc_now
-from .lib.run_record import read_run, read_test_scores, run_figures, same_training
-from .lib.runs import stop_running
-from .lib.scored_runs import train_and_evaluate
-from .lib.tables import markdown_table, write_json_and_markdown
-from .lib.timing import words_per_second
+from scripts.lib.configs import generate, read_budget, set_budget
+from scripts.lib.errors import UserError, exit_on_user_error
+from scripts.lib.files import md5_file
+from scripts.lib.pretrained import static_vectors
+from scripts.lib.provenance import environment_info, utc_now
+from scripts.lib.run_record import read_run, read_test_scores, run_figures, same_training
+from scripts.lib.runs import stop_running
+from scripts.lib.scored_runs import train_and_evaluate
+from scripts.lib.tables import markdown_table, write_json_and_markdown
+from scripts.lib.timing import words_per_second
 
 STOCK = {"stock-efficiency": "efficiency", "stock-accuracy": "accuracy"}
 DEFAULT_SYSTEMS = ("stock-efficiency", "stock-accuracy", "template")
@@ -152,7 +152,7 @@ def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, paralle
         msg.divider(f"{job['system']}, seed {job['seed']}" + (f" (log: {log})" if log else ""))
         try:
             train_and_evaluate(job["config"], corpus_dir, job["run_dir"], job["seed"], gpu_id,
-                               latest=job["run_dir"].parent / "latest", log=log)
+                               log=log)
         except BaseException:
             failed.set()
             raise

@@ -21,9 +21,9 @@ from typing import Any, Dict, Iterator, List
 import typer
 from wasabi import msg
 
-from .lib.errors import UserError, exit_on_user_error
-from .lib.provenance import environment_info, utc_now
-from .lib.tables import markdown_table, write_json_and_markdown
+from scripts.lib.errors import UserError, exit_on_user_error
+from scripts.lib.provenance import environment_info, utc_now
+from scripts.lib.tables import markdown_table, write_json_and_markdown
 
 
 def sentences(source: Path) -> List[List[str]]:

@@ -1,7 +1,10 @@
-"""The benchmark: aggregation over seeds, the stock configs, run reuse, speed
-rounds, and a small real run."""
+"""benchmark-configs: aggregation over seeds, the stock configs, run reuse, speed
+rounds, stopping, and a small real run through the benchmark project."""
 
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,8 +14,8 @@ from confection import Config
 from spacy.schemas import ConfigSchemaTraining
 from spacy.util import load_model_from_config, registry
 
-from scripts import benchmark
-from scripts.benchmark import (
+from bench import configs as benchmark
+from bench.configs import (
     DEFAULT_SYSTEMS,
     best_of_rounds_speeds,
     corpus_md5s,
@@ -28,7 +31,7 @@ from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
 from scripts.lib.run_record import config_inputs, settings_md5
 
-from .conftest import ROOT, copy_project, run, weasel
+from tests.conftest import ROOT, copy_project, run, set_var_defaults, wait_for, weasel
 
 
 def fake_run(system: str, seed: int, f: float, seconds: float, batch: int) -> dict:
@@ -244,11 +247,12 @@ def test_speed_keeps_the_best_round_of_each_model() -> None:
 
 @pytest.mark.slow
 def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path) -> None:
-    project = copy_project(tmp_path / "project")
+    project = copy_project(tmp_path / "project", benchmarks=True)
+    # The template's budget, edited where a user edits it: the benchmark trains with it.
+    set_var_defaults(project, max_steps=20, eval_frequency=10, patience=0)
     # One seed: the statistics over seeds are tested in-process (summarise).
-    small = ["--vars.bench_seeds", "0", "--vars.max_steps", "20", "--vars.eval_frequency", "10",
-             "--vars.patience", "0", "--vars.bench_speed_seconds", "0.2"]
-    weasel(["run", "benchmark", ".", *small], project)
+    small = ["--vars.dataset", "sample", "--vars.seeds", "0", "--vars.speed_seconds", "0.2"]
+    weasel(["run", "configs", "benchmarks", *small], project)
     results = srsly.read_json(project / "benchmarks" / "sample" / "results.json")
     assert [(r["system"], r["seed"], r["reused"]) for r in results["runs"]] == \
         [(s, 0, False) for s in DEFAULT_SYSTEMS]
@@ -271,7 +275,7 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     (project / "configs" / "optimize" / "tuned.cfg").write_text(
         "[components.tok2vec.model.encode]\nwidth = 64\n")
     before = (runs / "template-s0" / "run.json").read_bytes()
-    weasel(["run", "benchmark-tuned", ".", *small, "--vars.bench_parallel", "2"], project)
+    weasel(["run", "tuned", "benchmarks", *small, "--vars.parallel", "2"], project)
     tuned = srsly.read_json(project / "benchmarks" / "sample" / "tuned" / "results.json")
     assert [(r["system"], r["seed"], r["reused"]) for r in tuned["runs"]] == \
         [(s, 0, s != "tuned") for s in ("stock-efficiency", "template", "tuned")]
@@ -282,17 +286,18 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert config["components"]["tok2vec"]["model"]["encode"]["width"] == 64
 
     # A table of the runs finished so far: seed 1 is listed as not run, not trained.
-    run(["python", "-m", "scripts.benchmark", "corpus/sample", "benchmarks/partial", "--runs-dir",
-         str(runs), "--systems", "stock-efficiency,template", "--extra", "tuned=configs/optimize/tuned.cfg",
-         "--overlay", "configs/architecture/cnn.cfg", "--overlay", "configs/optimize/efficiency.cfg",
-         "--seeds", "0,1", "--budget-config", "training/sample-cnn-efficiency-s0/config.cfg",
-         "--speed-seconds", "0.2", "--finished-only", "--cannot-run", "transformer=no GPU"],
-        project, check=True)
+    run(["python", "-m", "bench.configs", "../corpus/sample", "partial", "--runs-dir", str(runs),
+         "--systems", "stock-efficiency,template", "--extra", "tuned=../configs/optimize/tuned.cfg",
+         "--lang", "pt", "--base", "../configs/base.cfg", "--overlay", "../configs/architecture/cnn.cfg",
+         "--overlay", "../configs/optimize/efficiency.cfg", "--seeds", "0,1", "--gpu-id", "-1",
+         "--budget-config", "../training/bench-sample/config.cfg", "--vectors", "../training/vectors/sample",
+         "--parallel", "1", "--speed-seconds", "0.2", "--finished-only", "--cannot-run", "transformer=no GPU"],
+        project / "benchmarks", check=True)
     partial = srsly.read_json(project / "benchmarks" / "partial" / "results.json")
     assert partial["cannot_run"] == {"transformer": "no GPU"}
     assert partial["not_run"] == [{"system": s, "seed": 1} for s in ("stock-efficiency", "template", "tuned")]
     assert {r["seed"] for r in partial["runs"]} == {0} and not (runs / "template-s1").exists()
-    assert "`configs/optimize/tuned.cfg`" in (project / "benchmarks" / "sample" / "tuned" / "results.md").read_text()
+    assert "`../configs/optimize/tuned.cfg`" in (project / "benchmarks" / "sample" / "tuned" / "results.md").read_text()
 
 
 def test_a_failed_run_stops_the_benchmark_before_later_runs_start(tmp_path: Path, monkeypatch) -> None:
@@ -309,3 +314,24 @@ def test_a_failed_run_stops_the_benchmark_before_later_runs_start(tmp_path: Path
     with pytest.raises(UserError, match="exit code 1"):
         benchmark.train_all(jobs, tmp_path, -1, parallel=1)
     assert started == ["template-s0"]  # the finished run is reused, the one after the failure never starts
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_parallel_benchmark_and_its_training_runs(corpus_and_config: Path,
+                                                                   tmp_path: Path) -> None:
+    runs_dir = tmp_path / "out" / "runs"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.configs", str(corpus_and_config / "corpus"), str(tmp_path / "out"),
+         "--systems", "stock-efficiency,template", "--seeds", "0", "--lang", "pt",
+         "--base", str(ROOT / "configs" / "base.cfg"), "--gpu-id", "-1", "--speed-seconds", "0.2",
+         "--budget-config", str(corpus_and_config / "long.cfg"), "--parallel", "2"],
+        cwd=ROOT / "benchmarks", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(list(runs_dir.glob("*/.staging-*/train_log.jsonl"))) == 2,
+             "the two runs never started")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert not list(runs_dir.glob("*/.staging-*"))
+    assert not (tmp_path / "out" / "results.json").exists()
+    leftover = subprocess.run(["pgrep", "-f", str(runs_dir)], capture_output=True, text=True).stdout
+    assert not leftover.strip(), f"training processes left running: {leftover}"

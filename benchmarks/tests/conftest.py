@@ -1,0 +1,3 @@
+"""The template's test fixtures, shared with the benchmark tests."""
+
+from tests.conftest import corpus_and_config, project  # noqa: F401

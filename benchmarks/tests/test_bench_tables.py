@@ -1,0 +1,36 @@
+"""The committed tables and the README sentences that quote them. These tie the
+template's README to measurements made with the template's defaults at the time:
+changing a default (max_steps, patience) fails them until the benchmarks are
+rerun (benchmarks/README.md) or the README no longer quotes them. Marked
+`benchmarks`: a project cloned for a new task deletes this folder, or runs
+`python -m pytest -m "not benchmarks"`."""
+
+import re
+
+import pytest
+import srsly
+
+from tests.conftest import ROOT
+
+BENCHMARKS = ROOT / "benchmarks"
+TEMPLATE_VARS = srsly.read_yaml(ROOT / "project.yml")["vars"]
+pytestmark = pytest.mark.benchmarks
+
+
+def test_readme_headline_quotes_the_committed_default_budget_tables() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf8")
+    # Any line wrapping: the words, not the spaces between them, are the headline.
+    headline = re.search(r"`cnn`\s+(\S+)\s+on\s+LeNER-Br\s+\(stock\s+spaCy\s+(\S+)\),\s+(\S+)\s+on\s+"
+                         r"CoNLL-2003\s+\((\S+)\);\s+`spancat`\s+(\S+)\s+on\s+CoNLL-2003,\s+"
+                         r"`cnn_large`\s+(\S+)\s+on\s+LeNER-Br", readme)
+    assert headline, "the README's test-F1 headline moved or changed its wording"
+    quoted = [float(figure) for figure in headline.groups()]
+    tables = [srsly.read_json(BENCHMARKS / name / "results.json") for name in ("lener_br", "conll2003")]
+    measured = [round(100 * table["summary"][system]["f"]["mean"], 2)
+                for table in tables for system in ("template", "stock-efficiency")]
+    architectures = [tables[1]["summary"]["spancat"], tables[0]["summary"]["cnn_large"]]
+    assert quoted == [*measured, *(round(100 * values["f"]["mean"], 2) for values in architectures)]
+    assert all(len(values["seeds"]) == 3 for values in architectures)
+    assert all(table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"] and
+               table["budget"]["patience"] == TEMPLATE_VARS["patience"] and
+               len(table["summary"]["template"]["seeds"]) == 3 for table in tables)
