@@ -10,7 +10,6 @@ step exits 1 after writing when the latest run's test F1 is more than N points
 below the baseline's.
 """
 
-import statistics
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -18,7 +17,8 @@ import typer
 from wasabi import msg
 
 from .lib.errors import UserError, exit_on_user_error
-from .lib.run_record import run_figures
+from .lib.run_record import METRICS_JSON, RUN_JSON, run_figures
+from .lib.seeds import mean_std
 from .lib.tables import markdown_table, percent, write_json_and_markdown
 
 
@@ -26,11 +26,11 @@ def load_runs(training_dir: Path) -> List[Dict[str, Any]]:
     """Every evaluated run below `training_dir` (run.json + metrics.json) as a table
     row, oldest first."""
     runs = []
-    for manifest_path in sorted(training_dir.rglob("run.json")):
+    for manifest_path in sorted(training_dir.rglob(RUN_JSON)):
         run_dir = manifest_path.parent
         if any(part.startswith(".") for part in run_dir.relative_to(training_dir).parts):
             continue  # staging folders of a step in progress
-        if not (run_dir / "metrics.json").is_file():
+        if not (run_dir / METRICS_JSON).is_file():
             continue
         runs.append({"run": run_dir.relative_to(training_dir).as_posix(), **run_figures(run_dir)})
     runs.sort(key=lambda run: (run["created"], run["run"]))
@@ -51,8 +51,7 @@ def seed_groups(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         members = [by_seed[seed] for seed in sorted(by_seed)]
 
         def stats(name: str) -> Dict[str, float]:
-            values = [member[name] for member in members]
-            return {"mean": statistics.fmean(values), "std": statistics.stdev(values)}
+            return mean_std([member[name] for member in members])
 
         summaries.append({"config_md5": key[0], "train_md5": key[1], "seeds": sorted(by_seed),
                           "runs": [m["run"] for m in members], "f": stats("f"), "p": stats("p"),

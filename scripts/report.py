@@ -27,6 +27,7 @@ from .lib.entities import SPANS_KEY, entity_labels, entity_spans, score_prefix
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs
 from .lib.plots import plot_png
+from .lib.run_record import METRICS_JSON, MODEL_BEST, TRAIN_LOG, read_log, read_metrics
 from .lib.tables import PRF_HEADER, markdown_table, percent, prf_rows
 
 Entity = Tuple[int, int, str]
@@ -122,11 +123,11 @@ def palette(labels: List[str]) -> Dict[str, str]:
 
 
 def build(run_dir: Path, train_path: Path, test_path: Path, n_worst: int) -> Dict[str, Any]:
-    for path in (run_dir / "model-best", run_dir / "metrics.json", train_path, test_path):
+    for path in (run_dir / MODEL_BEST, run_dir / METRICS_JSON, train_path, test_path):
         if not path.exists():
             raise UserError("not found (run the earlier steps first)", path)
-    log_path = run_dir / "train_log.jsonl"
-    nlp = spacy.load(run_dir / "model-best")
+    log_path = run_dir / TRAIN_LOG
+    nlp = spacy.load(run_dir / MODEL_BEST)
     gold_docs = list(DocBin().from_disk(test_path).get_docs(nlp.vocab))
     pred_docs = list(nlp.pipe(doc.text for doc in gold_docs))
     train_texts = {ent.text for doc in DocBin().from_disk(train_path).get_docs(nlp.vocab) for ent in entity_spans(doc)}
@@ -149,8 +150,8 @@ def build(run_dir: Path, train_path: Path, test_path: Path, n_worst: int) -> Dic
     for gold, pred in pairs:
         counts.update(confusion(entities(gold), entities(pred)))
     return {
-        "metrics": srsly.read_json(run_dir / "metrics.json"),
-        "log": list(srsly.read_jsonl(log_path)) if log_path.exists() else [],
+        "metrics": read_metrics(run_dir),
+        "log": read_log(log_path),
         "confusion": counts,
         "seen_unseen": seen_unseen(pairs, train_texts),
         "worst": [(errors, pairs[index]) for errors, index in worst[:n_worst]],

@@ -45,9 +45,10 @@ from .lib.settings import Spec, read_settings
 
 BACKLOG = 2048
 # The keys of the settings file, with their types and smallest values.
-SETTINGS: Spec = {"workers": (int, 1), "batch_size": (int, 1), "batch_wait_ms": (float, 0), "max_texts": (int, 1), "max_chars": (int, 1),
-                  "deadline_seconds": (float, 0.001), "read_timeout_seconds": (float, 0.001),
-                  "max_connections": (int, 1), "grace_seconds": (float, 0.001)}
+SETTINGS: Spec = {"workers": (int, 1), "batch_size": (int, 1), "batch_wait_ms": (float, 0),
+                  "max_texts": (int, 1), "max_chars": (int, 1), "deadline_seconds": (float, 0.001),
+                  "read_timeout_seconds": (float, 0.001), "max_connections": (int, 1),
+                  "grace_seconds": (float, 0.001)}
 
 
 class ServiceServer(uvicorn.Server):

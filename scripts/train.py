@@ -38,7 +38,7 @@ from .lib.configs import read_budget
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs, md5_file, remove_path, write_text
 from .lib.pretrained import has_pretraining, pretrained_weights
-from .lib.provenance import environment_info, package_versions, peak_memory_mib, utc_now
+from .lib.provenance import package_versions, utc_now
 from .lib.run_record import (
     TRAIN_LOG,
     best_entry,
@@ -46,8 +46,8 @@ from .lib.run_record import (
     patience_needed,
     read_log,
     read_run,
+    run_record,
     same_training,
-    settings_md5,
     staging_dir,
 )
 from .lib.run_record import TRAIN_OUTPUTS as OUTPUTS
@@ -213,30 +213,8 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
             restore_logger(model_dir, dict(base_config["training"]["logger"]))
         log = read_log(temps[2])
         best, needed = best_entry(log), patience_needed(log)
-        last = log[-1] if log else {}
-        srsly.write_json(temps[3], {
-            "run": run_dir.name,
-            "created": utc_now(),
-            "seed": seed,
-            "gpu_id": gpu_id,
-            "config": {"path": config_path.as_posix(), "md5": md5_file(config_path),
-                       "settings_md5": settings_md5(config_path)},
-            "corpus": corpora,
-            "inputs": inputs,
-            "training": {
-                **settings,
-                "steps": last.get("step"),
-                "epochs": last.get("epoch"),
-                "best_step": best and best["step"],
-                "best_dev_score": best and best["score"],
-                "patience_needed": needed,
-                "words_seen": last.get("words"),
-                "words_per_second": round(last["words"] / last["seconds"]) if last.get("seconds") else None,
-            },
-            "wall_time_seconds": round(wall_time, 2),
-            "peak_memory_mib": peak_memory_mib(),
-            "environment": environment_info(),
-        })
+        srsly.write_json(temps[3], run_record(run_dir, seed, gpu_id, config_path, corpora, inputs, settings,
+                                              log, wall_time))
     msg.good(f"Run saved to {run_dir} in {wall_time:.0f}s (best dev score "
              f"{best['score'] if best else float('nan'):.3f} at step {best and best['step']})")
     # The figure to set the patience var from: a smaller one ends training sooner

@@ -8,7 +8,6 @@ whole group is built in a staging folder and replaces the previous one only when
 every seed succeeded. `weasel run compare` lists the runs and the group.
 """
 
-import statistics
 from pathlib import Path
 from typing import Dict
 
@@ -17,10 +16,11 @@ import typer
 from wasabi import msg
 
 from .lib.configs import read_budget
-from .lib.errors import UserError, exit_on_user_error
+from .lib.errors import exit_on_user_error
 from .lib.files import atomic_output
 from .lib.run_record import read_test_scores
 from .lib.scored_runs import train_and_evaluate
+from .lib.seeds import mean_std, parse_seeds
 
 
 @exit_on_user_error
@@ -33,9 +33,7 @@ def main(
     gpu_id: int = typer.Option(..., help="GPU id, or -1 for CPU"),
     # fmt: on
 ) -> None:
-    seed_list = sorted({int(seed) for seed in seeds.split(",") if seed.strip()})
-    if len(seed_list) < 2:
-        raise UserError(f"give at least two seeds (got {seeds!r}); one seed is the 'train' command")
+    seed_list = sorted(parse_seeds(seeds, minimum=2))  # one seed is the 'train' command
     budget = read_budget(config_path)
     with atomic_output(group_dir) as staging:
         staging.mkdir()
@@ -48,8 +46,7 @@ def main(
             for key in scores:
                 scores[key].append(overall[key])
         summary = {"config": config_path.as_posix(), "seeds": seed_list, "budget": budget,
-                   **{key: {"mean": statistics.fmean(values), "std": statistics.stdev(values),
-                            "values": values} for key, values in scores.items()}}
+                   **{key: {**mean_std(values), "values": values} for key, values in scores.items()}}
         srsly.write_json(staging / "summary.json", summary)
     f = summary["f"]
     msg.good(f"Test F1 over seeds {seed_list}: {100 * f['mean']:.2f} ± {100 * f['std']:.2f}; "

@@ -30,8 +30,8 @@ def copy_project(dest: Path, benchmarks: bool = False) -> Path:
         skipped = [n for n in names if n in GENERATED or n.endswith(".pyc")]
         if Path(folder) == ROOT and not benchmarks:
             skipped.append("benchmarks")
-        if Path(folder) == ROOT / "assets":
-            skipped += [n for n in names if n not in ("sample", "unlabelled", ".gitattributes")]
+        if Path(folder) == ROOT / "assets":  # fetched datasets stay behind, the project's files come
+            skipped += [n for n in names if (Path(folder) / n).is_dir() and n not in ("sample", "unlabelled")]
         if Path(folder).parent == ROOT / "benchmarks":
             skipped += [n for n in names if n == "runs"]
         return skipped

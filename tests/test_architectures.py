@@ -49,7 +49,7 @@ def config_for(architecture: str, **budget: int) -> Config:
 
 
 def test_the_four_architectures_ship() -> None:
-    assert ARCHITECTURES == ["cnn", "cnn_large", "spancat", "transformer"]
+    assert {"cnn", "cnn_large", "spancat", "transformer"} <= set(ARCHITECTURES)
 
 
 @pytest.mark.parametrize("architecture, pipeline", [

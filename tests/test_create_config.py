@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 from confection import Config
@@ -28,7 +29,8 @@ def test_regenerates_its_own_file_but_never_a_hand_edited_one(tmp_path: Path) ->
     out = tmp_path / "config.cfg"
     assert create(out).returncode == 0
     assert create(out, "--overlay", "configs/architecture/cnn_large.cfg").returncode == 0
-    edited = out.read_text().replace("dropout = 0.1", "dropout = 0.3")
+    edited, count = re.subn(r"^dropout = .*$", "dropout = 0.987", out.read_text(), count=1, flags=re.M)
+    assert count == 1
     out.write_text(edited)
     result = create(out)
     assert result.returncode == 1

@@ -215,7 +215,8 @@ def test_readme_has_two_setup_commands_and_ci_runs_the_test_one() -> None:
     assert pytest_runs == [commands[1], f"{commands[1]} -m transformer"]
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "scripts").rglob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted([*(ROOT / "scripts").rglob("*.py"), *(ROOT / "benchmarks").glob("bench/*.py")]),
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_every_script_has_a_module_docstring(path: Path) -> None:
     assert ast.get_docstring(ast.parse(path.read_text(encoding="utf8"))), path.name
 

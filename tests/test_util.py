@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.lib.errors import UserError
 from scripts.lib.files import atomic_output, atomic_outputs, md5_file, md5_path
 from scripts.lib.tables import markdown_table
 
@@ -75,3 +76,15 @@ def test_peak_memory_of_a_child_does_not_include_its_parents() -> None:
     assert peak_memory_mib() > 400
     assert 0 < child < 200
     del ballast
+
+
+def test_seed_lists_are_parsed_in_one_place_with_a_one_line_error() -> None:
+    from scripts.lib.seeds import mean_std, parse_seeds
+
+    assert parse_seeds(" 2, 0,2,1 ") == [2, 0, 1]
+    with pytest.raises(UserError, match="seeds must be comma-separated integers, got 'a' in '0,a'"):
+        parse_seeds("0,a")
+    with pytest.raises(UserError, match="give at least 2 seeds"):
+        parse_seeds("3", minimum=2)
+    assert mean_std([1.0]) == {"mean": 1.0, "std": 0.0}
+    assert mean_std([1.0, 3.0])["std"] == pytest.approx(2 ** 0.5)

@@ -19,7 +19,6 @@ whose config, corpus, seed, budget and static vectors are unchanged is reused,
 not retrained, so an interrupted benchmark resumes and benchmarks can share runs.
 """
 
-import statistics
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -37,9 +36,10 @@ from scripts.lib.errors import UserError, exit_on_user_error
 from scripts.lib.files import md5_file
 from scripts.lib.pretrained import static_vectors
 from scripts.lib.provenance import environment_info, utc_now
-from scripts.lib.run_record import read_run, read_test_scores, run_figures, same_training
+from scripts.lib.run_record import MODEL_BEST, read_run, read_test_scores, run_figures, same_training
 from scripts.lib.runs import stop_running
 from scripts.lib.scored_runs import train_and_evaluate
+from scripts.lib.seeds import mean_std, parse_seeds
 from scripts.lib.tables import markdown_table, write_json_and_markdown
 from scripts.lib.timing import words_per_second
 
@@ -202,12 +202,8 @@ def run_result(job: Dict[str, Any], speed: Dict[str, float]) -> Dict[str, Any]:
                                          "steps", "best_step", "peak_memory_mib")},
         "per_label": figures["per_label_f"],
         "inference_words_per_second": speed,
-        "model_size_mib": round(dir_size_mib(run_dir / "model-best"), 2),
+        "model_size_mib": round(dir_size_mib(run_dir / MODEL_BEST), 2),
     }
-
-
-def mean_std(values: List[float]) -> Dict[str, float]:
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
 
 
 def summarise(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -337,9 +333,7 @@ def main(
     cannot_run: List[str] = typer.Option([], "--cannot-run", help="NAME=REASON: a system this machine cannot run (no GPU, no model hub), listed under the table with its reason"),
     # fmt: on
 ) -> None:
-    seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-    if not seed_list:
-        raise UserError("no seeds given")
+    seed_list = parse_seeds(seeds)
     builtin = [s.strip() for s in systems.split(",") if s.strip()]
     unknown = [s for s in builtin if s not in DEFAULT_SYSTEMS]
     if unknown or BASELINE not in builtin:
@@ -375,7 +369,7 @@ def main(
         not_run = []
     train_all(jobs, corpus_dir, gpu_id, parallel)
     msg.info(f"Measuring inference speed of {len(jobs)} models ({speed_rounds} rounds)")
-    models = {(job["system"], job["seed"]): spacy.load(job["run_dir"] / "model-best") for job in jobs}
+    models = {(job["system"], job["seed"]): spacy.load(job["run_dir"] / MODEL_BEST) for job in jobs}
     speeds = best_of_rounds_speeds(models, texts, speed_seconds, speed_rounds)
     runs = [run_result(job, speeds[(job["system"], job["seed"])]) for job in jobs]
     results = {

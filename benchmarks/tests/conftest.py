@@ -1,3 +1,3 @@
 """The template's test fixtures, shared with the benchmark tests."""
 
-from tests.conftest import corpus_and_config, project  # noqa: F401
+from tests.conftest import corpus_and_config, project, sample_data  # noqa: F401

@@ -12,11 +12,14 @@ from confection import Config
 
 from .entities import score_prefix
 from .files import md5_file, md5_path
+from .provenance import environment_info, peak_memory_mib, utc_now
 
+# The files of a run folder.
+MODEL_BEST, MODEL_LAST = "model-best", "model-last"
 TRAIN_LOG = "train_log.jsonl"
 RUN_JSON = "run.json"
 METRICS_JSON = "metrics.json"
-TRAIN_OUTPUTS = ("model-best", "model-last", TRAIN_LOG, RUN_JSON)
+TRAIN_OUTPUTS = (MODEL_BEST, MODEL_LAST, TRAIN_LOG, RUN_JSON)
 
 
 class Scores(TypedDict):
@@ -80,6 +83,43 @@ def patience_needed(log: List[Dict[str, Any]]) -> int:
     return needed
 
 
+def run_record(run_dir: Path, seed: int, gpu_id: int, config: Path, corpora: Dict[str, Dict[str, Any]],
+               inputs: Dict[str, Dict[str, Any]], budget: Dict[str, int], log: List[Dict[str, Any]],
+               wall_time: float) -> Dict[str, Any]:
+    """run.json of a finished training: what it learned from (config, corpus and
+    input checksums), with which seed and budget, how it went (from its log), on
+    which machine and versions."""
+    best, last = best_entry(log), (log[-1] if log else {})
+    return {
+        "run": run_dir.name,
+        "created": utc_now(),
+        "seed": seed,
+        "gpu_id": gpu_id,
+        "config": {"path": config.as_posix(), "md5": md5_file(config), "settings_md5": settings_md5(config)},
+        "corpus": corpora,
+        "inputs": inputs,
+        "training": {
+            **budget,
+            "steps": last.get("step"),
+            "epochs": last.get("epoch"),
+            "best_step": best and best["step"],
+            "best_dev_score": best and best["score"],
+            "patience_needed": patience_needed(log),
+            "words_seen": last.get("words"),
+            "words_per_second": round(last["words"] / last["seconds"]) if last.get("seconds") else None,
+        },
+        "wall_time_seconds": round(wall_time, 2),
+        "peak_memory_mib": peak_memory_mib(),
+        "environment": environment_info(),
+    }
+
+
+def read_metrics(run_dir: Path) -> Optional[Dict[str, Any]]:
+    """metrics.json of an evaluated run (written by evaluate), else None."""
+    path = run_dir / METRICS_JSON
+    return srsly.read_json(path) if path.is_file() else None
+
+
 def read_run(run_dir: Path) -> Optional[Dict[str, Any]]:
     """run.json of a complete run folder (all training outputs present), else None."""
     if not all((run_dir / name).exists() for name in TRAIN_OUTPUTS):
@@ -92,10 +132,9 @@ def read_run(run_dir: Path) -> Optional[Dict[str, Any]]:
 
 def read_test_scores(run_dir: Path) -> Optional[TestScores]:
     """The run's test scores from its metrics.json, or None before evaluate ran."""
-    path = run_dir / METRICS_JSON
-    if not path.is_file():
+    metrics = read_metrics(run_dir)
+    if metrics is None:
         return None
-    metrics = srsly.read_json(path)
     return {"overall": _scores(metrics["overall"]),
             "per_label": {label: _scores(scores) for label, scores in metrics["per_label"].items()},
             "test_corpus_md5": metrics["test"]["md5"],

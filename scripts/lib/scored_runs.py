@@ -5,6 +5,7 @@ that only train (tune) do not depend on the evaluate step."""
 from pathlib import Path
 from typing import Optional
 
+from .run_record import MODEL_BEST
 from .runs import run_checked, step_command, train_run
 
 
@@ -16,5 +17,5 @@ def train_and_evaluate(config: Path, corpus_dir: Path, run_dir: Path, seed: int,
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("", encoding="utf8")
     train_run(config, corpus_dir, run_dir, seed, gpu_id, log)
-    run_checked(step_command("evaluate", run_dir / "model-best", corpus_dir / "test.spacy", run_dir,
+    run_checked(step_command("evaluate", run_dir / MODEL_BEST, corpus_dir / "test.spacy", run_dir,
                              f"--gpu-id={gpu_id}"), log)
