@@ -32,7 +32,7 @@ from .lib.drift import ALPHA, profile, signals
 from .lib.entities import score_entities
 from .lib.errors import UserError, exit_on_any_error
 from .lib.files import atomic_outputs, remove_path, write_text
-from .lib.plots import plot_png
+from .lib.plots import html_page, plot_png, png_img
 from .lib.provenance import utc_now
 from .lib.readers import ReadOptions, iter_records
 from .lib.run_record import read_test_scores
@@ -184,26 +184,21 @@ def to_html(result: Dict[str, Any], history: List[Dict[str, Any]]) -> str:
     runs = [entry for entry in history if entry["status"] != "error"]
     failures = len(history) - len(runs)
     history_html = (f'<h2>History</h2><p>{len(runs)} run(s), {failures} failed, oldest first.</p>'
-                    f'<img alt="signals over time" src="data:image/png;base64,{history_plot(history)}">'
-                    if runs else "")
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{verdict}</title>'
-            "<style>body{font-family:sans-serif;max-width:64rem;margin:2rem auto}"
-            "td,th{border:1px solid #ccc;padding:.3rem .6rem}table{border-collapse:collapse}"
-            ".crossed td{background:#fdd}mark{background:#ffe58f}sub{font-size:.6em}</style></head><body>"
-            f'<h1 id="verdict">{verdict}</h1>{notes}'
-            f"<p>Model <code>{html.escape(result['model'])}</code>; input "
-            f"<code>{html.escape(result['input'])}</code>: {current['docs']:,} documents, "
-            f"{current['words']:,} words, against {result['reference']['docs']:,} test documents; "
-            f"{html.escape(result['created'])}. Label drift counts when p &lt; {ALPHA}.</p>"
-            "<table><tr><th>signal</th><th>reference</th><th>current</th><th>value</th>"
-            f"<th>threshold</th><th>p-value</th><th></th></tr>{rows}</table>{history_html}"
-            f'<h2>Not read</h2><p id="not-read">{len(skipped):,} record(s) not read'
-            f"{' (first ' + str(SKIPPED_SHOWN) + ')' if len(skipped) > SKIPPED_SHOWN else ''}"
-            f"{':' if skipped else '.'}</p><ul>{not_read}</ul>"
-            f"<h2>Words most often unseen in train</h2><p id=\"unseen\">{unseen or 'none'}</p>"
-            f"<h2>Example documents</h2><ol>{examples}</ol>"
-            f'<img alt="predicted labels" src="data:image/png;base64,'
-            f'{label_plot(result["reference"]["labels"], current["labels"])}"></body></html>')
+                    + png_img("signals over time", history_plot(history)) if runs else "")
+    return html_page(verdict, (
+        f'<h1 id="verdict">{verdict}</h1>{notes}'
+        f"<p>Model <code>{html.escape(result['model'])}</code>; input "
+        f"<code>{html.escape(result['input'])}</code>: {current['docs']:,} documents, "
+        f"{current['words']:,} words, against {result['reference']['docs']:,} test documents; "
+        f"{html.escape(result['created'])}. Label drift counts when p &lt; {ALPHA}.</p>"
+        "<table><tr><th>signal</th><th>reference</th><th>current</th><th>value</th>"
+        f"<th>threshold</th><th>p-value</th><th></th></tr>{rows}</table>{history_html}"
+        f'<h2>Not read</h2><p id="not-read">{len(skipped):,} record(s) not read'
+        f"{' (first ' + str(SKIPPED_SHOWN) + ')' if len(skipped) > SKIPPED_SHOWN else ''}"
+        f"{':' if skipped else '.'}</p><ul>{not_read}</ul>"
+        f"<h2>Words most often unseen in train</h2><p id=\"unseen\">{unseen or 'none'}</p>"
+        f"<h2>Example documents</h2><ol>{examples}</ol>"
+        + png_img("predicted labels", label_plot(result["reference"]["labels"], current["labels"]))))
 
 
 def _fmt(value: Any) -> str:

@@ -26,7 +26,7 @@ from .lib.doc_source import source_line
 from .lib.entities import SPANS_KEY, entity_labels, entity_spans, score_prefix
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs
-from .lib.plots import plot_png
+from .lib.plots import html_page, plot_png, png_img
 from .lib.run_record import METRICS_JSON, MODEL_BEST, TRAIN_LOG, read_log, read_metrics
 from .lib.tables import PRF_HEADER, markdown_table, percent, prf_rows
 
@@ -207,36 +207,21 @@ def html_table(header: Tuple[str, ...], rows: List[Tuple[Any, ...]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; border-top: 1px solid #ddd; padding: 0.5rem 0; }
-.pair h4 { margin: 0.2rem 0; color: #666; font-weight: normal; }
-img { max-width: 100%; }
-"""
-
-
 def to_html(data: Dict[str, Any], run_name: str) -> str:
     metrics = data["metrics"]
     colors = palette(data["labels"])
     header, rows = confusion_rows(data)
     seen = prf_rows(data["seen_unseen"].items())
-    curve = (f'<img alt="training curve" src="data:image/png;base64,{training_curve(data["log"], data["pipe_names"])}">'
+    curve = (png_img("training curve", training_curve(data["log"], data["pipe_names"]))
              if data["log"] else "<p>No training log.</p>")
-    bars = f'<img alt="F1 per label" src="data:image/png;base64,{label_bars(metrics["per_label"])}">'
+    bars = png_img("F1 per label", label_bars(metrics["per_label"]))
     worst = "".join(
         f'<div class="pair"><div><h4>doc {html.escape(str(gold.user_data.get("id", "")))} · gold'
         f" ({errors} errors)</h4>{render_ents(gold, colors, SPANS_KEY in pred.spans)}</div>"
         f"<div><h4>predicted</h4>{render_ents(pred, colors, SPANS_KEY in pred.spans)}</div></div>"
         for errors, (gold, pred) in data["worst"])
     overall = metrics["overall"]
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>NER report: {html.escape(run_name)}</title>
-<style>{STYLE}</style></head>
-<body>
-<h1>NER report: {html.escape(run_name)}</h1>
+    return html_page(f"NER report: {run_name}", f"""<h1>NER report: {html.escape(run_name)}</h1>
 <p>Model <code>{html.escape(metrics["model"])}</code> on <code>{html.escape(metrics["test"]["path"])}</code>
 ({metrics["test"]["docs"]} docs, {metrics["test"]["words"]} words).
 Test F1 <strong id="test-f1">{percent(overall["f"])}</strong>, precision {percent(overall["p"])},
@@ -248,9 +233,7 @@ recall {percent(overall["r"])}; {metrics["speed"]["words_per_second"]:,} words/s
 <p>Gold entities against the predictions that overlap them; "missed" gold entities overlap no
 prediction, "spurious" predictions overlap no gold entity.</p>{html_table(header, rows)}
 <h2>Entities seen and unseen in train</h2>{html_table(("entities", "P", "R", "F1", "support"), seen)}
-<h2>{_worst_title(len(data["worst"]))}</h2>{worst or "<p>No errors.</p>"}
-</body></html>
-"""
+<h2>{_worst_title(len(data["worst"]))}</h2>{worst or "<p>No errors.</p>"}""")
 
 
 def _worst_title(count: int) -> str:
