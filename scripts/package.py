@@ -23,7 +23,7 @@ from spacy.cli.package import package as spacy_package
 from wasabi import msg
 
 from .lib.errors import UserError, check_plain_name, exit_on_user_error
-from .lib.files import atomic_output
+from .lib.files import atomic_output, staging_folder
 from .lib.entities import score_prefix
 from .lib.run_record import Provenance, TestScores, read_provenance, read_test_scores
 
@@ -116,7 +116,7 @@ def main(
         raise UserError(f"the run's records are incomplete (run the '{missing}' step first)", run_dir)
     meta = build_meta(model, name, version, scores, provenance, report, license_)
     package_name = f"{meta['lang']}_{name}-{version}"
-    staging = output_dir / f".staging-{os.getpid()}"
+    staging = staging_folder(output_dir)
     with atomic_output(output_dir / package_name) as tmp:
         try:
             staging.mkdir(parents=True)

@@ -18,7 +18,6 @@ reused rather than retrained (`--force`, or deleting the folder, retrains).
 import fcntl
 import io
 import os
-import re
 import shutil
 import sys
 import time
@@ -36,7 +35,7 @@ from wasabi import msg
 
 from .lib.configs import read_budget
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
-from .lib.files import atomic_outputs, md5_file, remove_path, write_text
+from .lib.files import atomic_outputs, leftover_pid, md5_file, remove_path, staging_folder, write_text
 from .lib.pretrained import has_pretraining, pretrained_weights
 from .lib.provenance import package_versions, utc_now
 from .lib.run_record import (
@@ -48,14 +47,11 @@ from .lib.run_record import (
     read_run,
     run_record,
     same_training,
-    staging_dir,
 )
 from .lib.run_record import TRAIN_OUTPUTS as OUTPUTS
 from .lib.train_logger import LOGGER_NAME
 
 LOCK_NAME = ".train.lock"
-# Staging folders and temporary outputs carry the pid of the process that made them.
-LEFTOVER = re.compile(r"^(?:\.staging-|\..+\.(?:tmp|old)-)(\d+)$")
 
 
 def corpus_summary(path: Path) -> Dict[str, Any]:
@@ -122,8 +118,8 @@ def remove_leftovers(run_dir: Path) -> List[str]:
     run (a killed step cannot clean up after itself); return their names."""
     removed = []
     for path in run_dir.iterdir():
-        match = LEFTOVER.match(path.name)
-        if match and not _process_alive(int(match.group(1))):
+        pid = leftover_pid(path.name)
+        if pid is not None and not _process_alive(pid):
             remove_path(path)
             removed.append(path.name)
     return removed
@@ -187,7 +183,7 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
           gpu_id: int, settings: Dict[str, int], path_overrides: Dict[str, str],
           inputs: Dict[str, Dict[str, Any]], progress: Optional[Path] = None) -> None:
     base_config = Config().from_disk(config_path, interpolate=False)
-    staging = staging_dir(run_dir, os.getpid())
+    staging = staging_folder(run_dir)
     overrides: Dict[str, Any] = {
         "paths.train": corpora["train"]["path"],
         "paths.dev": corpora["dev"]["path"],

@@ -3,10 +3,11 @@ and the assets use."""
 
 import hashlib
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Tuple, Union
+from typing import Any, Iterator, Optional, Tuple, Union
 
 import srsly
 
@@ -19,8 +20,25 @@ def remove_path(path: Path) -> None:
         path.unlink()
 
 
+# Work in progress carries the pid of the process that made it, so that what a
+# killed process left behind can be told from what a running one is writing:
+# temporary outputs (.NAME.tmp-PID, .NAME.old-PID) and staging folders (.staging-PID).
+LEFTOVER = re.compile(r"^(?:\.staging-|\..+\.(?:tmp|old)-)(\d+)$")
+
+
 def _temp_sibling(path: Path, tag: str) -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}")
+
+
+def staging_folder(parent: Path) -> Path:
+    """Where this process builds something in `parent` before it moves it into place."""
+    return parent / f".staging-{os.getpid()}"
+
+
+def leftover_pid(name: str) -> Optional[int]:
+    """The pid in the name of a temporary output or staging folder, else None."""
+    found = LEFTOVER.match(name)
+    return int(found.group(1)) if found else None
 
 
 @contextmanager

@@ -47,12 +47,6 @@ class Provenance(TypedDict):
     git: Optional[Dict[str, Any]]
 
 
-def staging_dir(run_dir: Path, pid: int) -> Path:
-    """Where the training process `pid` builds a run before it replaces the run's
-    outputs; its TRAIN_LOG there grows one line per dev evaluation."""
-    return run_dir / f".staging-{pid}"
-
-
 def read_log(path: Path) -> List[Dict[str, Any]]:
     """A training log (TRAIN_LOG): one entry per dev evaluation, in step order."""
     return list(srsly.read_jsonl(path)) if path.exists() else []
