@@ -59,6 +59,6 @@ def test_a_cloners_first_edits_keep_the_quick_tests_passing(tmp_path: Path) -> N
     assert fast.returncode == 0, fast.stdout[-6000:]
     assert " passed" in fast.stdout and " failed" not in fast.stdout
     # The new data and the new architecture are one var away.
-    for step in ("fetch", "preprocess", "train-vectors", "create-config"):
+    for step in ("fetch", "preprocess", "prepare-unlabelled", "train-vectors", "create-config"):
         weasel(["run", step, ".", "--vars.architecture", "cnn_wide"], project)
     assert "width = 128" in (project / "training" / "my_task-cnn_wide-efficiency-s0" / "config.cfg").read_text()

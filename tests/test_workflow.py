@@ -29,7 +29,7 @@ from .conftest import ROOT, built_once, copy_project, render_page, set_var_defau
 pytestmark = pytest.mark.slow
 
 RUN = "sample-cnn-efficiency-s0"
-STEPS = ["fetch", "preprocess", "train-vectors", "create-config", "pretrain", "check-data", "train",
+STEPS = ["fetch", "preprocess", "prepare-unlabelled", "train-vectors", "create-config", "pretrain", "check-data", "train",
          "evaluate", "profile", "report", "package"]
 SMALL_VARS = {"max_steps": 100, "eval_frequency": 25, "patience": 0}
 PACKAGE_NAME = "pt_sample_cnn_efficiency_s0"
@@ -134,8 +134,8 @@ def test_editing_the_sample_reruns_preprocess_and_everything_after(trained_copy:
     edit_sample(trained_copy, edited)
     # train-vectors and pretrain rerun on the new train split, but switched off they
     # write the same record, so create-config is skipped.
-    assert run_all(trained_copy) == {"fetch", "preprocess", "train-vectors", "pretrain", "check-data",
-                                     "train", "evaluate", "profile", "report", "package"}
+    assert run_all(trained_copy) == {"fetch", "preprocess", "prepare-unlabelled", "train-vectors", "pretrain",
+                                     "check-data", "train", "evaluate", "profile", "report", "package"}
 
 
 def test_another_seed_then_the_default_reuses_the_finished_run(trained_copy: Path) -> None:
@@ -176,7 +176,7 @@ def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflo
     switched_on = ["--vars.static_vectors", "floret", "--vars.pretrain_epochs", "1"]
 
     # The steps that change with the two vars (the others run in every workflow test).
-    for step in ("train-vectors", "create-config", "pretrain", "train"):
+    for step in ("prepare-unlabelled", "train-vectors", "create-config", "pretrain", "train"):
         weasel(["run", step, ".", *switched_on], trained_copy)
     run_dir = trained_copy / "training" / RUN
     inputs = srsly.read_json(run_dir / "run.json")["inputs"]
@@ -190,8 +190,10 @@ def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflo
     assert "include_static_vectors = true" in config
     assert not run_all(trained_copy, *switched_on, "--dry") & {"train-vectors", "create-config", "pretrain",
                                                                "train"}
-    # New unlabelled text: both steps would learn again, and the run retrain.
+    # New unlabelled text: it is prepared again, then both steps learn again and the run retrains.
     unlabelled.write_text("Outro texto sem rótulos.\n", encoding="utf8")
+    assert "prepare-unlabelled" in run_all(trained_copy, *switched_on, "--dry")
+    weasel(["run", "prepare-unlabelled", "."], trained_copy)
     would_run = run_all(trained_copy, *switched_on, "--dry")
     assert would_run >= {"train-vectors", "pretrain"} and not would_run & {"preprocess", "create-config"}
 

@@ -277,7 +277,8 @@ def hash_split(record: Record, seed: int, ratios: Dict[str, float]) -> str:
     return "train"
 
 
-def _normalise(text: str) -> str:
+def normalise_text(text: str) -> str:
+    """Text compared without case, punctuation or spacing (leakage checks)."""
     return re.sub(r"\W+", " ", text.casefold()).strip()
 
 
@@ -293,7 +294,7 @@ class LeakageIndex:
 
     def add(self, split: str, record: Record) -> None:
         self._exact[split].add(_digest(record.text))
-        key = _digest(_normalise(record.text))
+        key = _digest(normalise_text(record.text))
         if key not in self._folded[split]:
             snippet = None if split == "train" else record.text[:200]
             self._folded[split][key] = (record.where, snippet)

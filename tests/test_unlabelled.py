@@ -1,0 +1,98 @@
+"""prepare-unlabelled: raw text that repeats dev or test, exactly or nearly, never
+reaches a step that learns from it; what was removed is reported; the text
+streams, whatever its size."""
+
+import gzip
+import random
+import resource
+from pathlib import Path
+from typing import List
+
+import pytest
+import spacy
+import srsly
+from spacy.tokens import DocBin
+
+from scripts.lib.held_out import NEAR_JACCARD, HeldOutIndex
+
+from .conftest import ROOT, SAMPLE_LANG, run, workflow_options
+
+
+def held_out_sentences(corpus: Path, split: str, n: int) -> List[str]:
+    """The first `n` sentences of 8 words or more of a split."""
+    nlp = spacy.blank(SAMPLE_LANG)
+    found = []
+    for doc in DocBin().from_disk(corpus / f"{split}.spacy").get_docs(nlp.vocab):
+        for sentence in doc.sents if doc.has_annotation("SENT_START") else [doc[:]]:
+            if len(sentence) >= 8 and len(found) < n:
+                found.append(sentence.text)
+    return found
+
+
+def prepare(source: Path, corpus: Path, out: Path):
+    return run(["python", "-m", "scripts.prepare_unlabelled", str(source), str(corpus), str(out / "text.txt.gz"),
+                str(out / "report.json"), *workflow_options("prepare-unlabelled", lang=SAMPLE_LANG)], ROOT)
+
+
+def test_sentences_of_dev_and_test_are_removed_exactly_or_nearly_and_reported(
+        corpus_and_config: Path, tmp_path: Path) -> None:
+    corpus = corpus_and_config / "corpus"
+    dev, test = held_out_sentences(corpus, "dev", 3), held_out_sentences(corpus, "test", 3)
+    words = test[1].split()
+    near = " ".join(words[:-2] + ["hoje"] + words[-2:])  # one word added
+    clean = ["O tribunal de Coimbra reuniu-se ontem à tarde.", "Choveu muito em Braga durante a semana."]
+    lines = [f"{clean[0]} {dev[0]} {clean[1]}",  # a leaked sentence inside a text: the rest is kept
+             dev[1].upper().replace(",", ""),  # case and punctuation do not hide it
+             near, test[0], clean[1], f"{test[2]} {dev[2]}"]  # a text of leaks only is dropped
+    source = tmp_path / "raw" / "news.txt"
+    source.parent.mkdir()
+    source.write_text("\n".join(lines) + "\n", encoding="utf8")
+    result = prepare(source.parent, corpus, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    kept = gzip.open(tmp_path / "out" / "text.txt.gz", "rt", encoding="utf8").read().splitlines()
+    assert kept == [f"{clean[0]} {clean[1]}", clean[1]]
+    report = srsly.read_json(tmp_path / "out" / "report.json")
+    assert report["read"]["texts"] == 6 and report["kept"]["texts"] == 2
+    assert report["removed"] == {"exact": 5, "near": 1, "by_split": {"dev": 3, "test": 3}}
+    (near_example,) = [e for e in report["examples"] if e["kind"] == "near"]
+    assert near_example["held_out"] == test[1] and NEAR_JACCARD <= near_example["similarity"] < 1
+    assert report["inputs"][0]["path"].endswith("news.txt") and len(report["inputs"][0]["md5"]) == 32
+    assert "Removed 6 sentence(s) that repeat dev or test (5 exact, 1 near)" in " ".join(result.stdout.split())
+    # The same text gives the same file (no timestamp in the gzip header).
+    assert prepare(source.parent, corpus, tmp_path / "again").returncode == 0
+    assert (tmp_path / "again" / "text.txt.gz").read_bytes() == (tmp_path / "out" / "text.txt.gz").read_bytes()
+
+
+def test_near_duplicates_need_most_trigrams_in_common() -> None:
+    index = HeldOutIndex()
+    index.add("test", "O Supremo Tribunal Federal julgou ontem a ação direta de inconstitucionalidade.")
+    assert index.match("o supremo tribunal federal julgou ontem a ação direta de inconstitucionalidade")[0] == "exact"
+    assert index.match("O Supremo Tribunal Federal julgou hoje a ação direta de inconstitucionalidade.")[0] == "near"
+    assert index.match("O Supremo Tribunal Federal julgou ontem um recurso.") is None
+    assert index.match("Tribunal Federal") is None
+
+
+def test_no_unlabelled_text_gives_an_empty_text_and_a_report(corpus_and_config: Path, tmp_path: Path) -> None:
+    result = prepare(ROOT / "assets" / "unlabelled", corpus_and_config / "corpus", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert gzip.open(tmp_path / "out" / "text.txt.gz", "rt").read() == ""
+    assert srsly.read_json(tmp_path / "out" / "report.json")["read"] == {}
+
+
+@pytest.mark.slow
+def test_millions_of_words_stream_in_bounded_memory(corpus_and_config: Path, tmp_path: Path) -> None:
+    rng = random.Random(0)
+    vocabulary = [f"palavra{i}" for i in range(5000)]
+    source = tmp_path / "raw" / "big.txt.gz"
+    source.parent.mkdir()
+    n_texts, words_per_text = 40_000, 50
+    with gzip.open(source, "wt", encoding="utf8") as out:
+        for _ in range(n_texts):
+            out.write(" ".join(rng.choice(vocabulary) for _ in range(words_per_text)) + ".\n")
+    result = prepare(source, corpus_and_config / "corpus", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    report = srsly.read_json(tmp_path / "out" / "report.json")
+    assert report["read"]["texts"] == n_texts and report["read"]["words"] == n_texts * (words_per_text + 1)
+    assert report["kept"]["words"] == report["read"]["words"]  # nothing of it is in dev or test
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert peak_mib < 1024, f"peak memory {peak_mib:.0f} MiB for {report['read']['words']:,} words"
