@@ -13,6 +13,7 @@ import spacy
 import srsly
 from spacy.tokens import DocBin
 
+from scripts.lib.cleaning import doc_sentences
 from scripts.lib.held_out import NEAR_JACCARD, HeldOutIndex
 
 from .conftest import ROOT, SAMPLE_LANG, run, workflow_options
@@ -23,7 +24,7 @@ def held_out_sentences(corpus: Path, split: str, n: int) -> List[str]:
     nlp = spacy.blank(SAMPLE_LANG)
     found = []
     for doc in DocBin().from_disk(corpus / f"{split}.spacy").get_docs(nlp.vocab):
-        for sentence in doc.sents if doc.has_annotation("SENT_START") else [doc[:]]:
+        for sentence in doc_sentences(doc):
             if len(sentence) >= 8 and len(found) < n:
                 found.append(sentence.text)
     return found

@@ -16,7 +16,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -222,8 +222,14 @@ def _token_spans(record: Record, spans: Sequence[CharSpan]) -> Optional[List[Tup
     return token_spans
 
 
-def _digest(text: str) -> bytes:
+def text_digest(text: str) -> bytes:
+    """A short digest of a text, to compare texts without keeping them."""
     return hashlib.blake2b(text.encode("utf8"), digest_size=16).digest()
+
+
+def doc_sentences(doc: Doc) -> Iterable[Span]:
+    """A corpus Doc's sentences, or the whole Doc when it has no sentence boundaries."""
+    return doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
 
 
 class Deduper:
@@ -238,8 +244,8 @@ class Deduper:
         self._first: Dict[bytes, Tuple[str, bytes]] = {}
 
     def keep(self, record: Record) -> bool:
-        key = _digest(record.text)
-        entities = _digest(repr(sorted(record.entities)))
+        key = text_digest(record.text)
+        entities = text_digest(repr(sorted(record.entities)))
         first = self._first.get(key)
         if first is None:
             self._first[key] = (record.where, entities)
@@ -293,8 +299,8 @@ class LeakageIndex:
         self._folded: Dict[str, Dict[bytes, Tuple[str, Optional[str]]]] = {n: {} for n in splits}
 
     def add(self, split: str, record: Record) -> None:
-        self._exact[split].add(_digest(record.text))
-        key = _digest(normalise_text(record.text))
+        self._exact[split].add(text_digest(record.text))
+        key = text_digest(normalise_text(record.text))
         if key not in self._folded[split]:
             snippet = None if split == "train" else record.text[:200]
             self._folded[split][key] = (record.where, snippet)

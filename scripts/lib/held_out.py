@@ -11,7 +11,6 @@ A sentence of unlabelled text leaks a held-out sentence when, after
 Memory grows with the held-out splits only (digests), never with the
 unlabelled text, which streams past."""
 
-import hashlib
 from collections import Counter
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple
@@ -19,18 +18,14 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
-from .cleaning import normalise_text
+from .cleaning import doc_sentences, normalise_text, text_digest
 
 NEAR_JACCARD = 0.8
 NEAR_MIN_WORDS = 6
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf8"), digest_size=12).digest()
-
-
 def bigrams(words: List[str]) -> Set[bytes]:
-    return {_digest(f"{first} {second}") for first, second in zip(words, words[1:])}
+    return {text_digest(f"{first} {second}") for first, second in zip(words, words[1:])}
 
 
 class HeldOutIndex:
@@ -45,10 +40,10 @@ class HeldOutIndex:
         words = normalise_text(sentence).split()
         if not words:
             return
-        self.exact.setdefault(_digest(" ".join(words)), (split, sentence))
+        self.exact.setdefault(text_digest(" ".join(words)), (split, sentence))
         if len(words) >= NEAR_MIN_WORDS:
             index = len(self.sentences)
-            self.sentences.append((split, sentence, frozenset(map(_digest, words))))
+            self.sentences.append((split, sentence, frozenset(map(text_digest, words))))
             for gram in bigrams(words):
                 self.by_bigram.setdefault(gram, []).append(index)
 
@@ -58,7 +53,7 @@ class HeldOutIndex:
         index = cls()
         for split, path in corpora.items():
             for doc in DocBin().from_disk(path).get_docs(Vocab()):
-                for sentence in doc.sents if doc.has_annotation("SENT_START") else [doc[:]]:
+                for sentence in doc_sentences(doc):
                     index.add(split, sentence.text)
         return index
 
@@ -67,13 +62,13 @@ class HeldOutIndex:
         words = normalise_text(sentence).split()
         if not words:
             return None
-        found = self.exact.get(_digest(" ".join(words)))
+        found = self.exact.get(text_digest(" ".join(words)))
         if found:
             return ("exact", found[0], found[1], 1.0)
         if len(words) < NEAR_MIN_WORDS:
             return None
         shared = Counter(i for gram in bigrams(words) for i in self.by_bigram.get(gram, ()))
-        own = frozenset(map(_digest, words))
+        own = frozenset(map(text_digest, words))
         best: Optional[Tuple[str, str, str, float]] = None
         for i, common in shared.items():
             if common < 2:

@@ -10,6 +10,7 @@ from spacy.tokens import DocBin
 from tqdm import tqdm
 
 from .annotation import input_files, read_documents
+from .cleaning import doc_sentences
 from .errors import UserError
 from .files import md5_path
 
@@ -18,7 +19,7 @@ def train_sentences(train: Path, lang: str) -> Iterator[List[str]]:
     """The words of each sentence of the training split (each doc if it has none)."""
     nlp = spacy.blank(lang)
     for doc in DocBin().from_disk(train).get_docs(nlp.vocab):
-        for sentence in doc.sents if doc.has_annotation("SENT_START") else [doc[:]]:
+        for sentence in doc_sentences(doc):
             words = [token.text for token in sentence if not token.is_space]
             if words:
                 yield words
