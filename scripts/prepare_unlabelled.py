@@ -7,8 +7,9 @@ and test.spacy.
 Writes: OUTPUT (gzip, one text a line: each input text without its sentences,
 as spaCy's sentencizer for LANG splits them, that leak a held-out sentence
 exactly or nearly; see lib/held_out.py for the measure) and REPORT (JSON: texts,
-sentences and words read and kept; sentences removed by kind and by split, with
-the first examples; the MD5 and size of every input and of OUTPUT).
+sentences and words read and kept; sentences removed by kind and by split, the
+distinctive ones apart from short formulae, with the first examples of each; the
+MD5 and size of every input and of OUTPUT).
 Streams: memory holds the held-out splits, never the unlabelled text.
 """
 
@@ -27,7 +28,7 @@ from wasabi import msg
 from .lib.annotation import input_files, read_documents
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_outputs, md5_file
-from .lib.held_out import NEAR_JACCARD, NEAR_MIN_WORDS, HeldOutIndex
+from .lib.held_out import NEAR_JACCARD, NEAR_MIN_WORDS, HeldOutIndex, is_formula
 
 HELD_OUT = ("dev", "test")
 EXAMPLES = 10
@@ -53,6 +54,7 @@ def main(
     nlp.add_pipe("sentencizer")
     read, kept, removed = Counter(), Counter(), Counter()
     examples: List[Dict[str, Any]] = []
+    formulae: Counter = Counter()  # short exact matches: bounded by the held-out sentences
     with atomic_outputs(output, report_path) as (text_tmp, report_tmp):
         # No name or timestamp in the gzip header: the same text gives the same file.
         with text_tmp.open("wb") as file_, gzip.GzipFile("", "wb", fileobj=file_, mtime=0) as raw, \
@@ -77,7 +79,9 @@ def main(
                         kind, split, held_out, similarity = leak
                         removed[kind] += 1
                         removed[f"{kind} {split}"] += 1
-                        if len(examples) < EXAMPLES:
+                        if kind == "exact" and is_formula(held_out):
+                            formulae[held_out] += 1
+                        elif len(examples) < EXAMPLES:
                             examples.append({"file": file.name, "text": read["texts"], "kind": kind,
                                              "split": split, "similarity": similarity,
                                              "sentence": sentence.text.strip(), "held_out": held_out})
@@ -92,18 +96,25 @@ def main(
             "measure": {"normalisation": "case, punctuation and spacing folded",
                         "exact": "the same normalised sentence",
                         "near": f"Jaccard similarity of the sets of words >= {NEAR_JACCARD} "
-                                f"(sentences of {NEAR_MIN_WORDS} words or more sharing two word bigrams)"},
+                                f"(sentences of {NEAR_MIN_WORDS} words or more sharing two word bigrams)",
+                        "formulae": f"exact matches of under {NEAR_MIN_WORDS} words: removed, but counted "
+                                    "apart from the distinctive ones (shared formulae, not leaked content)"},
             "read": dict(read), "kept": dict(kept),
             "removed": {"exact": removed["exact"], "near": removed["near"],
                         "by_split": {split: removed[f"exact {split}"] + removed[f"near {split}"]
-                                     for split in HELD_OUT}},
+                                     for split in HELD_OUT},
+                        "distinctive": removed["exact"] + removed["near"] - sum(formulae.values()),
+                        "formulae": sum(formulae.values())},
             "examples": examples,
+            "formulae": [{"sentence": sentence, "removed": count}
+                         for sentence, count in formulae.most_common(EXAMPLES)],
         }
         srsly.write_json(report_tmp, report)
     gone = removed["exact"] + removed["near"]
     if gone:
         msg.warn(f"Removed {gone:,} sentence(s) that repeat dev or test ({removed['exact']:,} exact, "
-                 f"{removed['near']:,} near); examples in {report_path}")
+                 f"{removed['near']:,} near); {report['removed']['distinctive']:,} of them distinctive, "
+                 f"the rest formulae of under {NEAR_MIN_WORDS} words; examples in {report_path}")
     msg.good(f"Kept {kept['words']:,} of {read['words']:,} words ({kept['texts']:,} texts) in {output}")
 
 

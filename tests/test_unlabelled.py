@@ -30,6 +30,17 @@ def held_out_sentences(corpus: Path, split: str, n: int) -> List[str]:
     return found
 
 
+def with_formula(corpus: Path, dest: Path, formula: str) -> Path:
+    """A copy of the corpus whose dev split also holds `formula`, a short sentence."""
+    nlp = spacy.blank(SAMPLE_LANG)
+    dest.mkdir()
+    dev = DocBin().from_disk(corpus / "dev.spacy")
+    dev.add(nlp(formula))
+    dev.to_disk(dest / "dev.spacy")
+    (dest / "test.spacy").write_bytes((corpus / "test.spacy").read_bytes())
+    return dest
+
+
 def prepare(source: Path, corpus: Path, out: Path):
     return run(["python", "-m", "scripts.prepare_unlabelled", str(source), str(corpus), str(out / "text.txt.gz"),
                 str(out / "report.json"), *workflow_options("prepare-unlabelled", lang=SAMPLE_LANG)], ROOT)
@@ -37,28 +48,33 @@ def prepare(source: Path, corpus: Path, out: Path):
 
 def test_sentences_of_dev_and_test_are_removed_exactly_or_nearly_and_reported(
         corpus_and_config: Path, tmp_path: Path) -> None:
-    corpus = corpus_and_config / "corpus"
+    corpus = with_formula(corpus_and_config / "corpus", tmp_path / "corpus", "Decisão unânime.")
     dev, test = held_out_sentences(corpus, "dev", 3), held_out_sentences(corpus, "test", 3)
     words = test[1].split()
     near = " ".join(words[:-2] + ["hoje"] + words[-2:])  # one word added
     clean = ["O tribunal de Coimbra reuniu-se ontem à tarde.", "Choveu muito em Braga durante a semana."]
     lines = [f"{clean[0]} {dev[0]} {clean[1]}",  # a leaked sentence inside a text: the rest is kept
              dev[1].upper().replace(",", ""),  # case and punctuation do not hide it
-             near, test[0], clean[1], f"{test[2]} {dev[2]}"]  # a text of leaks only is dropped
+             near, test[0], clean[1], f"{test[2]} {dev[2]}",  # a text of leaks only is dropped
+             f"{clean[1]} DECISÃO UNÂNIME", "Decisão unânime."]  # a formula: removed, counted apart
     source = tmp_path / "raw" / "news.txt"
     source.parent.mkdir()
     source.write_text("\n".join(lines) + "\n", encoding="utf8")
     result = prepare(source.parent, corpus, tmp_path / "out")
     assert result.returncode == 0, result.stderr
     kept = gzip.open(tmp_path / "out" / "text.txt.gz", "rt", encoding="utf8").read().splitlines()
-    assert kept == [f"{clean[0]} {clean[1]}", clean[1]]
+    assert kept == [f"{clean[0]} {clean[1]}", clean[1], clean[1]]
     report = srsly.read_json(tmp_path / "out" / "report.json")
-    assert report["read"]["texts"] == 6 and report["kept"]["texts"] == 2
-    assert report["removed"] == {"exact": 5, "near": 1, "by_split": {"dev": 3, "test": 3}}
+    assert report["read"]["texts"] == 8 and report["kept"]["texts"] == 3
+    assert report["removed"] == {"exact": 7, "near": 1, "by_split": {"dev": 5, "test": 3},
+                                 "distinctive": 6, "formulae": 2}
+    assert report["formulae"] == [{"sentence": "Decisão unânime.", "removed": 2}]
+    assert len(report["examples"]) == 6 and "Decisão" not in str(report["examples"])
     (near_example,) = [e for e in report["examples"] if e["kind"] == "near"]
     assert near_example["held_out"] == test[1] and NEAR_JACCARD <= near_example["similarity"] < 1
     assert report["inputs"][0]["path"].endswith("news.txt") and len(report["inputs"][0]["md5"]) == 32
-    assert "Removed 6 sentence(s) that repeat dev or test (5 exact, 1 near)" in " ".join(result.stdout.split())
+    assert ("Removed 8 sentence(s) that repeat dev or test (7 exact, 1 near); 6 of them distinctive"
+            in " ".join(result.stdout.split()))
     # The same text gives the same file (no timestamp in the gzip header).
     assert prepare(source.parent, corpus, tmp_path / "again").returncode == 0
     assert (tmp_path / "again" / "text.txt.gz").read_bytes() == (tmp_path / "out" / "text.txt.gz").read_bytes()
