@@ -27,7 +27,7 @@ from wasabi import msg
 
 from .lib.annotation import input_files, read_documents
 from .lib.errors import UserError, exit_on_user_error
-from .lib.files import atomic_outputs, md5_file
+from .lib.files import atomic_outputs, checksum
 from .lib.held_out import NEAR_JACCARD, NEAR_MIN_WORDS, HeldOutIndex, is_formula
 
 HELD_OUT = ("dev", "test")
@@ -89,9 +89,8 @@ def main(
                         out.write(" ".join(s for s in sentences if s) + "\n")
                         kept["texts"] += 1
         report = {
-            "inputs": [{"path": file.as_posix(), "md5": md5_file(file), "bytes": file.stat().st_size}
-                       for file in files],
-            "output": {"path": output.as_posix(), "md5": md5_file(text_tmp), "bytes": text_tmp.stat().st_size},
+            "inputs": [{"path": file.as_posix(), **checksum(file)} for file in files],
+            "output": {"path": output.as_posix(), **checksum(text_tmp)},
             "held_out": {split: path.as_posix() for split, path in corpora.items()},
             "measure": {"normalisation": "case, punctuation and spacing folded",
                         "exact": "the same normalised sentence",

@@ -17,6 +17,7 @@ from spacy.util import load_config
 from scripts import pretrain, train_vectors
 from scripts.lib.configs import build_config, generate
 from scripts.lib.errors import UserError
+from scripts.lib.files import md5_file
 from scripts.lib.raw_text import train_sentences, unlabelled_texts, write_raw_text
 
 from .conftest import ROOT, run, workflow_options, write_lines
@@ -65,6 +66,7 @@ def test_the_record_counts_each_source_and_names_its_checksum(train_split: Path,
     assert record["counts"]["unlabelled"] == {"texts": 2, "words": 6}
     assert record["counts"]["train"]["texts"] == len(written) - 2
     assert set(record["inputs"]) == {str(train_split), str(unlabelled)}
+    assert record["inputs"][str(unlabelled)] == {"md5": md5_file(unlabelled), "bytes": unlabelled.stat().st_size}
 
 
 def test_no_text_at_all_is_an_error(tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ import pytest
 import srsly
 
 from scripts.lib.processes import DaskCluster, answers, free_port
-from scripts.lib.files import md5_file, md5_path
-from scripts.lib.run_record import best_entry, patience_needed, read_log, settings_md5
+from scripts.lib.files import checksum, md5_file, md5_path
+from scripts.lib.run_record import best_entry, patience_needed, read_log, read_provenance, settings_md5
 
 from .conftest import ROOT, built_once, copy_project, render_page, set_var_defaults, wait_for, weasel
 
@@ -180,9 +180,16 @@ def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflo
         weasel(["run", step, ".", *switched_on], trained_copy)
     run_dir = trained_copy / "training" / RUN
     inputs = srsly.read_json(run_dir / "run.json")["inputs"]
-    assert inputs["vectors"] == {"path": "training/vectors/sample",
-                                 "md5": md5_path(trained_copy / "training" / "vectors" / "sample")}
-    assert inputs["init_tok2vec"]["md5"] == md5_file(run_dir / "pretrain" / "tok2vec.bin")
+    vectors_input, pretrained_input = inputs["vectors"], inputs["init_tok2vec"]
+    assert (vectors_input["path"], vectors_input["md5"]) == (
+        "training/vectors/sample", md5_path(trained_copy / "training" / "vectors" / "sample"))
+    assert pretrained_input["md5"] == md5_file(run_dir / "pretrain" / "tok2vec.bin")
+    # The prepared unlabelled text both learnt from, its MD5 and size, in run.json and the package meta.
+    prepared = "corpus/sample/unlabelled.txt.gz"
+    for learnt in (vectors_input["learnt_from"], pretrained_input["learnt_from"]):
+        assert learnt["inputs"][prepared] == checksum(trained_copy / prepared)
+        assert learnt["counts"]["unlabelled"] == {"texts": 2, "words": 12}
+    assert read_provenance(run_dir)["inputs"] == inputs
     assert srsly.read_json(run_dir / "pretrain" / "pretrain.json")["epochs"] == 1
     vectors = srsly.read_json(trained_copy / "training" / "vectors" / "sample" / "vectors.json")
     assert vectors["counts"]["unlabelled"] == {"texts": 2, "words": 12}

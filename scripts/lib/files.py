@@ -7,7 +7,7 @@ import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 import srsly
 
@@ -102,6 +102,13 @@ def md5_file(path: Union[str, Path]) -> str:
         for block in iter(lambda: file_.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def checksum(path: Union[str, Path]) -> Dict[str, Any]:
+    """MD5 and size in bytes of a file, or of all files below a directory."""
+    path = Path(path)
+    files = [path] if path.is_file() else [sub for sub in path.rglob("*") if sub.is_file()]
+    return {"md5": md5_path(path), "bytes": sum(file.stat().st_size for file in files)}
 
 
 def md5_path(path: Union[str, Path]) -> str:

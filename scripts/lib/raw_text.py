@@ -12,7 +12,7 @@ from tqdm import tqdm
 from .annotation import input_files, read_documents
 from .cleaning import doc_sentences
 from .errors import UserError
-from .files import md5_path
+from .files import checksum
 
 
 def train_sentences(train: Path, lang: str) -> Iterator[List[str]]:
@@ -42,8 +42,8 @@ def unlabelled_texts(path: Path, lang: str) -> Iterator[List[str]]:
 
 def write_raw_text(train: Path, unlabelled: Optional[Path], lang: str,
                    write: Callable[[List[str]], None]) -> Dict[str, object]:
-    """Pass every text's words to `write`; return the counts and the MD5 of each
-    input, for the step's record."""
+    """Pass every text's words to `write`; return the counts and the MD5 and size
+    of each input, for the step's record (run.json and the package meta copy it)."""
     streams = [("train", train_sentences(train, lang))]
     if unlabelled is not None:
         streams.append(("unlabelled", unlabelled_texts(unlabelled, lang)))
@@ -58,4 +58,4 @@ def write_raw_text(train: Path, unlabelled: Optional[Path], lang: str,
     if not sum(count["words"] for count in counts.values()):
         raise UserError("no words to learn from", train)
     inputs = [train] + ([unlabelled] if unlabelled is not None else [])
-    return {"inputs": {str(path): md5_path(path) for path in inputs}, "counts": counts}
+    return {"inputs": {str(path): checksum(path) for path in inputs}, "counts": counts}

@@ -12,6 +12,7 @@ from confection import Config
 
 from .entities import score_prefix
 from .files import md5_file, md5_path
+from .pretrained import PRETRAIN_RECORD, VECTORS_RECORD
 from .provenance import environment_info, peak_memory_mib, utc_now
 
 # The files of a run folder.
@@ -45,6 +46,7 @@ class Provenance(TypedDict):
     corpus_md5: Dict[str, str]
     versions: Dict[str, str]
     git: Optional[Dict[str, Any]]
+    inputs: Dict[str, Dict[str, Any]]  # vectors and pretrained weights, and the text they were learnt from
 
 
 def read_log(path: Path) -> List[Dict[str, Any]]:
@@ -148,7 +150,8 @@ def read_provenance(run_dir: Path) -> Optional[Provenance]:
     return {"run": run["run"], "created": run["created"], "seed": run["seed"],
             "config_md5": run["config"]["md5"],
             "corpus_md5": {split: corpus["md5"] for split, corpus in run["corpus"].items()},
-            "versions": run["environment"]["versions"], "git": run["environment"].get("git")}
+            "versions": run["environment"]["versions"], "git": run["environment"].get("git"),
+            "inputs": run.get("inputs", {})}
 
 
 def records_from_meta(meta: Dict[str, Any], model_dir: Optional[Path]
@@ -169,7 +172,8 @@ def records_from_meta(meta: Dict[str, Any], model_dir: Optional[Path]
                                 for label, values in performance.get(f"{prefix}_per_type", {}).items()},
                   "test_corpus_md5": packaged["test_corpus_md5"],
                   "words_per_second": performance.get("speed", 0)}
-    provenance: Provenance = {key: packaged[key] for key in Provenance.__annotations__}  # type: ignore
+    # A package built before a key was recorded lacks it.
+    provenance: Provenance = {key: packaged.get(key) for key in Provenance.__annotations__}  # type: ignore
     return scores, provenance
 
 
@@ -180,9 +184,9 @@ INPUT_PATHS = ("vectors", "init_tok2vec")
 
 def config_inputs(config: Path, overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Dict[str, Any]]:
     """The vectors and pretrained weights a run of `config` reads (with
-    `overrides` of its [paths], as train passes them), each with its MD5: the
-    same path with new contents is a different run. A name that is no file
-    (an installed package) is kept with no checksum."""
+    `overrides` of its [paths], as train passes them), each with its MD5 (the
+    same path with new contents is a different run) and the text it was learnt
+    from. A name that is no file (an installed package) is kept with no checksum."""
     paths = Config().from_disk(config, interpolate=False).get("paths", {})
     paths = {**paths, **{key.split(".", 1)[1]: value for key, value in (overrides or {}).items()
                          if key.startswith("paths.")}}
@@ -191,8 +195,20 @@ def config_inputs(config: Path, overrides: Optional[Dict[str, Any]] = None) -> D
         value = paths.get(key)
         if value:
             inputs[key] = {"path": str(value),
-                           "md5": md5_path(value) if Path(value).exists() else None}
+                           "md5": md5_path(value) if Path(value).exists() else None,
+                           **learnt_from(Path(value))}
     return inputs
+
+
+def learnt_from(path: Path) -> Dict[str, Any]:
+    """The text that train-vectors or pretrain learned the input at `path` from
+    (the MD5, size and word counts of the training split and the prepared
+    unlabelled text, from the step's record), or nothing for another input."""
+    for record in (path / VECTORS_RECORD, path.parent / PRETRAIN_RECORD):
+        if record.is_file():
+            written = srsly.read_json(record)
+            return {"learnt_from": {"inputs": written["inputs"], "counts": written["counts"]}}
+    return {}
 
 
 def settings_md5(config: Path) -> str:
