@@ -88,3 +88,19 @@ def test_seed_lists_are_parsed_in_one_place_with_a_one_line_error() -> None:
         parse_seeds("3", minimum=2)
     assert mean_std([1.0]) == {"mean": 1.0, "std": 0.0}
     assert mean_std([1.0, 3.0])["std"] == pytest.approx(2 ** 0.5)
+
+
+def test_welch_t_test_matches_published_values() -> None:
+    from scripts.lib.seeds import incomplete_beta, welch_t_test
+
+    # Student's t, two-sided: t = 2 with 10 degrees of freedom gives p = 0.0734; t = 1 with 1 gives 0.5.
+    assert incomplete_beta(10 / 14, 5, 0.5) == pytest.approx(0.073388, abs=1e-6)
+    assert incomplete_beta(0.5, 0.5, 0.5) == pytest.approx(0.5)
+    # Welch: means 2.5 and 4, variances 5/3 and 5/2, n 4 and 5 (R's t.test: t -1.5667, df 6.98, p 0.1613).
+    result = welch_t_test([1, 2, 3, 4], [2, 3, 4, 5, 6])
+    assert (result["t"], result["df"], result["p"]) == pytest.approx((-1.5667, 6.9808, 0.1613), abs=1e-4)
+    assert welch_t_test([2, 3, 4, 5, 6], [1, 2, 3, 4])["p"] == pytest.approx(result["p"])
+    assert welch_t_test([1.0, 1.0], [1.0, 1.0])["p"] == 1.0
+    assert welch_t_test([1.0, 1.0], [2.0, 2.0])["p"] == 0.0
+    with pytest.raises(UserError, match="two seeds"):
+        welch_t_test([1.0], [1.0, 2.0])

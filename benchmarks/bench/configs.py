@@ -39,13 +39,14 @@ from scripts.lib.provenance import environment_info, utc_now
 from scripts.lib.run_record import MODEL_BEST, read_run, read_test_scores, run_figures, same_training
 from scripts.lib.runs import stop_running
 from scripts.lib.scored_runs import train_and_evaluate
-from scripts.lib.seeds import mean_std, parse_seeds
+from scripts.lib.seeds import mean_std, parse_seeds, welch_t_test
 from scripts.lib.tables import markdown_table, write_json_and_markdown
 from scripts.lib.timing import words_per_second
 
 STOCK = {"stock-efficiency": "efficiency", "stock-accuracy": "accuracy"}
-DEFAULT_SYSTEMS = ("stock-efficiency", "stock-accuracy", "template")
 BASELINE = "stock-efficiency"
+TEMPLATE = "template"
+DEFAULT_SYSTEMS = (BASELINE, "stock-accuracy", TEMPLATE)
 RATIOS_KEY = "vs_" + BASELINE.replace("-", "_")
 
 
@@ -79,7 +80,7 @@ def parse_extra(items: List[str]) -> Dict[str, List[Path]]:
     for item in items:
         form = "NAME=OVERLAY_PATH[,OVERLAY_PATH...]"
         name, paths = split_named(item, "--extra", form)
-        if name in STOCK or name == "template":
+        if name in STOCK or name == TEMPLATE:
             raise UserError(f"--extra name {name!r} is taken by a built-in system")
         overlays = [Path(path.strip()) for path in paths.split(",") if path.strip()]
         if not overlays:
@@ -114,7 +115,7 @@ def write_configs(systems: List[str], extra: Dict[str, List[Path]], base: Path, 
             stock_config(lang, STOCK[system], path, budget)
         else:
             path.unlink(missing_ok=True)
-            generate(base, overlays if system == "template" else extra[system], lang, path, budget,
+            generate(base, overlays if system == TEMPLATE else extra[system], lang, path, budget,
                      transformer_model, vectors)
     return configs
 
@@ -198,8 +199,9 @@ def run_result(job: Dict[str, Any], speed: Dict[str, float]) -> Dict[str, Any]:
         "system": job["system"],
         "seed": job["seed"],
         "reused": job["reused"],
-        **{key: figures[key] for key in ("f", "p", "r", "train_seconds", "train_words_per_second",
-                                         "steps", "best_step", "peak_memory_mib")},
+        **{key: figures[key] for key in ("dev_score", "f", "p", "r", "train_seconds",
+                                         "train_words_per_second", "steps", "best_step", "peak_memory_mib")},
+        "corpus_md5": {split: figures[f"{split}_md5"] for split in ("train", "dev", "test")},
         "per_label": figures["per_label_f"],
         "inference_words_per_second": speed,
         "model_size_mib": round(dir_size_mib(run_dir / MODEL_BEST), 2),
@@ -214,7 +216,7 @@ def summarise(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
         summary[system] = {
             "seeds": [r["seed"] for r in own],
             **{key: mean_std([r[key] for r in own]) for key in
-               ("f", "p", "r", "train_seconds", "train_words_per_second", "peak_memory_mib",
+               ("dev_score", "f", "p", "r", "train_seconds", "train_words_per_second", "peak_memory_mib",
                 "model_size_mib", "steps", "best_step")},
             "inference_batch": mean_std([r["inference_words_per_second"]["batch"] for r in own]),
             "inference_single": mean_std([r["inference_words_per_second"]["single"] for r in own]),
@@ -222,7 +224,13 @@ def summarise(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
                             for label in labels},
         }
     base = summary[BASELINE]
-    for values in summary.values():
+    test_f = {system: [r["f"] for r in runs if r["system"] == system] for system in summary}
+    for system, values in summary.items():
+        # Welch's t on the seeds' test F1, against each reference system with two seeds or more.
+        values["welch_p"] = {reference: welch_t_test(test_f[system], test_f[reference])["p"]
+                             for reference in (BASELINE, TEMPLATE)
+                             if reference in test_f and reference != system
+                             and min(len(test_f[system]), len(test_f[reference])) >= 2}
         values[RATIOS_KEY] = {
             "f_points": 100 * (values["f"]["mean"] - base["f"]["mean"]),
             "train_time_ratio": values["train_seconds"]["mean"] / base["train_seconds"]["mean"],
@@ -258,8 +266,13 @@ def results_markdown(results: Dict[str, Any]) -> str:
 
     summary = results["summary"]
     systems = list(summary)
-    main = [(f"`{system}`", ", ".join(map(str, v["seeds"])), pm(v["f"], 100), pm(v["p"], 100), pm(v["r"], 100),
-             f"{v[RATIOS_KEY]['f_points']:+.2f}", pm(v["train_seconds"], digits=0),
+    def p_value(values: Dict[str, Any], reference: str) -> str:
+        p = values.get("welch_p", {}).get(reference)
+        return "" if p is None else f"{p:.3f}"
+
+    main = [(f"`{system}`", ", ".join(map(str, v["seeds"])), pm(v["dev_score"], 100), pm(v["f"], 100),
+             pm(v["p"], 100), pm(v["r"], 100), f"{v[RATIOS_KEY]['f_points']:+.2f}",
+             p_value(v, BASELINE), p_value(v, TEMPLATE), pm(v["train_seconds"], digits=0),
              f"{v[RATIOS_KEY]['train_time_ratio']:.2f}×", pm(v["train_words_per_second"], digits=0),
              pm(v["inference_batch"], digits=0), f"{v[RATIOS_KEY]['inference_batch_ratio']:.2f}×",
              pm(v["inference_single"], digits=0), f"{v[RATIOS_KEY]['inference_single_ratio']:.2f}×",
@@ -277,10 +290,12 @@ def results_markdown(results: Dict[str, Any]) -> str:
         f"Test split of `{results['corpus_dir']}` ({results['test_words']:,} words). "
         f"Seeds {', '.join(map(str, results['seeds']))}; same budget for every system ({budget}); "
         f"{results['parallel']} training run(s) at a time. Mean ± standard deviation over seeds; "
-        f"ratios against `{BASELINE}`. Timings are for comparison within this run only: the "
+        f"ratios against `{BASELINE}`; dev score: the dev F1 that chose model-best; p: Welch's t-test "
+        "of the seeds' test F1 (two-sided). Timings are for comparison within this run only: the "
         "machine is shared and noisy. Inference speed is the best of "
         f"{results['speed_rounds']} interleaved rounds.\n\n"
-        + markdown_table(("system", "seeds", "F1", "P", "R", "ΔF1 (points)", "train s", "train time",
+        + markdown_table(("system", "seeds", "dev score", "F1", "P", "R", "ΔF1 (points)",
+                          f"p vs `{BASELINE}`", f"p vs `{TEMPLATE}`", "train s", "train time",
                           "train words/s", "infer words/s (pipe)", "infer speed (pipe)",
                           "infer words/s (single)", "infer speed (single)", "model MiB", "peak MiB",
                           "best step / steps"), main)
@@ -290,10 +305,24 @@ def results_markdown(results: Dict[str, Any]) -> str:
         + markdown_table(("label", *(f"`{s}`" for s in systems)), per_label)
         + "\n## Configs\n\n"
         + markdown_table(("system", "config"), configs)
-        + f"\nProduced {results['created']} on {env['platform']} ({env['cpu_count']} CPUs), "
-        f"Python {env['versions']['python']}, spaCy {env['versions']['spacy']}, "
-        f"thinc {env['versions']['thinc']}; git {(env.get('git') or {}).get('commit', 'n/a')}.\n"
+        + f"\nProduced {results['created']} on {env['platform']} ({env['cpu_count']} CPUs"
+        f"{machine_note(env)}), Python {env['versions']['python']}, spaCy {env['versions']['spacy']}, "
+        f"thinc {env['versions']['thinc']}; git {(env.get('git') or {}).get('commit', 'n/a')}. "
+        "Training is deterministic for one seed, corpus, config and kind of CPU (its instruction "
+        "sets choose the BLAS kernels): another CPU gives other weights and scores.\n"
     )
+
+
+def machine_note(env: Dict[str, Any]) -> str:
+    """", CPU (its vector instruction sets), BLAS" for a table's footer, from what was recorded."""
+    parts = []
+    if env.get("cpu"):
+        parts.append(f"{env['cpu']} ({', '.join(env.get('cpu_flags') or []) or 'flags unknown'})")
+    if env.get("blas"):
+        parts.append(f"numpy BLAS {env['blas']}")
+    if env.get("versions", {}).get("blis"):
+        parts.append(f"BLIS {env['versions']['blis']}")
+    return "".join(f", {part}" for part in parts)
 
 
 def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
@@ -303,7 +332,7 @@ def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
         if system in STOCK:
             sources[system] = f"`spacy init config --pipeline ner --optimize {STOCK[system]}` (CPU, no vectors)"
         else:
-            parts = [base, *(overlays if system == "template" else extra[system])]
+            parts = [base, *(overlays if system == TEMPLATE else extra[system])]
             sources[system] = " + ".join(f"`{p.as_posix()}`" for p in parts)
             if vectors is not None:
                 sources[system] += f" + static vectors `{vectors.as_posix()}`"

@@ -35,7 +35,7 @@ from tests.conftest import ROOT, copy_project, run, set_var_defaults, wait_for, 
 
 
 def fake_run(system: str, seed: int, f: float, seconds: float, batch: int) -> dict:
-    return {"system": system, "seed": seed, "f": f, "p": f, "r": f, "per_label": {"PER": f},
+    return {"system": system, "seed": seed, "dev_score": f - 0.01, "f": f, "p": f, "r": f, "per_label": {"PER": f},
             "train_seconds": seconds, "train_words_per_second": 1000, "steps": 10, "best_step": 8,
             "peak_memory_mib": 300.0, "inference_words_per_second": {"batch": batch, "single": batch / 2},
             "model_size_mib": 5.0}
@@ -55,13 +55,20 @@ def test_summary_gives_mean_std_and_ratios_against_stock_efficiency() -> None:
     assert template["vs_stock_efficiency"]["inference_batch_ratio"] == pytest.approx(0.9)
     assert summary["stock-accuracy"]["f"]["std"] == 0.0
     assert list(summary) == ["stock-efficiency", "stock-accuracy", "template"]
+    assert template["dev_score"]["mean"] == pytest.approx(0.75)
+    # Welch's t on the seeds' test F1: means 0.71 and 0.76, each with std 0.0141 (t 3.54, df 2).
+    assert template["welch_p"] == {"stock-efficiency": pytest.approx(0.0714, abs=1e-3)}
+    assert summary["stock-efficiency"]["welch_p"] == {"template": pytest.approx(0.0714, abs=1e-3)}
     results = {"dataset": "x", "corpus_dir": "corpus/x", "test_words": 1234, "seeds": [0, 1],
                "budget": {"max_steps": 10}, "created": "now", "summary": summary, "parallel": 2,
                "speed_rounds": 3, "configs": {s: f"{s} source" for s in summary},
-               "environment": {"platform": "p", "cpu_count": 2, "git": None,
-                               "versions": {"python": "3", "spacy": "3.8", "thinc": "8"}}}
+               "environment": {"platform": "p", "cpu_count": 2, "git": None, "cpu": "AMD EPYC",
+                               "cpu_flags": ["avx2", "fma"], "blas": "scipy-openblas 0.3.31",
+                               "versions": {"python": "3", "spacy": "3.8", "thinc": "8", "blis": "1.3.4"}}}
     table = results_markdown(results)
-    assert "| `template` | 0, 1 | 76.00 ± 1.41 |" in table and "+5.00" in table and "0.90×" in table
+    assert "| `template` | 0, 1 | 75.00 ± 1.41 | 76.00 ± 1.41 |" in table and "+5.00 | 0.072 |  |" in table
+    assert "0.90×" in table and "| p vs `stock-efficiency` | p vs `template` |" in table
+    assert "(2 CPUs, AMD EPYC (avx2, fma), numpy BLAS scipy-openblas 0.3.31, BLIS 1.3.4)" in table
     assert "Not run yet" not in table
     partial = results_markdown({**results, "not_run": [{"system": "stock-accuracy", "seed": 2},
                                                        {"system": "stock-accuracy", "seed": 3}]})

@@ -6,7 +6,7 @@ import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 
 def peak_memory_mib() -> Optional[float]:
@@ -38,6 +38,37 @@ def package_versions(*names: str) -> Dict[str, Optional[str]]:
     return versions
 
 
+# The instruction sets that choose BLIS's and OpenBLAS's kernels: trained weights
+# are identical only between machines that share them (and the libraries).
+VECTOR_FLAGS = ("sse4_1", "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+                "amx_tile", "neon", "asimd", "sve")
+THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                   "BLIS_ARCH_TYPE")
+
+
+def cpu_flags() -> List[str]:
+    """The CPU's vector instruction sets among VECTOR_FLAGS (Linux /proc/cpuinfo)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf8") as info:
+            line = next((line for line in info if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        return []
+    present = set(line.split(":", 1)[-1].split())
+    return [flag for flag in VECTOR_FLAGS if flag in present]
+
+
+def numpy_blas() -> Optional[str]:
+    """The BLAS numpy was built with (name, version and configuration); thinc's
+    own CPU kernels are BLIS (its version is among the package versions)."""
+    try:
+        import numpy
+
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except Exception:  # an old numpy without mode="dicts", or a build without the record
+        return None
+    return " ".join(str(blas.get(key, "")) for key in ("name", "version", "openblas configuration")).strip()
+
+
 def cpu_model() -> Optional[str]:
     """The CPU's model name (Linux), as speeds and trained weights depend on it."""
     try:
@@ -51,11 +82,14 @@ def cpu_model() -> Optional[str]:
 def environment_info() -> Dict[str, Any]:
     """What produced a result: package versions, machine and git commit."""
     return {
-        "versions": package_versions("spacy", "weasel", "thinc", "srsly", "numpy"),
+        "versions": package_versions("spacy", "weasel", "thinc", "srsly", "numpy", "blis"),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu": cpu_model(),
+        "cpu_flags": cpu_flags(),
         "cpu_count": os.cpu_count(),
+        "blas": numpy_blas(),
+        "threads": {name: os.environ[name] for name in THREAD_SETTINGS if name in os.environ},
         "git": git_state(),
     }
 

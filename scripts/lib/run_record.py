@@ -263,6 +263,8 @@ def run_figures(run_dir: Path) -> Dict[str, Any]:
         "train_md5": run["corpus"]["train"]["md5"],
         "dev_md5": run["corpus"]["dev"]["md5"],
         "test_md5": metrics["test"]["md5"],
+        # The score model-best was chosen by (score_weights of the config: NER's F1 on dev).
+        "dev_score": training["best_dev_score"],
         "f": overall["f"], "p": overall["p"], "r": overall["r"],
         "per_label_f": {label: scores["f"] for label, scores in metrics["per_label"].items()},
         "train_seconds": run["wall_time_seconds"],
