@@ -20,7 +20,7 @@ from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
 from scripts.lib.raw_text import train_sentences, unlabelled_texts, write_raw_text
 
-from .conftest import ROOT, run, workflow_options, write_lines
+from .conftest import ROOT, run, settings_file, workflow_options, write_lines
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +78,9 @@ def test_no_text_at_all_is_an_error(tmp_path: Path) -> None:
 
 def train_small_vectors(train: Path, output: Path, unlabelled: Optional[Path]) -> None:
     """The train-vectors step, in-process: 300 rows of 12 dimensions, 2 epochs."""
+    settings = settings_file("vectors", output.parent / f"{output.name}-settings", dim=12, rows=300, epochs=2)
     train_vectors.main(train=train, output=output, lang="pt", method="floret", unlabelled=unlabelled,
-                       dim=12, rows=300, hash_count=2, minn=3, maxn=5, epochs=2, min_count=2, model="cbow")
+                       settings_path=settings)
 
 
 def test_floret_vectors_give_every_word_a_vector_repeat_exactly_and_survive_a_failure(
@@ -96,6 +97,7 @@ def test_floret_vectors_give_every_word_a_vector_repeat_exactly_and_survive_a_fa
     record = srsly.read_json(first / "vectors.json")
     assert record["counts"]["unlabelled"] == {"texts": 1, "words": 7}
     assert record["settings"]["threads"] == 1 and record["settings"]["rows"] == 300
+    assert record["seconds"] > 0 and record["peak_memory_mib"] > 0
     # A failed step keeps the vectors it had.
     before = (first / "vectors.json").read_bytes()
     bad = write_lines(tmp_path / "bad.txt", ["fine", "also fine"])

@@ -13,7 +13,8 @@ from .conftest import ROOT, run, settings_file, workflow_options
 
 # Settings file -> the step that reads it (its module's spec of the keys).
 OWNERS = {"annotate": ("scripts.annotate", "SETTINGS"), "serve": ("scripts.serve", "SETTINGS"),
-          "monitor": ("scripts.monitor", "THRESHOLDS"), "tune": ("scripts.tune", "SETTINGS")}
+          "monitor": ("scripts.monitor", "THRESHOLDS"), "tune": ("scripts.tune", "SETTINGS"),
+          "vectors": ("scripts.train_vectors", "SETTINGS")}
 
 
 @pytest.mark.parametrize("name", sorted(OWNERS))

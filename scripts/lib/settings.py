@@ -1,5 +1,5 @@
 """Settings files under configs/ (annotate.yml, serve.yml, monitor.yml,
-tune.yml): a YAML mapping whose keys are exactly the ones a step expects, each
+tune.yml, vectors.yml): a YAML mapping whose keys are exactly the ones a step expects, each
 a number at least its minimum or one of its choices.
 The file is the only owner of those values: the step that reads it has no
 defaults of its own, and a missing, unknown or wrong key stops it, named."""
