@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import spacy
+import srsly
 import typer
 from spacy.cli.init_config import init_config
 from spacy.language import Language
@@ -34,7 +35,7 @@ from wasabi import msg
 from scripts.lib.configs import generate, read_budget, set_budget
 from scripts.lib.errors import UserError, exit_on_user_error
 from scripts.lib.files import md5_file
-from scripts.lib.pretrained import static_vectors
+from scripts.lib.pretrained import VECTORS_RECORD, static_vectors
 from scripts.lib.provenance import environment_info, utc_now
 from scripts.lib.run_record import MODEL_BEST, read_run, read_test_scores, run_figures, same_training
 from scripts.lib.runs import stop_running
@@ -104,10 +105,21 @@ def parse_cannot_run(items: List[str], running: List[str]) -> Dict[str, str]:
     return reasons
 
 
+def system_vectors(system: str, vectors: Optional[Path], extra_vectors: Optional[Path]) -> Optional[Path]:
+    """The static vectors a system reads: none for the stock configs, the
+    template's own for the template, the levers' (`--extra-vectors`) or else
+    the template's for an extra system."""
+    if system in STOCK:
+        return None
+    if system == TEMPLATE or extra_vectors is None:
+        return vectors
+    return extra_vectors
+
+
 def write_configs(systems: List[str], extra: Dict[str, List[Path]], base: Path, overlays: List[Path],
                   lang: str, config_dir: Path, budget: Dict[str, int],
-                  transformer_model: Optional[str] = None,
-                  vectors: Optional[Path] = None) -> Dict[str, Path]:
+                  transformer_model: Optional[str] = None, vectors: Optional[Path] = None,
+                  extra_vectors: Optional[Path] = None) -> Dict[str, Path]:
     configs = {}
     for system in systems:
         path = configs[system] = config_dir / f"{system}.cfg"
@@ -116,7 +128,7 @@ def write_configs(systems: List[str], extra: Dict[str, List[Path]], base: Path, 
         else:
             path.unlink(missing_ok=True)
             generate(base, overlays if system == TEMPLATE else extra[system], lang, path, budget,
-                     transformer_model, vectors)
+                     transformer_model, system_vectors(system, vectors, extra_vectors))
     return configs
 
 
@@ -305,12 +317,41 @@ def results_markdown(results: Dict[str, Any]) -> str:
         + markdown_table(("label", *(f"`{s}`" for s in systems)), per_label)
         + "\n## Configs\n\n"
         + markdown_table(("system", "config"), configs)
+        + one_off_section(results.get("one_off", {}))
         + f"\nProduced {results['created']} on {env['platform']} ({env['cpu_count']} CPUs"
         f"{machine_note(env)}), Python {env['versions']['python']}, spaCy {env['versions']['spacy']}, "
         f"thinc {env['versions']['thinc']}; git {(env.get('git') or {}).get('commit', 'n/a')}. "
         "Training is deterministic for one seed, corpus, config and kind of CPU (its instruction "
         "sets choose the BLAS kernels): another CPU gives other weights and scores.\n"
     )
+
+
+def one_off_costs(systems: List[str], vectors: Optional[Path],
+                  extra_vectors: Optional[Path]) -> Dict[str, Dict[str, Any]]:
+    """What each system's static vectors cost to make once (from train-vectors'
+    record: seconds, peak memory, words learnt from), reused by every seed."""
+    costs = {}
+    for system in systems:
+        folder = system_vectors(system, vectors, extra_vectors)
+        if folder is not None:
+            record = srsly.read_json(folder / VECTORS_RECORD)
+            costs[system] = {"vectors_seconds": record.get("seconds"),
+                             "vectors_peak_memory_mib": record.get("peak_memory_mib"),
+                             "vectors_words": sum(count["words"] for count in record["counts"].values()),
+                             "vectors_settings": record["settings"]}
+    return costs
+
+
+def one_off_section(costs: Dict[str, Dict[str, Any]]) -> str:
+    """The table of what each system's static vectors cost once, if any has some."""
+    if not costs:
+        return ""
+    rows = [(f"`{system}`", f"{cost['vectors_words']:,}", f"{cost['vectors_seconds'] or 0:,.0f}",
+             f"{cost['vectors_peak_memory_mib'] or 0:,.0f}",
+             ", ".join(f"{key} {value}" for key, value in cost["vectors_settings"].items()))
+            for system, cost in costs.items()]
+    return ("\n## One-off cost (static vectors, made once and reused by every seed)\n\n"
+            + markdown_table(("system", "words learnt from", "seconds", "peak MiB", "floret settings"), rows))
 
 
 def machine_note(env: Dict[str, Any]) -> str:
@@ -326,7 +367,8 @@ def machine_note(env: Dict[str, Any]) -> str:
 
 
 def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
-                   overlays: List[Path], vectors: Optional[Path] = None) -> Dict[str, str]:
+                   overlays: List[Path], vectors: Optional[Path] = None,
+                   extra_vectors: Optional[Path] = None) -> Dict[str, str]:
     sources = {}
     for system in systems:
         if system in STOCK:
@@ -334,8 +376,9 @@ def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
         else:
             parts = [base, *(overlays if system == TEMPLATE else extra[system])]
             sources[system] = " + ".join(f"`{p.as_posix()}`" for p in parts)
-            if vectors is not None:
-                sources[system] += f" + static vectors `{vectors.as_posix()}`"
+            own_vectors = system_vectors(system, vectors, extra_vectors)
+            if own_vectors is not None:
+                sources[system] += f" + static vectors `{own_vectors.as_posix()}`"
     return sources
 
 
@@ -351,6 +394,7 @@ def main(
     systems: str = typer.Option(",".join(DEFAULT_SYSTEMS), help="Comma-separated built-in systems to train"),
     extra: List[str] = typer.Option([], help="Also train NAME=OVERLAY[,OVERLAY...]: the base config with those overlays, in order"),
     vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors: its static vectors, if any, are read by the template's systems (never the stock ones)", file_okay=False),
+    extra_vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors whose static vectors the --extra systems read instead (a lever), its cost in the table", file_okay=False),
     runs_dir: Optional[Path] = typer.Option(None, help="Where runs go (default OUTPUT_DIR/runs)"),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
     budget_config: Path = typer.Option(..., help="A generated run config whose training budget every system gets", exists=True, dir_okay=False),
@@ -379,8 +423,11 @@ def main(
     runs_dir = runs_dir or output_dir / "runs"
     budget = read_budget(budget_config)
     vectors_dir = static_vectors(vectors) if vectors is not None else None
+    extra_vectors_dir = static_vectors(extra_vectors) if extra_vectors is not None else None
+    if extra_vectors is not None and extra_vectors_dir is None:
+        raise UserError("no static vectors here (train-vectors ran with method none?)", extra_vectors)
     configs = write_configs(system_list, extra_overlays, base, overlay, lang, runs_dir / "configs",
-                            budget, transformer_model, vectors_dir)
+                            budget, transformer_model, vectors_dir, extra_vectors_dir)
     jobs = [{"system": system, "seed": seed, "config": configs[system],
              "run_dir": runs_dir / f"{system}-s{seed}"}
             for seed in seed_list for system in system_list]
@@ -409,7 +456,9 @@ def main(
         "budget": budget,
         "parallel": parallel,
         "speed_rounds": speed_rounds,
-        "configs": config_sources(system_list, extra_overlays, base, overlay, vectors_dir),
+        "configs": config_sources(system_list, extra_overlays, base, overlay, vectors_dir,
+                                  extra_vectors_dir),
+        "one_off": one_off_costs(system_list, vectors_dir, extra_vectors_dir),
         "created": utc_now(),
         "environment": environment_info(),
         "summary": summarise(runs),

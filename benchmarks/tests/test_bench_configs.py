@@ -228,6 +228,31 @@ def test_a_run_with_static_vectors_is_reused_only_while_the_vectors_are_unchange
     assert not finished_run(run_dir, config, corpus_md5s(corpus), 0, budget)
 
 
+def test_levers_read_their_own_vectors_and_the_table_states_their_one_off_cost(tmp_path: Path) -> None:
+    template_vectors, lever_vectors = tmp_path / "template_vectors", tmp_path / "lever_vectors"
+    (lever_vectors / "vocab").mkdir(parents=True)
+    (lever_vectors / "vocab" / "vectors").write_bytes(b"table")
+    srsly.write_json(lever_vectors / "vectors.json", {
+        "counts": {"train": {"texts": 2, "words": 1000}, "unlabelled": {"texts": 5, "words": 2_000_000}},
+        "settings": {"dim": 100, "rows": 20000}, "seconds": 612.4, "peak_memory_mib": 880.0})
+    extra = {"floret": [ROOT / "configs" / "architecture" / "cnn.cfg"]}
+    systems = ["stock-efficiency", "template", "floret"]
+    budget = {"max_epochs": 0, "max_steps": 10, "eval_frequency": 5, "patience": 0}
+    configs = benchmark.write_configs(systems, extra, ROOT / "configs" / "base.cfg", [], "pt", tmp_path / "configs",
+                                      budget, vectors=None, extra_vectors=lever_vectors)
+    paths = {system: Config().from_disk(path, interpolate=False)["paths"]["vectors"]
+             for system, path in configs.items()}
+    assert paths == {"stock-efficiency": None, "template": None, "floret": lever_vectors.as_posix()}
+    # Without lever vectors, an extra system reads the template's (benchmark-tuned).
+    assert benchmark.system_vectors("floret", template_vectors, None) == template_vectors
+    costs = benchmark.one_off_costs(systems, None, lever_vectors)
+    assert list(costs) == ["floret"] and costs["floret"]["vectors_words"] == 2_001_000
+    section = benchmark.one_off_section(costs)
+    assert "| `floret` | 2,001,000 | 612 | 880 | dim 100, rows 20000 |" in section
+    assert benchmark.config_sources(systems, extra, ROOT / "configs" / "base.cfg", [], None,
+                                    lever_vectors)["floret"].endswith(f"static vectors `{lever_vectors.as_posix()}`")
+
+
 class FakeModel:
     """Processes texts as one-word docs, slowly in its first round only."""
 
