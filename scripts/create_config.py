@@ -7,7 +7,7 @@ section by section; a block whose registered function changes is replaced whole,
 and components the pipeline no longer lists are dropped. The `lang` option sets
 [nlp] lang; `transformer_model` names the transformer's model, if there is one;
 `vectors` is train-vectors' folder: if it holds vectors, [paths] vectors points
-at it and the tok2vec's embedding reads them; `pretrain_epochs` above 0 adds the
+at it and the tok2vec's embedding reads them; `pretrain_words` above 0 adds the
 [pretraining] block the pretrain step trains with and train loads weights by.
 Writes: OUTPUT, the merged config completed by `spacy init fill-config`, with a
 header saying where it came from and a checksum of its body. The header makes a
@@ -39,7 +39,7 @@ def main(
     patience: Optional[int] = typer.Option(None, help="Stop after N updates without dev improvement (0: never)"),
     transformer_model: Optional[str] = typer.Option(None, help="Hugging Face model name or folder, for a config with a transformer"),
     vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors: its static vectors, if any, are read by the tok2vec", file_okay=False),
-    pretrain_epochs: int = typer.Option(..., help="Epochs of the pretrain step; above 0 adds the [pretraining] block that makes spaCy load its weights"),
+    pretrain_words: int = typer.Option(..., help="Word budget of the pretrain step; above 0 adds the [pretraining] block that makes spaCy load its weights"),
     # fmt: on
 ) -> None:
     check_plain_path(output.parent, "run")
@@ -47,7 +47,7 @@ def main(
     given = {"max_epochs": max_epochs, "max_steps": max_steps, "eval_frequency": eval_frequency,
              "patience": patience}
     generate(base, overlay, lang, output, {k: v for k, v in given.items() if v is not None},
-             transformer_model, vectors_dir, pretrain_epochs)
+             transformer_model, vectors_dir, pretrain_words)
     msg.good(f"Generated {output} from {', '.join(str(p) for p in [base, *overlay])}")
 
 

@@ -1,22 +1,24 @@
 """Pretrain a run's tok2vec on raw text with `spacy pretrain`'s character
 objective: each word's first and last characters are predicted from its context.
 
-Reads: CONFIG, a generated run config: its tok2vec is the one pretrained, for
-as many epochs as its [pretraining] block says (create-config adds the block
-when `--pretrain-epochs` is above 0; without it this step is off); TRAIN, the
+Reads: CONFIG, a generated run config: its tok2vec is the one pretrained
+(create-config adds the [pretraining] block when `--pretrain-words` is above 0;
+without it this step is off), within a budget of WORDS read: whole epochs over
+the text, or one epoch over an even sample of it when it is longer; TRAIN, the
 training split (DocBin: its sentences are the text, never dev or test); and,
 optionally, UNLABELLED: a .txt or .jsonl file (one text a line or record,
 optionally .gz) or a folder of them.
 Writes: OUTPUT, a folder with tok2vec.bin (the weights, for [initialize]
 init_tok2vec, which train passes on), config.cfg (the pretraining config used)
-and pretrain.json (spaCy's loss log, the text counts and MD5 of each input, seed
-and versions). Off, OUTPUT holds only pretrain.json, and the run starts from
+and pretrain.json (budget, epochs, words per epoch, spaCy's loss log, the text
+counts, MD5 and size of each input, seed, time, peak memory and versions). Off, OUTPUT holds only pretrain.json, and the run starts from
 random weights.
 """
 
 import tempfile
+import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import srsly
 import typer
@@ -28,8 +30,22 @@ from wasabi import msg
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output, replace_path, write_json
 from .lib.pretrained import PRETRAIN_RECORD, PRETRAINED_WEIGHTS, has_pretraining
-from .lib.provenance import environment_info, utc_now
-from .lib.raw_text import write_raw_text
+from .lib.provenance import environment_info, peak_memory_mib, utc_now
+from .lib.raw_text import in_even_sample, write_raw_text
+
+
+def sample_text(source: Path, dest: Path, total: int, budget: int) -> Tuple[Path, int]:
+    """An even sample of about `budget` words of `source` (JSONL texts of
+    space-joined words, `total` in all), streamed to `dest`; its word count."""
+    seen = kept = 0
+    with source.open(encoding="utf8") as lines, dest.open("w", encoding="utf8") as out:
+        for line in lines:
+            words = len(srsly.json_loads(line)["text"].split())
+            if in_even_sample(kept, seen, words, total, budget):
+                out.write(line)
+                kept += words
+            seen += words
+    return dest, kept
 
 
 @exit_on_user_error
@@ -40,6 +56,7 @@ def main(
     output: Path = typer.Argument(..., help="Folder to write the weights and their record to"),
     unlabelled: Optional[Path] = typer.Option(None, help="Unlabelled text: a .txt/.jsonl file (one text a line) or a folder of them"),
     seed: int = typer.Option(..., help="Random seed of the pretraining"),
+    words_budget: int = typer.Option(..., "--words", help="Budget: words spacy pretrain reads, in whole epochs over the text, or one epoch over an even sample of it"),
     # fmt: on
 ) -> None:
     config = load_config(config_path, interpolate=False)
@@ -54,26 +71,36 @@ def main(
     if "tok2vec" not in config["components"]:
         raise UserError("the config has no tok2vec component to pretrain (a transformer "
                         "is pretrained already)", config_path)
-    epochs = int(config["pretraining"]["max_epochs"])
+    if words_budget <= 0:
+        raise UserError(f"the config has a [pretraining] block but the word budget is {words_budget} "
+                        "(set pretrain_words above 0, or to 0 in create-config to switch it off)", config_path)
     lang = config["nlp"]["lang"]
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         text_path = tmp / "text.jsonl"
         with text_path.open("w", encoding="utf8") as text_file:
             record = write_raw_text(train, unlabelled, lang, lambda words: text_file.write(
                 srsly.json_dumps({"text": " ".join(words)}) + "\n"))
+        available = sum(count["words"] for count in record["counts"].values())
+        if words_budget < available:
+            text_path, words_per_epoch = sample_text(text_path, tmp / "sample.jsonl", available, words_budget)
+            epochs = 1
+        else:
+            words_per_epoch, epochs = available, words_budget // available
         fill_config(tmp / "filled.cfg", config_path, pretraining=True, silent=True)
         pretrain_config = load_config(tmp / "filled.cfg", interpolate=False, overrides={
             "paths.raw_text": str(text_path),
             "system.seed": seed,
             "training.seed": seed,
+            "pretraining.max_epochs": epochs,
             # Keep one file a run, not one an epoch: only the last weights are used.
             "pretraining.n_save_epoch": epochs,
         })
         weights_dir = tmp / "weights"
         weights_dir.mkdir()
-        words = sum(count["words"] for count in record["counts"].values())
-        msg.info(f"Pretraining the tok2vec of {config_path} on {words:,} words, {epochs} epochs")
+        msg.info(f"Pretraining the tok2vec of {config_path}: {epochs} epoch(s) of {words_per_epoch:,} words "
+                 f"(budget {words_budget:,}; {available:,} words of text)")
         pretrain(pretrain_config, weights_dir, silent=False)
         epoch_log = list(srsly.read_jsonl(weights_dir / "log.jsonl"))
         with atomic_output(output) as tmp_output:
@@ -84,9 +111,14 @@ def main(
                 "created": utc_now(),
                 "config": str(config_path),
                 "seed": seed,
+                "budget_words": words_budget,
                 "epochs": epochs,
+                "words_per_epoch": words_per_epoch,
                 **record,
                 "log": epoch_log,
+                # The one-off cost, for the benchmark tables.
+                "seconds": round(time.perf_counter() - started, 1),
+                "peak_memory_mib": peak_memory_mib(),
                 "environment": environment_info(),
             })
     msg.good(f"Saved {output / PRETRAINED_WEIGHTS}")

@@ -154,7 +154,7 @@ def main(
     if weights and not has_pretraining(Config().from_disk(config_path, interpolate=False)):
         # spaCy would load [initialize] init_tok2vec nowhere, silently.
         raise UserError("has no [pretraining] block, so spaCy would not load the pretrained "
-                        f"weights in {weights}; generate it with create-config --pretrain-epochs",
+                        f"weights in {weights}; generate it with create-config --pretrain-words",
                         config_path)
     path_overrides = {"paths.init_tok2vec": str(weights)} if weights else {}
     inputs = config_inputs(config_path, path_overrides)

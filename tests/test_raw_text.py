@@ -5,7 +5,7 @@ not at all."""
 
 import gzip
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import pytest
 import spacy
@@ -18,7 +18,7 @@ from scripts import pretrain, train_vectors
 from scripts.lib.configs import build_config, generate
 from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
-from scripts.lib.raw_text import train_sentences, unlabelled_texts, write_raw_text
+from scripts.lib.raw_text import in_even_sample, train_sentences, unlabelled_texts, write_raw_text
 
 from .conftest import ROOT, run, settings_file, workflow_options, write_lines
 
@@ -111,27 +111,32 @@ def test_floret_vectors_give_every_word_a_vector_repeat_exactly_and_survive_a_fa
     assert (first / "vectors.json").read_bytes() == before
 
 
-def test_pretraining_epochs_add_the_block_spacy_loads_weights_by() -> None:
+def test_a_pretraining_budget_adds_the_block_spacy_loads_weights_by() -> None:
     base, cnn = ROOT / "configs" / "base.cfg", ROOT / "configs" / "architecture" / "cnn.cfg"
     assert not build_config(base, [cnn], "pt").get("pretraining")
-    config = build_config(base, [cnn], "pt", pretrain_epochs=3)
-    assert (config["pretraining"]["max_epochs"], config["pretraining"]["component"]) == (3, "tok2vec")
+    config = build_config(base, [cnn], "pt", pretrain_words=3000)
+    # The epochs are the pretrain step's: from the budget and the size of the text.
+    assert (config["pretraining"]["max_epochs"], config["pretraining"]["component"]) == (1, "tok2vec")
     assert config["corpora"]["pretrain"]["path"] == "${paths.raw_text}"
     transformer = ROOT / "configs" / "architecture" / "transformer.cfg"
     with pytest.raises(UserError, match="pretraining is for a CNN tok2vec"):
-        build_config(base, [transformer], "pt", pretrain_epochs=3)
+        build_config(base, [transformer], "pt", pretrain_words=3000)
 
 
 @pytest.mark.slow
 def test_the_run_starts_from_the_pretrained_weights(corpus_and_config: Path, train_split: Path,
                                                     tmp_path: Path) -> None:
     config = tmp_path / "config.cfg"
-    generate(ROOT / "configs" / "base.cfg", [], "pt", config, {"max_steps": 2}, pretrain_epochs=1)
+    generate(ROOT / "configs" / "base.cfg", [], "pt", config, {"max_steps": 2}, pretrain_words=1)
     output = tmp_path / "pretrain"
-    pretrain.main(config_path=config, train=train_split, output=output, unlabelled=None, seed=0)
+    available = write_raw_text(train_split, None, "pt", lambda words: None)["counts"]["train"]["words"]
+    # A budget of twice the text and a bit: two whole epochs, never more words than the budget.
+    pretrain.main(config_path=config, train=train_split, output=output, unlabelled=None, seed=0,
+                  words_budget=2 * available + 5)
     record = srsly.read_json(output / "pretrain.json")
-    assert record["seed"] == 0 and record["epochs"] == 1 and record["log"]
-    assert record["counts"]["train"]["words"] > 0
+    assert record["seed"] == 0 and (record["epochs"], record["words_per_epoch"]) == (2, available)
+    assert record["log"][-1]["nr_word"] <= 2 * available + 5  # words spaCy read, within the budget
+    assert record["seconds"] > 0 and record["peak_memory_mib"] > 0
     corpus = corpus_and_config / "corpus"
     nlp = init_nlp(load_config(config, overrides={
         "paths.train": str(corpus / "train.spacy"), "paths.dev": str(corpus / "dev.spacy"),
@@ -155,7 +160,7 @@ def test_pretrain_is_off_without_a_pretraining_block(corpus_and_config: Path, tr
                                                      tmp_path: Path) -> None:
     output = tmp_path / "pretrain"
     pretrain.main(config_path=corpus_and_config / "config.cfg", train=train_split, output=output,
-                  unlabelled=None, seed=0)
+                  unlabelled=None, seed=0, words_budget=0)
     assert sorted(p.name for p in output.iterdir()) == ["pretrain.json"]
     assert srsly.read_json(output / "pretrain.json") == {"epochs": 0}
 
@@ -167,4 +172,32 @@ def test_pretraining_a_config_without_a_tok2vec_says_so(train_split: Path, tmp_p
     result = run(["python", "-m", "scripts.pretrain", str(config), str(train_split),
                   str(tmp_path / "out"), *workflow_options("pretrain", unlabelled=None)], ROOT)
     assert result.returncode == 1 and "no tok2vec component" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def sample(sizes: List[int], budget: int) -> List[int]:
+    kept_texts, kept, seen = [], 0, 0
+    for i, words in enumerate(sizes):
+        if in_even_sample(kept, seen, words, sum(sizes), budget):
+            kept_texts.append(i)
+            kept += words
+        seen += words
+    return kept_texts
+
+
+def test_a_budget_below_the_text_takes_an_even_sample_of_it() -> None:
+    kept = sample([10] * 100, 250)  # 1,000 words
+    assert len(kept) == 25 and kept[0] < 4 and kept[-1] > 95  # from the first texts to the last
+    assert sample([10] * 100, 1000) == list(range(100))
+    uneven = [7, 300, 5, 5, 5, 5, 5, 5, 300, 7]
+    assert 0 < sum(uneven[i] for i in sample(uneven, 50)) <= 60  # long texts would overshoot: left out
+
+
+def test_a_pretraining_block_without_a_budget_says_so(corpus_and_config: Path, train_split: Path,
+                                                      tmp_path: Path) -> None:
+    config = tmp_path / "config.cfg"
+    generate(ROOT / "configs" / "base.cfg", [], "pt", config, {"max_steps": 2}, pretrain_words=1)
+    result = run(["python", "-m", "scripts.pretrain", str(config), str(train_split), str(tmp_path / "out"),
+                  *workflow_options("pretrain", unlabelled=None, words=0)], ROOT)
+    assert result.returncode == 1 and "the word budget is 0" in result.stderr
     assert not (tmp_path / "out").exists()

@@ -173,7 +173,7 @@ def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflo
         trained_copy: Path) -> None:
     unlabelled = trained_copy / "assets" / "unlabelled" / "news.txt"
     unlabelled.write_text("O ministro visitou Coimbra ontem.\nA empresa abriu em Braga.\n", encoding="utf8")
-    switched_on = ["--vars.static_vectors", "floret", "--vars.pretrain_epochs", "1"]
+    switched_on = ["--vars.static_vectors", "floret", "--vars.pretrain_words", "50"]
 
     # The steps that change with the two vars (the others run in every workflow test).
     for step in ("prepare-unlabelled", "train-vectors", "create-config", "pretrain", "train"):
@@ -190,7 +190,9 @@ def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflo
         assert learnt["inputs"][prepared] == checksum(trained_copy / prepared)
         assert learnt["counts"]["unlabelled"] == {"texts": 2, "words": 12}
     assert read_provenance(run_dir)["inputs"] == inputs
-    assert srsly.read_json(run_dir / "pretrain" / "pretrain.json")["epochs"] == 1
+    pretrained = srsly.read_json(run_dir / "pretrain" / "pretrain.json")
+    # 50 words of a longer text: one epoch over an even sample of it.
+    assert (pretrained["budget_words"], pretrained["epochs"]) == (50, 1) and pretrained["words_per_epoch"] <= 100
     vectors = srsly.read_json(trained_copy / "training" / "vectors" / "sample" / "vectors.json")
     assert vectors["counts"]["unlabelled"] == {"texts": 2, "words": 12}
     config = (run_dir / "model-best" / "config.cfg").read_text(encoding="utf8")

@@ -59,3 +59,12 @@ def write_raw_text(train: Path, unlabelled: Optional[Path], lang: str,
         raise UserError("no words to learn from", train)
     inputs = [train] + ([unlabelled] if unlabelled is not None else [])
     return {"inputs": {str(path): checksum(path) for path in inputs}, "counts": counts}
+
+
+def in_even_sample(kept: int, words_before: int, words: int, total: int, budget: int) -> bool:
+    """Whether a text of `words` words, coming after `words_before` of `total`
+    words of which `kept` were kept, belongs to an even sample of about `budget`
+    words: when keeping it brings the kept words closer to the budget's share of
+    the text read so far. The sample spans every source, not only the first."""
+    target = (words_before + words) * budget / total
+    return abs(kept + words - target) < abs(kept - target)
