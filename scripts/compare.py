@@ -3,7 +3,8 @@
 Reads: each training/**/run.json with the metrics.json beside it.
 Writes: OUTPUT_DIR/compare.json and OUTPUT_DIR/compare.md: a table of all runs
 (name, date, config and data checksums, seed, test F1/P/R, training time and
-words/second), runs that differ only by seed summarised as mean ± std, and the
+words/second), runs that differ only by seed summarised as mean ± std (the group
+best on dev marked, the others with Welch's t-test p against it), and the
 per-label F1 difference between the latest run and a baseline (the best earlier
 run on the same test data, or the run named by --baseline). With --max-drop N (points), the
 step exits 1 after writing when the latest run's test F1 is more than N points
@@ -18,7 +19,7 @@ from wasabi import msg
 
 from .lib.errors import UserError, exit_on_user_error
 from .lib.run_record import METRICS_JSON, RUN_JSON, run_figures
-from .lib.seeds import mean_std
+from .lib.seeds import mean_std, welch_t_test
 from .lib.tables import markdown_table, percent, write_json_and_markdown
 
 
@@ -53,10 +54,26 @@ def seed_groups(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         def stats(name: str) -> Dict[str, float]:
             return mean_std([member[name] for member in members])
 
-        summaries.append({"config_md5": key[0], "train_md5": key[1], "seeds": sorted(by_seed),
-                          "runs": [m["run"] for m in members], "f": stats("f"), "p": stats("p"),
-                          "r": stats("r"), "train_seconds": stats("train_seconds")})
+        summaries.append({"config_md5": key[0], "train_md5": key[1], "test_md5": key[3],
+                          "seeds": sorted(by_seed), "runs": [m["run"] for m in members],
+                          "f_by_seed": [m["f"] for m in members], "dev_score": stats("dev_score"),
+                          "f": stats("f"), "p": stats("p"), "r": stats("r"),
+                          "train_seconds": stats("train_seconds")})
+    mark_best_on_dev(summaries)
     return summaries
+
+
+def mark_best_on_dev(groups: List[Dict[str, Any]]) -> None:
+    """Among seed groups scored on the same test data, the one with the best mean
+    dev score is the choice (decided on dev, never on test); every other group
+    gets Welch's t-test p of its test F1 against the chosen one's."""
+    for test_md5 in {group["test_md5"] for group in groups}:
+        same_test = [group for group in groups if group["test_md5"] == test_md5]
+        best = max(same_test, key=lambda group: group["dev_score"]["mean"])
+        for group in same_test:
+            group["best_on_dev"] = group is best
+            group["p_vs_best_on_dev"] = (None if group is best
+                                         else welch_t_test(group["f_by_seed"], best["f_by_seed"])["p"])
 
 
 def choose_baseline(rows: List[Dict[str, Any]], name: Optional[str]) -> Optional[Dict[str, Any]]:
@@ -94,10 +111,16 @@ def comparison_markdown(result: Dict[str, Any]) -> str:
         def mean_std(stats: Dict[str, float]) -> str:
             return f"{percent(stats['mean'])} ± {percent(stats['std'])}"
 
+        def chosen(group: Dict[str, Any]) -> str:
+            p_value = group["p_vs_best_on_dev"]
+            return "best on dev" if group["best_on_dev"] else f"p {p_value:.3f}"
+
         groups = [(", ".join(f"`{name}`" for name in g["runs"]), ", ".join(map(str, g["seeds"])),
-                   mean_std(g["f"]), mean_std(g["p"]), mean_std(g["r"])) for g in result["seed_groups"]]
-        text += "\n# Same config and data, several seeds\n\n" + markdown_table(
-            ("runs", "seeds", "F1", "P", "R"), groups)
+                   mean_std(g["dev_score"]), mean_std(g["f"]), mean_std(g["p"]), mean_std(g["r"]), chosen(g))
+                  for g in result["seed_groups"]]
+        text += ("\n# Same config and data, several seeds\n\nThe group with the best mean dev score is "
+                 "the choice; p: Welch's t-test of another group's test F1 against it (two-sided).\n\n"
+                 + markdown_table(("runs", "seeds", "dev score", "F1", "P", "R", "against the choice"), groups))
     if result["diff"]:
         rows = [(label, percent(v["baseline"]), percent(v["latest"]), f"{v['delta_points']:+.2f}")
                 for label, v in result["diff"].items()]

@@ -11,7 +11,8 @@ from .conftest import ROOT, run, workflow_options
 
 
 def fake_run(training: Path, name: str, created: str, seed: int, f: float, config: str = "c1",
-             test: str = "t1", per_label=None, settings: Optional[str] = None) -> None:
+             test: str = "t1", per_label=None, settings: Optional[str] = None,
+             dev: Optional[float] = None) -> None:
     run_dir = training / name
     run_dir.mkdir(parents=True)
     per_label = per_label or {"PER": f, "LOC": f}
@@ -19,7 +20,8 @@ def fake_run(training: Path, name: str, created: str, seed: int, f: float, confi
         "run": name, "created": created, "seed": seed,
         "config": {"md5": config, **({"settings_md5": settings} if settings else {})},
         "corpus": {"train": {"md5": "tr"}, "dev": {"md5": "dv"}},
-        "training": {"words_per_second": 1000, "steps": 100, "best_step": 80},
+        "training": {"words_per_second": 1000, "steps": 100, "best_step": 80,
+                     "best_dev_score": f - 0.01 if dev is None else dev},
         "wall_time_seconds": 60.0, "peak_memory_mib": 300.0})
     srsly.write_json(run_dir / "metrics.json", {
         "overall": {"p": f, "r": f, "f": f}, "test": {"md5": test},
@@ -64,6 +66,23 @@ def test_runs_with_the_same_settings_are_one_seed_group_whatever_their_files(tmp
     fake_run(training, "other-s2", "2026-01-03T10:00:00", 2, 0.70, config="file-a", settings="t")
     (group,) = seed_groups(load_runs(training))
     assert group["runs"] == ["lever-s0", "default-s1"]
+
+
+def test_the_seed_group_best_on_dev_is_the_choice_and_the_others_get_a_p_value(tmp_path: Path) -> None:
+    training = tmp_path / "training"
+    for seed, (dev, test) in enumerate([(0.70, 0.80), (0.72, 0.82), (0.71, 0.81)]):
+        fake_run(training, f"a-s{seed}", f"2026-01-01T10:0{seed}:00", seed, test, config="a", dev=dev)
+    for seed, (dev, test) in enumerate([(0.75, 0.79), (0.76, 0.80), (0.77, 0.78)]):
+        fake_run(training, f"b-s{seed}", f"2026-01-02T10:0{seed}:00", seed, test, config="b", dev=dev)
+    groups = {group["runs"][0][0]: group for group in seed_groups(load_runs(training))}
+    # b is better on dev, though a scores higher on test: dev decides.
+    assert groups["b"]["best_on_dev"] and not groups["a"]["best_on_dev"]
+    assert groups["b"]["p_vs_best_on_dev"] is None
+    # Means 0.81 and 0.79, standard deviations 0.01 each: t 2.449, 4 degrees of freedom.
+    assert round(groups["a"]["p_vs_best_on_dev"], 3) == 0.070
+    assert compare(training).returncode == 0
+    markdown = (training / "compare.md").read_text()
+    assert "| best on dev |" in markdown and "| p 0.070 |" in markdown
 
 
 def test_gate_fails_after_writing_and_baseline_can_be_named(tmp_path: Path) -> None:
