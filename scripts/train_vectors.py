@@ -17,17 +17,21 @@ not, gets a vector, and the table stays small. One training thread keeps the
 result identical from run to run.
 """
 
+import importlib.util
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Dict, Optional
 
 import spacy
 import typer
 from spacy.training.initialize import convert_vectors
 from wasabi import msg
 
-from .lib.errors import UserError, exit_on_user_error
+from .lib.errors import UserError, die_with_parent, exit_on_user_error
 from .lib.files import atomic_output, write_json
 from .lib.pretrained import VECTORS_RECORD
 from .lib.provenance import environment_info, peak_memory_mib, utc_now
@@ -37,6 +41,32 @@ from .lib.raw_text import write_raw_text
 SETTINGS: Spec = {"dim": (int, 1), "rows": (int, 1), "hash_count": (int, 1), "minn": (int, 1),
                   "maxn": (int, 1), "epochs": (int, 1), "min_count": (int, 1),
                   "model": (str, ("cbow", "skipgram"))}
+
+
+# floret trains in C++ without returning to Python, where a signal handler would
+# wait its turn for as long as training lasts (tens of minutes on millions of
+# words). In a child process, Ctrl-C or SIGTERM stop the step at once: the
+# parent's handler unwinds, and the child is killed on the way out.
+FLORET_CHILD = """
+import json, sys
+import floret
+text, output, settings = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+floret.train_unsupervised(
+    text, model=settings["model"], mode="floret", dim=settings["dim"], bucket=settings["rows"],
+    hashCount=settings["hash_count"], minn=settings["minn"], maxn=settings["maxn"],
+    epoch=settings["epochs"], minCount=settings["min_count"], thread=1, verbose=0,
+).save_floret_vectors(output)
+"""
+
+
+def train_floret(text_path: Path, output: Path, settings: Dict[str, Any]) -> None:
+    """floret vectors of the text at `text_path`, saved to `output` (floret's
+    text format), trained in a child process that dies with this one."""
+    try:
+        subprocess.run([sys.executable, "-c", FLORET_CHILD, str(text_path), str(output), json.dumps(settings)],
+                       check=True, preexec_fn=die_with_parent)
+    except subprocess.CalledProcessError as err:
+        raise UserError(f"floret training failed (exit code {err.returncode}; its message is above)") from None
 
 
 @exit_on_user_error
@@ -59,10 +89,8 @@ def main(
         return
     if method != "floret":
         raise UserError(f"method must be floret or none, got {method!r}")
-    try:
-        import floret
-    except ImportError:
-        raise UserError("floret is not installed: pip install -r requirements.txt") from None
+    if importlib.util.find_spec("floret") is None:
+        raise UserError("floret is not installed: pip install -r requirements.txt")
     settings = read_settings(settings_path, SETTINGS)
     if settings["minn"] > settings["maxn"]:
         raise UserError(f"need minn <= maxn, got minn {settings['minn']}, maxn {settings['maxn']}", settings_path)
@@ -74,13 +102,8 @@ def main(
                                     lambda words: text_file.write(" ".join(words) + "\n"))
         words = sum(count["words"] for count in record["counts"].values())
         msg.info(f"Training floret vectors on {words:,} words, {settings['epochs']} epochs")
-        vectors = floret.train_unsupervised(
-            str(text_path), model=settings["model"], mode="floret", dim=settings["dim"],
-            bucket=settings["rows"], hashCount=settings["hash_count"], minn=settings["minn"],
-            maxn=settings["maxn"], epoch=settings["epochs"], minCount=settings["min_count"],
-            thread=1, verbose=0)
         floret_path = Path(tmp) / "vectors.floret"
-        vectors.save_floret_vectors(str(floret_path))
+        train_floret(text_path, floret_path, settings)
         nlp = spacy.blank(lang)
         convert_vectors(nlp, floret_path, truncate=0, prune=-1, mode="floret")
     with atomic_output(output) as tmp_output:

@@ -4,6 +4,10 @@ unlabelled text only, record what they read, and write their output whole or
 not at all."""
 
 import gzip
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -201,3 +205,26 @@ def test_a_pretraining_block_without_a_budget_says_so(corpus_and_config: Path, t
                   *workflow_options("pretrain", unlabelled=None, words=0)], ROOT)
     assert result.returncode == 1 and "the word budget is 0" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_floret_training_at_once(train_split: Path, tmp_path: Path) -> None:
+    # Epochs enough to train for minutes: floret runs in C++, where this process's
+    # own signal handler would wait for it to return.
+    settings = settings_file("vectors", tmp_path, epochs=100000)
+    output = tmp_path / "vectors"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.train_vectors", str(train_split), str(output),
+         *workflow_options("train-vectors", lang="pt", method="floret", unlabelled=None, settings=settings)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while "Training floret vectors" not in (line := process.stdout.readline()):
+        assert line, process.stderr.read()
+    time.sleep(2)  # well inside floret's training
+    stopped_at = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM and time.monotonic() - stopped_at < 10
+    assert "stopped by SIGTERM; outputs in progress removed" in stderr
+    assert not output.exists() and not list(tmp_path.glob(".*vectors*"))
+    floret_children = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
+    assert not floret_children.strip(), "the floret child outlived the step"

@@ -98,3 +98,4 @@ def test_a_followed_run_sees_every_evaluation_and_raising_stops_it(corpus_and_co
     # The child was stopped, not left training, and removed what it had begun.
     assert [p.name for p in stopped.iterdir()] == [".train.lock"]
     assert not runs._running
+
