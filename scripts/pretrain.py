@@ -11,8 +11,8 @@ optionally .gz) or a folder of them.
 Writes: OUTPUT, a folder with tok2vec.bin (the weights, for [initialize]
 init_tok2vec, which train passes on), config.cfg (the pretraining config used)
 and pretrain.json (budget, epochs, words per epoch, spaCy's loss log, the text
-counts, MD5 and size of each input, seed, time, peak memory and versions). Off, OUTPUT holds only pretrain.json, and the run starts from
-random weights.
+counts, MD5 and size of each input, seed, time, peak memory and versions). Off,
+OUTPUT holds only pretrain.json, and the run starts from random weights.
 """
 
 import tempfile
