@@ -31,7 +31,7 @@ from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
 from scripts.lib.run_record import config_inputs, settings_md5
 
-from tests.conftest import ROOT, copy_project, run, set_var_defaults, wait_for, weasel
+from tests.conftest import ROOT, copy_project, run, set_var_defaults, settings_file, wait_for, weasel, write_lines
 
 
 def fake_run(system: str, seed: int, f: float, seconds: float, batch: int) -> dict:
@@ -297,7 +297,9 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
             "f_points", "train_time_ratio", "inference_batch_ratio", "inference_single_ratio"}
     assert results["budget"] == {"max_epochs": 0, "max_steps": 20, "eval_frequency": 10, "patience": 0}
     table = (project / "benchmarks" / "sample" / "results.md").read_text()
-    assert "| system | seeds | F1 | P | R | ΔF1 (points) |" in table and "## F1 per label" in table
+    assert "| system | seeds | dev score | F1 | P | R | ΔF1 (points) |" in table and "## F1 per label" in table
+    assert all(run["corpus_md5"]["test"] == md5_file(project / "corpus" / "sample" / "test.spacy")
+               for run in results["runs"])
     assert all(f"\n| `{s}` | " in table for s in DEFAULT_SYSTEMS)
     runs = project / "benchmarks" / "sample" / "runs"
     assert all((runs / f"{s}-s0" / "metrics.json").exists() for s in DEFAULT_SYSTEMS)
@@ -330,6 +332,22 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert partial["not_run"] == [{"system": s, "seed": 1} for s in ("stock-efficiency", "template", "tuned")]
     assert {r["seed"] for r in partial["runs"]} == {0} and not (runs / "template-s1").exists()
     assert "`../configs/optimize/tuned.cfg`" in (project / "benchmarks" / "sample" / "tuned" / "results.md").read_text()
+
+    # Unlabelled text: prepared against dev and test, floret vectors trained on it for the
+    # lever (tiny settings), which trains beside the reused stock and template runs.
+    unlabelled = write_lines(project / "assets" / "unlabelled" / "news.txt",
+                             ["O ministro visitou Coimbra ontem.", "A empresa abriu uma loja em Braga."])
+    tiny_vectors = settings_file("vectors", project / "benchmarks" / "levers", dim=12, rows=300, epochs=2)
+    weasel(["run", "unlabelled", "benchmarks", *small, "--vars.unlabelled_text", "assets/unlabelled",
+            "--vars.vectors_settings", tiny_vectors.relative_to(project / "benchmarks").as_posix()], project)
+    lever = srsly.read_json(project / "benchmarks" / "sample" / "unlabelled" / "results.json")
+    assert [(r["system"], r["reused"]) for r in lever["runs"]] == \
+        [("stock-efficiency", True), ("template", True), ("unlabelled_floret", False)]
+    assert lever["one_off"]["unlabelled_floret"]["vectors_words"] > 0
+    vectors_record = srsly.read_json(project / "benchmarks" / "vectors" / "sample" / "vectors.json")
+    assert vectors_record["counts"]["unlabelled"]["texts"] == 2
+    inputs = srsly.read_json(runs / "unlabelled_floret-s0" / "run.json")["inputs"]
+    assert inputs["vectors"]["path"] == "vectors/sample" and unlabelled.exists()
 
 
 def test_a_failed_run_stops_the_benchmark_before_later_runs_start(tmp_path: Path, monkeypatch) -> None:
