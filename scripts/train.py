@@ -2,11 +2,13 @@
 
 Reads: CONFIG (the generated training/<run>/config.cfg), CORPUS_DIR/{train,dev}
 .spacy (dev is used for model selection and early stopping, never test), the
-static vectors CONFIG names, if any, and the pretrain step's weights, if given.
+static vectors CONFIG names, if any, the pretrain step's weights and the distill
+step's silver corpus (trained on beside the training split), if given.
 Writes into RUN_DIR: model-best/, model-last/, train_log.jsonl (one line per
-evaluation) and run.json (seed, checksums of the config, corpus, static vectors
-and pretrained weights, versions, git commit, wall time, words/second); with --latest, a one-line file naming the run; with
---progress, each dev evaluation as it happens.
+evaluation) and run.json (seed, checksums of the config, corpus, static vectors,
+pretrained weights and silver corpus, versions, git commit, wall time,
+words/second); with --latest, a one-line file naming the run; with --progress,
+each dev evaluation as it happens.
 Training happens in a staging folder: the four outputs replace the previous
 ones only when training succeeds, so a failed or interrupted run loses nothing.
 A lock file keeps a second process from training the same run folder; staging
@@ -146,6 +148,7 @@ def main(
     seed: int = typer.Option(..., help="Random seed for initialisation and batching"),
     gpu_id: int = typer.Option(..., help="GPU id, or -1 for CPU"),
     pretrained: Optional[Path] = typer.Option(None, help="Folder written by the pretrain step: its tok2vec.bin, if any, initialises the tok2vec"),
+    silver: Optional[Path] = typer.Option(None, help="Silver corpus written by the distill step: its docs, if any, are trained on beside the training split", exists=True, dir_okay=False),
     force: bool = typer.Option(False, "--force", help="Retrain even if RUN_DIR holds a finished run of the same inputs"),
     # fmt: on
 ) -> None:
@@ -158,6 +161,9 @@ def main(
                         config_path)
     path_overrides = {"paths.init_tok2vec": str(weights)} if weights else {}
     inputs = config_inputs(config_path, path_overrides)
+    silver_corpus = corpus_summary(silver) if silver is not None else None
+    if silver_corpus and silver_corpus["docs"]:
+        inputs["silver"] = silver_corpus  # a new silver corpus is a new run
     corpora = {split: corpus_summary(corpus_dir / f"{split}.spacy") for split in ("train", "dev")}
     settings = read_budget(config_path)  # set by create-config from the vars
     with run_lock(run_dir):
@@ -174,6 +180,9 @@ def main(
             return
         if weights:
             msg.info(f"The tok2vec starts from pretrained weights: {weights}")
+        if "silver" in inputs:
+            msg.info(f"Training on gold and silver: {corpora['train']['docs']:,} docs of {corpus_dir / 'train.spacy'} "
+                     f"and {inputs['silver']['docs']:,} of {silver}")
         train(config_path, corpora, run_dir, seed, gpu_id, settings, path_overrides, inputs, progress)
     if latest:
         write_text(latest, run_dir.name + "\n")
@@ -197,6 +206,13 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
     with atomic_outputs(*(run_dir / name for name in OUTPUTS)) as temps:
         try:
             staging.mkdir(parents=True)
+            if "silver" in inputs:
+                # spaCy reads every .spacy file of a folder, sorted: gold and silver, shuffled together.
+                mixed = staging / "train_corpus"
+                mixed.mkdir()
+                (mixed / "gold.spacy").symlink_to(Path(corpora["train"]["path"]).resolve())
+                (mixed / "silver.spacy").symlink_to(Path(inputs["silver"]["path"]).resolve())
+                overrides["paths.train"] = str(mixed)
             # spaCy names the staging folder in its messages; show the run folder it becomes.
             with redirect_stdout(RenamingStream(sys.stdout, str(staging), str(run_dir))):
                 spacy_train(config_path, staging, use_gpu=gpu_id, overrides=overrides)

@@ -14,7 +14,7 @@ from .conftest import ROOT, run, settings_file, workflow_options
 # Settings file -> the step that reads it (its module's spec of the keys).
 OWNERS = {"annotate": ("scripts.annotate", "SETTINGS"), "serve": ("scripts.serve", "SETTINGS"),
           "monitor": ("scripts.monitor", "THRESHOLDS"), "tune": ("scripts.tune", "SETTINGS"),
-          "vectors": ("scripts.train_vectors", "SETTINGS")}
+          "vectors": ("scripts.train_vectors", "SETTINGS"), "distill": ("scripts.distill", "SETTINGS")}
 
 
 @pytest.mark.parametrize("name", sorted(OWNERS))
@@ -51,3 +51,12 @@ def test_a_missing_key_and_a_bad_choice_stop_annotate_in_one_line(tmp_path: Path
                   *workflow_options("annotate", settings=bad_choice)], ROOT)
     assert result.returncode == 1 and "on_bad_input: expected one of skip, stop, got 'ignore'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_a_free_text_setting_takes_text_only(tmp_path: Path) -> None:
+    from scripts.distill import SETTINGS
+
+    assert read_settings(settings_file("distill", tmp_path, teacher="training/x-seeds"), SETTINGS)["teacher"] == \
+        "training/x-seeds"
+    with pytest.raises(UserError, match="teacher: expected text, got 3"):
+        read_settings(settings_file("distill", tmp_path / "bad", teacher=3), SETTINGS)

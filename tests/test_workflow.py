@@ -29,8 +29,10 @@ from .conftest import ROOT, built_once, copy_project, render_page, set_var_defau
 pytestmark = pytest.mark.slow
 
 RUN = "sample-cnn-efficiency-s0"
-STEPS = ["fetch", "preprocess", "prepare-unlabelled", "train-vectors", "create-config", "pretrain", "check-data", "train",
-         "evaluate", "profile", "report", "package"]
+STEPS = ["fetch", "preprocess", "prepare-unlabelled", "train-vectors", "distill", "create-config", "pretrain",
+         "check-data", "train", "evaluate", "profile", "report", "package"]
+# Steps that always run (no_skip), and decide for themselves whether there is work.
+ALWAYS = {"fetch", "distill"}
 SMALL_VARS = {"max_steps": 100, "eval_frequency": 25, "patience": 0}
 PACKAGE_NAME = "pt_sample_cnn_efficiency_s0"
 IMAGE_CHECK = """
@@ -44,7 +46,8 @@ PACKAGE = f"packages/{PACKAGE_NAME}-0.1.0"
 
 def run_all(project: Path, *args: str, check: bool = True) -> Set[str]:
     """Run the workflow; return the names of the steps that ran (not skipped).
-    `fetch` always runs: it checks the assets and lists the dataset's files."""
+    ALWAYS run: fetch checks the assets and lists the dataset's files, distill
+    compares its teacher with its record."""
     result = weasel(["run", "all", ".", *args], project, check=check)
     skipped = set(re.findall(r"Skipping '([\w-]+)'", result.stdout))
     return set(STEPS) - skipped
@@ -106,7 +109,7 @@ def test_run_manifest_records_seed_checksums_versions_and_speed(trained: Path) -
 
 
 def test_second_run_skips_every_step(trained_copy: Path) -> None:
-    assert run_all(trained_copy) == {"fetch"}
+    assert run_all(trained_copy) == ALWAYS
 
 
 def edit_sample(project: Path, text: str, update_checksum: bool = True) -> None:
@@ -134,8 +137,8 @@ def test_editing_the_sample_reruns_preprocess_and_everything_after(trained_copy:
     edit_sample(trained_copy, edited)
     # train-vectors and pretrain rerun on the new train split, but switched off they
     # write the same record, so create-config is skipped.
-    assert run_all(trained_copy) == {"fetch", "preprocess", "prepare-unlabelled", "train-vectors", "pretrain",
-                                     "check-data", "train", "evaluate", "profile", "report", "package"}
+    assert run_all(trained_copy) == ALWAYS | {"preprocess", "prepare-unlabelled", "train-vectors", "pretrain",
+                                              "check-data", "train", "evaluate", "profile", "report", "package"}
 
 
 def test_another_seed_then_the_default_reuses_the_finished_run(trained_copy: Path) -> None:
@@ -157,14 +160,14 @@ def test_another_seed_then_the_default_reuses_the_finished_run(trained_copy: Pat
 def test_a_table_format_change_reruns_only_the_steps_that_write_tables(trained_copy: Path) -> None:
     tables = trained_copy / "scripts" / "lib" / "tables.py"
     tables.write_text(tables.read_text() + "\n# a formatting change\n")
-    assert run_all(trained_copy, "--dry") == {"fetch", "evaluate", "report"}
+    assert run_all(trained_copy, "--dry") == ALWAYS | {"evaluate", "report"}
 
 
 def test_editing_the_base_config_retrains_without_preprocessing(trained_copy: Path) -> None:
     base = trained_copy / "configs" / "base.cfg"
     base.write_text(base.read_text().replace("dropout = 0.1", "dropout = 0.2"))
-    assert run_all(trained_copy) == {"fetch", "create-config", "pretrain", "check-data", "train",
-                                     "evaluate", "profile", "report", "package"}
+    assert run_all(trained_copy) == ALWAYS | {"create-config", "pretrain", "check-data", "train",
+                                              "evaluate", "profile", "report", "package"}
     config = (trained_copy / "training" / RUN / "model-best" / "config.cfg").read_text()
     assert "dropout = 0.2" in config
 
@@ -210,8 +213,8 @@ def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflo
 def test_same_seed_gives_identical_test_scores(trained_copy: Path) -> None:
     first = srsly.read_json(trained_copy / "training" / RUN / "metrics.json")
     ran = run_all(trained_copy, "--vars.run", "repeat")
-    assert ran == {"fetch", "create-config", "pretrain", "check-data", "train", "evaluate", "profile",
-                   "report", "package"}
+    assert ran == ALWAYS | {"create-config", "pretrain", "check-data", "train", "evaluate", "profile",
+                            "report", "package"}
     second = srsly.read_json(trained_copy / "training" / "repeat" / "metrics.json")
     assert (second["overall"], second["per_label"]) == (first["overall"], first["per_label"])
     assert (trained_copy / "training" / "latest").read_text().strip() == "repeat"
@@ -283,7 +286,7 @@ def test_push_then_pull_into_a_fresh_copy_skips_every_pulled_step(trained: Path,
     weasel(["pull", str(remote), "."], fresh)
     assert (fresh / "training" / RUN / "model-best" / "meta.json").exists()
     assert (fresh / PACKAGE).is_dir()
-    assert run_all(fresh) == {"fetch"}
+    assert run_all(fresh) == ALWAYS
 
 
 def test_clean_removes_generated_outputs_only(trained_copy: Path) -> None:

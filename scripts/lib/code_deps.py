@@ -23,7 +23,7 @@ from .errors import UserError
 # (relative to the folder holding this package).
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 PACKAGES = {"scripts": PACKAGE_PARENT, "bench": PACKAGE_PARENT / "benchmarks"}
-LINE_WIDTH = 110
+LINE_WIDTH = 120
 DEPS_INDENT = "    "
 
 

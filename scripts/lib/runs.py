@@ -124,11 +124,14 @@ class EvaluationFollower:
 
 def train_run(config: Path, corpus_dir: Path, run_dir: Path, seed: int, gpu_id: int,
               log: Optional[Path] = None,
-              on_evaluation: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
-    """`scripts.train` for one run, with the budget in its config. `on_evaluation`
-    gets every dev evaluation (a train_log.jsonl record) while the run trains;
-    raising from it stops the run, which then leaves no outputs."""
-    command = step_command("train", config, corpus_dir, run_dir, f"--seed={seed}", f"--gpu-id={gpu_id}")
+              on_evaluation: Optional[Callable[[Dict[str, Any]], None]] = None,
+              silver: Optional[Path] = None) -> None:
+    """`scripts.train` for one run, with the budget in its config (and a silver
+    corpus beside the training split, if given). `on_evaluation` gets every dev
+    evaluation (a train_log.jsonl record) while the run trains; raising from it
+    stops the run, which then leaves no outputs."""
+    command = step_command("train", config, corpus_dir, run_dir, f"--seed={seed}", f"--gpu-id={gpu_id}",
+                           *([f"--silver={silver}"] if silver is not None else []))
     if on_evaluation is None:
         run_checked(command, log)
         return

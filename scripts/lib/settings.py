@@ -1,5 +1,5 @@
 """Settings files under configs/ (annotate.yml, serve.yml, monitor.yml,
-tune.yml, vectors.yml): a YAML mapping whose keys are exactly the ones a step expects, each
+tune.yml, vectors.yml, distill.yml): a YAML mapping whose keys are exactly the ones a step expects, each
 a number at least its minimum or one of its choices.
 The file is the only owner of those values: the step that reads it has no
 defaults of its own, and a missing, unknown or wrong key stops it, named."""
@@ -12,7 +12,7 @@ import srsly
 from .errors import UserError
 
 Value = Union[int, float, str]
-# key -> (int or float, smallest allowed value) or (str, allowed values)
+# key -> (int or float, smallest allowed value), (str, allowed values) or (str, None): any text
 Spec = Dict[str, Tuple[Type, Any]]
 
 
@@ -32,6 +32,11 @@ def read_settings(path: Path, spec: Spec) -> Dict[str, Any]:
     settings: Dict[str, Value] = {}
     for key, (kind, minimum) in spec.items():
         value = data[key]
+        if kind is str and minimum is None:  # any text, e.g. a path
+            if not isinstance(value, str):
+                raise UserError(f"{key}: expected text, got {value!r}", path)
+            settings[key] = value
+            continue
         if kind is str:
             if value not in minimum:
                 raise UserError(f"{key}: expected one of {', '.join(minimum)}, got {value!r}", path)
