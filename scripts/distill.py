@@ -17,6 +17,7 @@ the training split or the settings changed: unchanged, its outputs are left as
 they are, so train is not rerun.
 """
 
+import glob
 import time
 from collections import Counter
 from pathlib import Path
@@ -47,15 +48,19 @@ def text_lines(path: Path, max_length: int) -> Iterator[str]:
         yield document.text
 
 
-def teacher_runs(teacher: Path) -> List[Path]:
+def teacher_runs(teacher: str) -> List[Path]:
     """The run folders of a teacher: the folder itself if it holds a model-best,
-    else every folder below it that does (the runs of a seeds workflow)."""
-    if (teacher / MODEL_BEST).is_dir():
-        return [teacher]
-    runs = sorted(path.parent for path in teacher.glob(f"*/{MODEL_BEST}") if path.is_dir())
+    else every folder below it that does (the runs of a seeds workflow), or
+    those a pattern matches (`training/lener_br-cnn-efficiency-s*`)."""
+    folder = Path(teacher)
+    if (folder / MODEL_BEST).is_dir():
+        return [folder]
+    matches = sorted(map(Path, glob.glob(teacher))) if glob.has_magic(teacher) else sorted(folder.glob("*"))
+    runs = [path for path in matches if (path / MODEL_BEST).is_dir()]
     if not runs:
-        raise UserError(f"no trained model here: expected a run folder with {MODEL_BEST}, or a folder of them "
-                        "(run `weasel run seeds` or `weasel run all` with the teacher's vars first)", teacher)
+        raise UserError(f"no trained model here: expected a run folder with {MODEL_BEST}, a folder of them or a "
+                        "pattern matching them (run `weasel run seeds` or `weasel run all` with the teacher's vars "
+                        "first)", folder)
     return runs
 
 
@@ -132,7 +137,7 @@ def main(
         key: Dict[str, Any] = {"teacher": None}
         runs: List[Path] = []
     else:
-        runs = teacher_runs(Path(settings["teacher"]))
+        runs = teacher_runs(settings["teacher"])
         check_teacher(runs, corpus_dir)
         key = {"teacher": [{"run": run.as_posix(), "md5": md5_path(run / MODEL_BEST)} for run in runs],
                "unlabelled": {"path": unlabelled.as_posix(), **checksum(unlabelled)},

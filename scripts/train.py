@@ -31,40 +31,29 @@ import srsly
 import typer
 from confection import Config
 from spacy.cli.train import train as spacy_train
-from spacy.tokens import DocBin
-from spacy.vocab import Vocab
 from wasabi import msg
 
 from .lib.configs import read_budget
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
-from .lib.files import atomic_outputs, leftover_pid, md5_file, remove_path, staging_folder, write_text
+from .lib.files import atomic_outputs, leftover_pid, remove_path, staging_folder, write_text
 from .lib.pretrained import has_pretraining, pretrained_weights
 from .lib.provenance import package_versions, utc_now
 from .lib.run_record import (
     TRAIN_LOG,
     best_entry,
     config_inputs,
+    corpus_summary,
     patience_needed,
     read_log,
     read_run,
     run_record,
     same_training,
+    with_silver,
 )
 from .lib.run_record import TRAIN_OUTPUTS as OUTPUTS
 from .lib.train_logger import LOGGER_NAME
 
 LOCK_NAME = ".train.lock"
-
-
-def corpus_summary(path: Path) -> Dict[str, Any]:
-    if not path.is_file():
-        raise UserError("corpus not found (run the 'preprocess' step first)", path)
-    docs = DocBin().from_disk(path).get_docs(Vocab())
-    n_docs = n_words = 0
-    for doc in docs:
-        n_docs += 1
-        n_words += len(doc)
-    return {"path": path.as_posix(), "md5": md5_file(path), "docs": n_docs, "words": n_words}
 
 
 def restore_logger(model_dir: Path, logger: Dict[str, Any]) -> None:
@@ -160,10 +149,7 @@ def main(
                         f"weights in {weights}; generate it with create-config --pretrain-words",
                         config_path)
     path_overrides = {"paths.init_tok2vec": str(weights)} if weights else {}
-    inputs = config_inputs(config_path, path_overrides)
-    silver_corpus = corpus_summary(silver) if silver is not None else None
-    if silver_corpus and silver_corpus["docs"]:
-        inputs["silver"] = silver_corpus  # a new silver corpus is a new run
+    inputs = with_silver(config_inputs(config_path, path_overrides), silver)
     corpora = {split: corpus_summary(corpus_dir / f"{split}.spacy") for split in ("train", "dev")}
     settings = read_budget(config_path)  # set by create-config from the vars
     with run_lock(run_dir):

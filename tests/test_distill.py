@@ -48,11 +48,12 @@ def test_a_teacher_is_a_run_or_a_folder_of_runs(corpus_and_config: Path, tmp_pat
     corpus = corpus_and_config / "corpus"
     single = ruler_run(tmp_path / "one", corpus, [ANA])
     seeds = [ruler_run(tmp_path / "seeds" / f"s{seed}", corpus, [ANA]) for seed in (1, 0)]
-    assert teacher_runs(single) == [single]
-    assert teacher_runs(tmp_path / "seeds") == sorted(seeds)
+    assert teacher_runs(str(single)) == [single]
+    assert teacher_runs(str(tmp_path / "seeds")) == sorted(seeds)
+    assert teacher_runs(str(tmp_path / "seeds" / "s[01]")) == sorted(seeds)
     (tmp_path / "untrained" / "s0").mkdir(parents=True)
     with pytest.raises(UserError, match="no trained model here"):
-        teacher_runs(tmp_path / "untrained")
+        teacher_runs(str(tmp_path / "untrained"))
 
 
 def test_models_that_disagree_leave_the_sentence_out(corpus_and_config: Path, tmp_path: Path) -> None:

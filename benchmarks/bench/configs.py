@@ -37,7 +37,15 @@ from scripts.lib.errors import UserError, exit_on_user_error
 from scripts.lib.files import md5_file
 from scripts.lib.pretrained import VECTORS_RECORD, static_vectors
 from scripts.lib.provenance import environment_info, utc_now
-from scripts.lib.run_record import MODEL_BEST, read_run, read_test_scores, run_figures, same_training
+from scripts.lib.run_record import (
+    MODEL_BEST,
+    config_inputs,
+    read_run,
+    read_test_scores,
+    run_figures,
+    same_training,
+    with_silver,
+)
 from scripts.lib.runs import stop_running
 from scripts.lib.scored_runs import train_and_evaluate
 from scripts.lib.seeds import mean_std, parse_seeds, welch_t_test
@@ -137,15 +145,16 @@ def corpus_md5s(corpus_dir: Path) -> Dict[str, str]:
 
 
 def finished_run(run_dir: Path, config: Path, corpus_md5: Dict[str, str], seed: int,
-                 budget: Dict[str, int]) -> bool:
+                 budget: Dict[str, int], silver: Optional[Path] = None) -> bool:
     """Whether `run_dir` holds a complete, evaluated run of this config, corpus
-    (MD5 of each split, from `corpus_md5s`), seed and budget."""
+    (MD5 of each split, from `corpus_md5s`), seed, budget and silver corpus."""
     try:
         scores = read_test_scores(run_dir)
     except (ValueError, KeyError):  # cut short, or written by an older version
         return False
     return (scores is not None and scores["test_corpus_md5"] == corpus_md5["test"]
-            and same_training(read_run(run_dir), config, corpus_md5, seed, budget))
+            and same_training(read_run(run_dir), config, corpus_md5, seed, budget,
+                              inputs=with_silver(config_inputs(config), silver)))
 
 
 def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, parallel: int) -> None:
@@ -165,7 +174,7 @@ def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, paralle
         msg.divider(f"{job['system']}, seed {job['seed']}" + (f" (log: {log})" if log else ""))
         try:
             train_and_evaluate(job["config"], corpus_dir, job["run_dir"], job["seed"], gpu_id,
-                               log=log)
+                               log=log, silver=job.get("silver"))
         except BaseException:
             failed.set()
             raise
@@ -368,7 +377,7 @@ def machine_note(env: Dict[str, Any]) -> str:
 
 def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
                    overlays: List[Path], vectors: Optional[Path] = None,
-                   extra_vectors: Optional[Path] = None) -> Dict[str, str]:
+                   extra_vectors: Optional[Path] = None, extra_silver: Optional[Path] = None) -> Dict[str, str]:
     sources = {}
     for system in systems:
         if system in STOCK:
@@ -379,6 +388,8 @@ def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
             own_vectors = system_vectors(system, vectors, extra_vectors)
             if own_vectors is not None:
                 sources[system] += f" + static vectors `{own_vectors.as_posix()}`"
+            if system in extra and extra_silver is not None:
+                sources[system] += f" + silver training data `{extra_silver.as_posix()}`"
     return sources
 
 
@@ -395,6 +406,7 @@ def main(
     extra: List[str] = typer.Option([], help="Also train NAME=OVERLAY[,OVERLAY...]: the base config with those overlays, in order"),
     vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors: its static vectors, if any, are read by the template's systems (never the stock ones)", file_okay=False),
     extra_vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors whose static vectors the --extra systems read instead (a lever), its cost in the table", file_okay=False),
+    extra_silver: Optional[Path] = typer.Option(None, help="Silver corpus written by distill that the --extra systems train on beside gold (a lever), its cost in the table", dir_okay=False),
     runs_dir: Optional[Path] = typer.Option(None, help="Where runs go (default OUTPUT_DIR/runs)"),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
     budget_config: Path = typer.Option(..., help="A generated run config whose training budget every system gets", exists=True, dir_okay=False),
@@ -428,12 +440,12 @@ def main(
         raise UserError("no static vectors here (train-vectors ran with method none?)", extra_vectors)
     configs = write_configs(system_list, extra_overlays, base, overlay, lang, runs_dir / "configs",
                             budget, transformer_model, vectors_dir, extra_vectors_dir)
-    jobs = [{"system": system, "seed": seed, "config": configs[system],
-             "run_dir": runs_dir / f"{system}-s{seed}"}
+    jobs = [{"system": system, "seed": seed, "config": configs[system], "run_dir": runs_dir / f"{system}-s{seed}",
+             "silver": extra_silver if system in extra_overlays else None}
             for seed in seed_list for system in system_list]
     corpus_md5 = corpus_md5s(corpus_dir)
     for job in jobs:
-        job["reused"] = finished_run(job["run_dir"], job["config"], corpus_md5, job["seed"], budget)
+        job["reused"] = finished_run(job["run_dir"], job["config"], corpus_md5, job["seed"], budget, job["silver"])
     not_run = [{"system": job["system"], "seed": job["seed"]} for job in jobs if not job["reused"]]
     if finished_only:
         jobs = [job for job in jobs if job["reused"]]
@@ -457,7 +469,7 @@ def main(
         "parallel": parallel,
         "speed_rounds": speed_rounds,
         "configs": config_sources(system_list, extra_overlays, base, overlay, vectors_dir,
-                                  extra_vectors_dir),
+                                  extra_vectors_dir, extra_silver),
         "one_off": one_off_costs(system_list, vectors_dir, extra_vectors_dir),
         "created": utc_now(),
         "environment": environment_info(),

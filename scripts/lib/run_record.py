@@ -9,8 +9,11 @@ from typing import Any, Dict, List, Optional, TypedDict
 
 import srsly
 from confection import Config
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
 
 from .entities import score_prefix
+from .errors import UserError
 from .files import md5_file, md5_path
 from .pretrained import PRETRAIN_RECORD, VECTORS_RECORD
 from .provenance import environment_info, peak_memory_mib, utc_now
@@ -77,6 +80,18 @@ def patience_needed(log: List[Dict[str, Any]]) -> int:
         if best_score is None or score > best_score:
             best_score, best_step = score, step
     return needed
+
+
+def corpus_summary(path: Path) -> Dict[str, Any]:
+    """A corpus as run.json records it: path, MD5, docs and words."""
+    if not path.is_file():
+        raise UserError("corpus not found (run the 'preprocess' step first)", path)
+    docs = DocBin().from_disk(path).get_docs(Vocab())
+    n_docs = n_words = 0
+    for doc in docs:
+        n_docs += 1
+        n_words += len(doc)
+    return {"path": path.as_posix(), "md5": md5_file(path), "docs": n_docs, "words": n_words}
 
 
 def run_record(run_dir: Path, seed: int, gpu_id: int, config: Path, corpora: Dict[str, Dict[str, Any]],
@@ -198,6 +213,13 @@ def config_inputs(config: Path, overrides: Optional[Dict[str, Any]] = None) -> D
                            "md5": md5_path(value) if Path(value).exists() else None,
                            **learnt_from(Path(value))}
     return inputs
+
+
+def with_silver(inputs: Dict[str, Dict[str, Any]], silver: Optional[Path]) -> Dict[str, Dict[str, Any]]:
+    """`inputs` and the distill step's silver corpus, if it holds any docs: a new
+    silver corpus is a new run."""
+    summary = corpus_summary(silver) if silver is not None else None
+    return {**inputs, "silver": summary} if summary and summary["docs"] else inputs
 
 
 def learnt_from(path: Path) -> Dict[str, Any]:
