@@ -154,7 +154,7 @@ def test_weights_for_a_config_that_would_ignore_them_are_refused(corpus_and_conf
     (tmp_path / "pretrain" / "tok2vec.bin").write_bytes(b"weights")
     result = run(["python", "-m", "scripts.train", str(corpus_and_config / "config.cfg"),
                   str(corpus_and_config / "corpus"), str(tmp_path / "run"),
-                  *workflow_options("train", latest=None, pretrained=tmp_path / "pretrain")], ROOT)
+                  *workflow_options("train", latest=None, pretrained=tmp_path / "pretrain", silver=None)], ROOT)
     assert result.returncode == 1
     assert "has no [pretraining] block, so spaCy would not load the pretrained weights" in result.stderr
     assert not (tmp_path / "run" / "model-best").exists()

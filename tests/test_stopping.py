@@ -20,7 +20,7 @@ from .conftest import ROOT, run, wait_for, workflow_options
 
 def train_command(base: Path, run_dir: Path, config: str) -> List[str]:
     return [sys.executable, "-m", "scripts.train", str(base / config), str(base / "corpus"),
-            str(run_dir), *workflow_options("train", latest=None, pretrained=None)]
+            str(run_dir), *workflow_options("train", latest=None, pretrained=None, silver=None)]
 
 
 @pytest.mark.slow
