@@ -35,7 +35,7 @@ from .lib.annotation import read_documents
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_outputs, checksum, md5_file, md5_path
 from .lib.provenance import environment_info, peak_memory_mib, utc_now
-from .lib.raw_text import in_even_sample
+from .lib.raw_text import even_sample
 from .lib.run_record import MODEL_BEST, read_run
 from .lib.settings import Spec, read_settings
 
@@ -88,17 +88,8 @@ def sentences(splitter: Language, lines: Iterator[str], total: int, budget: int,
               batch_size: int) -> Iterator[str]:
     """The sentences of an even sample of `budget` of the `total` words of `lines`
     (the sample is made of whole texts, each split by `splitter`)."""
-
-    def sample() -> Iterator[str]:
-        seen = kept = 0
-        for line in lines:
-            words = len(line.split())
-            if in_even_sample(kept, seen, words, total, budget):
-                kept += words
-                yield line
-            seen += words
-
-    for doc in splitter.pipe(sample(), batch_size=batch_size):
+    sample = even_sample(lines, lambda line: len(line.split()), total, budget)
+    for doc in splitter.pipe(sample, batch_size=batch_size):
         for sentence in doc.sents:
             if sentence.text.strip():
                 yield sentence.text.strip()

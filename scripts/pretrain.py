@@ -31,21 +31,22 @@ from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output, replace_path, write_json
 from .lib.pretrained import PRETRAIN_RECORD, PRETRAINED_WEIGHTS, has_pretraining
 from .lib.provenance import environment_info, peak_memory_mib, utc_now
-from .lib.raw_text import in_even_sample, write_raw_text
+from .lib.raw_text import even_sample, write_raw_text
 
 
 def sample_text(source: Path, dest: Path, total: int, budget: int) -> Tuple[Path, int]:
     """An even sample of about `budget` words of `source` (JSONL texts of
     space-joined words, `total` in all), streamed to `dest`; its word count."""
-    seen = kept = 0
+    kept = 0
     with source.open(encoding="utf8") as lines, dest.open("w", encoding="utf8") as out:
-        for line in lines:
-            words = len(srsly.json_loads(line)["text"].split())
-            if in_even_sample(kept, seen, words, total, budget):
-                out.write(line)
-                kept += words
-            seen += words
+        for line in even_sample(lines, words_in_line, total, budget):
+            out.write(line)
+            kept += words_in_line(line)
     return dest, kept
+
+
+def words_in_line(line: str) -> int:
+    return len(srsly.json_loads(line)["text"].split())
 
 
 @exit_on_user_error

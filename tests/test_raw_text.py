@@ -22,7 +22,7 @@ from scripts import pretrain, train_vectors
 from scripts.lib.configs import build_config, generate
 from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
-from scripts.lib.raw_text import in_even_sample, train_sentences, unlabelled_texts, write_raw_text
+from scripts.lib.raw_text import even_sample, train_sentences, unlabelled_texts, write_raw_text
 
 from .conftest import ROOT, run, settings_file, workflow_options, write_lines
 
@@ -180,13 +180,8 @@ def test_pretraining_a_config_without_a_tok2vec_says_so(train_split: Path, tmp_p
 
 
 def sample(sizes: List[int], budget: int) -> List[int]:
-    kept_texts, kept, seen = [], 0, 0
-    for i, words in enumerate(sizes):
-        if in_even_sample(kept, seen, words, sum(sizes), budget):
-            kept_texts.append(i)
-            kept += words
-        seen += words
-    return kept_texts
+    """The indices of the texts (of `sizes` words) an even sample keeps."""
+    return list(even_sample(range(len(sizes)), sizes.__getitem__, sum(sizes), budget))
 
 
 def test_a_budget_below_the_text_takes_an_even_sample_of_it() -> None:

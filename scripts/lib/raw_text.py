@@ -3,7 +3,7 @@ pretraining): the training split's sentences, never dev or test, plus any text
 the user supplies, tokenised as the model will see it."""
 
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, TypeVar
 
 import spacy
 from spacy.tokens import DocBin
@@ -68,3 +68,18 @@ def in_even_sample(kept: int, words_before: int, words: int, total: int, budget:
     the text read so far. The sample spans every source, not only the first."""
     target = (words_before + words) * budget / total
     return abs(kept + words - target) < abs(kept - target)
+
+
+Text = TypeVar("Text")
+
+
+def even_sample(texts: Iterable[Text], words_of: Callable[[Text], int], total: int, budget: int) -> Iterator[Text]:
+    """The texts of an even sample of about `budget` of their `total` words
+    (`in_even_sample` decides each one), streamed."""
+    seen = kept = 0
+    for text in texts:
+        words = words_of(text)
+        if in_even_sample(kept, seen, words, total, budget):
+            kept += words
+            yield text
+        seen += words
