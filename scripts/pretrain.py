@@ -31,7 +31,7 @@ from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output, replace_path, write_json
 from .lib.pretrained import PRETRAIN_RECORD, PRETRAINED_WEIGHTS, has_pretraining
 from .lib.provenance import environment_info, peak_memory_mib, utc_now
-from .lib.raw_text import even_sample, write_raw_text
+from .lib.raw_text import even_sample, total_words, write_raw_text
 
 
 def sample_text(source: Path, dest: Path, total: int, budget: int) -> Tuple[Path, int]:
@@ -83,7 +83,7 @@ def main(
         with text_path.open("w", encoding="utf8") as text_file:
             record = write_raw_text(train, unlabelled, lang, lambda words: text_file.write(
                 srsly.json_dumps({"text": " ".join(words)}) + "\n"))
-        available = sum(count["words"] for count in record["counts"].values())
+        available = total_words(record)
         if words_budget < available:
             text_path, words_per_epoch = sample_text(text_path, tmp / "sample.jsonl", available, words_budget)
             epochs = 1

@@ -37,7 +37,7 @@ from .lib.files import atomic_output, write_json
 from .lib.pretrained import VECTORS_RECORD
 from .lib.provenance import environment_info, peak_memory_mib, utc_now
 from .lib.settings import Spec, read_settings
-from .lib.raw_text import write_raw_text
+from .lib.raw_text import total_words, write_raw_text
 
 SETTINGS: Spec = {"dim": (int, 1), "rows": (int, 1), "hash_count": (int, 1), "minn": (int, 1),
                   "maxn": (int, 1), "epochs": (int, 1), "min_count": (int, 1),
@@ -101,7 +101,7 @@ def main(
         with text_path.open("w", encoding="utf8") as text_file:
             record = write_raw_text(train, unlabelled, lang,
                                     lambda words: text_file.write(" ".join(words) + "\n"))
-        words = sum(count["words"] for count in record["counts"].values())
+        words = total_words(record)
         msg.info(f"Training floret vectors on {words:,} words, {settings['epochs']} epochs")
         floret_path = Path(tmp) / "vectors.floret"
         train_floret(text_path, floret_path, settings)

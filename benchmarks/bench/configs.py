@@ -37,6 +37,7 @@ from scripts.lib.errors import UserError, exit_on_user_error
 from scripts.lib.files import md5_file
 from scripts.lib.pretrained import VECTORS_RECORD, static_vectors
 from scripts.lib.provenance import environment_info, utc_now
+from scripts.lib.raw_text import total_words
 from scripts.lib.run_record import (
     MODEL_BEST,
     config_inputs,
@@ -346,7 +347,7 @@ def one_off_costs(systems: List[str], vectors: Optional[Path],
             record = srsly.read_json(folder / VECTORS_RECORD)
             costs[system] = {"vectors_seconds": record.get("seconds"),
                              "vectors_peak_memory_mib": record.get("peak_memory_mib"),
-                             "vectors_words": sum(count["words"] for count in record["counts"].values()),
+                             "vectors_words": total_words(record),
                              "vectors_settings": record["settings"]}
     return costs
 

@@ -3,7 +3,7 @@ pretraining): the training split's sentences, never dev or test, plus any text
 the user supplies, tokenised as the model will see it."""
 
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, TypeVar
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, TypeVar
 
 import spacy
 from spacy.tokens import DocBin
@@ -55,10 +55,15 @@ def write_raw_text(train: Path, unlabelled: Optional[Path], lang: str,
             texts += 1
             words += len(text)
         counts[name] = {"texts": texts, "words": words}
-    if not sum(count["words"] for count in counts.values()):
+    if not total_words({"counts": counts}):
         raise UserError("no words to learn from", train)
     inputs = [train] + ([unlabelled] if unlabelled is not None else [])
     return {"inputs": {str(path): checksum(path) for path in inputs}, "counts": counts}
+
+
+def total_words(record: Dict[str, Any]) -> int:
+    """All the words of a `write_raw_text` record (training split and unlabelled text)."""
+    return sum(count["words"] for count in record["counts"].values())
 
 
 def in_even_sample(kept: int, words_before: int, words: int, total: int, budget: int) -> bool:
