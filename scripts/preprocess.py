@@ -127,10 +127,11 @@ def discover(input_dir: Path, data_format: str = "auto",
     if not named and not pooled:
         raise UserError(f"no data files ({', '.join(SUPPORTED_SUFFIXES)}, optionally .gz) in the "
                         "dataset folder" + _ignored_summary(inventory), input_dir)
-    if named and pooled:
+    if pooled and set(named) - {"train"}:
         raise UserError(f"mixes split files ({', '.join(p.name for ps in named.values() for p in ps)}) "
                         f"with unsplit files ({', '.join(p.name for p in pooled)}); name every "
-                        "file train/dev/test, or none", input_dir)
+                        "file train/dev/test, or none, or only files to add to train (e.g. corrected "
+                        "review batches, review-1.train.jsonl)", input_dir)
     if named and "train" not in named:
         raise UserError("pre-split data needs a train.* file", input_dir)
     return inventory
@@ -275,34 +276,41 @@ def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cle
                   ) -> Tuple[Dict[str, SplitWriter], Dict[str, Any]]:
     """Stream every record of the inventory into split writers; return them and
     the report (everything but file output)."""
-    pre_split = bool(inventory.named)
-    files = inventory.named if pre_split else {"pool": inventory.pooled}
+    # Unsplit files are split by ratio; files named train beside them (added
+    # training data, e.g. corrected review batches) go to train only.
+    base = "pool" if inventory.pooled else "train"
+    files = {"pool": inventory.pooled, **inventory.named} if inventory.pooled else inventory.named
     carve = {s: r for s, r in settings.ratios.items() if s not in files}
     if carve:
         check_ratios(carve)
-    base = "pool" if not pre_split else "train"
     writers = {split: SplitWriter(settings.n_sents) for split in SPLITS}
     leakage = LeakageIndex(SPLITS)
     sources: List[Dict[str, Any]] = []
     kept_duplicates: Dict[str, int] = {}
+    dedupers: Dict[str, Deduper] = {}
     for group, paths in files.items():
         # "auto": published dev/test splits keep their duplicates (reported);
-        # train and unsplit data drop them.
+        # train and unsplit data drop them. Added train files share the pool's:
+        # a record they repeat, of the pool or of an earlier batch, is dropped.
         drop = {"all": True, "none": False, "train": group in ("train", "pool"),
                 "auto": group in ("train", "pool")}[settings.dedupe]
-        deduper = Deduper(cleaner.problems, drop=drop)
+        deduper = dedupers["pool"] if group == "train" and "pool" in dedupers else Deduper(cleaner.problems, drop=drop)
+        dedupers[group] = deduper
+        kept_before = deduper.kept_duplicates
         for path in paths:
-            source = _read_file(path, group, settings, cleaner, deduper, writers, leakage, carve)
+            source = _read_file(path, group, settings, cleaner, deduper, writers, leakage,
+                                carve if group == base else {})
             sources.append({"path": str(path),
                             "md5": inventory.md5s.get(path.as_posix()) or md5_file(path), **source})
-        kept_duplicates[group] = deduper.kept_duplicates
+        kept_duplicates[group] = deduper.kept_duplicates - kept_before
     for writer in writers.values():
         writer.close()
     method = {s: "given" for s in files if s != "pool"}
     for split, ratio in carve.items():
         method[split] = f"{ratio:g} of {base} by seeded hash (seed {settings.seed})"
     if base == "pool":
-        method["train"] = f"rest of pool (seed {settings.seed})"
+        method["train"] = f"rest of pool (seed {settings.seed})" + (
+            f", plus {', '.join(p.name for p in inventory.named['train'])}" if inventory.named else "")
     problems = cleaner.problems
     split_labels = {s: writers[s].stats.labels for s in SPLITS}
     report = {
@@ -353,7 +361,7 @@ def _read_file(path: Path, group: str, settings: Settings, cleaner: Cleaner, ded
         if doc is None or not deduper.keep(record):
             continue
         split = group
-        if group == "pool" or (group == "train" and carve):
+        if carve:
             split = hash_split(record, settings.seed, carve)
         writers[split].add(record, doc)
         leakage.add(split, record)

@@ -124,7 +124,7 @@ def test_bad_input_fails_in_one_line_and_keeps_earlier_outputs(case: str, sample
 
 
 @pytest.mark.parametrize("files, options, expected", [
-    ({"train.jsonl": "x", "extra.jsonl": "x"}, [], "mixes split files"),
+    ({"dev.jsonl": "x", "extra.jsonl": "x"}, [], "mixes split files"),
     ({"dev.jsonl": "x"}, [], "pre-split data needs a train.* file"),
     ({"notes.txt": "x"}, [], "no data files"),
     ({"a.jsonl": '{"text": "Olá"}'}, ["--lang", "xx-unknown"], "spaCy has no language 'xx-unknown'"),
