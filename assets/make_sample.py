@@ -315,6 +315,7 @@ def main(
     output: Path = typer.Argument(Path("assets/sample/ner_pt.jsonl")),
     n_records: int = typer.Option(760, help="Template sentences to generate"),
     seed: int = typer.Option(2024, help="Random seed"),
+    new_text: bool = typer.Option(False, "--new-text", help="Write unannotated new text (ids 'new-NNNN', no broken records)"),
 ) -> None:
     rng = random.Random(seed)
     records: List[Dict] = []
@@ -324,11 +325,16 @@ def main(
         if text in seen:
             continue
         seen.add(text)
-        records.append({"id": f"pt-{len(records) + 1:04d}", "text": text, "entities": entities})
-    broken = _broken_records(records)
-    # Spread the broken records through the file, as they would be in a real export.
-    for offset, record in enumerate(broken):
-        records.insert(97 * (offset + 1), record)
+        if new_text:
+            records.append({"id": f"new-{len(records) + 1:04d}", "text": text})
+        else:
+            records.append({"id": f"pt-{len(records) + 1:04d}", "text": text, "entities": entities})
+    if not new_text:
+        broken = _broken_records(records)
+        # Spread the broken records through the file, as they would be in a real export.
+        for offset, record in enumerate(broken):
+            records.insert(97 * (offset + 1), record)
+    output.parent.mkdir(parents=True, exist_ok=True)
     srsly.write_jsonl(output, records)
     n_tokens = sum(len(r["text"].split()) for r in records)
     print(f"Wrote {len(records)} records (~{n_tokens} whitespace tokens) to {output}")

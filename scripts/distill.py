@@ -17,7 +17,6 @@ the training split or the settings changed: unchanged, its outputs are left as
 they are, so train is not rerun.
 """
 
-import glob
 import time
 from collections import Counter
 from pathlib import Path
@@ -36,7 +35,7 @@ from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_outputs, checksum, md5_file, md5_path
 from .lib.provenance import environment_info, peak_memory_mib, utc_now
 from .lib.raw_text import even_sample
-from .lib.run_record import MODEL_BEST, read_run
+from .lib.run_record import MODEL_BEST, model_runs, read_run
 from .lib.settings import Spec, read_settings
 
 SETTINGS: Spec = {"teacher": (str, None), "words": (int, 1), "batch_size": (int, 1)}
@@ -46,22 +45,6 @@ def text_lines(path: Path, max_length: int) -> Iterator[str]:
     """The texts of prepare-unlabelled's output, one a line, streamed."""
     for document in read_documents(path, per_line=True, max_length=max_length, skipped=[], on_bad_input="stop"):
         yield document.text
-
-
-def teacher_runs(teacher: str) -> List[Path]:
-    """The run folders of a teacher: the folder itself if it holds a model-best,
-    else every folder below it that does (the runs of a seeds workflow), or
-    those a pattern matches (`training/lener_br-cnn-efficiency-s*`)."""
-    folder = Path(teacher)
-    if (folder / MODEL_BEST).is_dir():
-        return [folder]
-    matches = sorted(map(Path, glob.glob(teacher))) if glob.has_magic(teacher) else sorted(folder.glob("*"))
-    runs = [path for path in matches if (path / MODEL_BEST).is_dir()]
-    if not runs:
-        raise UserError(f"no trained model here: expected a run folder with {MODEL_BEST}, a folder of them or a "
-                        "pattern matching them (run `weasel run seeds` or `weasel run all` with the teacher's vars "
-                        "first)", folder)
-    return runs
 
 
 def check_teacher(runs: List[Path], corpus_dir: Path) -> None:
@@ -128,7 +111,7 @@ def main(
         key: Dict[str, Any] = {"teacher": None}
         runs: List[Path] = []
     else:
-        runs = teacher_runs(settings["teacher"])
+        runs = model_runs(settings["teacher"])
         check_teacher(runs, corpus_dir)
         key = {"teacher": [{"run": run.as_posix(), "md5": md5_path(run / MODEL_BEST)} for run in runs],
                "unlabelled": {"path": unlabelled.as_posix(), **checksum(unlabelled)},

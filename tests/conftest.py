@@ -19,6 +19,8 @@ import pytest
 import srsly
 from weasel.util import substitute_project_variables
 
+from scripts.lib.files import md5_file
+
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = {"corpus", "training", "packages", "project.lock", ".git", ".pytest_cache", "__pycache__"}
 
@@ -31,7 +33,7 @@ def copy_project(dest: Path, benchmarks: bool = False) -> Path:
         if Path(folder) == ROOT and not benchmarks:
             skipped.append("benchmarks")
         if Path(folder) == ROOT / "assets":  # fetched datasets stay behind, the project's files come
-            skipped += [n for n in names if (Path(folder) / n).is_dir() and n not in ("sample", "unlabelled")]
+            skipped += [n for n in names if (Path(folder) / n).is_dir() and n not in ("sample", "new_text", "unlabelled")]
         if Path(folder).parent == ROOT / "benchmarks":
             skipped += [n for n in names if n == "runs"]
         return skipped
@@ -230,6 +232,22 @@ def rules_model(path: Path) -> Path:
     nlp.meta.update({"name": "rules", "version": "1.2.3"})
     nlp.to_disk(path)
     return path
+
+
+def ruler_run(run_dir: Path, corpus: Path, patterns: List[Dict[str, str]]) -> Path:
+    """A run folder as train leaves it, whose model-best finds `patterns` by rule,
+    recorded as trained on `corpus`."""
+    import spacy
+
+    nlp = spacy.blank(SAMPLE_LANG)
+    nlp.add_pipe("entity_ruler").add_patterns(patterns)
+    run_dir.mkdir(parents=True)
+    for model in ("model-best", "model-last"):
+        nlp.to_disk(run_dir / model)
+    (run_dir / "train_log.jsonl").write_text("", encoding="utf8")
+    srsly.write_json(run_dir / "run.json", {"corpus": {split: {"md5": md5_file(corpus / f"{split}.spacy")}
+                                                       for split in ("train", "dev")}})
+    return run_dir
 
 
 def wait_for(condition: Callable[[], bool], message: str, seconds: float = 120) -> None:

@@ -4,32 +4,18 @@ training data, which train reads beside the gold training split."""
 
 import gzip
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 import spacy
 import srsly
 from spacy.tokens import DocBin
 
-from scripts.distill import agrees, teacher_runs
+from scripts.distill import agrees
 from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
+from scripts.lib.run_record import model_runs
 
-from .conftest import ROOT, SAMPLE_LANG, run, settings_file, workflow_options
-
-
-def ruler_run(run_dir: Path, corpus: Path, patterns: List[Dict[str, str]]) -> Path:
-    """A run folder as train leaves it, whose model-best finds `patterns` by rule,
-    recorded as trained on `corpus`."""
-    nlp = spacy.blank(SAMPLE_LANG)
-    nlp.add_pipe("entity_ruler").add_patterns(patterns)
-    run_dir.mkdir(parents=True)
-    for model in ("model-best", "model-last"):
-        nlp.to_disk(run_dir / model)
-    (run_dir / "train_log.jsonl").write_text("", encoding="utf8")
-    srsly.write_json(run_dir / "run.json", {"corpus": {split: {"md5": md5_file(corpus / f"{split}.spacy")}
-                                                       for split in ("train", "dev")}})
-    return run_dir
+from .conftest import ROOT, SAMPLE_LANG, ruler_run, run, settings_file, workflow_options
 
 
 ANA = {"label": "PER", "pattern": "Ana"}
@@ -48,12 +34,12 @@ def test_a_teacher_is_a_run_or_a_folder_of_runs(corpus_and_config: Path, tmp_pat
     corpus = corpus_and_config / "corpus"
     single = ruler_run(tmp_path / "one", corpus, [ANA])
     seeds = [ruler_run(tmp_path / "seeds" / f"s{seed}", corpus, [ANA]) for seed in (1, 0)]
-    assert teacher_runs(str(single)) == [single]
-    assert teacher_runs(str(tmp_path / "seeds")) == sorted(seeds)
-    assert teacher_runs(str(tmp_path / "seeds" / "s[01]")) == sorted(seeds)
+    assert model_runs(str(single)) == [single]
+    assert model_runs(str(tmp_path / "seeds")) == sorted(seeds)
+    assert model_runs(str(tmp_path / "seeds" / "s[01]")) == sorted(seeds)
     (tmp_path / "untrained" / "s0").mkdir(parents=True)
     with pytest.raises(UserError, match="no trained model here"):
-        teacher_runs(str(tmp_path / "untrained"))
+        model_runs(str(tmp_path / "untrained"))
 
 
 def test_models_that_disagree_leave_the_sentence_out(corpus_and_config: Path, tmp_path: Path) -> None:

@@ -351,6 +351,19 @@ def test_seeds_workflow_and_compare(trained_copy: Path) -> None:
     assert "± " in (trained_copy / "training" / "compare.md").read_text()
     gate = weasel(["run", "compare", ".", "--vars.max_drop", "100"], trained_copy)
     assert "Gate passed" in gate.stdout
+    # The seed runs are review's committee: it picks new text for annotation.
+    weasel(["run", "review", ".", "--vars.review_batch", "7"], trained_copy)
+    review = trained_copy / "training" / "review-sample"
+    report = srsly.read_json(review / "review.json")
+    assert [row["run"] for row in report["committee"]] == [f"{group.relative_to(trained_copy)}/s{s}" for s in (0, 1)]
+    pool = list(srsly.read_jsonl(trained_copy / "assets" / "new_text" / "ner_pt_new.jsonl"))
+    assert report["counts"]["read"] == len(pool) and report["counts"]["picked"] == 7
+    sample = {record["text"] for record in srsly.read_jsonl(trained_copy / "assets" / "sample" / "ner_pt.jsonl")}
+    assert sum(value for key, value in report["counts"].items() if key.startswith("in_")) >= sum(
+        record["text"] in sample for record in pool) > 0
+    picked = {record["id"] for record in pool if record["text"] not in sample}
+    assert {row["source"] for row in report["picked"]} <= picked
+    assert len(srsly.read_json(review / "tasks.label_studio.json")) == 7
 
 
 def test_monitor_flags_other_text_and_not_held_out_text(trained_copy: Path, tmp_path: Path) -> None:
@@ -451,6 +464,8 @@ def test_readme_deployment_examples_run_as_written(trained_copy: Path, tmp_path:
     annotations = trained_copy / "training" / RUN / "annotations"
     assert srsly.read_json(annotations / "annotate.json")["counts"]["documents"] > 0
     assert srsly.read_json(trained_copy / "training" / RUN / "monitor" / "monitor.json")["status"] == "no_drift"
+    review = srsly.read_json(trained_copy / "training" / "review-sample" / "review.json")
+    assert len(review["committee"]) == 3 and review["counts"]["picked"] == 50
 
 
 def test_serving_the_installed_package_gives_the_meta_of_serving_model_best(trained: Path, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
 
 from .errors import UserError
+from .review_tasks import carried_id
 
 # An entity as character offsets into its text: (start, end exclusive, label).
 CharSpan = Tuple[int, int, str]
@@ -313,8 +314,8 @@ def read_prodigy(path: Path, stats: FileStats) -> Iterator[Record]:
     for number, data in _json_lines(path, stats):
         text = _text(data, path, number)
         answer = data.get("answer", "accept")
-        record_id = data.get("_input_hash", data.get("id", f"{path.name}:{number}"))
-        record = Record(source=str(path), line=number, id=str(record_id), text=text, entities=[],
+        record_id = carried_id(data, data.get("_input_hash", data.get("id", f"{path.name}:{number}")))
+        record = Record(source=str(path), line=number, id=record_id, text=text, entities=[],
                         skip=None if answer == "accept" else f"Prodigy answer {answer!r}")
         record.entities = [_parse_span(raw, record) for raw in data.get("spans") or []]
         yield record
@@ -325,7 +326,7 @@ def read_doccano(path: Path, stats: FileStats) -> Iterator[Record]:
         text = _text(data, path, number)
         raw_spans = data.get("label") if "label" in data else data.get("entities")
         record = Record(source=str(path), line=number, text=text, entities=[],
-                        id=str(data.get("id", f"{path.name}:{number}")))
+                        id=carried_id(data, data.get("id", f"{path.name}:{number}")))
         record.entities = [_parse_span(raw, record) for raw in raw_spans or []]
         yield record
 
@@ -378,7 +379,7 @@ def read_label_studio(path: Path, stats: FileStats) -> Iterator[Record]:
         if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
             raise UserError(f'{where}: "annotations" must be a list of objects', path, number)
         completed = [a for a in annotations if not a.get("was_cancelled")]
-        record = Record(source=str(path), line=number, id=str(task.get("id", f"{path.name}:{number}")),
+        record = Record(source=str(path), line=number, id=carried_id(task, task.get("id", f"{path.name}:{number}")),
                         text=text, entities=[],
                         skip=None if completed else "no completed annotation")
         results = (completed[-1].get("result") or []) if completed else []

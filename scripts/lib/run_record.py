@@ -2,6 +2,7 @@
 by evaluate). The one place that knows their keys for other steps, and that
 decides when a run is "the same run" and can be reused."""
 
+import glob
 import hashlib
 import json
 from pathlib import Path
@@ -123,6 +124,22 @@ def run_record(run_dir: Path, seed: int, gpu_id: int, config: Path, corpora: Dic
         "peak_memory_mib": peak_memory_mib(),
         "environment": environment_info(),
     }
+
+
+def model_runs(spec: str) -> List[Path]:
+    """The run folders `spec` names: the folder itself if it holds a model-best,
+    else every folder below it that does (the runs of a seeds workflow), or
+    those a pattern matches (`training/lener_br-cnn-efficiency-s*`)."""
+    folder = Path(spec)
+    if (folder / MODEL_BEST).is_dir():
+        return [folder]
+    matches = sorted(map(Path, glob.glob(spec))) if glob.has_magic(spec) else sorted(folder.glob("*"))
+    runs = [path for path in matches if (path / MODEL_BEST).is_dir()]
+    if not runs:
+        raise UserError(f"no trained model here: expected a run folder with {MODEL_BEST}, a folder of them or a "
+                        "pattern matching them (run `weasel run seeds`, or `weasel run all` with the vars of the "
+                        "runs you mean, first)", folder)
+    return runs
 
 
 def read_metrics(run_dir: Path) -> Optional[Dict[str, Any]]:
