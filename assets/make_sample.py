@@ -11,6 +11,9 @@ appended so the `preprocess` step has real problems to report.
 
 Writes: assets/sample/ner_pt.jsonl (one JSON object a line:
 {"id": str, "text": str, "entities": [[start, end, label], ...]}).
+With --new-text, unannotated text from the same templates ({"id": str, "text": str}):
+`python assets/make_sample.py assets/new_text/ner_pt_new.jsonl --new-text --seed 2025 --n-records 300`
+writes the new text that monitor and review read by default.
 """
 
 import random

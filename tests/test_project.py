@@ -5,6 +5,7 @@ import importlib
 import inspect
 import re
 import shlex
+import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -238,3 +239,15 @@ def test_make_sample_rebuilds_the_shipped_sample_byte_for_byte(sample_data: Path
     if asset is None:
         pytest.skip("this project no longer ships the sample")
     assert md5_file(sample_data / "ner_pt.jsonl") == asset["checksum"]
+
+
+def test_make_sample_rebuilds_the_shipped_new_text_as_its_docstring_says(tmp_path: Path) -> None:
+    asset = next((a for a in PROJECT["assets"] if a["dest"] == "assets/new_text/ner_pt_new.jsonl"), None)
+    if asset is None:
+        pytest.skip("this project no longer ships the new text")
+    docstring = (ROOT / "assets" / "make_sample.py").read_text(encoding="utf8")
+    command = re.search(r"`(python assets/make_sample\.py assets/new_text/\S+ [^`]*)`", docstring).group(1)
+    words = shlex.split(command)
+    copy = tmp_path / "new.jsonl"
+    run([sys.executable, words[1], str(copy), *words[3:]], ROOT, check=True)
+    assert md5_file(copy) == asset["checksum"]
