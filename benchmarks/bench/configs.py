@@ -159,7 +159,8 @@ def finished_run(run_dir: Path, config: Path, corpus_md5: Dict[str, str], seed: 
 
 
 def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, parallel: int) -> None:
-    """Train and evaluate every job not already finished, `parallel` at a time.
+    """Train and evaluate every job not already finished, `parallel` at a time, on
+its own "corpus_dir" if it has one, else on `corpus_dir`.
     Parallel runs write their console output to RUNS_DIR/<run>.log."""
     todo = [job for job in jobs if not job["reused"]]
     for job in jobs:
@@ -174,7 +175,7 @@ def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, paralle
         log = job["run_dir"].parent / f"{job['run_dir'].name}.log" if parallel > 1 else None
         msg.divider(f"{job['system']}, seed {job['seed']}" + (f" (log: {log})" if log else ""))
         try:
-            train_and_evaluate(job["config"], corpus_dir, job["run_dir"], job["seed"], gpu_id,
+            train_and_evaluate(job["config"], job.get("corpus_dir", corpus_dir), job["run_dir"], job["seed"], gpu_id,
                                log=log, silver=job.get("silver"))
         except BaseException:
             failed.set()
@@ -305,7 +306,6 @@ def results_markdown(results: Dict[str, Any]) -> str:
     per_label = [(label, *(pm(summary[s]["per_label_f"].get(label, {"mean": 0, "std": 0}), 100)
                            for s in systems)) for label in labels]
     configs = [(f"`{system}`", source) for system, source in results["configs"].items()]
-    env = results["environment"]
     budget = ", ".join(f"{k} {v}" for k, v in results["budget"].items())
     return (
         f"# Benchmark: {results['dataset']}\n\n"
@@ -328,12 +328,18 @@ def results_markdown(results: Dict[str, Any]) -> str:
         + "\n## Configs\n\n"
         + markdown_table(("system", "config"), configs)
         + one_off_section(results.get("one_off", {}))
-        + f"\nProduced {results['created']} on {env['platform']} ({env['cpu_count']} CPUs"
-        f"{machine_note(env)}), Python {env['versions']['python']}, spaCy {env['versions']['spacy']}, "
-        f"thinc {env['versions']['thinc']}; git {(env.get('git') or {}).get('commit', 'n/a')}. "
-        "Training is deterministic for one seed, corpus, config and kind of CPU (its instruction "
-        "sets choose the BLAS kernels): another CPU gives other weights and scores.\n"
+        + produced_note(results)
     )
+
+
+def produced_note(results: Dict[str, Any]) -> str:
+    """A table's footer: when, on what machine and versions, and what that means for reproducing it."""
+    env = results["environment"]
+    return (f"\nProduced {results['created']} on {env['platform']} ({env['cpu_count']} CPUs"
+            f"{machine_note(env)}), Python {env['versions']['python']}, spaCy {env['versions']['spacy']}, "
+            f"thinc {env['versions']['thinc']}; git {(env.get('git') or {}).get('commit', 'n/a')}. "
+            "Training is deterministic for one seed, corpus, config and kind of CPU (its instruction "
+            "sets choose the BLAS kernels): another CPU gives other weights and scores.\n")
 
 
 def one_off_costs(systems: List[str], vectors: Optional[Path],

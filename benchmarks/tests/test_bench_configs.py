@@ -349,6 +349,25 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     inputs = srsly.read_json(runs / "unlabelled_floret-s0" / "run.json")["inputs"]
     assert inputs["vectors"]["path"] == "vectors/sample" and unlabelled.exists()
 
+    # Annotation rounds: round 0 shared, one round of each strategy; two seeds (the committee).
+    tiny_active = project / "benchmarks" / "levers" / "tiny_active.yml"
+    srsly.write_yaml(tiny_active, {**srsly.read_yaml(ROOT / "benchmarks" / "active.yml"), "start": 0.3, "step": 0.2,
+                                   "rounds": 1, "max_steps": 10, "eval_frequency": 5, "patience": 0})
+    weasel(["run", "active", "benchmarks", *small, "--vars.seeds", "0,1", "--vars.parallel", "2",
+            "--vars.active_settings", tiny_active.relative_to(project / "benchmarks").as_posix()], project)
+    active = srsly.read_json(project / "benchmarks" / "sample" / "active" / "results.json")
+    pool = active["pool"]["units"]
+    assert [(r["strategy"], r["round"], r["units"]) for r in active["rounds"]] == [
+        ("random", 0, round(0.3 * pool)), ("committee", 0, round(0.3 * pool)),
+        ("random", 1, round(0.3 * pool) + round(0.2 * pool)), ("committee", 1, round(0.3 * pool) + round(0.2 * pool))]
+    assert active["rounds"][0]["values"] == active["rounds"][1]["values"]  # round 0 is one set of runs
+    assert set(active["verdicts"]) == {"committee"} and active["budget"]["max_steps"] == 10
+    for strategy in ("random", "committee"):
+        selection = srsly.read_json(runs / "active" / f"{strategy}-r1" / "selection.json")
+        assert not set(selection["added"]) & set(selection["from"])
+    assert (project / "benchmarks" / "sample" / "active" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| round | pool share % |" in (project / "benchmarks" / "sample" / "active" / "results.md").read_text()
+
 
 def test_a_failed_run_stops_the_benchmark_before_later_runs_start(tmp_path: Path, monkeypatch) -> None:
     started = []
