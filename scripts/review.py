@@ -29,7 +29,7 @@ import math
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Iterator, List, Optional, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 import spacy
 import srsly
@@ -38,7 +38,7 @@ from spacy.language import Language
 from tqdm import tqdm
 from wasabi import msg
 
-from .lib.annotation import BAD_INPUT_POLICIES, Document, Skipped, document_name, input_files, read_documents
+from .lib.annotation import BAD_INPUT_POLICIES, Skipped, document_name, input_files, read_documents, shards
 from .lib.entities import entity_labels, entity_spans
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output, checksum, md5_path
@@ -107,17 +107,6 @@ def committee_entities(models: List[Language], texts: List[str], batch_size: int
     return [list(predictions) for predictions in zip(*by_model)]
 
 
-def batches(documents: Iterator[Document], size: int) -> Iterator[List[Document]]:
-    batch: List[Document] = []
-    for document in documents:
-        batch.append(document)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def pick(candidates: List[Task], batch: int) -> Tuple[List[Task], int]:
     """The best `batch` candidates (score, then id), none repeating or nearly
     repeating an earlier pick; and how many were passed over for that."""
@@ -171,7 +160,7 @@ def main(
     keep = batch * settings["candidates_per_pick"]
     heap: List[Tuple[float, str, int, Task]] = []  # the best `keep` so far: lowest score on top
     counts: Counter = Counter()
-    for chunk in tqdm(batches(documents, settings["batch_size"]), desc="Reviewing", unit=" batches", disable=None):
+    for chunk in tqdm(shards(documents, settings["batch_size"]), desc="Reviewing", unit=" batches", disable=None):
         fresh = []
         for document in chunk:
             counts["read"] += 1
