@@ -134,9 +134,12 @@ def verdict(rows: List[Dict[str, Any]], strategy: str) -> Dict[str, Any]:
     reached = next((row for row in own if row["f"]["mean"] >= target), None)
     below = [row["round"] for row in own
              if row["f"]["mean"] < base[row["round"]]["f"]["mean"] - row["f"]["std"]]
-    return {"target_f": target, "random_share": last["share"],
+    return {"target_f": target, "random_share": last["share"], "random_share_words": last["share_words"],
             "reached_at_share": reached["share"] if reached else None,
             "saving": round(1 - reached["share"] / last["share"], 4) if reached else None,
+            # Annotation costs by the word too: a strategy may pick longer units.
+            "reached_at_share_words": reached["share_words"] if reached else None,
+            "saving_words": round(1 - reached["share_words"] / last["share_words"], 4) if reached else None,
             "rounds_below_random_beyond_spread": below}
 
 
@@ -160,14 +163,17 @@ def markdown(results: Dict[str, Any]) -> str:
     budget = ", ".join(f"{key} {value}" for key, value in results["budget"].items())
     lines = [f"# Annotation rounds on {results['dataset']}: random against the committee\n",
              f"Pool: the training split, {results['pool']['units']:,} {results['pool']['unit']}s ({results['pool']['words']:,} words). "
-             f"Start {100 * results['start']:g}% (the same documents for every strategy), then {results['rounds_after_start']} "
+             f"Start {100 * results['start']:g}% (the same {results['pool']['unit']}s for every strategy), then {results['rounds_after_start']} "
              f"rounds of +{100 * results['step']:g}% of them. Each round: seeds "
              f"{', '.join(map(str, results['seeds']))}, reduced budget ({budget}); test F1 on the fixed test split "
              f"({results['test_docs']:,} documents), mean ± std over the seeds.\n",
              markdown_table(tuple(header), table), ""]
+    unit = results["pool"]["unit"]
     for strategy, outcome in results["verdicts"].items():
-        reached = (f"reaches it with {100 * outcome['reached_at_share']:.0f}% of the pool (a saving of "
-                   f"{100 * outcome['saving']:.0f}% of annotation)") if outcome["reached_at_share"] else "never reaches it"
+        reached = (f"reaches it with {100 * outcome['reached_at_share']:.0f}% of the pool's {unit}s, a saving of "
+                   f"{100 * outcome['saving']:.0f}% ({100 * outcome['reached_at_share_words']:.1f}% of its words against "
+                   f"random's {100 * outcome['random_share_words']:.1f}%: a saving of {100 * outcome['saving_words']:.0f}% "
+                   "by the word)") if outcome["reached_at_share"] else "never reaches it"
         below = outcome["rounds_below_random_beyond_spread"]
         lines.append(f"- `{strategy}`: random reaches {100 * outcome['target_f']:.2f} with "
                      f"{100 * outcome['random_share']:.0f}% of the pool; `{strategy}` {reached}; below random by more "
@@ -236,7 +242,8 @@ def main(
                 jobs.append({"system": f"{strategy if number else 'start'} round {number}", "seed": seed,
                              "config": config, "run_dir": run_dir, "corpus_dir": folder / "corpus",
                              "reused": finished_run(run_dir, config, md5, seed, budget)})
-        msg.divider(f"Round {number}: {', '.join(f'{s} {len(labelled[s])} docs' for s in STRATEGIES)}")
+        sizes = ", ".join(f"{strategy} {len(labelled[strategy])} {settings['unit']}s" for strategy in STRATEGIES)
+        msg.divider(f"Round {number}: {sizes}")
         train_all(jobs, corpus_dir, gpu_id, parallel)
         for strategy, folder in folders.items():
             rows.append(round_row(strategy, number, labelled[strategy], docs,

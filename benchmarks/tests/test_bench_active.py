@@ -35,7 +35,10 @@ def test_the_committee_picks_the_units_its_models_dispute(corpus_and_config: Pat
 
 
 def row(strategy: str, number: int, share: float, values: list) -> dict:
-    return {"strategy": strategy, "round": number, "share": share, "f": mean_std(values), "values": values}
+    # The committee picks longer units: 1.5 times random's words for the same share.
+    words = share * (1.5 if strategy == "committee" and number else 1)
+    return {"strategy": strategy, "round": number, "share": share, "share_words": words,
+            "f": mean_std(values), "values": values}
 
 
 def test_the_verdict_gives_the_share_that_reaches_randoms_last_score_and_the_saving() -> None:
@@ -44,6 +47,7 @@ def test_the_verdict_gives_the_share_that_reaches_randoms_last_score_and_the_sav
             row("random", 2, 0.20, [0.70, 0.70]), row("committee", 2, 0.20, [0.60, 0.62])]
     outcome = verdict(rows, "committee")
     assert outcome["reached_at_share"] == 0.15 and outcome["saving"] == 0.25
+    assert round(outcome["reached_at_share_words"], 6) == 0.225 and outcome["saving_words"] == -0.125  # none by the word
     assert outcome["rounds_below_random_beyond_spread"] == [2]
     assert verdict(rows[:2] + rows[2:4], "committee")["rounds_below_random_beyond_spread"] == []
 
