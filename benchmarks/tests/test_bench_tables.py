@@ -34,3 +34,30 @@ def test_readme_headline_quotes_the_committed_default_budget_tables() -> None:
     assert all(table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"] and
                table["budget"]["patience"] == TEMPLATE_VARS["patience"] and
                len(table["summary"]["template"]["seeds"]) == 3 for table in tables)
+
+
+def test_readme_quotes_the_unlabelled_text_lever_as_its_table_measured_it() -> None:
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf8").split())
+    quoted = re.search(r"floret vectors: test F1 (\S+) against (\S+), 3 seeds, dev-decided, Welch p (\S+) ", readme)
+    assert quoted, "the README's sentence on the unlabelled-text lever moved or changed its wording"
+    table = srsly.read_json(BENCHMARKS / "lener_br" / "unlabelled" / "results.json")
+    lever, template = table["summary"]["unlabelled_floret"], table["summary"]["template"]
+    assert [float(figure) for figure in quoted.groups()] == [
+        round(100 * lever["f"]["mean"], 2), round(100 * template["f"]["mean"], 2), round(lever["welch_p"]["template"], 2)]
+    assert len(lever["seeds"]) == len(template["seeds"]) == 3
+    assert lever["dev_score"]["mean"] > template["dev_score"]["mean"]  # kept on dev, not on test
+    assert table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
+
+
+def test_readme_quotes_the_annotation_rounds_as_their_table_measured_them() -> None:
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf8").split())
+    quoted = re.search(r"20% of the sentences picked this way score (\S+) test F1, 35% picked at random (\S+) "
+                       r"\(1,000 updates a run; by the word the saving is (\d+)%, not (\d+)%\)", readme)
+    assert quoted, "the README's sentence on the annotation rounds moved or changed its wording"
+    table = srsly.read_json(BENCHMARKS / "lener_br" / "active" / "results.json")
+    rows = {(row["strategy"], round(row["share"], 2)): row for row in table["rounds"]}
+    verdict = table["verdicts"]["committee"]
+    assert [float(figure) for figure in quoted.groups()] == [
+        round(100 * rows[("committee", 0.2)]["f"]["mean"], 2), round(100 * rows[("random", 0.35)]["f"]["mean"], 2),
+        round(100 * verdict["saving_words"]), round(100 * verdict["saving"])]
+    assert verdict["reached_at_share"] == 0.2 and table["budget"]["max_steps"] == 1000 and table["pool"]["unit"] == "sentence"
