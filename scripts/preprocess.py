@@ -287,15 +287,19 @@ def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cle
     leakage = LeakageIndex(SPLITS)
     sources: List[Dict[str, Any]] = []
     kept_duplicates: Dict[str, int] = {}
-    dedupers: Dict[str, Deduper] = {}
+    pool_deduper: Optional[Deduper] = None
     for group, paths in files.items():
         # "auto": published dev/test splits keep their duplicates (reported);
         # train and unsplit data drop them. Added train files share the pool's:
         # a record they repeat, of the pool or of an earlier batch, is dropped.
         drop = {"all": True, "none": False, "train": group in ("train", "pool"),
                 "auto": group in ("train", "pool")}[settings.dedupe]
-        deduper = dedupers["pool"] if group == "train" and "pool" in dedupers else Deduper(cleaner.problems, drop=drop)
-        dedupers[group] = deduper
+        if group == "train" and pool_deduper is not None:
+            deduper = pool_deduper
+        else:
+            deduper = Deduper(cleaner.problems, drop=drop)
+        if group == "pool":
+            pool_deduper = deduper
         kept_before = deduper.kept_duplicates
         for path in paths:
             source = _read_file(path, group, settings, cleaner, deduper, writers, leakage,

@@ -44,7 +44,7 @@ from scripts.lib.run_record import MODEL_BEST, read_test_scores
 from scripts.lib.seeds import mean_std, parse_seeds
 from scripts.lib.settings import Spec, read_settings
 from scripts.lib.tables import markdown_table, write_json_and_markdown
-from scripts.review import committee_entities, disagreement, pick, reason
+from scripts.review import committee_entities, disagreement, pick
 
 from .configs import corpus_md5s, finished_run, produced_note, train_all
 
@@ -85,8 +85,9 @@ def committee_selection(run_dirs: List[Path], docs: List[Doc], unlabelled: List[
     texts = [docs[index].text for index in unlabelled]
     tasks = []
     for index, text, predictions in zip(unlabelled, texts, committee_entities(models, texts, batch_size)):
-        score, majority, contested = disagreement(predictions)
-        tasks.append(Task(stable_id(text), text, majority, score, reason(contested, len(models), text), str(index)))
+        score, majority, _contested = disagreement(predictions)
+        # The simulation keeps scores only: no reason is written for the picks.
+        tasks.append(Task(stable_id(text), text, majority, score, "", str(index)))
     picked, passed_over = pick(tasks, count)
     return {"added": sorted(int(task.source) for task in picked), "near_duplicates_passed_over": passed_over,
             "contested_in_pool": sum(task.score > 0 for task in tasks),
