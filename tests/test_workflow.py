@@ -23,6 +23,7 @@ import srsly
 from scripts.lib.processes import DaskCluster, answers, free_port
 from scripts.lib.files import checksum, md5_file, md5_path
 from scripts.lib.run_record import best_entry, patience_needed, read_log, read_provenance, settings_md5
+from scripts.lib.seeds import parse_seeds
 
 from .conftest import ROOT, built_once, copy_project, render_page, set_var_defaults, wait_for, weasel
 
@@ -332,38 +333,35 @@ def test_report_renders_in_headless_chromium(trained: Path, tmp_path: Path) -> N
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
 
 
-def test_seeds_workflow_and_compare(trained_copy: Path) -> None:
-    weasel(["run", "seeds", ".", "--vars.seeds", "0,1"], trained_copy)
-    group = trained_copy / "training" / "sample-cnn-efficiency-seeds"
+def check_seeds_compare_and_review(project: Path, seeds: List[int], batch: int) -> None:
+    """What `weasel run seeds` and `weasel run review` left in a trained project."""
+    group = project / "training" / "sample-cnn-efficiency-seeds"
     summary = srsly.read_json(group / "summary.json")
-    assert summary["seeds"] == [0, 1] and set(summary["f"]) == {"mean", "std", "values"}
-    for seed in (0, 1):
+    assert summary["seeds"] == seeds and set(summary["f"]) == {"mean", "std", "values"}
+    for seed in seeds:
         assert srsly.read_json(group / f"s{seed}" / "run.json")["seed"] == seed
     # Seed 0 of the group reproduces the single run exactly.
-    single = srsly.read_json(trained_copy / "training" / RUN / "metrics.json")["overall"]
+    single = srsly.read_json(project / "training" / RUN / "metrics.json")["overall"]
     assert srsly.read_json(group / "s0" / "metrics.json")["overall"] == single
-    result = srsly.read_json(trained_copy / "training" / "compare.json")
-    assert {row["run"] for row in result["runs"]} >= {RUN, "sample-cnn-efficiency-seeds/s0",
-                                                       "sample-cnn-efficiency-seeds/s1"}
+    result = srsly.read_json(project / "training" / "compare.json")
+    group_runs = [f"sample-cnn-efficiency-seeds/s{seed}" for seed in seeds]
+    assert {row["run"] for row in result["runs"]} >= {RUN, *group_runs}
     (group_row,) = result["seed_groups"]
-    assert group_row["seeds"] == [0, 1]
-    assert result["latest"] == "sample-cnn-efficiency-seeds/s1" and result["diff"]["overall"]
-    assert "± " in (trained_copy / "training" / "compare.md").read_text()
-    gate = weasel(["run", "compare", ".", "--vars.max_drop", "100"], trained_copy)
-    assert "Gate passed" in gate.stdout
+    assert group_row["seeds"] == seeds
+    assert result["latest"] == group_runs[-1] and result["diff"]["overall"]
+    assert "± " in (project / "training" / "compare.md").read_text()
     # The seed runs are review's committee: it picks new text for annotation.
-    weasel(["run", "review", ".", "--vars.review_batch", "7"], trained_copy)
-    review = trained_copy / "training" / "review-sample"
+    review = project / "training" / "review-sample"
     report = srsly.read_json(review / "review.json")
-    assert [row["run"] for row in report["committee"]] == [f"{group.relative_to(trained_copy)}/s{s}" for s in (0, 1)]
-    pool = list(srsly.read_jsonl(trained_copy / "assets" / "new_text" / "ner_pt_new.jsonl"))
-    assert report["counts"]["read"] == len(pool) and report["counts"]["picked"] == 7
-    sample = {record["text"] for record in srsly.read_jsonl(trained_copy / "assets" / "sample" / "ner_pt.jsonl")}
+    assert [row["run"] for row in report["committee"]] == [f"{group.relative_to(project)}/s{s}" for s in seeds]
+    pool = list(srsly.read_jsonl(project / "assets" / "new_text" / "ner_pt_new.jsonl"))
+    assert report["counts"]["read"] == len(pool) and report["counts"]["picked"] == batch
+    sample = {record["text"] for record in srsly.read_jsonl(project / "assets" / "sample" / "ner_pt.jsonl")}
     assert sum(value for key, value in report["counts"].items() if key.startswith("in_")) >= sum(
         record["text"] in sample for record in pool) > 0
     picked = {record["id"] for record in pool if record["text"] not in sample}
     assert {row["source"] for row in report["picked"]} <= picked
-    assert len(srsly.read_json(review / "tasks.label_studio.json")) == 7
+    assert len(srsly.read_json(review / "tasks.label_studio.json")) == batch
 
 
 def test_monitor_flags_other_text_and_not_held_out_text(trained_copy: Path, tmp_path: Path) -> None:
@@ -428,7 +426,8 @@ def readme_console(section: str) -> List[Tuple[str, List[str]]]:
 
 def test_readme_deployment_examples_run_as_written(trained_copy: Path, tmp_path: Path) -> None:
     """Every command of the README's deployment example, as written, in order:
-    a real Dask cluster at its address, the server in the background at its port."""
+    a real Dask cluster at its address, the server in the background at its port;
+    then what the seed runs, their comparison and review left behind."""
     curl = shutil.which("curl")
     if curl is None:
         pytest.skip("curl is not installed")
@@ -464,8 +463,10 @@ def test_readme_deployment_examples_run_as_written(trained_copy: Path, tmp_path:
     annotations = trained_copy / "training" / RUN / "annotations"
     assert srsly.read_json(annotations / "annotate.json")["counts"]["documents"] > 0
     assert srsly.read_json(trained_copy / "training" / RUN / "monitor" / "monitor.json")["status"] == "no_drift"
-    review = srsly.read_json(trained_copy / "training" / "review-sample" / "review.json")
-    assert len(review["committee"]) == 3 and review["counts"]["picked"] == 50
+    project_vars = srsly.read_yaml(trained_copy / "project.yml")["vars"]
+    check_seeds_compare_and_review(trained_copy, parse_seeds(project_vars["seeds"]), project_vars["review_batch"])
+    gate = weasel(["run", "compare", ".", "--vars.max_drop", "100"], trained_copy)
+    assert "Gate passed" in gate.stdout
 
 
 def test_serving_the_installed_package_gives_the_meta_of_serving_model_best(trained: Path, tmp_path: Path) -> None:
