@@ -95,27 +95,17 @@ def _annotate_batch(models: List[Language], batch: List[str], batch_size: int) -
         yield docs[0], agrees(list(docs))
 
 
-@exit_on_user_error
-def main(
-    # fmt: off
-    unlabelled: Path = typer.Argument(..., help="The prepared unlabelled text (prepare-unlabelled's .txt.gz)"),
-    corpus_dir: Path = typer.Argument(..., help="Folder with train.spacy and dev.spacy"),
-    output: Path = typer.Argument(..., help="Silver corpus to write (DocBin)"),
-    report_path: Path = typer.Argument(..., help="What was annotated and kept (JSON)"),
-    lang: str = typer.Option(..., help="spaCy language code (its sentencizer splits the texts)"),
-    settings_path: Path = typer.Option(..., "--settings", help="Teacher and budget (configs/distill.yml)"),
-    # fmt: on
-) -> None:
-    settings = read_settings(settings_path, SETTINGS)
-    if not settings["teacher"]:
+def distill(runs: List[Path], unlabelled: Path, corpus_dir: Path, output: Path, report_path: Path, lang: str,
+            words: int, batch_size: int) -> None:
+    """Write OUTPUT and REPORT from the model-best of each of `runs` (none: an
+    empty silver corpus), unless they are up to date."""
+    if not runs:
         key: Dict[str, Any] = {"teacher": None}
-        runs: List[Path] = []
     else:
-        runs = model_runs(settings["teacher"])
         check_teacher(runs, corpus_dir)
         key = {"teacher": [{"run": run.as_posix(), "md5": md5_path(run / MODEL_BEST)} for run in runs],
                "unlabelled": {"path": unlabelled.as_posix(), **checksum(unlabelled)},
-               "train_md5": md5_file(corpus_dir / "train.spacy"), "settings": settings}
+               "train_md5": md5_file(corpus_dir / "train.spacy"), "words": words, "batch_size": batch_size}
     if output.is_file() and report_path.is_file() and srsly.read_json(report_path).get("key") == key:
         msg.good(f"{output} is up to date (same teacher, text, training split and settings)")
         return
@@ -123,7 +113,7 @@ def main(
         with atomic_outputs(output, report_path) as (output_tmp, report_tmp):
             DocBin().to_disk(output_tmp)
             srsly.write_json(report_tmp, {"key": key})
-        msg.good(f"No teacher in {settings_path}: {output} holds no docs, train reads gold only")
+        msg.good(f"No teacher: {output} holds no docs, train reads gold only")
         return
     started = time.perf_counter()
     models = [spacy.load(run / MODEL_BEST) for run in runs]
@@ -133,14 +123,14 @@ def main(
     if not total:
         raise UserError("no unlabelled text to annotate (set unlabelled_text, then run prepare-unlabelled)",
                         unlabelled)
-    budget = min(settings["words"], total)
+    budget = min(words, total)
     msg.info(f"{len(models)} teacher model(s) annotate {budget:,} of {total:,} words of {unlabelled}")
     silver = DocBin(attrs=["ENT_IOB", "ENT_TYPE"])
     read: Counter = Counter()
     kept: Counter = Counter()
     labels: Counter = Counter()
-    texts = sentences(splitter, text_lines(unlabelled, splitter.max_length), total, budget, settings["batch_size"])
-    for doc, agreed in tqdm(annotate(models, texts, settings["batch_size"]), desc="Annotating", unit=" sentences"):
+    texts = sentences(splitter, text_lines(unlabelled, splitter.max_length), total, budget, batch_size)
+    for doc, agreed in tqdm(annotate(models, texts, batch_size), desc="Annotating", unit=" sentences"):
         read["sentences"] += 1
         read["words"] += len(doc)
         if not agreed:
@@ -165,6 +155,21 @@ def main(
     msg.good(f"Kept {kept['sentences']:,} of {read['sentences']:,} sentences ({kept['words']:,} words, "
              f"{sum(labels.values()):,} entities) where the {len(models)} teacher model(s) agree: {output}")
 
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    unlabelled: Path = typer.Argument(..., help="The prepared unlabelled text (prepare-unlabelled's .txt.gz)"),
+    corpus_dir: Path = typer.Argument(..., help="Folder with train.spacy and dev.spacy"),
+    output: Path = typer.Argument(..., help="Silver corpus to write (DocBin)"),
+    report_path: Path = typer.Argument(..., help="What was annotated and kept (JSON)"),
+    lang: str = typer.Option(..., help="spaCy language code (its sentencizer splits the texts)"),
+    settings_path: Path = typer.Option(..., "--settings", help="Teacher and budget (configs/distill.yml)"),
+    # fmt: on
+) -> None:
+    settings = read_settings(settings_path, SETTINGS)
+    runs = model_runs(settings["teacher"]) if settings["teacher"] else []
+    distill(runs, unlabelled, corpus_dir, output, report_path, lang, settings["words"], settings["batch_size"])
 
 if __name__ == "__main__":
     typer.run(main)

@@ -158,6 +158,15 @@ def finished_run(run_dir: Path, config: Path, corpus_md5: Dict[str, str], seed: 
                               inputs=with_silver(config_inputs(config), silver)))
 
 
+def training_job(system: str, seed: int, config: Path, runs_dir: Path, corpus_md5: Dict[str, str],
+                 budget: Dict[str, int], silver: Optional[Path] = None) -> Dict[str, Any]:
+    """One run of `train_all`: RUNS_DIR/<system>-s<seed>, marked "reused" when it
+    is already finished with this config, corpus, seed, budget and silver corpus."""
+    run_dir = runs_dir / f"{system}-s{seed}"
+    return {"system": system, "seed": seed, "config": config, "run_dir": run_dir, "silver": silver,
+            "reused": finished_run(run_dir, config, corpus_md5, seed, budget, silver)}
+
+
 def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, parallel: int) -> None:
     """Train and evaluate every job not already finished, `parallel` at a time, on
 its own "corpus_dir" if it has one, else on `corpus_dir`.
@@ -447,12 +456,10 @@ def main(
         raise UserError("no static vectors here (train-vectors ran with method none?)", extra_vectors)
     configs = write_configs(system_list, extra_overlays, base, overlay, lang, runs_dir / "configs",
                             budget, transformer_model, vectors_dir, extra_vectors_dir)
-    jobs = [{"system": system, "seed": seed, "config": configs[system], "run_dir": runs_dir / f"{system}-s{seed}",
-             "silver": extra_silver if system in extra_overlays else None}
-            for seed in seed_list for system in system_list]
     corpus_md5 = corpus_md5s(corpus_dir)
-    for job in jobs:
-        job["reused"] = finished_run(job["run_dir"], job["config"], corpus_md5, job["seed"], budget, job["silver"])
+    jobs = [training_job(system, seed, configs[system], runs_dir, corpus_md5, budget,
+                         extra_silver if system in extra_overlays else None)
+            for seed in seed_list for system in system_list]
     not_run = [{"system": job["system"], "seed": job["seed"]} for job in jobs if not job["reused"]]
     if finished_only:
         jobs = [job for job in jobs if job["reused"]]

@@ -349,6 +349,19 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     inputs = srsly.read_json(runs / "unlabelled_floret-s0" / "run.json")["inputs"]
     assert inputs["vectors"]["path"] == "vectors/sample" and unlabelled.exists()
 
+    # Distillation: the finished template run is the teacher (not retrained), its
+    # silver corpus is what the lever trains on beside gold; stock and template are reused.
+    weasel(["run", "distill", "benchmarks", *small, "--vars.teacher_seeds", "0"], project)
+    report = srsly.read_json(project / "benchmarks" / "silver" / "sample_report.json")
+    assert [teacher["run"] for teacher in report["key"]["teacher"]] == ["sample/runs/template-s0"]
+    assert report["read"]["sentences"] == report["kept"]["sentences"] == 2  # one model agrees with itself
+    assert (runs / "template-s0" / "run.json").read_bytes() == before
+    distilled = srsly.read_json(project / "benchmarks" / "sample" / "distill" / "results.json")
+    assert [(r["system"], r["reused"]) for r in distilled["runs"]] == \
+        [("stock-efficiency", True), ("template", True), ("distill", False)]
+    silver = srsly.read_json(runs / "distill-s0" / "run.json")["inputs"]["silver"]
+    assert silver["docs"] == 2 and "silver/sample.spacy" in distilled["configs"]["distill"]
+
     # Annotation rounds: round 0 shared, one round of each strategy; two seeds (the committee).
     tiny_active = project / "benchmarks" / "levers" / "tiny_active.yml"
     srsly.write_yaml(tiny_active, {**srsly.read_yaml(ROOT / "benchmarks" / "active.yml"), "start": 0.3, "step": 0.2,
