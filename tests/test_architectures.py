@@ -143,22 +143,9 @@ def dev_curve(report_md: str) -> Tuple[float, float]:
     return float(found.group(1)), float(found.group(2))
 
 
-# The default `cnn` goes through every step in tests/test_workflow.py (its trained project).
-@pytest.mark.slow
-@pytest.mark.parametrize("architecture", ["cnn_large", "spancat",
-                                          pytest.param("transformer", marks=NEEDS_TRANSFORMERS)])
-def test_every_architecture_goes_through_every_step(architecture: str, tmp_path: Path,
-                                                    request: pytest.FixtureRequest,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """create-config ... package, then annotate, monitor with a labelled sample and
-    serve: each step reads the entities and scores where this pipeline puts them."""
-    project = copy_project(tmp_path / "project")
-    extra = ["--vars.architecture", architecture, *TINY, "--vars.monitor_labelled", "assets/sample/ner_pt.jsonl"]
-    if architecture == "transformer":
-        extra += ["--vars.transformer_model", str(request.getfixturevalue("tiny_transformer"))]
-        monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a local folder: never ask the hub
-    weasel(["run", "all", ".", *extra], project)
-    run_dir = project / "training" / f"sample-{architecture}-efficiency-s0"
+def check_trained_and_scored(run_dir: Path, architecture: str) -> dict:
+    """The run's model is the architecture's pipeline, trained for TINY's 30 updates
+    and scored per label; its metrics.json."""
     nlp = spacy.load(run_dir / "model-best")
     assert nlp.pipe_names == config_for(architecture)["nlp"]["pipeline"]
     assert srsly.read_json(run_dir / "run.json")["training"]["steps"] == 30
@@ -168,6 +155,36 @@ def test_every_architecture_goes_through_every_step(architecture: str, tmp_path:
         assert metrics["overall"]["f"] > 0.1
         first, best = dev_curve((run_dir / "report.md").read_text(encoding="utf8"))
         assert best > 0 and best >= first
+    return metrics
+
+
+@pytest.mark.slow
+def test_the_larger_cnn_trains_and_scores_through_the_workflow(tmp_path: Path) -> None:
+    """`cnn_large` is the default `cnn` with larger sizes, the same pipeline: its
+    package, deploy and serve steps are the ones tests/test_workflow.py runs."""
+    project = copy_project(tmp_path / "project")
+    steps = srsly.read_yaml(project / "project.yml")["workflows"]["all"]
+    for step in steps[:steps.index("report") + 1]:
+        weasel(["run", step, ".", "--vars.architecture", "cnn_large", *TINY], project)
+    check_trained_and_scored(project / "training" / "sample-cnn_large-efficiency-s0", "cnn_large")
+
+
+# The default `cnn` goes through every step in tests/test_workflow.py (its trained project).
+@pytest.mark.slow
+@pytest.mark.parametrize("architecture", ["spancat", pytest.param("transformer", marks=NEEDS_TRANSFORMERS)])
+def test_every_other_pipeline_goes_through_every_step(architecture: str, tmp_path: Path,
+                                                      request: pytest.FixtureRequest,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """create-config ... package, then annotate, monitor with a labelled sample and
+    serve: each step reads the entities and scores where this pipeline puts them."""
+    project = copy_project(tmp_path / "project")
+    extra = ["--vars.architecture", architecture, *TINY, "--vars.monitor_labelled", "assets/sample/ner_pt.jsonl"]
+    if architecture == "transformer":
+        extra += ["--vars.transformer_model", str(request.getfixturevalue("tiny_transformer"))]
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a local folder: never ask the hub
+    weasel(["run", "all", ".", *extra], project)
+    run_dir = project / "training" / f"sample-{architecture}-efficiency-s0"
+    metrics = check_trained_and_scored(run_dir, architecture)
     prefix = "spans_sc" if architecture == "spancat" else "ents"
     meta = srsly.read_json(next((project / "packages").glob(f"pt_sample_{architecture}_*/**/meta.json")))
     assert meta["performance"][f"{prefix}_f"] == metrics["overall"]["f"]
