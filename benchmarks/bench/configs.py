@@ -22,7 +22,7 @@ not retrained, so an interrupted benchmark resumes and benchmarks can share runs
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Collection, Dict, List, Optional, Tuple
 
 import spacy
 import srsly
@@ -351,11 +351,12 @@ def produced_note(results: Dict[str, Any]) -> str:
             "sets choose the BLAS kernels): another CPU gives other weights and scores.\n")
 
 
-def one_off_costs(systems: List[str], vectors: Optional[Path],
-                  extra_vectors: Optional[Path]) -> Dict[str, Dict[str, Any]]:
-    """What each system's static vectors cost to make once (from train-vectors'
-    record: seconds, peak memory, words learnt from), reused by every seed."""
-    costs = {}
+def one_off_costs(systems: List[str], vectors: Optional[Path], extra_vectors: Optional[Path],
+                  silver_systems: Collection[str] = (), silver_report: Optional[Path] = None) -> Dict[str, Dict[str, Any]]:
+    """What each system's static vectors (from train-vectors' record: seconds, peak
+    memory, words learnt from) and silver corpus (from distill's report: the teacher's
+    annotating time and memory, words read and kept) cost to make once, reused by every seed."""
+    costs: Dict[str, Dict[str, Any]] = {}
     for system in systems:
         folder = system_vectors(system, vectors, extra_vectors)
         if folder is not None:
@@ -364,19 +365,34 @@ def one_off_costs(systems: List[str], vectors: Optional[Path],
                              "vectors_peak_memory_mib": record.get("peak_memory_mib"),
                              "vectors_words": total_words(record),
                              "vectors_settings": record["settings"]}
+        if system in silver_systems and silver_report is not None:
+            report = srsly.read_json(silver_report)
+            costs.setdefault(system, {}).update({
+                "silver_seconds": report.get("seconds"), "silver_peak_memory_mib": report.get("peak_memory_mib"),
+                "silver_teachers": len(report["key"]["teacher"] or []), "silver_words_read": report["read"]["words"],
+                "silver_sentences": report["kept"]["sentences"], "silver_words": report["kept"]["words"]})
     return costs
 
 
 def one_off_section(costs: Dict[str, Dict[str, Any]]) -> str:
-    """The table of what each system's static vectors cost once, if any has some."""
-    if not costs:
-        return ""
-    rows = [(f"`{system}`", f"{cost['vectors_words']:,}", f"{cost['vectors_seconds'] or 0:,.0f}",
-             f"{cost['vectors_peak_memory_mib'] or 0:,.0f}",
-             ", ".join(f"{key} {value}" for key, value in cost["vectors_settings"].items()))
-            for system, cost in costs.items()]
-    return ("\n## One-off cost (static vectors, made once and reused by every seed)\n\n"
-            + markdown_table(("system", "words learnt from", "seconds", "peak MiB", "floret settings"), rows))
+    """The tables of what each system's static vectors and silver corpus cost once, if any has some."""
+    vectors = [(f"`{system}`", f"{cost['vectors_words']:,}", f"{cost['vectors_seconds'] or 0:,.0f}",
+                f"{cost['vectors_peak_memory_mib'] or 0:,.0f}",
+                ", ".join(f"{key} {value}" for key, value in cost["vectors_settings"].items()))
+               for system, cost in costs.items() if "vectors_words" in cost]
+    silver = [(f"`{system}`", str(cost["silver_teachers"]), f"{cost['silver_words_read']:,}",
+               f"{cost['silver_sentences']:,}", f"{cost['silver_words']:,}", f"{cost['silver_seconds'] or 0:,.0f}",
+               f"{cost['silver_peak_memory_mib'] or 0:,.0f}")
+              for system, cost in costs.items() if "silver_words" in cost]
+    section = ""
+    if vectors:
+        section += ("\n## One-off cost (static vectors, made once and reused by every seed)\n\n"
+                    + markdown_table(("system", "words learnt from", "seconds", "peak MiB", "floret settings"), vectors))
+    if silver:
+        section += ("\n## One-off cost (silver corpus, annotated once and reused by every seed)\n\n"
+                    + markdown_table(("system", "teacher models", "words annotated", "sentences kept", "words kept",
+                                      "seconds", "peak MiB"), silver))
+    return section
 
 
 def machine_note(env: Dict[str, Any]) -> str:
@@ -423,6 +439,7 @@ def main(
     vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors: its static vectors, if any, are read by the template's systems (never the stock ones)", file_okay=False),
     extra_vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors whose static vectors the --extra systems read instead (a lever), its cost in the table", file_okay=False),
     extra_silver: Optional[Path] = typer.Option(None, help="Silver corpus written by distill that the --extra systems train on beside gold (a lever), its cost in the table", dir_okay=False),
+    extra_silver_report: Optional[Path] = typer.Option(None, help="distill's report on --extra-silver: what annotating it cost, for the table", exists=True, dir_okay=False),
     runs_dir: Optional[Path] = typer.Option(None, help="Where runs go (default OUTPUT_DIR/runs)"),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
     budget_config: Path = typer.Option(..., help="A generated run config whose training budget every system gets", exists=True, dir_okay=False),
@@ -484,7 +501,7 @@ def main(
         "speed_rounds": speed_rounds,
         "configs": config_sources(system_list, extra_overlays, base, overlay, vectors_dir,
                                   extra_vectors_dir, extra_silver),
-        "one_off": one_off_costs(system_list, vectors_dir, extra_vectors_dir),
+        "one_off": one_off_costs(system_list, vectors_dir, extra_vectors_dir, extra_overlays, extra_silver_report),
         "created": utc_now(),
         "environment": environment_info(),
         "summary": summarise(runs),

@@ -361,6 +361,8 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
         [("stock-efficiency", True), ("template", True), ("distill", False)]
     silver = srsly.read_json(runs / "distill-s0" / "run.json")["inputs"]["silver"]
     assert silver["docs"] == 2 and "silver/sample.spacy" in distilled["configs"]["distill"]
+    assert (distilled["one_off"]["distill"]["silver_teachers"], distilled["one_off"]["distill"]["silver_sentences"]) == (1, 2)
+    assert "## One-off cost (silver corpus" in (project / "benchmarks" / "sample" / "distill" / "results.md").read_text()
 
     # Annotation rounds: round 0 shared, one round of each strategy; two seeds (the committee).
     tiny_active = project / "benchmarks" / "levers" / "tiny_active.yml"
