@@ -9,7 +9,7 @@ here only if not finished, and the results table reuses them as its `template`
 rows. A teacher run's dev F1 chose its model-best; the test split only scores it
 for the table, and prepare-unlabelled removed test sentences from the text.
 
-Reads: CORPUS_DIR/{train,dev}.spacy, UNLABELLED (prepare-unlabelled's output:
+Reads: CORPUS_DIR/{train,dev,test}.spacy, UNLABELLED (prepare-unlabelled's output:
 dev and test sentences are already out of it), the template's base config and
 overlays, the budget config, and SETTINGS (the template's configs/distill.yml:
 its words and batch_size; its teacher is replaced by the teacher runs).
