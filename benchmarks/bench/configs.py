@@ -35,7 +35,7 @@ from wasabi import msg
 from scripts.lib.configs import generate, read_budget, set_budget
 from scripts.lib.errors import UserError, exit_on_user_error
 from scripts.lib.files import md5_file
-from scripts.lib.pretrained import VECTORS_RECORD, static_vectors
+from scripts.lib.pretrained import PRETRAIN_RECORD, VECTORS_RECORD, pretrained_weights, static_vectors
 from scripts.lib.provenance import environment_info, utc_now
 from scripts.lib.raw_text import total_words
 from scripts.lib.run_record import (
@@ -128,7 +128,9 @@ def system_vectors(system: str, vectors: Optional[Path], extra_vectors: Optional
 def write_configs(systems: List[str], extra: Dict[str, List[Path]], base: Path, overlays: List[Path],
                   lang: str, config_dir: Path, budget: Dict[str, int],
                   transformer_model: Optional[str] = None, vectors: Optional[Path] = None,
-                  extra_vectors: Optional[Path] = None) -> Dict[str, Path]:
+                  extra_vectors: Optional[Path] = None, extra_weights: Optional[Path] = None) -> Dict[str, Path]:
+    """Each system's config in `config_dir`; the --extra systems' tok2vec starts
+    from `extra_weights` (pretrained tok2vec weights), if given."""
     configs = {}
     for system in systems:
         path = configs[system] = config_dir / f"{system}.cfg"
@@ -137,7 +139,8 @@ def write_configs(systems: List[str], extra: Dict[str, List[Path]], base: Path, 
         else:
             path.unlink(missing_ok=True)
             generate(base, overlays if system == TEMPLATE else extra[system], lang, path, budget,
-                     transformer_model, system_vectors(system, vectors, extra_vectors))
+                     transformer_model, system_vectors(system, vectors, extra_vectors),
+                     init_tok2vec=extra_weights if system in extra else None)
     return configs
 
 
@@ -352,10 +355,13 @@ def produced_note(results: Dict[str, Any]) -> str:
 
 
 def one_off_costs(systems: List[str], vectors: Optional[Path], extra_vectors: Optional[Path],
-                  silver_systems: Collection[str] = (), silver_report: Optional[Path] = None) -> Dict[str, Dict[str, Any]]:
+                  extra_systems: Collection[str] = (), silver_report: Optional[Path] = None,
+                  pretrained: Optional[Path] = None) -> Dict[str, Dict[str, Any]]:
     """What each system's static vectors (from train-vectors' record: seconds, peak
-    memory, words learnt from) and silver corpus (from distill's report: the teacher's
-    annotating time and memory, words read and kept) cost to make once, reused by every seed."""
+    memory, words learnt from), silver corpus (from distill's report: the teacher's
+    annotating time and memory, words read and kept) and pretrained tok2vec weights
+    (from pretrain's record in the folder `pretrained`: seconds, peak memory, words
+    read, epochs) cost to make once, reused by every seed."""
     costs: Dict[str, Dict[str, Any]] = {}
     for system in systems:
         folder = system_vectors(system, vectors, extra_vectors)
@@ -365,17 +371,24 @@ def one_off_costs(systems: List[str], vectors: Optional[Path], extra_vectors: Op
                              "vectors_peak_memory_mib": record.get("peak_memory_mib"),
                              "vectors_words": total_words(record),
                              "vectors_settings": record["settings"]}
-        if system in silver_systems and silver_report is not None:
+        if system in extra_systems and silver_report is not None:
             report = srsly.read_json(silver_report)
             costs.setdefault(system, {}).update({
                 "silver_seconds": report.get("seconds"), "silver_peak_memory_mib": report.get("peak_memory_mib"),
                 "silver_teachers": len(report["key"]["teacher"] or []), "silver_words_read": report["read"]["words"],
                 "silver_sentences": report["kept"]["sentences"], "silver_words": report["kept"]["words"]})
+        if system in extra_systems and pretrained is not None:
+            record = srsly.read_json(pretrained / PRETRAIN_RECORD)
+            costs.setdefault(system, {}).update({
+                "pretrain_seconds": record.get("seconds"), "pretrain_peak_memory_mib": record.get("peak_memory_mib"),
+                "pretrain_text_words": total_words(record), "pretrain_epochs": record["epochs"],
+                "pretrain_words": record["epochs"] * record["words_per_epoch"]})
     return costs
 
 
 def one_off_section(costs: Dict[str, Dict[str, Any]]) -> str:
-    """The tables of what each system's static vectors and silver corpus cost once, if any has some."""
+    """The tables of what each system's static vectors, silver corpus and pretrained
+    weights cost once, if any has some."""
     vectors = [(f"`{system}`", f"{cost['vectors_words']:,}", f"{cost['vectors_seconds'] or 0:,.0f}",
                 f"{cost['vectors_peak_memory_mib'] or 0:,.0f}",
                 ", ".join(f"{key} {value}" for key, value in cost["vectors_settings"].items()))
@@ -384,6 +397,10 @@ def one_off_section(costs: Dict[str, Dict[str, Any]]) -> str:
                f"{cost['silver_sentences']:,}", f"{cost['silver_words']:,}", f"{cost['silver_seconds'] or 0:,.0f}",
                f"{cost['silver_peak_memory_mib'] or 0:,.0f}")
               for system, cost in costs.items() if "silver_words" in cost]
+    pretrained = [(f"`{system}`", f"{cost['pretrain_text_words']:,}", f"{cost['pretrain_words']:,}",
+                   str(cost["pretrain_epochs"]), f"{cost['pretrain_seconds'] or 0:,.0f}",
+                   f"{cost['pretrain_peak_memory_mib'] or 0:,.0f}")
+                  for system, cost in costs.items() if "pretrain_words" in cost]
     section = ""
     if vectors:
         section += ("\n## One-off cost (static vectors, made once and reused by every seed)\n\n"
@@ -392,6 +409,10 @@ def one_off_section(costs: Dict[str, Dict[str, Any]]) -> str:
         section += ("\n## One-off cost (silver corpus, annotated once and reused by every seed)\n\n"
                     + markdown_table(("system", "teacher models", "words annotated", "sentences kept", "words kept",
                                       "seconds", "peak MiB"), silver))
+    if pretrained:
+        section += ("\n## One-off cost (pretrained tok2vec, `spacy pretrain` once, reused by every seed)\n\n"
+                    + markdown_table(("system", "words of text", "words read", "epochs", "seconds", "peak MiB"),
+                                     pretrained))
     return section
 
 
@@ -409,7 +430,8 @@ def machine_note(env: Dict[str, Any]) -> str:
 
 def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
                    overlays: List[Path], vectors: Optional[Path] = None,
-                   extra_vectors: Optional[Path] = None, extra_silver: Optional[Path] = None) -> Dict[str, str]:
+                   extra_vectors: Optional[Path] = None, extra_silver: Optional[Path] = None,
+                   extra_weights: Optional[Path] = None) -> Dict[str, str]:
     sources = {}
     for system in systems:
         if system in STOCK:
@@ -422,6 +444,8 @@ def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
                 sources[system] += f" + static vectors `{own_vectors.as_posix()}`"
             if system in extra and extra_silver is not None:
                 sources[system] += f" + silver training data `{extra_silver.as_posix()}`"
+            if system in extra and extra_weights is not None:
+                sources[system] += f" + pretrained tok2vec `{extra_weights.as_posix()}`"
     return sources
 
 
@@ -440,6 +464,7 @@ def main(
     extra_vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors whose static vectors the --extra systems read instead (a lever), its cost in the table", file_okay=False),
     extra_silver: Optional[Path] = typer.Option(None, help="Silver corpus written by distill that the --extra systems train on beside gold (a lever), its cost in the table", dir_okay=False),
     extra_silver_report: Optional[Path] = typer.Option(None, help="distill's report on --extra-silver: what annotating it cost, for the table", exists=True, dir_okay=False),
+    extra_pretrained: Optional[Path] = typer.Option(None, help="Folder written by pretrain whose tok2vec weights the --extra systems start from (a lever), its cost in the table", file_okay=False),
     runs_dir: Optional[Path] = typer.Option(None, help="Where runs go (default OUTPUT_DIR/runs)"),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
     budget_config: Path = typer.Option(..., help="A generated run config whose training budget every system gets", exists=True, dir_okay=False),
@@ -471,8 +496,11 @@ def main(
     extra_vectors_dir = static_vectors(extra_vectors) if extra_vectors is not None else None
     if extra_vectors is not None and extra_vectors_dir is None:
         raise UserError("no static vectors here (train-vectors ran with method none?)", extra_vectors)
+    extra_weights = pretrained_weights(extra_pretrained) if extra_pretrained is not None else None
+    if extra_pretrained is not None and extra_weights is None:
+        raise UserError("no pretrained weights here (pretrain ran with pretrain_words 0?)", extra_pretrained)
     configs = write_configs(system_list, extra_overlays, base, overlay, lang, runs_dir / "configs",
-                            budget, transformer_model, vectors_dir, extra_vectors_dir)
+                            budget, transformer_model, vectors_dir, extra_vectors_dir, extra_weights)
     corpus_md5 = corpus_md5s(corpus_dir)
     jobs = [training_job(system, seed, configs[system], runs_dir, corpus_md5, budget,
                          extra_silver if system in extra_overlays else None)
@@ -500,8 +528,9 @@ def main(
         "parallel": parallel,
         "speed_rounds": speed_rounds,
         "configs": config_sources(system_list, extra_overlays, base, overlay, vectors_dir,
-                                  extra_vectors_dir, extra_silver),
-        "one_off": one_off_costs(system_list, vectors_dir, extra_vectors_dir, extra_overlays, extra_silver_report),
+                                  extra_vectors_dir, extra_silver, extra_weights),
+        "one_off": one_off_costs(system_list, vectors_dir, extra_vectors_dir, extra_overlays, extra_silver_report,
+                                 extra_pretrained),
         "created": utc_now(),
         "environment": environment_info(),
         "summary": summarise(runs),

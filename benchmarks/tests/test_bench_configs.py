@@ -253,6 +253,33 @@ def test_levers_read_their_own_vectors_and_the_table_states_their_one_off_cost(t
                                     lever_vectors)["floret"].endswith(f"static vectors `{lever_vectors.as_posix()}`")
 
 
+def test_a_pretrain_lever_starts_from_its_weights_and_the_table_states_their_one_off_cost(tmp_path: Path) -> None:
+    pretrained = tmp_path / "pretrain"
+    pretrained.mkdir()
+    (pretrained / "tok2vec.bin").write_bytes(b"weights")
+    srsly.write_json(pretrained / "pretrain.json", {
+        "counts": {"train": {"texts": 2, "words": 1000}, "unlabelled": {"texts": 5, "words": 9_000_000}},
+        "epochs": 1, "words_per_epoch": 5_000_123, "seconds": 1234.5, "peak_memory_mib": 640.0})
+    weights = benchmark.pretrained_weights(pretrained)
+    extra = {"pretrain": [ROOT / "configs" / "architecture" / "cnn.cfg"]}
+    systems = ["stock-efficiency", "template", "pretrain"]
+    budget = {"max_epochs": 0, "max_steps": 10, "eval_frequency": 5, "patience": 0}
+    configs = benchmark.write_configs(systems, extra, ROOT / "configs" / "base.cfg", [], "pt", tmp_path / "configs",
+                                      budget, extra_weights=weights)
+    loaded = {system: Config().from_disk(path, interpolate=False) for system, path in configs.items()}
+    assert {system: config["paths"].get("init_tok2vec") for system, config in loaded.items()} == \
+        {"stock-efficiency": None, "template": None, "pretrain": weights.as_posix()}
+    # Without the [pretraining] block spaCy would silently not load the weights.
+    assert loaded["pretrain"]["pretraining"]["component"] == "tok2vec"
+    assert not loaded["template"].get("pretraining")
+    costs = benchmark.one_off_costs(systems, None, None, extra, pretrained=pretrained)
+    assert list(costs) == ["pretrain"] and costs["pretrain"]["pretrain_words"] == 5_000_123
+    section = benchmark.one_off_section(costs)
+    assert "| `pretrain` | 9,001,000 | 5,000,123 | 1 | 1,234 | 640 |" in section
+    assert benchmark.config_sources(systems, extra, ROOT / "configs" / "base.cfg", [], extra_weights=weights)[
+        "pretrain"].endswith(f"pretrained tok2vec `{weights.as_posix()}`")
+
+
 class FakeModel:
     """Processes texts as one-word docs, slowly in its first round only."""
 
@@ -363,6 +390,19 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert silver["docs"] == 2 and "silver/sample.spacy" in distilled["configs"]["distill"]
     assert (distilled["one_off"]["distill"]["silver_teachers"], distilled["one_off"]["distill"]["silver_sentences"]) == (1, 2)
     assert "## One-off cost (silver corpus" in (project / "benchmarks" / "sample" / "distill" / "results.md").read_text()
+
+    # Pretraining: the template's pretrain step on the prepared text, within a word budget;
+    # the lever starts from those weights, stock and template are reused.
+    weasel(["run", "pretrain", "benchmarks", *small, "--vars.pretrain_words", "300"], project)
+    record = srsly.read_json(project / "training" / "bench-sample-pretrain" / "pretrain" / "pretrain.json")
+    assert record["epochs"] == 1 and record["counts"]["unlabelled"]["texts"] == 2
+    pretrained = srsly.read_json(project / "benchmarks" / "sample" / "pretrain" / "results.json")
+    assert [(r["system"], r["reused"]) for r in pretrained["runs"]] == \
+        [("stock-efficiency", True), ("template", True), ("pretrain", False)]
+    weights = srsly.read_json(runs / "pretrain-s0" / "run.json")["inputs"]["init_tok2vec"]
+    assert weights["md5"] == md5_file(project / "training" / "bench-sample-pretrain" / "pretrain" / "tok2vec.bin")
+    assert pretrained["one_off"]["pretrain"]["pretrain_words"] == record["words_per_epoch"] <= 300
+    assert "## One-off cost (pretrained tok2vec" in (project / "benchmarks" / "sample" / "pretrain" / "results.md").read_text()
 
     # Annotation rounds: round 0 shared, one round of each strategy; two seeds (the committee).
     tiny_active = project / "benchmarks" / "levers" / "tiny_active.yml"

@@ -81,14 +81,17 @@ BUDGET_KEYS = ("max_epochs", "max_steps", "eval_frequency", "patience")
 def build_config(base: Path, overlays: List[Path], lang: str,
                  budget: Optional[Dict[str, int]] = None,
                  transformer_model: Optional[str] = None,
-                 vectors: Optional[Path] = None, pretrain_words: int = 0) -> Config:
+                 vectors: Optional[Path] = None, pretrain_words: int = 0,
+                 init_tok2vec: Optional[Path] = None) -> Config:
     """The base config with each overlay merged in by confection: a block whose
     registered function (@architectures, ...) the overlay changes is replaced, not
     mixed with the base's arguments; other values are updated one by one.
     `vectors` (a folder of static vectors) is loaded at initialisation and read
     by the tok2vec's embedding beside its hashed features. `pretrain_words` > 0
     adds spaCy's [pretraining] block for the tok2vec (spaCy loads pretrained
-    weights, [initialize] init_tok2vec, only into the component it names)."""
+    weights, [initialize] init_tok2vec, only into the component it names).
+    `init_tok2vec` (weights the pretrain step wrote) goes into the config with
+    that block, for runs that do not pass it to train (a benchmark's lever)."""
     try:
         config = Config().from_disk(base, interpolate=False)
     except ConfigValidationError as err:
@@ -116,7 +119,7 @@ def build_config(base: Path, overlays: List[Path], lang: str,
                             "pipeline has none (set static_vectors to none)", base)
         embed["include_static_vectors"] = True
         config["paths"]["vectors"] = vectors.as_posix()
-    if pretrain_words > 0:
+    if pretrain_words > 0 or init_tok2vec is not None:
         if "tok2vec" not in config["components"]:
             raise UserError("pretraining is for a CNN tok2vec, and this pipeline has none "
                             "(set pretrain_words to 0)", base)
@@ -124,16 +127,19 @@ def build_config(base: Path, overlays: List[Path], lang: str,
         config = defaults.merge(config)
         # The pretrain step sets the epochs from its word budget and the text's size.
         config["pretraining"].update({"max_epochs": 1, "component": "tok2vec", "layer": ""})
+    if init_tok2vec is not None:
+        config["paths"]["init_tok2vec"] = init_tok2vec.as_posix()
     return config
 
 
 def generate(base: Path, overlays: List[Path], lang: str, output: Path,
              budget: Optional[Dict[str, int]] = None, transformer_model: Optional[str] = None,
-             vectors: Optional[Path] = None, pretrain_words: int = 0) -> None:
+             vectors: Optional[Path] = None, pretrain_words: int = 0,
+             init_tok2vec: Optional[Path] = None) -> None:
     """Write the filled config for `base` + `overlays` (and `budget`, into its
     [training] block) to `output`, atomically."""
     check_not_hand_edited(output)
-    config = build_config(base, overlays, lang, budget, transformer_model, vectors, pretrain_words)
+    config = build_config(base, overlays, lang, budget, transformer_model, vectors, pretrain_words, init_tok2vec)
     if "transformer" in config["components"] and importlib.util.find_spec("spacy_transformers") is None:
         raise UserError("the transformer architecture needs spacy-transformers: "
                         "pip install -r requirements-transformers.txt")
