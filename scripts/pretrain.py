@@ -18,10 +18,11 @@ OUTPUT holds only pretrain.json, and the run starts from random weights.
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import srsly
 import typer
+from confection import Config
 from spacy.cli.init_config import fill_config
 from spacy.training.pretrain import pretrain
 from spacy.util import load_config
@@ -47,6 +48,17 @@ def sample_text(source: Path, dest: Path, total: int, budget: int) -> Tuple[Path
 
 def words_in_line(line: str) -> int:
     return len(srsly.json_loads(line)["text"].split())
+
+
+def warn_of_skipped_texts(config: Config, epoch_log: List[Dict[str, Any]], words_given: int) -> None:
+    """Say so when spaCy read fewer words than it was given: its pretraining
+    corpus skips texts shorter or longer than [corpora.pretrain]'s limits."""
+    words_read = epoch_log[-1]["nr_word"] if epoch_log else 0  # spaCy's running count
+    if words_read < words_given:
+        limits = config["corpora"]["pretrain"]
+        msg.warn(f"spacy pretrain read {words_read:,} of the {words_given:,} words it was given: it skips "
+                 f"texts under {limits['min_length']} or over {limits['max_length']} tokens "
+                 "([corpora.pretrain] min_length and max_length in the config)")
 
 
 @exit_on_user_error
@@ -104,6 +116,7 @@ def main(
                  f"(budget {words_budget:,}; {available:,} words of text)")
         pretrain(pretrain_config, weights_dir, silent=False)
         epoch_log = list(srsly.read_jsonl(weights_dir / "log.jsonl"))
+        warn_of_skipped_texts(pretrain_config, epoch_log, epochs * words_per_epoch)
         with atomic_output(output) as tmp_output:
             tmp_output.mkdir(parents=True)
             replace_path(weights_dir / "model-last.bin", tmp_output / PRETRAINED_WEIGHTS)

@@ -22,7 +22,7 @@ from scripts import pretrain, train_vectors
 from scripts.lib.configs import build_config, generate
 from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
-from scripts.lib.raw_text import even_sample, train_sentences, unlabelled_texts, write_raw_text
+from scripts.lib.raw_text import even_sample, total_words, train_sentences, unlabelled_texts, write_raw_text
 
 from .conftest import ROOT, run, settings_file, workflow_options, write_lines
 
@@ -129,17 +129,22 @@ def test_a_pretraining_budget_adds_the_block_spacy_loads_weights_by() -> None:
 
 @pytest.mark.slow
 def test_the_run_starts_from_the_pretrained_weights(corpus_and_config: Path, train_split: Path,
-                                                    tmp_path: Path) -> None:
+                                                    tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     config = tmp_path / "config.cfg"
     generate(ROOT / "configs" / "base.cfg", [], "pt", config, {"max_steps": 2}, pretrain_words=1)
     output = tmp_path / "pretrain"
-    available = write_raw_text(train_split, None, "pt", lambda words: None)["counts"]["train"]["words"]
+    # A text longer than spaCy's pretraining corpus takes (max_length 500 tokens).
+    unlabelled = write_lines(tmp_path / "long.txt", [" ".join(["palavra"] * 600)])
+    available = total_words(write_raw_text(train_split, unlabelled, "pt", lambda words: None))
     # A budget of twice the text and a bit: two whole epochs, never more words than the budget.
-    pretrain.main(config_path=config, train=train_split, output=output, unlabelled=None, seed=0,
+    capsys.readouterr()
+    pretrain.main(config_path=config, train=train_split, output=output, unlabelled=unlabelled, seed=0,
                   words_budget=2 * available + 5)
     record = srsly.read_json(output / "pretrain.json")
     assert record["seed"] == 0 and (record["epochs"], record["words_per_epoch"]) == (2, available)
-    assert record["log"][-1]["nr_word"] <= 2 * available + 5  # words spaCy read, within the budget
+    words_read = record["log"][-1]["nr_word"]  # spaCy's count
+    assert words_read <= 2 * (available - 600)
+    assert f"spacy pretrain read {words_read:,} of the {2 * available:,} words" in capsys.readouterr().out
     assert record["seconds"] > 0 and record["peak_memory_mib"] > 0
     corpus = corpus_and_config / "corpus"
     nlp = init_nlp(load_config(config, overrides={
