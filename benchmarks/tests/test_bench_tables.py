@@ -54,6 +54,19 @@ def test_readme_quotes_the_unlabelled_text_lever_as_its_table_measured_it() -> N
     assert table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
 
 
+def test_readme_quotes_the_other_cpu_kind_as_its_table_measured_it() -> None:
+    readme = readme_words()
+    quoted = re.search(r"on an AVX-512 CPU, LeNER-Br `cnn` (\S+) against stock (\S+) \(Welch p (\S+), "
+                       r"\[table\]\(benchmarks/lener_br/pretrain/results.md\)\)", readme)
+    assert quoted, "the README's sentence on another CPU kind moved or changed its wording"
+    table = srsly.read_json(BENCHMARKS / "lener_br" / "pretrain" / "results.json")
+    template, stock = table["summary"]["template"], table["summary"]["stock-efficiency"]
+    assert [float(figure) for figure in quoted.groups()] == [
+        round(100 * template["f"]["mean"], 2), round(100 * stock["f"]["mean"], 2), round(template["welch_p"]["stock-efficiency"], 2)]
+    assert len(template["seeds"]) == len(stock["seeds"]) == 3 and "avx512f" in table["environment"]["cpu_flags"]
+    assert table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
+
+
 def test_readme_quotes_the_annotation_rounds_as_their_tables_measured_them() -> None:
     readme = readme_words()
     quoted = re.search(r"20% of the sentences picked this way score (\S+), (\S+) test F1; 35% at random (\S+), (\S+) "
