@@ -7,7 +7,8 @@ without it this step is off), within a budget of WORDS read: whole epochs over
 the text, or one epoch over an even sample of it when it is longer; TRAIN, the
 training split (DocBin: its sentences are the text, never dev or test); and,
 optionally, UNLABELLED: a .txt or .jsonl file (one text a line or record,
-optionally .gz) or a folder of them.
+optionally .gz) or a folder of them. Texts as long as [corpora.pretrain]
+max_length tokens or longer are cut into pieces, which spaCy would skip whole.
 Writes: OUTPUT, a folder with tok2vec.bin (the weights, for [initialize]
 init_tok2vec, which train passes on), config.cfg (the pretraining config used)
 and pretrain.json (budget, epochs, words per epoch, spaCy's loss log, the text
@@ -46,13 +47,24 @@ def sample_text(source: Path, dest: Path, total: int, budget: int) -> Tuple[Path
     return dest, kept
 
 
+def pieces(words: List[str], max_length: int) -> List[List[str]]:
+    """`words` cut into the fewest near-equal pieces shorter than `max_length`
+    tokens (0: no limit), as spaCy's pretraining corpus would skip a longer text
+    whole. Pieces under the limit stay under it when spaCy tokenizes them again."""
+    if max_length < 2 or len(words) < max_length:
+        return [words]
+    count = -(-len(words) // (max_length - 1))
+    return [words[part * len(words) // count:(part + 1) * len(words) // count] for part in range(count)]
+
+
 def words_in_line(line: str) -> int:
     return len(srsly.json_loads(line)["text"].split())
 
 
 def warn_of_skipped_texts(config: Config, epoch_log: List[Dict[str, Any]], words_given: int) -> None:
     """Say so when spaCy read fewer words than it was given: its pretraining
-    corpus skips texts shorter or longer than [corpora.pretrain]'s limits."""
+    corpus skips texts shorter or longer than [corpora.pretrain]'s limits
+    (long ones are cut into pieces first; short ones are left out)."""
     words_read = epoch_log[-1]["nr_word"] if epoch_log else 0  # spaCy's running count
     if words_read < words_given:
         limits = config["corpora"]["pretrain"]
@@ -91,17 +103,28 @@ def main(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
+        fill_config(tmp / "filled.cfg", config_path, pretraining=True, silent=True)
+        max_length = load_config(tmp / "filled.cfg", interpolate=False)["corpora"]["pretrain"]["max_length"]
         text_path = tmp / "text.jsonl"
+        cut = 0
         with text_path.open("w", encoding="utf8") as text_file:
-            record = write_raw_text(train, unlabelled, lang, lambda words: text_file.write(
-                srsly.json_dumps({"text": " ".join(words)}) + "\n"))
+            def write_pieces(words: List[str]) -> None:
+                nonlocal cut
+                text_pieces = pieces(words, max_length)
+                cut += len(text_pieces) > 1
+                for piece in text_pieces:
+                    text_file.write(srsly.json_dumps({"text": " ".join(piece)}) + "\n")
+
+            record = write_raw_text(train, unlabelled, lang, write_pieces)
+        if cut:
+            msg.info(f"Cut {cut:,} text(s) of {max_length} tokens or more into pieces: spacy pretrain "
+                     "skips such texts whole ([corpora.pretrain] max_length)")
         available = total_words(record)
         if words_budget < available:
             text_path, words_per_epoch = sample_text(text_path, tmp / "sample.jsonl", available, words_budget)
             epochs = 1
         else:
             words_per_epoch, epochs = available, words_budget // available
-        fill_config(tmp / "filled.cfg", config_path, pretraining=True, silent=True)
         pretrain_config = load_config(tmp / "filled.cfg", interpolate=False, overrides={
             "paths.raw_text": str(text_path),
             "system.seed": seed,
@@ -129,6 +152,7 @@ def main(
                 "epochs": epochs,
                 "words_per_epoch": words_per_epoch,
                 **record,
+                "texts_cut_into_pieces": cut,
                 "log": epoch_log,
                 # The one-off cost, for the benchmark tables.
                 "seconds": round(time.perf_counter() - started, 1),

@@ -133,8 +133,8 @@ def test_the_run_starts_from_the_pretrained_weights(corpus_and_config: Path, tra
     config = tmp_path / "config.cfg"
     generate(ROOT / "configs" / "base.cfg", [], "pt", config, {"max_steps": 2}, pretrain_words=1)
     output = tmp_path / "pretrain"
-    # A text longer than spaCy's pretraining corpus takes (max_length 500 tokens).
-    unlabelled = write_lines(tmp_path / "long.txt", [" ".join(["palavra"] * 600)])
+    # A text longer than spaCy's pretraining corpus takes (max_length 500 tokens), and one too short (5).
+    unlabelled = write_lines(tmp_path / "long.txt", [" ".join(["palavra"] * 600), "curta demais"])
     available = total_words(write_raw_text(train_split, unlabelled, "pt", lambda words: None))
     # A budget of twice the text and a bit: two whole epochs, never more words than the budget.
     capsys.readouterr()
@@ -143,14 +143,25 @@ def test_the_run_starts_from_the_pretrained_weights(corpus_and_config: Path, tra
     record = srsly.read_json(output / "pretrain.json")
     assert record["seed"] == 0 and (record["epochs"], record["words_per_epoch"]) == (2, available)
     words_read = record["log"][-1]["nr_word"]  # spaCy's count
-    assert words_read <= 2 * (available - 600)
-    assert f"spacy pretrain read {words_read:,} of the {2 * available:,} words" in capsys.readouterr().out
+    # The long text is read, cut in two; the short one is skipped, and said so.
+    assert record["texts_cut_into_pieces"] == 1 and 2 * 600 < words_read <= 2 * (available - 2)
+    out = capsys.readouterr().out
+    assert "Cut 1 text(s) of 500 tokens or more into pieces" in out
+    assert f"spacy pretrain read {words_read:,} of the {2 * available:,} words" in out
     assert record["seconds"] > 0 and record["peak_memory_mib"] > 0
     corpus = corpus_and_config / "corpus"
     nlp = init_nlp(load_config(config, overrides={
         "paths.train": str(corpus / "train.spacy"), "paths.dev": str(corpus / "dev.spacy"),
         "paths.init_tok2vec": str(output / "tok2vec.bin")}))
     assert nlp.get_pipe("tok2vec").model.to_bytes() == (output / "tok2vec.bin").read_bytes()
+
+
+def test_long_texts_are_cut_into_the_fewest_even_pieces_under_the_limit() -> None:
+    words = [str(number) for number in range(1000)]
+    assert pretrain.pieces(words, 0) == [words] and pretrain.pieces(words, 1001) == [words]
+    assert [len(piece) for piece in pretrain.pieces(words, 500)] == [333, 333, 334]
+    assert [len(piece) for piece in pretrain.pieces(words, 501)] == [500, 500]
+    assert sum(pretrain.pieces(words, 7), []) == words
 
 
 def test_weights_for_a_config_that_would_ignore_them_are_refused(corpus_and_config: Path,
