@@ -362,19 +362,21 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert "`../configs/optimize/tuned.cfg`" in (project / "benchmarks" / "sample" / "tuned" / "results.md").read_text()
 
     # Unlabelled text: prepared against dev and test, floret vectors trained on it for the
-    # lever (tiny settings), which trains beside the reused stock and template runs.
+    # lever (tiny settings), which trains beside the reused stock and template runs, named
+    # after its text (unlabelled_lever) so that tables of other texts sit beside it.
     unlabelled = write_lines(project / "assets" / "unlabelled" / "news.txt",
                              ["O ministro visitou Coimbra ontem.", "A empresa abriu uma loja em Braga."])
     tiny_vectors = settings_file("vectors", project / "benchmarks" / "levers", dim=12, rows=300, epochs=2)
     weasel(["run", "unlabelled", "benchmarks", *small, "--vars.unlabelled_text", "assets/unlabelled",
-            "--vars.vectors_settings", tiny_vectors.relative_to(project / "benchmarks").as_posix()], project)
-    lever = srsly.read_json(project / "benchmarks" / "sample" / "unlabelled" / "results.json")
+            "--vars.vectors_settings", tiny_vectors.relative_to(project / "benchmarks").as_posix(),
+            "--vars.unlabelled_lever", "news"], project)
+    lever = srsly.read_json(project / "benchmarks" / "sample" / "news" / "results.json")
     assert [(r["system"], r["reused"]) for r in lever["runs"]] == \
-        [("stock-efficiency", True), ("template", True), ("unlabelled_floret", False)]
-    assert lever["one_off"]["unlabelled_floret"]["vectors_words"] > 0
+        [("stock-efficiency", True), ("template", True), ("news_floret", False)]
+    assert lever["one_off"]["news_floret"]["vectors_words"] > 0
     vectors_record = srsly.read_json(project / "benchmarks" / "vectors" / "sample" / "vectors.json")
     assert vectors_record["counts"]["unlabelled"]["texts"] == 2
-    inputs = srsly.read_json(runs / "unlabelled_floret-s0" / "run.json")["inputs"]
+    inputs = srsly.read_json(runs / "news_floret-s0" / "run.json")["inputs"]
     assert inputs["vectors"]["path"] == "vectors/sample" and unlabelled.exists()
 
     # Distillation: the finished template run is the teacher (not retrained), its
