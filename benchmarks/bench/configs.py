@@ -21,6 +21,7 @@ not retrained, so an interrupted benchmark resumes and benchmarks can share runs
 
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection, Dict, List, Optional, Tuple
 
@@ -114,23 +115,40 @@ def parse_cannot_run(items: List[str], running: List[str]) -> Dict[str, str]:
     return reasons
 
 
-def system_vectors(system: str, vectors: Optional[Path], extra_vectors: Optional[Path]) -> Optional[Path]:
+@dataclass(frozen=True)
+class LeverInputs:
+    """What the --extra systems (the levers) learn from besides the gold corpus
+    and their overlays, each None when not given: static vectors read instead of
+    the template's, a silver corpus trained on beside gold with distill's report
+    on it, and pretrain's folder with the tok2vec weights they start from."""
+
+    vectors: Optional[Path] = None
+    silver: Optional[Path] = None
+    silver_report: Optional[Path] = None
+    pretrained: Optional[Path] = None
+
+    @property
+    def weights(self) -> Optional[Path]:
+        return pretrained_weights(self.pretrained) if self.pretrained is not None else None
+
+
+def system_vectors(system: str, vectors: Optional[Path], lever_vectors: Optional[Path]) -> Optional[Path]:
     """The static vectors a system reads: none for the stock configs, the
     template's own for the template, the levers' (`--extra-vectors`) or else
     the template's for an extra system."""
     if system in STOCK:
         return None
-    if system == TEMPLATE or extra_vectors is None:
+    if system == TEMPLATE or lever_vectors is None:
         return vectors
-    return extra_vectors
+    return lever_vectors
 
 
 def write_configs(systems: List[str], extra: Dict[str, List[Path]], base: Path, overlays: List[Path],
                   lang: str, config_dir: Path, budget: Dict[str, int],
                   transformer_model: Optional[str] = None, vectors: Optional[Path] = None,
-                  extra_vectors: Optional[Path] = None, extra_weights: Optional[Path] = None) -> Dict[str, Path]:
-    """Each system's config in `config_dir`; the --extra systems' tok2vec starts
-    from `extra_weights` (pretrained tok2vec weights), if given."""
+                  levers: LeverInputs = LeverInputs()) -> Dict[str, Path]:
+    """Each system's config in `config_dir`: the template's reads `vectors`, the
+    --extra systems' read the levers' vectors and start from their weights."""
     configs = {}
     for system in systems:
         path = configs[system] = config_dir / f"{system}.cfg"
@@ -139,8 +157,8 @@ def write_configs(systems: List[str], extra: Dict[str, List[Path]], base: Path, 
         else:
             path.unlink(missing_ok=True)
             generate(base, overlays if system == TEMPLATE else extra[system], lang, path, budget,
-                     transformer_model, system_vectors(system, vectors, extra_vectors),
-                     init_tok2vec=extra_weights if system in extra else None)
+                     transformer_model, system_vectors(system, vectors, levers.vectors),
+                     init_tok2vec=levers.weights if system in extra else None)
     return configs
 
 
@@ -354,31 +372,30 @@ def produced_note(results: Dict[str, Any]) -> str:
             "sets choose the BLAS kernels): another CPU gives other weights and scores.\n")
 
 
-def one_off_costs(systems: List[str], vectors: Optional[Path], extra_vectors: Optional[Path],
-                  extra_systems: Collection[str] = (), silver_report: Optional[Path] = None,
-                  pretrained: Optional[Path] = None) -> Dict[str, Dict[str, Any]]:
+def one_off_costs(systems: List[str], vectors: Optional[Path], extra_systems: Collection[str] = (),
+                  levers: LeverInputs = LeverInputs()) -> Dict[str, Dict[str, Any]]:
     """What each system's static vectors (from train-vectors' record: seconds, peak
     memory, words learnt from), silver corpus (from distill's report: the teacher's
     annotating time and memory, words read and kept) and pretrained tok2vec weights
-    (from pretrain's record in the folder `pretrained`: seconds, peak memory, words
-    spaCy read, epochs) cost to make once, reused by every seed."""
+    (from pretrain's record: seconds, peak memory, words spaCy read, epochs) cost
+    to make once, reused by every seed."""
     costs: Dict[str, Dict[str, Any]] = {}
     for system in systems:
-        folder = system_vectors(system, vectors, extra_vectors)
+        folder = system_vectors(system, vectors, levers.vectors)
         if folder is not None:
             record = srsly.read_json(folder / VECTORS_RECORD)
             costs[system] = {"vectors_seconds": record.get("seconds"),
                              "vectors_peak_memory_mib": record.get("peak_memory_mib"),
                              "vectors_words": total_words(record),
                              "vectors_settings": record["settings"]}
-        if system in extra_systems and silver_report is not None:
-            report = srsly.read_json(silver_report)
+        if system in extra_systems and levers.silver_report is not None:
+            report = srsly.read_json(levers.silver_report)
             costs.setdefault(system, {}).update({
                 "silver_seconds": report.get("seconds"), "silver_peak_memory_mib": report.get("peak_memory_mib"),
                 "silver_teachers": len(report["key"]["teacher"] or []), "silver_words_read": report["read"]["words"],
                 "silver_sentences": report["kept"]["sentences"], "silver_words": report["kept"]["words"]})
-        if system in extra_systems and pretrained is not None:
-            record = srsly.read_json(pretrained / PRETRAIN_RECORD)
+        if system in extra_systems and levers.pretrained is not None:
+            record = srsly.read_json(levers.pretrained / PRETRAIN_RECORD)
             costs.setdefault(system, {}).update({
                 "pretrain_seconds": record.get("seconds"), "pretrain_peak_memory_mib": record.get("peak_memory_mib"),
                 "pretrain_text_words": total_words(record), "pretrain_epochs": record["epochs"],
@@ -431,8 +448,7 @@ def machine_note(env: Dict[str, Any]) -> str:
 
 def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
                    overlays: List[Path], vectors: Optional[Path] = None,
-                   extra_vectors: Optional[Path] = None, extra_silver: Optional[Path] = None,
-                   extra_weights: Optional[Path] = None) -> Dict[str, str]:
+                   levers: LeverInputs = LeverInputs()) -> Dict[str, str]:
     sources = {}
     for system in systems:
         if system in STOCK:
@@ -440,13 +456,13 @@ def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
         else:
             parts = [base, *(overlays if system == TEMPLATE else extra[system])]
             sources[system] = " + ".join(f"`{p.as_posix()}`" for p in parts)
-            own_vectors = system_vectors(system, vectors, extra_vectors)
+            own_vectors = system_vectors(system, vectors, levers.vectors)
             if own_vectors is not None:
                 sources[system] += f" + static vectors `{own_vectors.as_posix()}`"
-            if system in extra and extra_silver is not None:
-                sources[system] += f" + silver training data `{extra_silver.as_posix()}`"
-            if system in extra and extra_weights is not None:
-                sources[system] += f" + pretrained tok2vec `{extra_weights.as_posix()}`"
+            if system in extra and levers.silver is not None:
+                sources[system] += f" + silver training data `{levers.silver.as_posix()}`"
+            if system in extra and levers.weights is not None:
+                sources[system] += f" + pretrained tok2vec `{levers.weights.as_posix()}`"
     return sources
 
 
@@ -494,17 +510,17 @@ def main(
     runs_dir = runs_dir or output_dir / "runs"
     budget = read_budget(budget_config)
     vectors_dir = static_vectors(vectors) if vectors is not None else None
-    extra_vectors_dir = static_vectors(extra_vectors) if extra_vectors is not None else None
-    if extra_vectors is not None and extra_vectors_dir is None:
+    levers = LeverInputs(static_vectors(extra_vectors) if extra_vectors is not None else None,
+                         extra_silver, extra_silver_report, extra_pretrained)
+    if extra_vectors is not None and levers.vectors is None:
         raise UserError("no static vectors here (train-vectors ran with method none?)", extra_vectors)
-    extra_weights = pretrained_weights(extra_pretrained) if extra_pretrained is not None else None
-    if extra_pretrained is not None and extra_weights is None:
+    if extra_pretrained is not None and levers.weights is None:
         raise UserError("no pretrained weights here (pretrain ran with pretrain_words 0?)", extra_pretrained)
     configs = write_configs(system_list, extra_overlays, base, overlay, lang, runs_dir / "configs",
-                            budget, transformer_model, vectors_dir, extra_vectors_dir, extra_weights)
+                            budget, transformer_model, vectors_dir, levers)
     corpus_md5 = corpus_md5s(corpus_dir)
     jobs = [training_job(system, seed, configs[system], runs_dir, corpus_md5, budget,
-                         extra_silver if system in extra_overlays else None)
+                         levers.silver if system in extra_overlays else None)
             for seed in seed_list for system in system_list]
     not_run = [{"system": job["system"], "seed": job["seed"]} for job in jobs if not job["reused"]]
     if finished_only:
@@ -528,10 +544,8 @@ def main(
         "budget": budget,
         "parallel": parallel,
         "speed_rounds": speed_rounds,
-        "configs": config_sources(system_list, extra_overlays, base, overlay, vectors_dir,
-                                  extra_vectors_dir, extra_silver, extra_weights),
-        "one_off": one_off_costs(system_list, vectors_dir, extra_vectors_dir, extra_overlays, extra_silver_report,
-                                 extra_pretrained),
+        "configs": config_sources(system_list, extra_overlays, base, overlay, vectors_dir, levers),
+        "one_off": one_off_costs(system_list, vectors_dir, extra_overlays, levers),
         "created": utc_now(),
         "environment": environment_info(),
         "summary": summarise(runs),

@@ -239,18 +239,18 @@ def test_levers_read_their_own_vectors_and_the_table_states_their_one_off_cost(t
     systems = ["stock-efficiency", "template", "floret"]
     budget = {"max_epochs": 0, "max_steps": 10, "eval_frequency": 5, "patience": 0}
     configs = benchmark.write_configs(systems, extra, ROOT / "configs" / "base.cfg", [], "pt", tmp_path / "configs",
-                                      budget, vectors=None, extra_vectors=lever_vectors)
+                                      budget, levers=benchmark.LeverInputs(vectors=lever_vectors))
     paths = {system: Config().from_disk(path, interpolate=False)["paths"]["vectors"]
              for system, path in configs.items()}
     assert paths == {"stock-efficiency": None, "template": None, "floret": lever_vectors.as_posix()}
     # Without lever vectors, an extra system reads the template's (benchmark-tuned).
     assert benchmark.system_vectors("floret", template_vectors, None) == template_vectors
-    costs = benchmark.one_off_costs(systems, None, lever_vectors)
+    costs = benchmark.one_off_costs(systems, None, extra, benchmark.LeverInputs(vectors=lever_vectors))
     assert list(costs) == ["floret"] and costs["floret"]["vectors_words"] == 2_001_000
     section = benchmark.one_off_section(costs)
     assert "| `floret` | 2,001,000 | 612 | 880 | dim 100, rows 20000 |" in section
     assert benchmark.config_sources(systems, extra, ROOT / "configs" / "base.cfg", [], None,
-                                    lever_vectors)["floret"].endswith(f"static vectors `{lever_vectors.as_posix()}`")
+                                    benchmark.LeverInputs(vectors=lever_vectors))["floret"].endswith(f"static vectors `{lever_vectors.as_posix()}`")
 
 
 def test_a_pretrain_lever_starts_from_its_weights_and_the_table_states_their_one_off_cost(tmp_path: Path) -> None:
@@ -261,23 +261,25 @@ def test_a_pretrain_lever_starts_from_its_weights_and_the_table_states_their_one
         "counts": {"train": {"texts": 2, "words": 1000}, "unlabelled": {"texts": 5, "words": 9_000_000}},
         "epochs": 1, "words_per_epoch": 5_000_123, "seconds": 1234.5, "peak_memory_mib": 640.0,
         "log": [{"nr_word": 4_730_203, "epoch": 0}]})
-    weights = benchmark.pretrained_weights(pretrained)
+    levers = benchmark.LeverInputs(pretrained=pretrained)
+    weights = levers.weights
+    assert weights == pretrained / "tok2vec.bin"
     extra = {"pretrain": [ROOT / "configs" / "architecture" / "cnn.cfg"]}
     systems = ["stock-efficiency", "template", "pretrain"]
     budget = {"max_epochs": 0, "max_steps": 10, "eval_frequency": 5, "patience": 0}
     configs = benchmark.write_configs(systems, extra, ROOT / "configs" / "base.cfg", [], "pt", tmp_path / "configs",
-                                      budget, extra_weights=weights)
+                                      budget, levers=levers)
     loaded = {system: Config().from_disk(path, interpolate=False) for system, path in configs.items()}
     assert {system: config["paths"].get("init_tok2vec") for system, config in loaded.items()} == \
         {"stock-efficiency": None, "template": None, "pretrain": weights.as_posix()}
     # Without the [pretraining] block spaCy would silently not load the weights.
     assert loaded["pretrain"]["pretraining"]["component"] == "tok2vec"
     assert not loaded["template"].get("pretraining")
-    costs = benchmark.one_off_costs(systems, None, None, extra, pretrained=pretrained)
+    costs = benchmark.one_off_costs(systems, None, extra, levers)
     assert list(costs) == ["pretrain"] and costs["pretrain"]["pretrain_words"] == 4_730_203  # what spaCy read
     section = benchmark.one_off_section(costs)
     assert "| `pretrain` | 9,001,000 | 4,730,203 | 1 | 1,234 | 640 |" in section
-    assert benchmark.config_sources(systems, extra, ROOT / "configs" / "base.cfg", [], extra_weights=weights)[
+    assert benchmark.config_sources(systems, extra, ROOT / "configs" / "base.cfg", [], levers=levers)[
         "pretrain"].endswith(f"pretrained tok2vec `{weights.as_posix()}`")
 
 
