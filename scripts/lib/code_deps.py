@@ -12,8 +12,9 @@ import ast
 import os
 import re
 import shlex
+from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import srsly
 
@@ -38,15 +39,24 @@ def local_imports(path: Path, seen: Optional[Set[Path]] = None) -> Set[Path]:
     if path in seen or not path.is_file():
         return seen
     seen.add(path)
+    for module in direct_imports(path, path.stat().st_mtime_ns):
+        local_imports(module, seen)
+    return seen
+
+
+@lru_cache(maxsize=None)
+def direct_imports(path: Path, mtime_ns: int) -> Tuple[Path, ...]:
+    """The modules of PACKAGES that `path` imports or starts itself: each file is
+    parsed once per version (`mtime_ns`), however many commands reach it."""
     tree = ast.parse(path.read_text(encoding="utf8"))
     # Imports only for type checkers do not run, so they are no dependency.
     type_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
                  and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
                  for n in ast.walk(block)}
+    found: List[Path] = []
     for node in ast.walk(tree):
         if id(node) in type_only:
             continue
-        found: List[Path] = []
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = path.parent
@@ -58,13 +68,11 @@ def local_imports(path: Path, seen: Optional[Set[Path]] = None) -> Set[Path]:
                 target = target.with_suffix("") if target else None
             if target is not None:
                 # `from .lib.x import name` names a module; `from .lib import x`, a module in a package.
-                found = [target.with_suffix(".py"), *(target / f"{alias.name}.py" for alias in node.names)]
+                found += [target.with_suffix(".py"), *(target / f"{alias.name}.py" for alias in node.names)]
         elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) \
                 == "step_command" and node.args and isinstance(node.args[0], ast.Constant):
-            found = [PACKAGE_PARENT / "scripts" / f"{node.args[0].value}.py"]
-        for module in found:
-            local_imports(module, seen)
-    return seen
+            found.append(PACKAGE_PARENT / "scripts" / f"{node.args[0].value}.py")
+    return tuple(found)
 
 
 def command_modules(command: Dict, project_dir: Path) -> List[str]:
