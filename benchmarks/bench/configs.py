@@ -22,8 +22,9 @@ not retrained, so an interrupted benchmark resumes and benchmarks can share runs
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from types import MappingProxyType
 from pathlib import Path
-from typing import Any, Collection, Dict, List, Optional, Tuple
+from typing import Any, Collection, Dict, List, Mapping, Optional, Tuple
 
 import spacy
 import srsly
@@ -117,10 +118,10 @@ def parse_cannot_run(items: List[str], running: List[str]) -> Dict[str, str]:
 
 @dataclass(frozen=True)
 class LeverInputs:
-    """What the --extra systems (the levers) learn from besides the gold corpus
-    and their overlays, each None when not given: static vectors read instead of
-    the template's, a silver corpus trained on beside gold with distill's report
-    on it, and pretrain's folder with the tok2vec weights they start from."""
+    """What an --extra system (a lever) learns from besides the gold corpus and
+    its overlays, each None when not given: static vectors read instead of the
+    template's, a silver corpus trained on beside gold with distill's report on
+    it, and pretrain's folder with the tok2vec weights it starts from."""
 
     vectors: Optional[Path] = None
     silver: Optional[Path] = None
@@ -130,6 +131,51 @@ class LeverInputs:
     @property
     def weights(self) -> Optional[Path]:
         return pretrained_weights(self.pretrained) if self.pretrained is not None else None
+
+
+# Each --extra system's inputs, by name; a system not in it has none.
+Levers = Mapping[str, LeverInputs]
+NO_INPUTS = LeverInputs()
+NO_LEVERS: Levers = MappingProxyType({})
+
+
+def named_paths(items: List[str], option: str, extra: Collection[str]) -> Dict[str, Path]:
+    """`--extra-vectors PATH` (for every --extra system) or `NAME=PATH` (for that
+    one, the option repeated per system) → each --extra system's path."""
+    paths: Dict[str, Path] = {}
+    for item in items:
+        if "=" in item:
+            name, value = split_named(item, option, "PATH or NAME=PATH")
+            if name not in extra:
+                raise UserError(f"{option} names {name!r}, which is not an --extra system")
+            paths[name] = Path(value)
+        else:
+            paths.update({name: Path(item) for name in extra if name not in paths})
+    return paths
+
+
+def lever_inputs(extra: Collection[str], vectors: List[str], silver: List[str], silver_report: List[str],
+                 pretrained: List[str]) -> Dict[str, LeverInputs]:
+    """Each --extra system's inputs from the --extra-* options, checked: vectors
+    and weights must be there (their steps can write only a record), and so
+    must a silver corpus's report."""
+    by_input = {key: named_paths(items, f"--extra-{key.replace('_', '-')}", extra) for key, items in
+                (("vectors", vectors), ("silver", silver), ("silver_report", silver_report),
+                 ("pretrained", pretrained))}
+    levers = {}
+    for name in extra:
+        paths = {key: paths[name] for key, paths in by_input.items() if name in paths}
+        if "vectors" in paths and static_vectors(paths["vectors"]) is None:
+            raise UserError("no static vectors here (train-vectors ran with method none?)", paths["vectors"])
+        if "silver_report" in paths and not paths["silver_report"].is_file():
+            raise UserError("silver corpus report not found", paths["silver_report"])
+        inputs = LeverInputs(**{key: static_vectors(path) if key == "vectors" else path
+                                for key, path in paths.items()})
+        if inputs.pretrained is not None and inputs.weights is None:
+            raise UserError("no pretrained weights here (pretrain ran with pretrain_words 0?)", inputs.pretrained)
+        if inputs != NO_INPUTS:
+            levers[name] = inputs
+    return levers
 
 
 def system_vectors(system: str, vectors: Optional[Path], lever_vectors: Optional[Path]) -> Optional[Path]:
@@ -146,19 +192,20 @@ def system_vectors(system: str, vectors: Optional[Path], lever_vectors: Optional
 def write_configs(systems: List[str], extra: Dict[str, List[Path]], base: Path, overlays: List[Path],
                   lang: str, config_dir: Path, budget: Dict[str, int],
                   transformer_model: Optional[str] = None, vectors: Optional[Path] = None,
-                  levers: LeverInputs = LeverInputs()) -> Dict[str, Path]:
-    """Each system's config in `config_dir`: the template's reads `vectors`, the
-    --extra systems' read the levers' vectors and start from their weights."""
+                  levers: Levers = NO_LEVERS) -> Dict[str, Path]:
+    """Each system's config in `config_dir`: the template's reads `vectors`, each
+    --extra system's reads its lever's vectors and starts from its weights."""
     configs = {}
     for system in systems:
         path = configs[system] = config_dir / f"{system}.cfg"
+        inputs = levers.get(system, NO_INPUTS)
         if system in STOCK:
             stock_config(lang, STOCK[system], path, budget)
         else:
             path.unlink(missing_ok=True)
             generate(base, overlays if system == TEMPLATE else extra[system], lang, path, budget,
-                     transformer_model, system_vectors(system, vectors, levers.vectors),
-                     init_tok2vec=levers.weights if system in extra else None)
+                     transformer_model, system_vectors(system, vectors, inputs.vectors),
+                     init_tok2vec=inputs.weights)
     return configs
 
 
@@ -372,8 +419,7 @@ def produced_note(results: Dict[str, Any]) -> str:
             "sets choose the BLAS kernels): another CPU gives other weights and scores.\n")
 
 
-def one_off_costs(systems: List[str], vectors: Optional[Path], extra_systems: Collection[str] = (),
-                  levers: LeverInputs = LeverInputs()) -> Dict[str, Dict[str, Any]]:
+def one_off_costs(systems: List[str], vectors: Optional[Path], levers: Levers = NO_LEVERS) -> Dict[str, Dict[str, Any]]:
     """What each system's static vectors (from train-vectors' record: seconds, peak
     memory, words learnt from), silver corpus (from distill's report: the teacher's
     annotating time and memory, words read and kept) and pretrained tok2vec weights
@@ -381,21 +427,22 @@ def one_off_costs(systems: List[str], vectors: Optional[Path], extra_systems: Co
     to make once, reused by every seed."""
     costs: Dict[str, Dict[str, Any]] = {}
     for system in systems:
-        folder = system_vectors(system, vectors, levers.vectors)
+        inputs = levers.get(system, NO_INPUTS)
+        folder = system_vectors(system, vectors, inputs.vectors)
         if folder is not None:
             record = srsly.read_json(folder / VECTORS_RECORD)
             costs[system] = {"vectors_seconds": record.get("seconds"),
                              "vectors_peak_memory_mib": record.get("peak_memory_mib"),
                              "vectors_words": total_words(record),
                              "vectors_settings": record["settings"]}
-        if system in extra_systems and levers.silver_report is not None:
-            report = srsly.read_json(levers.silver_report)
+        if inputs.silver_report is not None:
+            report = srsly.read_json(inputs.silver_report)
             costs.setdefault(system, {}).update({
                 "silver_seconds": report.get("seconds"), "silver_peak_memory_mib": report.get("peak_memory_mib"),
                 "silver_teachers": len(report["key"]["teacher"] or []), "silver_words_read": report["read"]["words"],
                 "silver_sentences": report["kept"]["sentences"], "silver_words": report["kept"]["words"]})
-        if system in extra_systems and levers.pretrained is not None:
-            record = srsly.read_json(levers.pretrained / PRETRAIN_RECORD)
+        if inputs.pretrained is not None:
+            record = srsly.read_json(inputs.pretrained / PRETRAIN_RECORD)
             costs.setdefault(system, {}).update({
                 "pretrain_seconds": record.get("seconds"), "pretrain_peak_memory_mib": record.get("peak_memory_mib"),
                 "pretrain_text_words": total_words(record), "pretrain_epochs": record["epochs"],
@@ -448,21 +495,22 @@ def machine_note(env: Dict[str, Any]) -> str:
 
 def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
                    overlays: List[Path], vectors: Optional[Path] = None,
-                   levers: LeverInputs = LeverInputs()) -> Dict[str, str]:
+                   levers: Levers = NO_LEVERS) -> Dict[str, str]:
     sources = {}
     for system in systems:
+        inputs = levers.get(system, NO_INPUTS)
         if system in STOCK:
             sources[system] = f"`spacy init config --pipeline ner --optimize {STOCK[system]}` (CPU, no vectors)"
         else:
             parts = [base, *(overlays if system == TEMPLATE else extra[system])]
             sources[system] = " + ".join(f"`{p.as_posix()}`" for p in parts)
-            own_vectors = system_vectors(system, vectors, levers.vectors)
+            own_vectors = system_vectors(system, vectors, inputs.vectors)
             if own_vectors is not None:
                 sources[system] += f" + static vectors `{own_vectors.as_posix()}`"
-            if system in extra and levers.silver is not None:
-                sources[system] += f" + silver training data `{levers.silver.as_posix()}`"
-            if system in extra and levers.weights is not None:
-                sources[system] += f" + pretrained tok2vec `{levers.weights.as_posix()}`"
+            if inputs.silver is not None:
+                sources[system] += f" + silver training data `{inputs.silver.as_posix()}`"
+            if inputs.weights is not None:
+                sources[system] += f" + pretrained tok2vec `{inputs.weights.as_posix()}`"
     return sources
 
 
@@ -478,10 +526,10 @@ def main(
     systems: str = typer.Option(",".join(DEFAULT_SYSTEMS), help="Comma-separated built-in systems to train"),
     extra: List[str] = typer.Option([], help="Also train NAME=OVERLAY[,OVERLAY...]: the base config with those overlays, in order"),
     vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors: its static vectors, if any, are read by the template's systems (never the stock ones)", file_okay=False),
-    extra_vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors whose static vectors the --extra systems read instead (a lever), its cost in the table", file_okay=False),
-    extra_silver: Optional[Path] = typer.Option(None, help="Silver corpus written by distill that the --extra systems train on beside gold (a lever), its cost in the table", dir_okay=False),
-    extra_silver_report: Optional[Path] = typer.Option(None, help="distill's report on --extra-silver: what annotating it cost, for the table", exists=True, dir_okay=False),
-    extra_pretrained: Optional[Path] = typer.Option(None, help="Folder written by pretrain whose tok2vec weights the --extra systems start from (a lever), its cost in the table", file_okay=False),
+    extra_vectors: List[str] = typer.Option([], help="[NAME=]FOLDER written by train-vectors whose static vectors the --extra system NAME (without it: every one) reads instead (a lever), its cost in the table"),
+    extra_silver: List[str] = typer.Option([], help="[NAME=]silver corpus written by distill that the --extra system NAME (without it: every one) trains on beside gold (a lever), its cost in the table"),
+    extra_silver_report: List[str] = typer.Option([], help="[NAME=]distill's report on that silver corpus: what annotating it cost, for the table"),
+    extra_pretrained: List[str] = typer.Option([], help="[NAME=]FOLDER written by pretrain whose tok2vec weights the --extra system NAME (without it: every one) starts from (a lever), its cost in the table"),
     runs_dir: Optional[Path] = typer.Option(None, help="Where runs go (default OUTPUT_DIR/runs)"),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
     budget_config: Path = typer.Option(..., help="A generated run config whose training budget every system gets", exists=True, dir_okay=False),
@@ -510,17 +558,12 @@ def main(
     runs_dir = runs_dir or output_dir / "runs"
     budget = read_budget(budget_config)
     vectors_dir = static_vectors(vectors) if vectors is not None else None
-    levers = LeverInputs(static_vectors(extra_vectors) if extra_vectors is not None else None,
-                         extra_silver, extra_silver_report, extra_pretrained)
-    if extra_vectors is not None and levers.vectors is None:
-        raise UserError("no static vectors here (train-vectors ran with method none?)", extra_vectors)
-    if extra_pretrained is not None and levers.weights is None:
-        raise UserError("no pretrained weights here (pretrain ran with pretrain_words 0?)", extra_pretrained)
+    levers = lever_inputs(extra_overlays, extra_vectors, extra_silver, extra_silver_report, extra_pretrained)
     configs = write_configs(system_list, extra_overlays, base, overlay, lang, runs_dir / "configs",
                             budget, transformer_model, vectors_dir, levers)
     corpus_md5 = corpus_md5s(corpus_dir)
     jobs = [training_job(system, seed, configs[system], runs_dir, corpus_md5, budget,
-                         levers.silver if system in extra_overlays else None)
+                         levers.get(system, NO_INPUTS).silver)
             for seed in seed_list for system in system_list]
     not_run = [{"system": job["system"], "seed": job["seed"]} for job in jobs if not job["reused"]]
     if finished_only:
@@ -545,7 +588,7 @@ def main(
         "parallel": parallel,
         "speed_rounds": speed_rounds,
         "configs": config_sources(system_list, extra_overlays, base, overlay, vectors_dir, levers),
-        "one_off": one_off_costs(system_list, vectors_dir, extra_overlays, levers),
+        "one_off": one_off_costs(system_list, vectors_dir, levers),
         "created": utc_now(),
         "environment": environment_info(),
         "summary": summarise(runs),

@@ -105,6 +105,36 @@ def test_extra_systems_are_named_overlays(tmp_path: Path) -> None:
             parse_extra([bad])
 
 
+
+def test_each_lever_gets_the_inputs_named_for_it_or_given_to_all(tmp_path: Path) -> None:
+    vectors, pretrained = tmp_path / "vectors", tmp_path / "pretrain"
+    (vectors / "vocab").mkdir(parents=True)
+    (vectors / "vocab" / "vectors").write_bytes(b"table")
+    pretrained.mkdir()
+    (pretrained / "tok2vec.bin").write_bytes(b"weights")
+    silver, report = tmp_path / "silver.spacy", tmp_path / "silver_report.json"
+    report.write_text("{}")
+    extra = ["floret", "pretrain", "distill", "floret_distill"]
+    levers = benchmark.lever_inputs(
+        extra, vectors=[f"floret={vectors}", f"floret_distill={vectors}"], silver=[f"distill={silver}", f"floret_distill={silver}"],
+        silver_report=[f"distill={report}", f"floret_distill={report}"], pretrained=[f"pretrain={pretrained}"])
+    assert levers == {"floret": benchmark.LeverInputs(vectors=vectors),
+                      "pretrain": benchmark.LeverInputs(pretrained=pretrained),
+                      "distill": benchmark.LeverInputs(silver=silver, silver_report=report),
+                      "floret_distill": benchmark.LeverInputs(vectors=vectors, silver=silver, silver_report=report)}
+    # Unnamed: every --extra system's (one lever per table, as benchmark-unlabelled gives it).
+    assert benchmark.lever_inputs(["a", "b"], [str(vectors)], [], [], []) == \
+        {"a": benchmark.LeverInputs(vectors=vectors), "b": benchmark.LeverInputs(vectors=vectors)}
+    assert benchmark.lever_inputs(["a"], [], [], [], []) == {}
+    for options, cause in (({"vectors": [f"nope={vectors}"]}, "--extra-vectors names 'nope', which is not an --extra"),
+                           ({"vectors": [f"a={tmp_path}"]}, "no static vectors here"),
+                           ({"pretrained": [f"a={tmp_path}"]}, "no pretrained weights here"),
+                           ({"silver_report": ["a=" + str(tmp_path / "missing.json")]}, "report not found"),
+                           ({"silver": ["a="]}, "PATH or NAME=PATH")):
+        with pytest.raises(UserError, match=cause):
+            benchmark.lever_inputs(["a"], **{"vectors": [], "silver": [], "silver_report": [], "pretrained": [],
+                                             **options})
+
 def test_systems_this_machine_cannot_run_come_with_a_reason() -> None:
     running = ["stock-efficiency", "template"]
     assert parse_cannot_run(["transformer = no GPU, no model hub"], running) == \
@@ -239,18 +269,18 @@ def test_levers_read_their_own_vectors_and_the_table_states_their_one_off_cost(t
     systems = ["stock-efficiency", "template", "floret"]
     budget = {"max_epochs": 0, "max_steps": 10, "eval_frequency": 5, "patience": 0}
     configs = benchmark.write_configs(systems, extra, ROOT / "configs" / "base.cfg", [], "pt", tmp_path / "configs",
-                                      budget, levers=benchmark.LeverInputs(vectors=lever_vectors))
+                                      budget, levers={"floret": benchmark.LeverInputs(vectors=lever_vectors)})
     paths = {system: Config().from_disk(path, interpolate=False)["paths"]["vectors"]
              for system, path in configs.items()}
     assert paths == {"stock-efficiency": None, "template": None, "floret": lever_vectors.as_posix()}
     # Without lever vectors, an extra system reads the template's (benchmark-tuned).
     assert benchmark.system_vectors("floret", template_vectors, None) == template_vectors
-    costs = benchmark.one_off_costs(systems, None, extra, benchmark.LeverInputs(vectors=lever_vectors))
+    costs = benchmark.one_off_costs(systems, None, {"floret": benchmark.LeverInputs(vectors=lever_vectors)})
     assert list(costs) == ["floret"] and costs["floret"]["vectors_words"] == 2_001_000
     section = benchmark.one_off_section(costs)
     assert "| `floret` | 2,001,000 | 612 | 880 | dim 100, rows 20000 |" in section
     assert benchmark.config_sources(systems, extra, ROOT / "configs" / "base.cfg", [], None,
-                                    benchmark.LeverInputs(vectors=lever_vectors))["floret"].endswith(f"static vectors `{lever_vectors.as_posix()}`")
+                                    {"floret": benchmark.LeverInputs(vectors=lever_vectors)})["floret"].endswith(f"static vectors `{lever_vectors.as_posix()}`")
 
 
 def test_a_pretrain_lever_starts_from_its_weights_and_the_table_states_their_one_off_cost(tmp_path: Path) -> None:
@@ -261,8 +291,8 @@ def test_a_pretrain_lever_starts_from_its_weights_and_the_table_states_their_one
         "counts": {"train": {"texts": 2, "words": 1000}, "unlabelled": {"texts": 5, "words": 9_000_000}},
         "epochs": 1, "words_per_epoch": 5_000_123, "seconds": 1234.5, "peak_memory_mib": 640.0,
         "log": [{"nr_word": 4_730_203, "epoch": 0}]})
-    levers = benchmark.LeverInputs(pretrained=pretrained)
-    weights = levers.weights
+    levers = {"pretrain": benchmark.LeverInputs(pretrained=pretrained)}
+    weights = levers["pretrain"].weights
     assert weights == pretrained / "tok2vec.bin"
     extra = {"pretrain": [ROOT / "configs" / "architecture" / "cnn.cfg"]}
     systems = ["stock-efficiency", "template", "pretrain"]
@@ -275,7 +305,7 @@ def test_a_pretrain_lever_starts_from_its_weights_and_the_table_states_their_one
     # Without the [pretraining] block spaCy would silently not load the weights.
     assert loaded["pretrain"]["pretraining"]["component"] == "tok2vec"
     assert not loaded["template"].get("pretraining")
-    costs = benchmark.one_off_costs(systems, None, extra, levers)
+    costs = benchmark.one_off_costs(systems, None, levers)
     assert list(costs) == ["pretrain"] and costs["pretrain"]["pretrain_words"] == 4_730_203  # what spaCy read
     section = benchmark.one_off_section(costs)
     assert "| `pretrain` | 9,001,000 | 4,730,203 | 1 | 1,234 | 640 |" in section
@@ -408,6 +438,19 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert weights["md5"] == md5_file(project / "training" / "bench-sample-pretrain" / "pretrain" / "tok2vec.bin")
     assert pretrained["one_off"]["pretrain"]["pretrain_words"] == record["log"][-1]["nr_word"] <= 300
     assert "## One-off cost (pretrained tok2vec" in (project / "benchmarks" / "sample" / "pretrain" / "results.md").read_text()
+
+    # All levers in one table: each lever's runs above are reused, only the
+    # combination of floret vectors and silver data trains, with both inputs.
+    weasel(["run", "benchmark-levers", "benchmarks", *small, "--vars.unlabelled_lever", "news"], project)
+    levers = srsly.read_json(project / "benchmarks" / "sample" / "levers" / "results.json")
+    assert [(r["system"], r["reused"]) for r in levers["runs"]] == \
+        [("stock-efficiency", True), ("template", True), ("news_floret", True), ("pretrain", True),
+         ("distill", True), ("news_floret_distill", False)]
+    inputs = srsly.read_json(runs / "news_floret_distill-s0" / "run.json")["inputs"]
+    assert inputs["vectors"]["path"] == "vectors/sample" and inputs["silver"]["docs"] == 2
+    assert "init_tok2vec" not in inputs
+    assert set(levers["one_off"]["news_floret_distill"]) >= {"vectors_words", "silver_words"}
+    assert set(levers["one_off"]) == {"news_floret", "pretrain", "distill", "news_floret_distill"}
 
     # Annotation rounds: round 0 shared, one round of each strategy; two seeds (the committee).
     tiny_active = project / "benchmarks" / "levers" / "tiny_active.yml"
