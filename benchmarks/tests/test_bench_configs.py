@@ -406,10 +406,10 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert [(r["system"], r["reused"]) for r in lever["runs"]] == \
         [("stock-efficiency", True), ("template", True), ("news_floret", False)]
     assert lever["one_off"]["news_floret"]["vectors_words"] > 0
-    vectors_record = srsly.read_json(project / "benchmarks" / "vectors" / "sample" / "vectors.json")
+    vectors_record = srsly.read_json(project / "benchmarks" / "vectors" / "sample" / "news" / "vectors.json")
     assert vectors_record["counts"]["unlabelled"]["texts"] == 2
     inputs = srsly.read_json(runs / "news_floret-s0" / "run.json")["inputs"]
-    assert inputs["vectors"]["path"] == "vectors/sample" and unlabelled.exists()
+    assert inputs["vectors"]["path"] == "vectors/sample/news" and unlabelled.exists()
 
     # Distillation: the finished template run is the teacher (not retrained), its
     # silver corpus is what the lever trains on beside gold; stock and template are reused.
@@ -447,7 +447,7 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
         [("stock-efficiency", True), ("template", True), ("news_floret", True), ("pretrain", True),
          ("distill", True), ("news_floret_distill", False)]
     inputs = srsly.read_json(runs / "news_floret_distill-s0" / "run.json")["inputs"]
-    assert inputs["vectors"]["path"] == "vectors/sample" and inputs["silver"]["docs"] == 2
+    assert inputs["vectors"]["path"] == "vectors/sample/news" and inputs["silver"]["docs"] == 2
     assert "init_tok2vec" not in inputs
     assert set(levers["one_off"]["news_floret_distill"]) >= {"vectors_words", "silver_words"}
     assert set(levers["one_off"]) == {"news_floret", "pretrain", "distill", "news_floret_distill"}
