@@ -22,8 +22,8 @@ not retrained, so an interrupted benchmark resumes and benchmarks can share runs
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from types import MappingProxyType
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Collection, Dict, List, Mapping, Optional, Tuple
 
 import spacy
@@ -169,8 +169,7 @@ def lever_inputs(extra: Collection[str], vectors: List[str], silver: List[str], 
             raise UserError("no static vectors here (train-vectors ran with method none?)", paths["vectors"])
         if "silver_report" in paths and not paths["silver_report"].is_file():
             raise UserError("silver corpus report not found", paths["silver_report"])
-        inputs = LeverInputs(**{key: static_vectors(path) if key == "vectors" else path
-                                for key, path in paths.items()})
+        inputs = LeverInputs(**paths)
         if inputs.pretrained is not None and inputs.weights is None:
             raise UserError("no pretrained weights here (pretrain ran with pretrain_words 0?)", inputs.pretrained)
         if inputs != NO_INPUTS:
