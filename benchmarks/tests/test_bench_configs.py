@@ -30,6 +30,8 @@ from scripts.lib.configs import build_config, read_overlay
 from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
 from scripts.lib.run_record import config_inputs, settings_md5
+from scripts.lib.settings import read_settings
+from scripts.train_vectors import SETTINGS as VECTORS_SETTINGS
 
 from tests.conftest import ROOT, copy_project, run, set_var_defaults, settings_file, wait_for, weasel, write_lines
 
@@ -171,6 +173,14 @@ def test_each_committed_lever_still_builds_a_trainable_config(lever: str) -> Non
     built = leaves(config)
     assert {path: built.get(path) for path in leaves(read_overlay(LEVERS / lever))} == \
         leaves(read_overlay(LEVERS / lever))
+
+
+@pytest.mark.parametrize("settings", sorted(path.name for path in LEVERS.glob("vectors_*.yml")))
+def test_each_committed_vectors_setting_is_one_train_vectors_accepts(settings: str) -> None:
+    """The floret settings NOTES.md compares: each is read as train-vectors reads
+    configs/vectors.yml, with the same keys, so a sweep point differs only in values."""
+    values = read_settings(LEVERS / settings, VECTORS_SETTINGS)
+    assert set(values) == set(srsly.read_yaml(ROOT / "configs" / "vectors.yml")) and values["minn"] <= values["maxn"]
 
 
 def write_finished_run(run_dir: Path, config: Path, corpus: Path, seed: int, budget: dict) -> None:
