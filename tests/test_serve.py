@@ -319,7 +319,9 @@ def test_sigterm_finishes_requests_in_progress_answers_new_ones_503_and_exits_in
     workers = children(process.pid)
     answers: Dict[str, Any] = {}
     in_progress = send_later(base, [SLOW_TEXT], answers, "first")
-    time.sleep(0.5)
+    # In flight (besides the /metrics request asking): on a loaded machine a
+    # fixed pause may end before the request even reaches the server.
+    wait_for(lambda: metric_values(base)["ner_requests_in_flight"] >= 2, "the first request never arrived", 30)
     stopped_at = time.perf_counter()
     process.send_signal(signal.SIGTERM)
     time.sleep(0.2)
