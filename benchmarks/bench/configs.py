@@ -164,7 +164,7 @@ def lever_inputs(extra: Collection[str], vectors: List[str], silver: List[str], 
                  ("pretrained", pretrained))}
     levers = {}
     for name in extra:
-        paths = {key: paths[name] for key, paths in by_input.items() if name in paths}
+        paths = {key: given[name] for key, given in by_input.items() if name in given}
         if "vectors" in paths and static_vectors(paths["vectors"]) is None:
             raise UserError("no static vectors here (train-vectors ran with method none?)", paths["vectors"])
         if "silver_report" in paths and not paths["silver_report"].is_file():
