@@ -23,6 +23,7 @@ worker dies runs again on another. Either way the output is byte for byte a
 one-process run's.
 """
 
+import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
@@ -116,7 +117,8 @@ def main(
         stack.callback(client.close)
         results = distributed_shards(client, nlp, todo(), model, batch_size, 2 * workers)
     elif n_process > 1:
-        pool = stack.enter_context(ProcessPoolExecutor(n_process, initializer=start_worker_process))
+        pool = stack.enter_context(ProcessPoolExecutor(n_process, initializer=start_worker_process,
+                                                         initargs=(os.getpid(),)))
         results = parallel_shards(pool, model_path, todo(), model, batch_size, n_process)
     else:
         results = ((index, list(annotate_shard(nlp, shard, model, batch_size)))

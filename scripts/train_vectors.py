@@ -32,7 +32,7 @@ import typer
 from spacy.training.initialize import convert_vectors
 from wasabi import msg
 
-from .lib.errors import UserError, die_with_parent, exit_on_user_error
+from .lib.errors import UserError, child_dies_with_me, exit_on_user_error
 from .lib.files import atomic_output, write_json
 from .lib.pretrained import VECTORS_RECORD
 from .lib.provenance import environment_info, peak_memory_mib, utc_now
@@ -65,7 +65,7 @@ def train_floret(text_path: Path, output: Path, settings: Dict[str, Any]) -> Non
     text format), trained in a child process that dies with this one."""
     try:
         subprocess.run([sys.executable, "-c", FLORET_CHILD, str(text_path), str(output), json.dumps(settings)],
-                       check=True, preexec_fn=die_with_parent)
+                       check=True, preexec_fn=child_dies_with_me())
     except subprocess.CalledProcessError as err:
         raise UserError(f"floret training failed (exit code {err.returncode}; its message is above)") from None
 

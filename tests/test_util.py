@@ -1,3 +1,7 @@
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,9 +67,6 @@ def test_markdown_table_right_aligns_numbers() -> None:
 
 def test_peak_memory_of_a_child_does_not_include_its_parents() -> None:
     """ru_maxrss would report the parent's 400 MiB for the child too; VmHWM does not."""
-    import subprocess
-    import sys
-
     from scripts.lib.provenance import peak_memory_mib
 
     ballast = bytearray(400 * 2**20)
@@ -76,6 +77,18 @@ def test_peak_memory_of_a_child_does_not_include_its_parents() -> None:
     assert peak_memory_mib() > 400
     assert 0 < child < 200
     del ballast
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_child_started_after_its_parent_died_exits_at_once() -> None:
+    """A worker (or preexec_fn) that sets its parent-death signal after the parent
+    is gone would never get it: it checks who its parent is and exits itself."""
+    code = "import os; from scripts.lib.errors import die_with_parent; die_with_parent({}); print('running')"
+    ours = subprocess.run([sys.executable, "-c", code.format(os.getpid())], capture_output=True, text=True)
+    assert (ours.returncode, ours.stdout) == (0, "running\n")
+    # Any pid but the child's parent: as if the parent had died and the child been adopted.
+    adopted = subprocess.run([sys.executable, "-c", code.format(os.getppid())], capture_output=True, text=True)
+    assert (adopted.returncode, adopted.stdout) == (128 + signal.SIGTERM, "")
 
 
 def test_seed_lists_are_parsed_in_one_place_with_a_one_line_error() -> None:

@@ -153,10 +153,10 @@ def _cached_model(model_path: str) -> Language:
     return spacy.load(model_path)
 
 
-def start_worker_process() -> None:
-    """In each local worker process: die with annotate (even a SIGKILLed one), and
-    end on SIGTERM (a forked worker would inherit the step's unwinding handler)."""
-    die_with_parent()
+def start_worker_process(parent_pid: int) -> None:
+    """In each local worker process of `parent_pid`: die with it (even a SIGKILLed
+    one), and end on SIGTERM (a forked worker would inherit the step's unwinding handler)."""
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 

@@ -111,12 +111,21 @@ except (OSError, AttributeError):  # not Linux: the parent's handlers still stop
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent_pid: Optional[int] = None) -> None:
     """In a child process (before exec, or as it starts): SIGTERM it when the
     thread that started it dies, so that a parent killed, even with SIGKILL,
-    leaves no training, server or worker behind."""
+    leaves no training, server or worker behind. `parent_pid` (the starting
+    process's pid, taken before the child exists) closes the race with a parent
+    that dies before this runs: the kernel signals only deaths that come after."""
     if _prctl is not None:
         _prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if parent_pid is not None and os.getppid() != parent_pid:  # already adopted: the parent is gone
+            os._exit(128 + signal.SIGTERM)
+
+
+def child_dies_with_me() -> Callable[[], None]:
+    """A `preexec_fn` for subprocess: the child dies with this process."""
+    return functools.partial(die_with_parent, os.getpid())
 
 
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")

@@ -16,7 +16,7 @@ from typing import IO, Any, Callable, Dict, List, Optional, Set
 
 import srsly
 
-from .errors import UserError, die_with_parent, strip_ansi
+from .errors import UserError, child_dies_with_me, strip_ansi
 from .run_record import TRAIN_LOG
 
 # The folder that holds the `scripts` package.
@@ -52,7 +52,7 @@ def run_checked(command: List[str], log: Optional[Path] = None,
         process = subprocess.Popen(command, env=step_env(), stdout=subprocess.PIPE if out else None,
                                    stderr=subprocess.STDOUT if out else None,
                                    text=True, encoding="utf8", errors="replace",
-                                   preexec_fn=die_with_parent)
+                                   preexec_fn=child_dies_with_me())
         copier = threading.Thread(target=_copy_output, args=(process.stdout, out), daemon=True) \
             if out and process.stdout else None
         if copier:

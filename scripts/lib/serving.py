@@ -11,6 +11,7 @@ texts are annotated, and a shutdown can stop a batch that would outlast the grac
 import asyncio
 import json
 import multiprocessing
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -81,11 +82,11 @@ _worker_nlp: Any = None
 _worker_error = ""
 
 
-def _worker_start(model: str) -> None:
+def _worker_start(model: str, server_pid: int) -> None:
     """In each worker: die with the server (even a SIGKILLed one), leave Ctrl-C to
     the server (it drains first), load the model once."""
     global _worker_nlp, _worker_error
-    start_worker_process()
+    start_worker_process(server_pid)
     try:
         _worker_nlp = load_model(model)
     except UserError as err:  # said by _worker_describe: a failing initializer says nothing
@@ -117,7 +118,7 @@ class ModelWorkers:
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: a fresh interpreter, not a fork of a process running an event loop.
         return ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_start, initargs=(self.model,))
+                                   initializer=_worker_start, initargs=(self.model, os.getpid()))
 
     def start(self) -> Dict[str, Any]:
         """Start every worker (one task each makes the pool spawn them all) and
