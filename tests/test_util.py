@@ -83,7 +83,7 @@ def test_peak_memory_of_a_child_does_not_include_its_parents() -> None:
 def test_a_child_started_after_its_parent_died_exits_at_once() -> None:
     """A worker (or preexec_fn) that sets its parent-death signal after the parent
     is gone would never get it: it checks who its parent is and exits itself."""
-    code = "import os; from scripts.lib.errors import die_with_parent; die_with_parent({}); print('running')"
+    code = "from scripts.lib.errors import die_with_parent; die_with_parent({}); print('running')"
     ours = subprocess.run([sys.executable, "-c", code.format(os.getpid())], capture_output=True, text=True)
     assert (ours.returncode, ours.stdout) == (0, "running\n")
     # Any pid but the child's parent: as if the parent had died and the child been adopted.
