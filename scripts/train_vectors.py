@@ -5,7 +5,8 @@ Reads: TRAIN (a DocBin, the training split: never dev or test) and, optionally,
 UNLABELLED: a .txt or .jsonl file (one text per line or record, optionally .gz)
 or a folder of them. Words are taken as spaCy's tokenizer for LANG splits them,
 so the vectors' keys are the tokens the model sees.
-Settings: SETTINGS (configs/vectors.yml): width, rows, n-gram lengths, epochs.
+Settings: SETTINGS (configs/vectors.yml): width, rows, n-gram lengths, epochs
+(fewer passes over a large text: `large_text_epochs` from `large_text_words`).
 Writes: OUTPUT, a spaCy pipeline folder holding only the vectors (create-config
 points [initialize] vectors at it), with vectors.json: the floret settings, the
 text and word counts, the MD5 and size of every input, time and peak memory. With `--method none` OUTPUT
@@ -40,8 +41,17 @@ from .lib.settings import Spec, read_settings
 from .lib.raw_text import total_words, write_raw_text
 
 SETTINGS: Spec = {"dim": (int, 1), "rows": (int, 1), "hash_count": (int, 1), "minn": (int, 1),
-                  "maxn": (int, 1), "epochs": (int, 1), "min_count": (int, 1),
-                  "model": (str, ("cbow", "skipgram"))}
+                  "maxn": (int, 1), "epochs": (int, 1), "large_text_words": (int, 1),
+                  "large_text_epochs": (int, 1), "min_count": (int, 1), "model": (str, ("cbow", "skipgram"))}
+# The settings floret itself takes (the rest choose among them).
+FLORET_KEYS = ("dim", "rows", "hash_count", "minn", "maxn", "epochs", "min_count", "model")
+
+
+def floret_settings(settings: Dict[str, Any], words: int) -> Dict[str, Any]:
+    """The settings floret trains with on `words` words: `epochs` passes, or
+    `large_text_epochs` once the text has `large_text_words` or more."""
+    epochs = settings["large_text_epochs"] if words >= settings["large_text_words"] else settings["epochs"]
+    return {**{key: settings[key] for key in FLORET_KEYS}, "epochs": epochs}
 
 
 # floret trains in C++ without returning to Python, where a signal handler would
@@ -102,9 +112,10 @@ def main(
             record = write_raw_text(train, unlabelled, lang,
                                     lambda words: text_file.write(" ".join(words) + "\n"))
         words = total_words(record)
-        msg.info(f"Training floret vectors on {words:,} words, {settings['epochs']} epochs")
+        applied = floret_settings(settings, words)
+        msg.info(f"Training floret vectors on {words:,} words, {applied['epochs']} epochs")
         floret_path = Path(tmp) / "vectors.floret"
-        train_floret(text_path, floret_path, settings)
+        train_floret(text_path, floret_path, applied)
         nlp = spacy.blank(lang)
         convert_vectors(nlp, floret_path, truncate=0, prune=-1, mode="floret")
     with atomic_output(output) as tmp_output:
@@ -113,7 +124,8 @@ def main(
             "created": utc_now(),
             "method": method,
             **record,
-            "settings": {**settings, "threads": 1},
+            # As floret trained: epochs is the passes made over this text.
+            "settings": {**applied, "threads": 1},
             # The one-off cost, for the benchmark tables.
             "seconds": round(time.perf_counter() - started, 1),
             # This process's, or floret's child's, whichever is larger.

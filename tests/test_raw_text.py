@@ -101,6 +101,7 @@ def test_floret_vectors_give_every_word_a_vector_repeat_exactly_and_survive_a_fa
     record = srsly.read_json(first / "vectors.json")
     assert record["counts"]["unlabelled"] == {"texts": 1, "words": 7}
     assert record["settings"]["threads"] == 1 and record["settings"]["rows"] == 300
+    assert record["settings"]["epochs"] == 2 and "large_text_epochs" not in record["settings"]  # as floret ran
     assert record["seconds"] > 0 and record["peak_memory_mib"] > 0
     # A failed step keeps the vectors it had.
     before = (first / "vectors.json").read_bytes()
@@ -113,6 +114,14 @@ def test_floret_vectors_give_every_word_a_vector_repeat_exactly_and_survive_a_fa
     error = capsys.readouterr().err
     assert f"{bad}:3" in error and "not valid UTF-8" in error
     assert (first / "vectors.json").read_bytes() == before
+
+
+def test_a_large_text_gets_fewer_floret_passes_from_its_threshold_on() -> None:
+    settings = {**srsly.read_yaml(ROOT / "configs" / "vectors.yml"), "epochs": 20, "large_text_words": 1000,
+                "large_text_epochs": 5}
+    passes = {words: train_vectors.floret_settings(settings, words)["epochs"] for words in (999, 1000, 10**7)}
+    assert passes == {999: 20, 1000: 5, 10**7: 5}
+    assert set(train_vectors.floret_settings(settings, 1)) == set(train_vectors.FLORET_KEYS)
 
 
 def test_a_pretraining_budget_adds_the_block_spacy_loads_weights_by() -> None:
