@@ -54,16 +54,25 @@ def test_readme_quotes_the_unlabelled_text_lever_as_its_table_measured_it() -> N
     assert table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
 
 
-def test_readme_quotes_the_other_cpu_kind_as_its_table_measured_it() -> None:
+def test_readme_quotes_the_other_cpu_kind_and_its_levers_as_their_table_measured_them() -> None:
     readme = readme_words()
-    quoted = re.search(r"on an AVX-512 CPU, LeNER-Br `cnn` (\S+) against stock (\S+) \(Welch p (\S+), "
-                       r"\[table\]\(benchmarks/lener_br/pretrain/results.md\)\)", readme)
-    assert quoted, "the README's sentence on another CPU kind moved or changed its wording"
-    table = srsly.read_json(BENCHMARKS / "lener_br" / "pretrain" / "results.json")
-    template, stock = table["summary"]["template"], table["summary"]["stock-efficiency"]
-    assert [float(figure) for figure in quoted.groups()] == [
-        round(100 * template["f"]["mean"], 2), round(100 * stock["f"]["mean"], 2), round(template["welch_p"]["stock-efficiency"], 2)]
-    assert len(template["seeds"]) == len(stock["seeds"]) == 3 and "avx512f" in table["environment"]["cpu_flags"]
+    quoted = re.search(r"On an AVX-512 CPU, LeNER-Br `cnn` (\S+), stock (\S+) \(Welch p (\S+), "
+                       r"\[levers\]\(benchmarks/lener_br/levers/results.md\)\); with 11M words of legal text: floret "
+                       r"vectors (\S+) \(dev (\S+)\), pretraining (\S+) \((\S+)\), silver data (\S+) \((\S+)\), "
+                       r"both (\S+) \((\S+)\)\.", readme)
+    assert quoted, "the README's sentence on another CPU kind and its levers moved or changed its wording"
+    table = srsly.read_json(BENCHMARKS / "lener_br" / "levers" / "results.json")
+    summary = table["summary"]
+    template, stock = summary["template"], summary["stock-efficiency"]
+    figures = [float(figure.replace("\u2212", "-")) for figure in quoted.groups()]  # a minus sign reads as -
+    assert figures[:3] == [round(100 * template["f"]["mean"], 2), round(100 * stock["f"]["mean"], 2),
+                           round(template["welch_p"]["stock-efficiency"], 2)]
+    for position, system in enumerate(("unlabelled_floret", "pretrain", "distill", "unlabelled_floret_distill")):
+        lever = summary[system]
+        dev_gain = 100 * (lever["dev_score"]["mean"] - template["dev_score"]["mean"])
+        assert figures[3 + 2 * position: 5 + 2 * position] == [round(100 * lever["f"]["mean"], 2), round(dev_gain, 2)]
+    assert all(len(values["seeds"]) == 3 for values in summary.values())
+    assert "avx512f" in table["environment"]["cpu_flags"]
     assert table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
 
 
