@@ -43,8 +43,8 @@ from .lib.raw_text import total_words, write_raw_text
 SETTINGS: Spec = {"dim": (int, 1), "rows": (int, 1), "hash_count": (int, 1), "minn": (int, 1),
                   "maxn": (int, 1), "epochs": (int, 1), "large_text_words": (int, 1),
                   "large_text_epochs": (int, 1), "min_count": (int, 1), "model": (str, ("cbow", "skipgram"))}
-# The settings floret itself takes (the rest choose among them).
-FLORET_KEYS = ("dim", "rows", "hash_count", "minn", "maxn", "epochs", "min_count", "model")
+# The settings floret itself takes; the large_text ones choose its epochs.
+FLORET_KEYS = tuple(key for key in SETTINGS if not key.startswith("large_text_"))
 
 
 def floret_settings(settings: Dict[str, Any], words: int) -> Dict[str, Any]:
