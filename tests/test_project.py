@@ -67,8 +67,14 @@ def test_code_deps_follow_the_imports(tmp_path: Path) -> None:
                                          encoding="utf8")
     stale = run(["python", "-m", "scripts.document", "README.md", "--check"], project)
     assert stale.returncode == 1 and "code deps are out of date" in stale.stdout + stale.stderr
+    # A package's __init__.py runs before its modules: a dep once it holds code.
+    assert "scripts/__init__.py" in COMMANDS_RAW["train"]["deps"]
+    assert "scripts/lib/__init__.py" not in COMMANDS_RAW["train"]["deps"]  # a docstring only
+    with (project / "scripts" / "lib" / "__init__.py").open("a", encoding="utf8") as init:
+        init.write("\nimport os  # noqa: F401\n")
     run(["python", "-m", "scripts.document", "README.md"], project, check=True)
     commands = {c["name"]: c for c in srsly.read_yaml(project / "project.yml")["commands"]}
+    assert "scripts/lib/__init__.py" in commands["evaluate"]["deps"]
     assert "scripts/lib/drift.py" in commands["train"]["deps"]
     assert "scripts/lib/drift.py" not in commands["evaluate"]["deps"]
     assert all("scripts/lib/timing.py" not in commands[name]["deps"] for name in ("serve", "monitor"))

@@ -4,7 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import catalogue
+import numpy
 import pytest
+import srsly
 
 from scripts.lib.errors import UserError
 from scripts.lib.files import atomic_output, atomic_outputs, md5_file, md5_path
@@ -117,3 +120,21 @@ def test_welch_t_test_matches_published_values() -> None:
     assert welch_t_test([1.0, 1.0], [2.0, 2.0])["p"] == 0.0
     with pytest.raises(UserError, match="two seeds"):
         welch_t_test([1.0], [1.0, 2.0])
+
+
+def test_msgpack_coders_are_looked_up_once_until_another_is_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing the scripts package caches srsly's encoder and decoder lookups (a
+    DocBin document loads msgpack three times); one registered later still counts."""
+    scans = []
+    scan = catalogue.Registry.get_entry_points
+    monkeypatch.setattr(catalogue.Registry, "get_entry_points", lambda self: scans.append(1) or scan(self))
+    monkeypatch.setattr(catalogue, "REGISTRY", dict(catalogue.REGISTRY))  # the registration below is undone
+
+    def marked(obj, chain=None):
+        return "decoded" if obj == {"marked": True} else obj if chain is None else chain(obj)
+
+    srsly.msgpack_decoders.register("test_marked", func=marked)
+    assert srsly.msgpack_loads(srsly.msgpack_dumps({"marked": True})) == "decoded"
+    for _ in range(20):
+        assert list(srsly.msgpack_loads(srsly.msgpack_dumps(numpy.arange(3)))) == [0, 1, 2]
+    assert len(scans) == 2  # the encoders once, the decoders once

@@ -4,8 +4,10 @@ written into its project.yml by the document step.
 A command that runs `python -m scripts.train` (or `bench.configs` in the
 benchmark project) depends on that module, every module it imports from this
 package, and every step it starts through `runs.step_command("name", ...)`,
-transitively. The data deps of each command stay as they are written; the code
-deps after them are regenerated, so splitting a module is one command.
+transitively. A package's `__init__.py` runs before its modules: it is a dep
+where it holds code, not only a docstring. The data deps of each command stay as
+they are written; the code deps after them are regenerated, so splitting a
+module is one command.
 """
 
 import ast
@@ -39,9 +41,26 @@ def local_imports(path: Path, seen: Optional[Set[Path]] = None) -> Set[Path]:
     if path in seen or not path.is_file():
         return seen
     seen.add(path)
-    for module in direct_imports(path, path.stat().st_mtime_ns):
+    for module in (*direct_imports(path, path.stat().st_mtime_ns), *package_inits(path)):
         local_imports(module, seen)
     return seen
+
+
+def package_inits(path: Path) -> Tuple[Path, ...]:
+    """The `__init__.py` files Python runs before the module at `path`: those of
+    its package and every package above it within PACKAGES."""
+    inits: List[Path] = []
+    folder = path.parent
+    while any(root in folder.parents for root in PACKAGES.values()) and (folder / "__init__.py").is_file():
+        inits.append(folder / "__init__.py")
+        folder = folder.parent
+    return tuple(inits)
+
+
+def runs_code(path: Path) -> bool:
+    """Whether a module holds statements other than its docstring."""
+    body = ast.parse(path.read_text(encoding="utf8")).body
+    return any(not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)) for node in body)
 
 
 @lru_cache(maxsize=None)
@@ -84,7 +103,8 @@ def command_modules(command: Dict, project_dir: Path) -> List[str]:
             path = module_path(tokens[i + 1]) if token == "-m" else None
             if path is not None:
                 used |= local_imports(path)
-    files = {Path(os.path.relpath(p, project_dir)).as_posix() for p in used if p.name != "__init__.py"}
+    files = {Path(os.path.relpath(p, project_dir)).as_posix() for p in used
+             if p.name != "__init__.py" or runs_code(p)}
     return sorted(files, key=lambda name: (name.count("/"), name))
 
 
