@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import List
 
 import pytest
 import srsly
@@ -348,12 +349,25 @@ def test_speed_keeps_the_best_round_of_each_model() -> None:
 
 
 @pytest.mark.slow
+def run_workflow_after_prepare(project: Path, workflow: str, options: List[str]) -> None:
+    """A benchmark workflow's steps after `prepare` (run once, by the first workflow
+    of the test), through weasel as the workflow runs them."""
+    steps = srsly.read_yaml(project / "benchmarks" / "project.yml")["workflows"][workflow]
+    assert steps[0] == "prepare", steps
+    for step in steps[1:]:
+        weasel(["run", step, "benchmarks", *options], project)
+
+
 def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project", benchmarks=True)
     # The template's budget, edited where a user edits it: the benchmark trains with it.
     set_var_defaults(project, max_steps=20, eval_frequency=10, patience=0)
+    # Unlabelled text for the levers below, in the default folder: the first
+    # workflow's `prepare` removes what repeats dev or test.
+    unlabelled = write_lines(project / "assets" / "unlabelled" / "news.txt",
+                             ["O ministro visitou Coimbra ontem.", "A empresa abriu uma loja em Braga."])
     # One seed: the statistics over seeds are tested in-process (summarise).
-    small = ["--vars.dataset", "sample", "--vars.seeds", "0", "--vars.speed_seconds", "0.2"]
+    small = ["--vars.dataset", "sample", "--vars.seeds", "0", "--vars.speed_seconds", "0"]
     weasel(["run", "configs", "benchmarks", *small], project)
     results = srsly.read_json(project / "benchmarks" / "sample" / "results.json")
     assert [(r["system"], r["seed"], r["reused"]) for r in results["runs"]] == \
@@ -379,7 +393,7 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     (project / "configs" / "optimize" / "tuned.cfg").write_text(
         "[components.tok2vec.model.encode]\nwidth = 64\n")
     before = (runs / "template-s0" / "run.json").read_bytes()
-    weasel(["run", "tuned", "benchmarks", *small, "--vars.parallel", "2"], project)
+    run_workflow_after_prepare(project, "tuned", [*small, "--vars.parallel", "2"])
     tuned = srsly.read_json(project / "benchmarks" / "sample" / "tuned" / "results.json")
     assert [(r["system"], r["seed"], r["reused"]) for r in tuned["runs"]] == \
         [(s, 0, s != "tuned") for s in ("stock-efficiency", "template", "tuned")]
@@ -395,7 +409,7 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
          "--lang", "pt", "--base", "../configs/base.cfg", "--overlay", "../configs/architecture/cnn.cfg",
          "--overlay", "../configs/optimize/efficiency.cfg", "--seeds", "0,1", "--gpu-id", "-1",
          "--budget-config", "../training/bench-sample/config.cfg", "--vectors", "../training/vectors/sample",
-         "--parallel", "1", "--speed-seconds", "0.2", "--finished-only", "--cannot-run", "transformer=no GPU"],
+         "--parallel", "1", "--speed-seconds", "0", "--finished-only", "--cannot-run", "transformer=no GPU"],
         project / "benchmarks", check=True)
     partial = srsly.read_json(project / "benchmarks" / "partial" / "results.json")
     assert partial["cannot_run"] == {"transformer": "no GPU"}
@@ -403,15 +417,13 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert {r["seed"] for r in partial["runs"]} == {0} and not (runs / "template-s1").exists()
     assert "`../configs/optimize/tuned.cfg`" in (project / "benchmarks" / "sample" / "tuned" / "results.md").read_text()
 
-    # Unlabelled text: prepared against dev and test, floret vectors trained on it for the
-    # lever (tiny settings), which trains beside the reused stock and template runs, named
-    # after its text (unlabelled_lever) so that tables of other texts sit beside it.
-    unlabelled = write_lines(project / "assets" / "unlabelled" / "news.txt",
-                             ["O ministro visitou Coimbra ontem.", "A empresa abriu uma loja em Braga."])
+    # Unlabelled text: floret vectors trained on it for the lever (tiny settings), which
+    # trains beside the reused stock and template runs, named after its text
+    # (unlabelled_lever) so that tables of other texts sit beside it.
     tiny_vectors = settings_file("vectors", project / "benchmarks" / "levers", dim=12, rows=300, epochs=2)
-    weasel(["run", "unlabelled", "benchmarks", *small, "--vars.unlabelled_text", "assets/unlabelled",
-            "--vars.vectors_settings", tiny_vectors.relative_to(project / "benchmarks").as_posix(),
-            "--vars.unlabelled_lever", "news"], project)
+    run_workflow_after_prepare(project, "unlabelled", [
+        *small, "--vars.vectors_settings", tiny_vectors.relative_to(project / "benchmarks").as_posix(),
+        "--vars.unlabelled_lever", "news"])
     lever = srsly.read_json(project / "benchmarks" / "sample" / "news" / "results.json")
     assert [(r["system"], r["reused"]) for r in lever["runs"]] == \
         [("stock-efficiency", True), ("template", True), ("news_floret", False)]
@@ -423,7 +435,7 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
 
     # Distillation: the finished template run is the teacher (not retrained), its
     # silver corpus is what the lever trains on beside gold; stock and template are reused.
-    weasel(["run", "distill", "benchmarks", *small, "--vars.teacher_seeds", "0"], project)
+    run_workflow_after_prepare(project, "distill", [*small, "--vars.teacher_seeds", "0"])
     report = srsly.read_json(project / "benchmarks" / "silver" / "sample_report.json")
     assert [teacher["run"] for teacher in report["key"]["teacher"]] == ["sample/runs/template-s0"]
     assert report["read"]["sentences"] == report["kept"]["sentences"] == 2  # one model agrees with itself
@@ -438,7 +450,7 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
 
     # Pretraining: the template's pretrain step on the prepared text, within a word budget;
     # the lever starts from those weights, stock and template are reused.
-    weasel(["run", "pretrain", "benchmarks", *small, "--vars.pretrain_words", "300"], project)
+    run_workflow_after_prepare(project, "pretrain", [*small, "--vars.pretrain_words", "300"])
     record = srsly.read_json(project / "training" / "bench-sample-pretrain" / "pretrain" / "pretrain.json")
     assert record["epochs"] == 1 and record["counts"]["unlabelled"]["texts"] == 2
     pretrained = srsly.read_json(project / "benchmarks" / "sample" / "pretrain" / "results.json")
@@ -466,8 +478,9 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     tiny_active = project / "benchmarks" / "levers" / "tiny_active.yml"
     srsly.write_yaml(tiny_active, {**srsly.read_yaml(ROOT / "benchmarks" / "active.yml"), "start": 0.3, "step": 0.2,
                                    "rounds": 1, "max_steps": 10, "eval_frequency": 5, "patience": 0})
-    weasel(["run", "active", "benchmarks", *small, "--vars.seeds", "0,1", "--vars.parallel", "2",
-            "--vars.active_settings", tiny_active.relative_to(project / "benchmarks").as_posix()], project)
+    run_workflow_after_prepare(project, "active", [
+        *small, "--vars.seeds", "0,1", "--vars.parallel", "2",
+        "--vars.active_settings", tiny_active.relative_to(project / "benchmarks").as_posix()])
     active = srsly.read_json(project / "benchmarks" / "sample" / "active" / "results.json")
     pool = active["pool"]["units"]
     assert [(r["strategy"], r["round"], r["units"]) for r in active["rounds"]] == [
