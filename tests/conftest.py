@@ -25,6 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 GENERATED = {"corpus", "training", "packages", "project.lock", ".git", ".pytest_cache", "__pycache__"}
 
 
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """Slow tests first (in their collected order), for the workers' balance (pytest.ini)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def copy_project(dest: Path, benchmarks: bool = False) -> Path:
     """Copy the project's source (no generated outputs, no downloaded assets);
     the benchmark project (without its runs) only if asked for."""

@@ -348,7 +348,6 @@ def test_speed_keeps_the_best_round_of_each_model() -> None:
     assert best["slow-start"]["batch"] > 1000 and best["steady"]["single"] > 1000
 
 
-@pytest.mark.slow
 def run_workflow_after_prepare(project: Path, workflow: str, options: List[str]) -> None:
     """A benchmark workflow's steps after `prepare` (run once, by the first workflow
     of the test), through weasel as the workflow runs them."""
@@ -358,6 +357,7 @@ def run_workflow_after_prepare(project: Path, workflow: str, options: List[str])
         weasel(["run", step, "benchmarks", *options], project)
 
 
+@pytest.mark.slow
 def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project", benchmarks=True)
     # The template's budget, edited where a user edits it: the benchmark trains with it.
