@@ -8,7 +8,6 @@ categorizer it also warns (in the output and the report) when entities are
 longer than its suggester proposes: those it can never learn or predict.
 """
 
-import os
 import re
 import subprocess
 import sys
@@ -24,12 +23,12 @@ from wasabi import msg
 from .lib.entities import suggester_max_size, too_long_for_suggester
 from .lib.errors import UserError, exit_on_user_error, strip_ansi
 from .lib.files import write_text
+from .lib.runs import step_env
 
 FAIL_SUMMARY = re.compile(r"^\d+ errors?$")
 # `python -m spacy debug data`, in a process that imports this package first, so
 # that its corpora load with the cached msgpack lookups (lib/msgpack_lookups.py).
 DEBUG_DATA = "import scripts, spacy.cli; spacy.cli.setup_cli()"
-TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 
 
 def suggester_warning(config_path: Path, paths: Dict[str, Path]) -> Optional[str]:
@@ -57,8 +56,7 @@ def main(
             raise UserError("corpus not found (run the 'preprocess' step first)", path)
     command = [sys.executable, "-c", DEBUG_DATA, "debug", "data", str(config_path),
                "--paths.train", str(paths["train"]), "--paths.dev", str(paths["dev"])]
-    env = {**os.environ, "ANSI_COLORS_DISABLED": "1",  # plain text, but keep the ✔/⚠/✘ marks
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(TEMPLATE_DIR), os.environ.get("PYTHONPATH")]))}
+    env = {**step_env(), "ANSI_COLORS_DISABLED": "1"}  # plain text, but keep the ✔/⚠/✘ marks
     result = subprocess.run(command, capture_output=True, text=True, encoding="utf8", env=env)
     # Some of spaCy's output is coloured whatever the environment says: strip it.
     output = strip_ansi(result.stdout + result.stderr)
