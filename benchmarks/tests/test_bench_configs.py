@@ -367,7 +367,7 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     unlabelled = write_lines(project / "assets" / "unlabelled" / "news.txt",
                              ["O ministro visitou Coimbra ontem.", "A empresa abriu uma loja em Braga."])
     # One seed: the statistics over seeds are tested in-process (summarise).
-    small = ["--vars.dataset", "sample", "--vars.seeds", "0", "--vars.speed_seconds", "0"]
+    small = ["--vars.dataset", "sample", "--vars.seeds", "0", "--vars.speed_seconds", "0", "--vars.speed_rounds", "1"]
     weasel(["run", "configs", "benchmarks", *small], project)
     results = srsly.read_json(project / "benchmarks" / "sample" / "results.json")
     assert [(r["system"], r["seed"], r["reused"]) for r in results["runs"]] == \
@@ -380,6 +380,7 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
         assert set(values["vs_stock_efficiency"]) == {
             "f_points", "train_time_ratio", "inference_batch_ratio", "inference_single_ratio"}
     assert results["budget"] == {"max_epochs": 0, "max_steps": 20, "eval_frequency": 10, "patience": 0}
+    assert results["speed_rounds"] == 1
     table = (project / "benchmarks" / "sample" / "results.md").read_text()
     assert "| system | seeds | dev score | F1 | P | R | ΔF1 (points) |" in table and "## F1 per label" in table
     assert all(run["corpus_md5"]["test"] == md5_file(project / "corpus" / "sample" / "test.spacy")
@@ -409,7 +410,8 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
          "--lang", "pt", "--base", "../configs/base.cfg", "--overlay", "../configs/architecture/cnn.cfg",
          "--overlay", "../configs/optimize/efficiency.cfg", "--seeds", "0,1", "--gpu-id", "-1",
          "--budget-config", "../training/bench-sample/config.cfg", "--vectors", "../training/vectors/sample",
-         "--parallel", "1", "--speed-seconds", "0", "--finished-only", "--cannot-run", "transformer=no GPU"],
+         "--parallel", "1", "--speed-seconds", "0", "--speed-rounds", "1", "--finished-only",
+         "--cannot-run", "transformer=no GPU"],
         project / "benchmarks", check=True)
     partial = srsly.read_json(project / "benchmarks" / "partial" / "results.json")
     assert partial["cannot_run"] == {"transformer": "no GPU"}
