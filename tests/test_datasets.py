@@ -1,7 +1,8 @@
 """Real datasets through the real fetch path, served from ../shared/data on loopback.
 
 Skipped when ../shared/data is absent (it holds copies of public datasets for
-benchmarks and is not part of the project).
+benchmarks and is not part of the project). Slow: tens of thousands of sentences
+through weasel's fetch and preprocess, twice per test.
 """
 
 from pathlib import Path
@@ -14,6 +15,7 @@ from .conftest import ROOT, copy_project, serve_folder, weasel
 
 MIRROR = ROOT.parent / "shared" / "data" / "mirror"
 needs_shared = pytest.mark.skipif(not MIRROR.is_dir(), reason=f"no dataset mirror at {MIRROR}")
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
