@@ -1,5 +1,6 @@
 """Shared fixtures: the project root, a throwaway copy of the project, and a
-runner for workflow steps as subprocesses (as weasel runs them)."""
+runner for workflow steps as processes of their own (as weasel runs them; steps
+run from the project root are forked from the test process: tests/forked.py)."""
 
 import functools
 import http.server
@@ -20,6 +21,8 @@ import srsly
 from weasel.util import substitute_project_variables
 
 from scripts.lib.files import md5_file
+
+from .forked import run_forked
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = {"corpus", "training", "packages", "project.lock", ".git", ".pytest_cache", "__pycache__"}
@@ -68,23 +71,30 @@ def settings_file(name: str, folder: Path, **overrides: Any) -> Path:
     return path
 
 
-def run(args: Sequence[str], cwd: Path, check: bool = False,
-        timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run a command with this Python's environment; output captured as text."""
+def run(args: Sequence[str], cwd: Path, check: bool = False, timeout: int = 600,
+        fresh: bool = False) -> subprocess.CompletedProcess:
+    """Run a command with this Python's environment; output captured as text. A step
+    of this project run from its root (`python -m scripts.<step>`) is forked from the
+    test process, which has its imports (tests/forked.py), unless `fresh`: a new
+    interpreter, with a hash seed of its own, for outputs compared across processes."""
     env = {**os.environ, "PYTHONPATH": str(cwd), "NO_COLOR": "1", "PYTHONIOENCODING": "utf8"}
-    command = [sys.executable if a == "python" else a for a in args]
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
-                            encoding="utf8", timeout=timeout)
+    forkable = args[:2] == ["python", "-m"] and args[2].startswith("scripts.") and Path(cwd).resolve() == ROOT
+    if forkable and not fresh:
+        result = run_forked(args[2], args[3:], str(ROOT), env, timeout)
+    else:
+        command = [sys.executable if a == "python" else a for a in args]
+        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
+                                encoding="utf8", timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n"
                              f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return result
 
 
-def preprocess(input_dir: Path, output_dir: Path, *options: str) -> subprocess.CompletedProcess:
+def preprocess(input_dir: Path, output_dir: Path, *options: str, fresh: bool = False) -> subprocess.CompletedProcess:
     """preprocess as the workflow runs it (without a fetch manifest), `options` changed."""
     return run(["python", "-m", "scripts.preprocess", str(input_dir), str(output_dir),
-                *workflow_options("preprocess", manifest=None), *options], ROOT)
+                *workflow_options("preprocess", manifest=None), *options], ROOT, fresh=fresh)
 
 
 def weasel(args: Sequence[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
