@@ -73,14 +73,16 @@ def settings_file(name: str, folder: Path, **overrides: Any) -> Path:
 
 def run(args: Sequence[str], cwd: Path, check: bool = False, timeout: int = 600,
         fresh: bool = False) -> subprocess.CompletedProcess:
-    """Run a command with this Python's environment; output captured as text. A step
-    of this project run from its root (`python -m scripts.<step>`) is forked from the
-    test process, which has its imports (tests/forked.py), unless `fresh`: a new
-    interpreter, with a hash seed of its own, for outputs compared across processes."""
+    """Run a command with this Python's environment; output captured as text. weasel,
+    and a step of this project run from its root (`python -m scripts.<step>`), are
+    forked from the test process, which has their imports (tests/forked.py), unless
+    `fresh`: a new interpreter, with a hash seed of its own, for outputs compared
+    across processes. The steps weasel runs always start a new interpreter."""
     env = {**os.environ, "PYTHONPATH": str(cwd), "NO_COLOR": "1", "PYTHONIOENCODING": "utf8"}
-    forkable = args[:2] == ["python", "-m"] and args[2].startswith("scripts.") and Path(cwd).resolve() == ROOT
+    module = args[2] if args[:2] == ["python", "-m"] else ""
+    forkable = module == "weasel" or module.startswith("scripts.") and Path(cwd).resolve() == ROOT
     if forkable and not fresh:
-        result = run_forked(args[2], args[3:], str(ROOT), env, timeout)
+        result = run_forked(module, args[3:], str(cwd), env, timeout)
     else:
         command = [sys.executable if a == "python" else a for a in args]
         result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,

@@ -3,9 +3,10 @@
 The child is a real process (its own memory, exit code, stdout and stderr, killed
 on timeout) that starts with the test process's imports: spaCy and the step's
 modules cost about a second of CPU in every fresh interpreter, and the quick loop
-starts some eighty steps from the project root. tests/conftest.py's `run` forks only
-for modules of the project whose tests run from its root; everything else, and
-every step weasel runs, still starts a new interpreter.
+starts some eighty steps from the project root. tests/conftest.py's `run` forks
+weasel, and the project's steps where tests run them from its root (in a copy of
+the project, a step must import the copy's scripts); everything else, and every
+step weasel runs, starts a new interpreter.
 """
 
 import atexit
