@@ -1,9 +1,10 @@
 """`python -m <module> ARGS` as a child forked from the test process.
 
 The child is a real process (its own memory, exit code, stdout and stderr, killed
-on timeout) that starts with the test process's imports: spaCy and the step's
-modules cost about a second of CPU in every fresh interpreter, and the quick loop
-starts some eighty steps from the project root. tests/conftest.py's `run` forks
+on timeout) that starts with the libraries the test process has imported: spaCy
+and its dependencies cost about a second of CPU in every fresh interpreter, and the
+quick loop starts some eighty steps from the project root. The module's own
+package is imported again in the child, in its directory and environment. tests/conftest.py's `run` forks
 weasel, and the project's steps where tests run them from its root (in a copy of
 the project, a step must import the copy's scripts); everything else, and every
 step weasel runs, starts a new interpreter.
@@ -91,6 +92,12 @@ def _run_module_and_exit(module: str, args: Sequence[str], cwd: str, env: Dict[s
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
+        # The module's own package is imported afresh, after chdir and the environment:
+        # an import may read them (weasel's commands default to the directory they were
+        # imported in). Only the libraries it imports come from the test process.
+        package = module.split(".")[0]
+        for name in [name for name in sys.modules if name == package or name.startswith(package + ".")]:
+            del sys.modules[name]
         sys.argv = [module, *args]
         atexit._clear()  # the test process's exit handlers are not the step's
         try:

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import List
 
 import pytest
+import srsly
 
-from .conftest import ROOT, run, workflow_options
+from .conftest import ROOT, run, weasel, workflow_options
 from .forked import run_forked
 
 
@@ -44,3 +45,13 @@ def test_a_step_over_its_time_is_killed(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(subprocess.TimeoutExpired) as expired:
         run_forked("stuck_step", [], str(tmp_path), {}, timeout=1)
     assert time.monotonic() - began < 30 and expired.value.cmd == [sys.executable, "-m", "stuck_step"]
+
+
+def test_weasel_forked_runs_the_project_of_its_own_directory(tmp_path: Path) -> None:
+    """weasel's commands take the directory they were imported in as the default
+    project: the forked child imports weasel again, in the project's directory."""
+    script = "python -c \"import pathlib; pathlib.Path('made.txt').write_text('here')\""
+    srsly.write_yaml(tmp_path / "project.yml", {"title": "forked", "commands": [{"name": "make", "script": [script]}]})
+    weasel(["run", "make"], tmp_path)
+    assert (tmp_path / "made.txt").read_text() == "here"
+    assert not (ROOT / "made.txt").exists() and not (ROOT / "project.lock").exists()
