@@ -1,13 +1,14 @@
 """`python -m <module> ARGS` as a child forked from the test process.
 
-The child is a real process (its own memory, exit code, stdout and stderr, killed
-on timeout) that starts with the libraries the test process has imported: spaCy
-and its dependencies cost about a second of CPU in every fresh interpreter, and the
-quick loop starts some eighty steps from the project root. The module's own
-package is imported again in the child, in its directory and environment. tests/conftest.py's `run` forks
-weasel, and the project's steps where tests run them from its root (in a copy of
-the project, a step must import the copy's scripts); everything else, and every
-step weasel runs, starts a new interpreter.
+The child is a real process (its own memory, exit code, stdout and stderr, exit
+handlers; killed on timeout) that starts with the libraries the test process has
+imported: spaCy and its dependencies cost about a second of CPU in every fresh
+interpreter, and the quick loop starts some eighty steps from the project root.
+The module's own package is imported again in the child, in its directory and
+environment. tests/conftest.py's `run` forks weasel, and the project's steps where
+tests run them from its root (in a copy of the project, a step must import the
+copy's scripts); everything else, and every step weasel runs, starts a new
+interpreter.
 """
 
 import atexit
@@ -27,7 +28,7 @@ from typing import Dict, List, Sequence
 
 def run_forked(module: str, args: Sequence[str], cwd: str, env: Dict[str, str],
                timeout: float) -> subprocess.CompletedProcess:
-    try:  # once per test process: later children start with the module and its imports loaded
+    try:  # once per test process: the libraries it imports stay loaded for later children
         importlib.import_module(module)
     except Exception:
         pass  # the child fails the same way and reports it as a new interpreter would
