@@ -1,6 +1,7 @@
 """Shared fixtures: the project root, a throwaway copy of the project, and a
-runner for workflow steps as processes of their own (as weasel runs them; steps
-run from the project root are forked from the test process: tests/forked.py)."""
+runner for workflow steps as processes of their own (as weasel runs them; weasel
+and the steps run from the project root are forked from the test process:
+tests/forked.py)."""
 
 import functools
 import http.server

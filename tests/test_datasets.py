@@ -2,7 +2,7 @@
 
 Skipped when ../shared/data is absent (it holds copies of public datasets for
 benchmarks and is not part of the project). Slow: tens of thousands of sentences
-through weasel's fetch and preprocess, twice per test.
+through weasel's fetch and preprocess.
 """
 
 from pathlib import Path
