@@ -73,8 +73,8 @@ def _run_module_and_exit(module: str, args: Sequence[str], cwd: str, env: Dict[s
                          out_fd: int, err_fd: int) -> None:
     code = 1
     try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_DFL if signum == signal.SIGTERM else signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a new interpreter's handlers
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out_fd, 1)

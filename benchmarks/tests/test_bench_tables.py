@@ -6,6 +6,7 @@ rerun (benchmarks/README.md) or the README no longer quotes them. Marked
 `python -m pytest -m "not benchmarks"`."""
 
 import re
+from pathlib import Path
 
 import pytest
 import srsly
@@ -17,9 +18,9 @@ TEMPLATE_VARS = srsly.read_yaml(ROOT / "project.yml")["vars"]
 pytestmark = pytest.mark.benchmarks
 
 
-def readme_words() -> str:
-    """The README with its line wrapping undone: a quoted sentence may wrap anywhere."""
-    return " ".join((ROOT / "README.md").read_text(encoding="utf8").split())
+def readme_words(readme: Path = ROOT / "README.md") -> str:
+    """A README with its line wrapping undone: a quoted sentence may wrap anywhere."""
+    return " ".join(readme.read_text(encoding="utf8").split())
 
 
 def test_readme_headline_quotes_the_committed_default_budget_tables() -> None:
@@ -42,7 +43,7 @@ def test_readme_headline_quotes_the_committed_default_budget_tables() -> None:
 
 
 def test_benchmarks_readme_quotes_the_unlabelled_text_lever_as_its_table_measured_it() -> None:
-    readme = " ".join((BENCHMARKS / "README.md").read_text(encoding="utf8").split())
+    readme = readme_words(BENCHMARKS / "README.md")
     quoted = re.search(r"\(kept on dev\), test (\S+) ± \S+ against (\S+) ± \S+ \(Welch p (\S+): not significant\)", readme)
     assert quoted, "benchmarks/README.md's sentence on the unlabelled-text lever moved or changed its wording"
     table = srsly.read_json(BENCHMARKS / "lener_br" / "unlabelled" / "results.json")
@@ -70,13 +71,13 @@ def number(quoted: str) -> float:
 
 @pytest.mark.parametrize("dataset", sorted(path.parent.parent.name for path in BENCHMARKS.glob("*/levers/results.json")))
 def test_readme_quotes_the_other_cpu_kind_and_its_levers_as_their_table_measured_them(dataset: str) -> None:
-    name = DATASET_NAMES[dataset]
+    name, readme = DATASET_NAMES[dataset], readme_words()
     quoted = re.search(rf"{name} `cnn` (\S+), stock (\S+) \(Welch p (\S+), "
                        rf"\[levers\]\(benchmarks/{dataset}/levers/results.md\)\); with (\S+)M words of [^:]+: "
                        rf"floret vectors {lever_quote()}, pretraining {lever_quote()}, silver data {lever_quote()}, "
-                       rf"both {lever_quote()}\.", readme_words())
+                       rf"both {lever_quote()}\.", readme)
     assert quoted, f"the README's sentence on {name}'s levers on another CPU kind moved or changed its wording"
-    assert "On an AVX-512 CPU, LeNER-Br `cnn`" in readme_words()
+    assert "On an AVX-512 CPU, LeNER-Br `cnn`" in readme
     table = srsly.read_json(BENCHMARKS / dataset / "levers" / "results.json")
     summary = table["summary"]
     template, stock = summary["template"], summary["stock-efficiency"]
