@@ -25,7 +25,7 @@ import sys
 import time
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, TextIO
+from typing import Any, Dict, Iterator, Optional, TextIO
 
 import srsly
 import typer
@@ -35,7 +35,7 @@ from wasabi import msg
 
 from .lib.configs import read_budget
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
-from .lib.files import atomic_outputs, leftover_pid, remove_path, staging_folder, write_text
+from .lib.files import atomic_outputs, remove_leftovers, staging_folder, write_text
 from .lib.pretrained import has_pretraining, pretrained_weights
 from .lib.provenance import package_versions, utc_now
 from .lib.run_record import (
@@ -102,28 +102,6 @@ def run_lock(run_dir: Path) -> Iterator[None]:
             yield
         finally:
             lock.truncate(0)
-
-
-def remove_leftovers(run_dir: Path) -> List[str]:
-    """Remove staging folders and temporary outputs of processes that no longer
-    run (a killed step cannot clean up after itself); return their names."""
-    removed = []
-    for path in run_dir.iterdir():
-        pid = leftover_pid(path.name)
-        if pid is not None and not _process_alive(pid):
-            remove_path(path)
-            removed.append(path.name)
-    return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
 
 
 @exit_on_user_error

@@ -14,6 +14,7 @@ import srsly
 
 from scripts import annotate as annotate_step
 from scripts.lib.annotation import input_files
+from scripts.lib.files import process_alive
 from scripts.lib.processes import DaskCluster
 from scripts.lib.errors import UserError
 
@@ -141,13 +142,6 @@ def slow_input(path: Path, documents: int) -> Path:
     srsly.write_jsonl(path, [{"text": "Ana mora em Lisboa e trabalha no Porto. " * 120 + str(i)}
                              for i in range(documents)])
     return path
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_worker_processes_end_with_a_killed_annotate(model: Path, tmp_path: Path) -> None:

@@ -14,9 +14,10 @@ from spacy.tokens import DocBin
 from scripts.lib.cleaning import Cleaner, SentenceJoiner, label_warnings
 from scripts.lib.doc_source import source_line
 from scripts.lib.errors import UserError, check_plain_name
+from scripts.lib.files import remove_leftovers
 from scripts.lib.readers import FileStats, ReadOptions, iter_records, read_records
 from scripts.preprocess import discover, parse_split_files, split_of
-from scripts.train import remove_leftovers, run_lock
+from scripts.train import run_lock
 
 from .conftest import copy_project, preprocess, weasel, write_lines
 

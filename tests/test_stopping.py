@@ -1,6 +1,7 @@
 """Stopping a step from outside (SIGTERM from `kill` or a scheduler's timeout):
 temporary outputs are removed, earlier outputs are kept, and child commands stop."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -66,6 +67,25 @@ def test_stop_running_ends_the_commands_other_threads_wait_for() -> None:
     assert len(errors) == 1 and isinstance(errors[0], UserError)
     assert f"exit code -{int(signal.SIGTERM)}" in str(errors[0])
     assert not runs._running
+
+
+def test_a_run_killed_outright_has_its_staging_folder_removed_by_its_parent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A training that dies by SIGKILL (or a crash) cannot clean up; the step
+    that started it removes what it left, and nothing a live process writes."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    alive = run_dir / f".staging-{os.getpid()}"
+    alive.mkdir()
+    dies = ("import os, pathlib, signal, sys; "
+            "pathlib.Path(sys.argv[1], f'.staging-{os.getpid()}').mkdir(); "
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    monkeypatch.setattr(runs, "step_command", lambda step, config, corpus, folder, *options:
+                        [sys.executable, "-c", dies, str(folder)])
+    with pytest.raises(UserError, match=f"exit code -{int(signal.SIGKILL)}"):
+        runs.train_run(tmp_path / "config.cfg", tmp_path / "corpus", run_dir, 0, -1)
+    assert [p.name for p in run_dir.iterdir()] == [alive.name]
+    assert "left by a run that did not finish" in capsys.readouterr().out
 
 
 class Stop(Exception):

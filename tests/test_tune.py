@@ -17,6 +17,7 @@ import srsly
 from confection import Config
 
 from scripts.lib.errors import UserError
+from scripts.lib.files import leftover_pid, process_alive
 from scripts.tune import baseline_params, overlay_text, read_space
 
 from scripts.lib.processes import free_port
@@ -168,12 +169,16 @@ def test_ctrl_c_leaves_the_study_consistent_and_resumable(corpus_and_config: Pat
 def test_a_killed_workers_trial_is_failed_by_the_next_worker(corpus_and_config: Path, tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
     process = start_long_trial(corpus_and_config, tmp_path, storage, heartbeat_seconds=1)
-    process.kill()
-    process.communicate()
-    # The trial's training process dies with its worker, removing its staging folder.
     trial = tmp_path / "results" / "trials" / "trial-0"
-    wait_for(lambda: not any(trial.glob(".staging-*")), "the trial's training outlived its worker")
-    assert [t.state.name for t in trials(storage)] == ["RUNNING"]
+    training = [leftover_pid(path.name) for path in trial.glob(".staging-*")]
+    process.kill()
+    _, stderr = process.communicate()
+    # What the worker said, should its trial have ended before it was killed.
+    said = f"worker exit code {process.returncode}; its stderr ends: {stderr[-2000:]}"
+    # The trial's training process dies with its worker, removing its staging folder.
+    wait_for(lambda: not any(map(process_alive, training)), f"the trial's training outlived its worker ({said})")
+    assert not any(trial.glob(".staging-*")), said
+    assert [t.state.name for t in trials(storage)] == ["RUNNING"], said
     time.sleep(3)  # longer than the grace period (2 heartbeats)
     result = tune(corpus_and_config, tmp_path, storage, trials=1, heartbeat_seconds=1, **TINY)
     assert result.returncode == 0, result.stderr[-3000:]

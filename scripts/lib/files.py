@@ -7,7 +7,7 @@ import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import srsly
 
@@ -39,6 +39,35 @@ def leftover_pid(name: str) -> Optional[int]:
     """The pid in the name of a temporary output or staging folder, else None."""
     found = LEFTOVER.match(name)
     return int(found.group(1)) if found else None
+
+
+def remove_leftovers(folder: Path) -> List[str]:
+    """Remove the staging folders and temporary outputs in `folder` of processes
+    that no longer run (a killed step cannot clean up after itself); return their
+    names. What a running process is writing is left alone."""
+    removed = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        pid = leftover_pid(path.name)
+        if pid is not None and not process_alive(pid):
+            remove_path(path)
+            removed.append(path.name)
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs: a zombie (dead, not yet reaped) does not."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        pass
+    if not Path("/proc/self/stat").exists():  # not Linux: os.kill's answer
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:  # ended meanwhile
+        return False
 
 
 @contextmanager

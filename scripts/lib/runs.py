@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, Set
 
 import srsly
+from wasabi import msg
 
 from .errors import UserError, child_dies_with_me, strip_ansi
+from .files import remove_leftovers
 from .run_record import TRAIN_LOG
 
 # The folder that holds the `scripts` package.
@@ -132,10 +134,16 @@ def train_run(config: Path, corpus_dir: Path, run_dir: Path, seed: int, gpu_id: 
     stops the run, which then leaves no outputs."""
     command = step_command("train", config, corpus_dir, run_dir, f"--seed={seed}", f"--gpu-id={gpu_id}",
                            *([f"--silver={silver}"] if silver is not None else []))
-    if on_evaluation is None:
-        run_checked(command, log)
-        return
-    with tempfile.TemporaryDirectory(prefix="train-progress-") as folder:
-        follower = EvaluationFollower(run_dir, Path(folder) / TRAIN_LOG, on_evaluation)
-        run_checked([*command, "--progress", str(follower.progress)], log, follower)
+    try:
+        if on_evaluation is None:
+            run_checked(command, log)
+            return
+        with tempfile.TemporaryDirectory(prefix="train-progress-") as folder:
+            follower = EvaluationFollower(run_dir, Path(folder) / TRAIN_LOG, on_evaluation)
+            run_checked([*command, "--progress", str(follower.progress)], log, follower)
+    except BaseException:
+        # A run killed outright (SIGKILL, a crash) could not remove its staging folder.
+        for name in remove_leftovers(run_dir):
+            msg.info(f"Removed {run_dir / name}, left by a run that did not finish")
+        raise
     follower.finish()
