@@ -171,6 +171,7 @@ def test_a_killed_workers_trial_is_failed_by_the_next_worker(corpus_and_config: 
     process = start_long_trial(corpus_and_config, tmp_path, storage, heartbeat_seconds=1)
     trial = tmp_path / "results" / "trials" / "trial-0"
     training = [leftover_pid(path.name) for path in trial.glob(".staging-*")]
+    assert training, "the first trial's training ended before its worker was killed"
     process.kill()
     _, stderr = process.communicate()
     # What the worker said, should its trial have ended before it was killed.
