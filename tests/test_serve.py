@@ -19,6 +19,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 import srsly
 
+from scripts.lib.files import process_alive
 from scripts.lib.processes import answers as answers_200
 from scripts.lib.processes import free_port
 from scripts.lib.serving import ApiError, Limits, parse_texts
@@ -374,9 +375,8 @@ def test_sigterm_to_weasel_stops_the_server_it_started(tmp_path: Path) -> None:
     in_progress.join(timeout=60)
     assert answers["first"][0] == 200  # the request in progress finished
     weasel.wait(timeout=10)
-    wait_for(lambda: not Path(f"/proc/{server_pid}").exists()
-             or "Z" in Path(f"/proc/{server_pid}/stat").read_text().split()[2],
-             "the server outlived weasel", int(SERVE_SETTINGS["grace_seconds"]) + 5)
+    wait_for(lambda: not process_alive(server_pid), "the server outlived weasel",
+             int(SERVE_SETTINGS["grace_seconds"]) + 5)
     assert not is_up(base)
 
 
