@@ -39,11 +39,12 @@ def load_runs(training_dir: Path) -> List[Dict[str, Any]]:
 
 
 def seed_groups(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Runs with the same config and data but different seeds, as mean ± std.
-    A seed run twice counts once (its latest run)."""
+    """Runs with the same config, data, vectors, pretraining text and silver
+    corpus but different seeds, as mean ± std. A seed run twice counts once (its
+    latest run)."""
     groups: Dict[tuple, Dict[int, Dict[str, Any]]] = {}
     for row in rows:
-        key = (row["config_md5"], row["train_md5"], row["dev_md5"], row["test_md5"])
+        key = (row["config_md5"], row["train_md5"], row["dev_md5"], row["test_md5"], row["inputs_md5"])
         groups.setdefault(key, {})[row["seed"]] = row
     summaries = []
     for key, by_seed in groups.items():
@@ -118,7 +119,7 @@ def comparison_markdown(result: Dict[str, Any]) -> str:
         groups = [(", ".join(f"`{name}`" for name in g["runs"]), ", ".join(map(str, g["seeds"])),
                    mean_std(g["dev_score"]), mean_std(g["f"]), mean_std(g["p"]), mean_std(g["r"]), chosen(g))
                   for g in result["seed_groups"]]
-        text += ("\n# Same config and data, several seeds\n\nThe group with the best mean dev score is "
+        text += ("\n# Same config, data and inputs, several seeds\n\nThe group with the best mean dev score is "
                  "the choice; p: Welch's t-test of another group's test F1 against it (two-sided).\n\n"
                  + markdown_table(("runs", "seeds", "dev score", "F1", "P", "R", "against the choice"), groups))
     if result["diff"]:

@@ -12,7 +12,7 @@ from .conftest import ROOT, run, workflow_options
 
 def fake_run(training: Path, name: str, created: str, seed: int, f: float, config: str = "c1",
              test: str = "t1", per_label=None, settings: Optional[str] = None,
-             dev: Optional[float] = None) -> None:
+             dev: Optional[float] = None, inputs=None) -> None:
     run_dir = training / name
     run_dir.mkdir(parents=True)
     per_label = per_label or {"PER": f, "LOC": f}
@@ -22,7 +22,7 @@ def fake_run(training: Path, name: str, created: str, seed: int, f: float, confi
         "corpus": {"train": {"md5": "tr"}, "dev": {"md5": "dv"}},
         "training": {"words_per_second": 1000, "steps": 100, "best_step": 80,
                      "best_dev_score": f - 0.01 if dev is None else dev},
-        "wall_time_seconds": 60.0, "peak_memory_mib": 300.0})
+        "wall_time_seconds": 60.0, "peak_memory_mib": 300.0, **({"inputs": inputs} if inputs else {})})
     srsly.write_json(run_dir / "metrics.json", {
         "overall": {"p": f, "r": f, "f": f}, "test": {"md5": test},
         "per_label": {label: {"p": v, "r": v, "f": v} for label, v in per_label.items()},
@@ -66,6 +66,25 @@ def test_runs_with_the_same_settings_are_one_seed_group_whatever_their_files(tmp
     fake_run(training, "other-s2", "2026-01-03T10:00:00", 2, 0.70, config="file-a", settings="t")
     (group,) = seed_groups(load_runs(training))
     assert group["runs"] == ["lever-s0", "default-s1"]
+
+
+def test_runs_that_learnt_from_other_vectors_text_or_silver_are_not_one_seed_group(tmp_path: Path) -> None:
+    def pretrained(weights: str, text: str):
+        return {"path": "p", "md5": weights, "learnt_from": {"inputs": {"unlabelled.txt.gz": {"md5": text}}}}
+
+    training = tmp_path / "training"
+    runs = [("old-vectors-s0", {"vectors": {"path": "v", "md5": "v1"}}),
+            ("new-vectors-s1", {"vectors": {"path": "v", "md5": "v2"}}),
+            # Pretraining makes new weights for every seed: the text they came from decides.
+            ("pretrained-s0", {"init_tok2vec": pretrained("w0", "text-a")}),
+            ("pretrained-s1", {"init_tok2vec": pretrained("w1", "text-a")}),
+            ("other-text-s2", {"init_tok2vec": pretrained("w2", "text-b")}),
+            ("silver-s0", {"silver": {"path": "s", "md5": "s1"}}),
+            ("other-silver-s1", {"silver": {"path": "s", "md5": "s2"}})]
+    for day, (name, inputs) in enumerate(runs, start=1):
+        fake_run(training, name, f"2026-01-0{day}T10:00:00", int(name[-1]), 0.8, inputs=inputs)
+    (group,) = seed_groups(load_runs(training))
+    assert group["runs"] == ["pretrained-s0", "pretrained-s1"]
 
 
 def test_the_seed_group_best_on_dev_is_the_choice_and_the_others_get_a_p_value(tmp_path: Path) -> None:

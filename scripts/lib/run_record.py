@@ -288,6 +288,19 @@ def same_training(run: Optional[Dict[str, Any]], config: Path, corpus_md5: Dict[
         return False
 
 
+def inputs_md5(inputs: Dict[str, Dict[str, Any]]) -> str:
+    """One MD5 for what a run learnt from besides its config and corpus: the
+    vectors' and the silver corpus's own checksums, and for pretrained weights,
+    which the pretrain step makes anew for every seed, the text they were learnt
+    from (the same procedure is in the config). Runs that differ only by seed
+    have the same value."""
+    identity = {}
+    for name, record in sorted(inputs.items()):
+        learnt = record.get("learnt_from") if name == "init_tok2vec" else None
+        identity[name] = learnt["inputs"] if learnt else record.get("md5")
+    return hashlib.md5(json.dumps(identity, sort_keys=True).encode("utf8")).hexdigest()
+
+
 def run_figures(run_dir: Path) -> Dict[str, Any]:
     """The figures tables compare, from a run folder's run.json and metrics.json:
     the one reader of both files' keys outside the steps that write them."""
@@ -299,6 +312,7 @@ def run_figures(run_dir: Path) -> Dict[str, Any]:
         "seed": run["seed"],
         # Runs with the same settings are one config, whatever their comments.
         "config_md5": run["config"].get("settings_md5", run["config"]["md5"]),
+        "inputs_md5": inputs_md5(run.get("inputs", {})),
         "train_md5": run["corpus"]["train"]["md5"],
         "dev_md5": run["corpus"]["dev"]["md5"],
         "test_md5": metrics["test"]["md5"],
