@@ -3,7 +3,7 @@
 Reads: each training/**/run.json with the metrics.json beside it.
 Writes: OUTPUT_DIR/compare.json and OUTPUT_DIR/compare.md: a table of all runs
 (name, date, config and data checksums, seed, test F1/P/R, training time and
-words/second), runs that differ only by seed summarised as mean ± std (the group
+words/second, CPU kind), runs that differ only by seed summarised as mean ± std (the group
 best on dev marked, the others with Welch's t-test p against it), and the
 per-label F1 difference between the latest run and a baseline (the best earlier
 run on the same test data, or the run named by --baseline). With --max-drop N (points), the
@@ -12,7 +12,7 @@ below the baseline's.
 """
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import typer
 from wasabi import msg
@@ -100,14 +100,27 @@ def label_diff(latest: Dict[str, Any], baseline: Dict[str, Any]) -> Dict[str, Di
     return diff
 
 
+def cpu_kinds_markdown(rows: List[Dict[str, Any]]) -> Tuple[Dict[Optional[str], str], str]:
+    """A letter for each CPU kind among the runs and the legend under the table:
+    a seed trains the same weights only on the same kind of machine."""
+    kinds = list(dict.fromkeys(row["cpu_kind"] for row in rows))
+    letters = {kind: chr(ord("A") + i) for i, kind in enumerate(kinds)}
+    if len(kinds) == 1:
+        return letters, f"\nEvery run on one CPU kind: {kinds[0] or 'not recorded'}.\n"
+    legend = "".join(f"- {letters[kind]}: {kind or 'not recorded'}\n" for kind in kinds)
+    return letters, ("\nCPU kinds (the same seed, data and config give other weights on another kind):\n\n"
+                     + legend)
+
+
 def comparison_markdown(result: Dict[str, Any]) -> str:
+    letters, legend = cpu_kinds_markdown(result["runs"])
     runs = [(f"`{r['run']}`", r["created"][:16].replace("T", " "), r["config_md5"][:8],
              f"{r['train_md5'][:8]}/{r['dev_md5'][:8]}/{r['test_md5'][:8]}", r["seed"], percent(r["f"]),
              percent(r["p"]), percent(r["r"]), f"{r['train_seconds']:.0f}", r["train_words_per_second"],
-             r["inference_words_per_second"]) for r in result["runs"]]
+             r["inference_words_per_second"], letters[r["cpu_kind"]]) for r in result["runs"]]
     text = ("# Runs\n\n" + markdown_table(
         ("run", "date (UTC)", "config", "data train/dev/test", "seed", "F1", "P", "R", "train s",
-         "train words/s", "infer words/s"), runs))
+         "train words/s", "infer words/s", "CPU"), runs) + legend)
     if result["seed_groups"]:
         def mean_std(stats: Dict[str, float]) -> str:
             return f"{percent(stats['mean'])} ± {percent(stats['std'])}"

@@ -12,7 +12,7 @@ from .conftest import ROOT, run, workflow_options
 
 def fake_run(training: Path, name: str, created: str, seed: int, f: float, config: str = "c1",
              test: str = "t1", per_label=None, settings: Optional[str] = None,
-             dev: Optional[float] = None, inputs=None) -> None:
+             dev: Optional[float] = None, inputs=None, cpu: str = "AMD EPYC") -> None:
     run_dir = training / name
     run_dir.mkdir(parents=True)
     per_label = per_label or {"PER": f, "LOC": f}
@@ -22,7 +22,8 @@ def fake_run(training: Path, name: str, created: str, seed: int, f: float, confi
         "corpus": {"train": {"md5": "tr"}, "dev": {"md5": "dv"}},
         "training": {"words_per_second": 1000, "steps": 100, "best_step": 80,
                      "best_dev_score": f - 0.01 if dev is None else dev},
-        "wall_time_seconds": 60.0, "peak_memory_mib": 300.0, **({"inputs": inputs} if inputs else {})})
+        "wall_time_seconds": 60.0, "peak_memory_mib": 300.0, **({"inputs": inputs} if inputs else {}),
+        "environment": {"cpu": cpu, "cpu_flags": ["avx2", "fma"], "blas": "OpenBLAS 0.3"}})
     srsly.write_json(run_dir / "metrics.json", {
         "overall": {"p": f, "r": f, "f": f}, "test": {"md5": test},
         "per_label": {label: {"p": v, "r": v, "f": v} for label, v in per_label.items()},
@@ -55,6 +56,17 @@ def test_table_groups_diff_and_passing_gate(tmp_path: Path) -> None:
     assert round(data["diff"]["overall"]["delta_points"], 2) == -1.0
     markdown = (training / "compare.md").read_text()
     assert "| `b-s0` |" in markdown and "82.00 ± 2.83" in markdown and "Gate passed" in result.stdout
+    assert "Every run on one CPU kind: AMD EPYC (avx2 fma); BLAS OpenBLAS 0.3." in markdown
+
+
+def test_runs_from_other_cpu_kinds_are_told_apart(tmp_path: Path) -> None:
+    training = tmp_path / "training"
+    fake_run(training, "laptop-s0", "2026-01-01T10:00:00", 0, 0.80, cpu="Apple M2")
+    fake_run(training, "server-s0", "2026-01-02T10:00:00", 0, 0.81)
+    assert compare(training).returncode == 0
+    markdown = (training / "compare.md").read_text()
+    assert "- A: Apple M2 (avx2 fma); BLAS OpenBLAS 0.3\n- B: AMD EPYC (avx2 fma); BLAS OpenBLAS 0.3\n" in markdown
+    assert "| 5000 | A |" in markdown and "| 5000 | B |" in markdown
 
 
 def test_runs_with_the_same_settings_are_one_seed_group_whatever_their_files(tmp_path: Path) -> None:

@@ -57,6 +57,16 @@ def cpu_flags() -> List[str]:
     return [flag for flag in VECTOR_FLAGS if flag in present]
 
 
+def cpu_kind(environment: Dict[str, Any]) -> Optional[str]:
+    """The machine kind an environment_info() record names, as one line: what a
+    seed's trained weights depend on besides versions (CPU model, VECTOR_FLAGS
+    present, BLAS); None for a record without it."""
+    if not environment.get("cpu_flags") and not environment.get("cpu"):
+        return None
+    flags = " ".join(environment.get("cpu_flags", [])) or "no vector flags recorded"
+    return f"{environment.get('cpu') or 'unknown CPU'} ({flags}); BLAS {environment.get('blas') or 'unknown'}"
+
+
 def numpy_blas() -> Optional[str]:
     """The BLAS numpy was built with (name, version and configuration); thinc's
     own CPU kernels are BLIS (its version is among the package versions)."""

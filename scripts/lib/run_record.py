@@ -17,7 +17,7 @@ from .entities import score_prefix
 from .errors import UserError
 from .files import md5_file, md5_path
 from .pretrained import PRETRAIN_RECORD, VECTORS_RECORD
-from .provenance import environment_info, peak_memory_mib, utc_now
+from .provenance import cpu_kind, environment_info, peak_memory_mib, utc_now
 
 # The files of a run folder.
 MODEL_BEST, MODEL_LAST = "model-best", "model-last"
@@ -326,4 +326,5 @@ def run_figures(run_dir: Path) -> Dict[str, Any]:
         "best_step": training["best_step"],
         "peak_memory_mib": run["peak_memory_mib"],
         "inference_words_per_second": metrics["speed"]["words_per_second"],
+        "cpu_kind": cpu_kind(run.get("environment", {})),
     }
