@@ -75,7 +75,7 @@ def test_readme_quotes_the_other_cpu_kind_and_its_levers_as_their_table_measured
     quoted = re.search(rf"{name} `cnn` (\S+), stock (\S+) \(Welch p (\S+), "
                        rf"\[levers\]\(benchmarks/{dataset}/levers/results.md\)\); with (\S+)M words of [^:]+: "
                        rf"floret vectors {lever_quote()}, pretraining {lever_quote()}, silver data {lever_quote()}, "
-                       rf"both {lever_quote()}\.", readme)
+                       rf"both {lever_quote()}[.;]", readme)
     assert quoted, f"the README's sentence on {name}'s levers on another CPU kind moved or changed its wording"
     assert "On an AVX-512 CPU, LeNER-Br `cnn`" in readme
     table = srsly.read_json(BENCHMARKS / dataset / "levers" / "results.json")
@@ -97,6 +97,26 @@ def test_readme_quotes_the_other_cpu_kind_and_its_levers_as_their_table_measured
     assert all(len(summary[system]["seeds"]) == 3 for system in ("template", "stock-efficiency"))
     assert "avx512f" in table["environment"]["cpu_flags"]
     assert table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
+
+
+def test_readme_quotes_floret_with_pretraining_as_its_seed_runs_measured_it() -> None:
+    quoted = re.search(r"floret with pretraining on it (\S+) \(dev \+(\S+), \+(\S+) over floret alone: "
+                       r"test p (\S+), \[seeds\]\(benchmarks/lener_br/floret_pretrain/README\.md\)\)", readme_words())
+    assert quoted, "the README's sentence on floret with pretraining moved or changed its wording"
+    compare = srsly.read_json(BENCHMARKS / "lener_br" / "floret_pretrain" / "compare.json")
+    groups = {group["runs"][0].rsplit("-s", 1)[0]: group for group in compare["seed_groups"]}
+    both, floret = groups["floret-pretrain"], groups["floret"]
+    levers = srsly.read_json(BENCHMARKS / "lener_br" / "levers" / "results.json")
+    template_dev = levers["summary"]["template"]["dev_score"]["mean"]
+    assert [float(figure) for figure in quoted.groups()] == [
+        round(100 * both["f"]["mean"], 2), round(100 * (both["dev_score"]["mean"] - template_dev), 2),
+        round(100 * (both["dev_score"]["mean"] - floret["dev_score"]["mean"]), 2),
+        round(floret["p_vs_best_on_dev"], 2)]
+    assert both["seeds"] == floret["seeds"] == [0, 1, 2] and both["best_on_dev"]
+    # The workflow's floret runs are the levers table's, seed for seed: the two tables compare.
+    table_runs = sorted((run["seed"], run["f"]) for run in levers["runs"] if run["system"] == "unlabelled_floret")
+    assert floret["f_by_seed"] == [f for _, f in table_runs]
+    assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
 
 
 def test_readme_quotes_the_annotation_rounds_as_their_tables_measured_them() -> None:
