@@ -1,7 +1,7 @@
 """compare: the runs table, seed groups, baseline choice, per-label diff and the gate."""
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Dict, Optional
 
 import srsly
 
@@ -12,7 +12,8 @@ from .conftest import ROOT, run, workflow_options
 
 def fake_run(training: Path, name: str, created: str, seed: int, f: float, config: str = "c1",
              test: str = "t1", per_label=None, settings: Optional[str] = None,
-             dev: Optional[float] = None, inputs=None, cpu: str = "AMD EPYC") -> None:
+             dev: Optional[float] = None, inputs: Optional[Dict[str, Any]] = None,
+             cpu: str = "AMD EPYC") -> None:
     run_dir = training / name
     run_dir.mkdir(parents=True)
     per_label = per_label or {"PER": f, "LOC": f}
@@ -81,7 +82,7 @@ def test_runs_with_the_same_settings_are_one_seed_group_whatever_their_files(tmp
 
 
 def test_runs_that_learnt_from_other_vectors_text_or_silver_are_not_one_seed_group(tmp_path: Path) -> None:
-    def pretrained(weights: str, text: str):
+    def pretrained(weights: str, text: str) -> Dict[str, Any]:
         return {"path": "p", "md5": weights, "learnt_from": {"inputs": {"unlabelled.txt.gz": {"md5": text}}}}
 
     training = tmp_path / "training"
