@@ -292,8 +292,9 @@ def inputs_md5(inputs: Dict[str, Dict[str, Any]]) -> str:
     """One MD5 for what a run learnt from besides its config and corpus: the
     vectors' and the silver corpus's own checksums, and for pretrained weights,
     which the pretrain step makes anew for every seed, the text they were learnt
-    from (the same procedure is in the config). Runs that differ only by seed
-    have the same value."""
+    from. Runs that differ only by seed have the same value. Not told apart:
+    pretraining on the same text with another word budget (pretrain.json holds
+    it, run.json does not)."""
     identity = {}
     for name, record in sorted(inputs.items()):
         learnt = record.get("learnt_from") if name == "init_tok2vec" else None
