@@ -17,8 +17,8 @@ Limits, from the SETTINGS file (configs/serve.yml): a body over what max_texts
 texts of max_chars characters need is refused (413) before it is read; a request
 not answered within deadline_seconds gets 504; headers or a body that do not
 arrive within read_timeout_seconds get 408; connections over max_connections get
-503. SIGTERM or Ctrl-C, to this process or to weasel running it (this process
-stops when its parent dies): new requests get 503 while those in progress finish
+503. SIGTERM or Ctrl-C, to this process or to weasel running it (a step dies
+with the weasel that started it): new requests get 503 while those in progress finish
 within grace_seconds, then the process exits (code 143 on SIGTERM).
 """
 
@@ -33,7 +33,7 @@ import typer
 import uvicorn
 from wasabi import msg
 
-from .lib.errors import UserError, die_with_parent, exit_on_user_error
+from .lib.errors import UserError, exit_on_user_error
 from .lib.serving import (
     Limits,
     ModelWorkers,
@@ -108,7 +108,6 @@ def main(
     package_version: str = typer.Option(..., help="The model-best's version, as its package will have"),
     # fmt: on
 ) -> None:
-    die_with_parent()  # weasel dies without passing on its SIGTERM: get one of our own
     settings = read_settings(settings_path, SETTINGS)
     workers = settings["workers"]
     grace_seconds, read_timeout_seconds = settings["grace_seconds"], settings["read_timeout_seconds"]

@@ -94,6 +94,20 @@ def test_a_child_started_after_its_parent_died_exits_at_once() -> None:
     assert (adopted.returncode, adopted.stdout) == (128 + signal.SIGTERM, "")
 
 
+def test_weasel_is_told_from_other_parents_by_its_command_line() -> None:
+    """A step dies with weasel (which does not pass on a SIGTERM), never with a
+    shell: `nohup python -m scripts.train ... &` must outlive a logout."""
+    from scripts.lib.errors import runs_project_commands
+
+    for weasel in (["/venv/bin/python", "/venv/bin/weasel", "run", "train", "."],
+                   ["python3", "-X", "utf8", "-m", "weasel", "run", "all", "."],
+                   ["/venv/bin/python", "/venv/bin/spacy", "project", "run", "all"]):
+        assert runs_project_commands(weasel), weasel
+    for other in (["-bash"], ["/usr/bin/python3", "-m", "pytest", "tests"], ["python", "-m", "scripts.train"],
+                  ["/venv/bin/python", "/venv/bin/weasel", "assets"], ["/venv/bin/spacy", "train", "c.cfg"], []):
+        assert not runs_project_commands(other), other
+
+
 def test_seed_lists_are_parsed_in_one_place_with_a_one_line_error() -> None:
     from scripts.lib.seeds import mean_std, parse_seeds
 

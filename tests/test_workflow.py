@@ -21,7 +21,7 @@ import pytest
 import srsly
 
 from scripts.lib.processes import DaskCluster, answers, free_port
-from scripts.lib.files import checksum, md5_file, md5_path
+from scripts.lib.files import checksum, md5_file, md5_path, process_alive
 from scripts.lib.run_record import best_entry, patience_needed, read_log, read_provenance, settings_md5
 from scripts.lib.seeds import parse_seeds
 
@@ -395,6 +395,33 @@ def test_monitor_flags_other_text_and_not_held_out_text(trained_copy: Path, tmp_
     assert result["labelled_sample"]["docs"] == len(dev) and 0 <= f1_row["current"] <= 1
     dom = render_page(run_dir / "monitor" / "monitor.html", tmp_path / "monitor.png", tmp_path)
     assert '<h1 id="verdict">Drift: thresholds crossed</h1>' in dom and 'class="crossed"' in dom
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_sigterm_to_weasel_stops_the_training_it_started_and_keeps_the_last_run(trained_copy: Path) -> None:
+    """weasel dies of a SIGTERM without passing it on: the training it started
+    must not go on, orphaned, but stop and remove its staging folder."""
+    run_dir = trained_copy / "training" / RUN
+    finished = {name: md5_path(run_dir / name) for name in ("model-best", "run.json", "train_log.jsonl")}
+    endless = ["--vars.max_steps", "100000", "--vars.eval_frequency", "10"]
+    weasel(["run", "create-config", ".", *endless], trained_copy)
+    process = subprocess.Popen([sys.executable, "-m", "weasel", "run", "train", ".", *endless],
+                               cwd=trained_copy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "PYTHONPATH": str(trained_copy), "NO_COLOR": "1"})
+    wait_for(lambda: any(run_dir.glob(".staging-*/train_log.jsonl")), "training never started")
+    (staging,) = run_dir.glob(".staging-*")
+    training_pid = int(staging.name.split("-")[-1])
+    process.send_signal(signal.SIGTERM)
+    try:
+        assert process.wait(timeout=30) == -signal.SIGTERM
+        wait_for(lambda: not process_alive(training_pid), "the training outlived weasel", 30)
+    finally:
+        if process_alive(training_pid):
+            os.kill(training_pid, signal.SIGKILL)
+    output, _ = process.communicate(timeout=30)  # the training shared weasel's pipe
+    assert "stopped by SIGTERM; outputs in progress removed" in output
+    assert not staging.exists()
+    assert {name: md5_path(run_dir / name) for name in finished} == finished
 
 
 def test_deploy_workflow_annotates_and_monitors_through_weasel(trained_copy: Path) -> None:

@@ -10,7 +10,7 @@ import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar, Union
+from typing import Any, Callable, Optional, Sequence, TypeVar, Union
 
 from wasabi.util import color, supports_ansi
 
@@ -56,7 +56,9 @@ def check_plain_path(path: Path, var: str) -> Path:
 def exit_on_user_error(func: F) -> F:
     """Turn a UserError into a one-line message and exit code 1, no traceback.
     SIGTERM (e.g. `kill`, a job scheduler's timeout) unwinds like Ctrl-C, so the
-    step's temporary outputs are removed before it exits with code 143."""
+    step's temporary outputs are removed before it exits with code 143; a step
+    that weasel started also gets that SIGTERM when weasel dies (see
+    `die_with_weasel`)."""
     return _exiting(func, code=1, any_error=False)
 
 
@@ -72,6 +74,7 @@ def _exiting(func: F, code: int, any_error: bool) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _exit_on_signal)
+            die_with_weasel()
         try:
             return func(*args, **kwargs)
         except UserError as err:
@@ -121,6 +124,32 @@ def die_with_parent(parent_pid: Optional[int] = None) -> None:
         _prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
         if parent_pid is not None and os.getppid() != parent_pid:  # already adopted: the parent is gone
             os._exit(128 + signal.SIGTERM)
+
+
+# The command lines of the programs that run project commands: `weasel run`,
+# `python -m weasel run`, and spaCy's wrapper, `spacy project run`.
+WORKFLOW_RUNNERS = (("weasel", "run"), ("spacy", "project"))
+
+
+def runs_project_commands(argv: Sequence[str]) -> bool:
+    """Whether a process with this command line is weasel (see WORKFLOW_RUNNERS)."""
+    names = [Path(arg).name for arg in argv[:6]]  # the interpreter and its options, then the program
+    return any(tuple(names[i:i + 2]) in WORKFLOW_RUNNERS for i in range(len(names) - 1))
+
+
+def die_with_weasel() -> None:
+    """Called by every step as it starts: weasel dies of a SIGTERM (`kill`, a
+    supervisor, a scheduler's timeout) without passing it on, which would leave
+    the step running, orphaned. A step weasel started asks for a SIGTERM of its
+    own when weasel dies; one started from a shell keeps the shell's rules
+    (`nohup` and `&` must still outlive a logout)."""
+    parent = os.getppid()
+    try:
+        argv = Path(f"/proc/{parent}/cmdline").read_bytes().decode("utf8", "replace").split("\0")
+    except OSError:  # no /proc: not Linux, which has no parent-death signal either
+        return
+    if runs_project_commands(argv):
+        die_with_parent(parent)
 
 
 def child_dies_with_me() -> Callable[[], None]:
