@@ -2,6 +2,7 @@
 temporary outputs are removed, earlier outputs are kept, and child commands stop."""
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 import srsly
 
 from scripts.lib import runs
+from scripts.lib.files import process_alive
 from scripts.lib.errors import UserError
 
 from .conftest import ROOT, run, wait_for, workflow_options
@@ -46,6 +48,38 @@ def test_sigterm_during_training_removes_the_staging_folder_and_keeps_the_last_r
     assert sorted(p.name for p in run_dir.iterdir()) == [".train.lock", "model-best", "model-last",
                                                          "run.json", "train_log.jsonl"]
     assert {name: (run_dir / name).read_bytes() for name in finished} == finished
+
+
+# A step that records its pid, then waits; it is stopped or it fails.
+WAITING_STEP = ("import os, sys, time; from scripts.lib.errors import exit_on_user_error; "
+                "exit_on_user_error(lambda: (open(sys.argv[1], 'w').write(str(os.getpid())), time.sleep(120)))()")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_sigterm_to_an_outer_weasel_stops_the_step_of_the_weasel_it_runs(tmp_path: Path) -> None:
+    """weasel running weasel, as the benchmarks run the template's steps: TERM
+    to the outer one stops the step (and so the inner weasel) too."""
+    pid_file = tmp_path / "step.pid"
+    for project in ("inner", "outer"):
+        (tmp_path / project).mkdir()
+    srsly.write_yaml(tmp_path / "inner" / "project.yml", {"commands": [
+        {"name": "wait", "script": [f"python -c {shlex.quote(WAITING_STEP)} {pid_file}"]}]})
+    srsly.write_yaml(tmp_path / "outer" / "project.yml", {"commands": [
+        {"name": "run-inner", "script": ["python -m weasel run wait ../inner"]}]})
+    outer = subprocess.Popen([sys.executable, "-m", "weasel", "run", "run-inner", "."], cwd=tmp_path / "outer",
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"})
+    wait_for(lambda: pid_file.is_file() and pid_file.read_text() != "", "the step never started", 60)
+    step = int(pid_file.read_text())
+    outer.send_signal(signal.SIGTERM)
+    try:
+        assert outer.wait(timeout=30) == -signal.SIGTERM
+        wait_for(lambda: not process_alive(step), "the step outlived the outer weasel", 15)
+    finally:
+        if process_alive(step):
+            os.kill(step, signal.SIGKILL)
+    output, _ = outer.communicate(timeout=30)  # closed once the inner weasel has ended too
+    assert "stopped by SIGTERM; outputs in progress removed" in output
 
 
 def test_stop_running_ends_the_commands_other_threads_wait_for() -> None:

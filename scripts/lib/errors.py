@@ -8,9 +8,10 @@ import re
 import signal
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 from wasabi.util import color, supports_ansi
 
@@ -142,14 +143,49 @@ def die_with_weasel() -> None:
     supervisor, a scheduler's timeout) without passing it on, which would leave
     the step running, orphaned. A step weasel started asks for a SIGTERM of its
     own when weasel dies; one started from a shell keeps the shell's rules
-    (`nohup` and `&` must still outlive a logout)."""
+    (`nohup` and `&` must still outlive a logout). Where weasel runs weasel (the
+    benchmarks run the template's steps so), the outer one's death reaches
+    neither the inner one nor the step: a thread watches the outer ones."""
     parent = os.getppid()
-    try:
-        argv = Path(f"/proc/{parent}/cmdline").read_bytes().decode("utf8", "replace").split("\0")
-    except OSError:  # no /proc: not Linux, which has no parent-death signal either
+    if not runs_project_commands(_command_line(parent)):
         return
-    if runs_project_commands(argv):
-        die_with_parent(parent)
+    die_with_parent(parent)
+    outer: List[Tuple[int, int]] = []
+    ancestor = _process_stat(parent)
+    while ancestor is not None and runs_project_commands(_command_line(ancestor[1])):
+        outer_pid = ancestor[1]
+        ancestor = _process_stat(outer_pid)
+        if ancestor is None:
+            break
+        outer.append((outer_pid, ancestor[2]))
+    if outer:
+        threading.Thread(target=_stop_when_one_ends, args=(outer,), daemon=True,
+                         name="die-with-outer-weasel").start()
+
+
+def _command_line(pid: int) -> List[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf8", "replace").split("\0")
+    except OSError:  # gone, or no /proc: not Linux, which has no parent-death signal either
+        return []
+
+
+def _process_stat(pid: int) -> Optional[Tuple[str, int, int]]:
+    """A live process's state, parent pid and start time (which tells it from a
+    later process given the same pid), from /proc; None once it has ended."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()  # the name before it may hold spaces
+    state, parent, started = fields[0], int(fields[1]), int(fields[19])
+    return None if state in "ZXx" else (state, parent, started)
+
+
+def _stop_when_one_ends(processes: List[Tuple[int, int]], interval: float = 1.0) -> None:
+    while all((_process_stat(pid) or (None, None, None))[2] == started for pid, started in processes):
+        time.sleep(interval)
+    os.kill(os.getpid(), signal.SIGTERM)  # handled in the main thread, like a SIGTERM from outside
 
 
 def child_dies_with_me() -> Callable[[], None]:
