@@ -82,16 +82,19 @@ def test_runs_with_the_same_settings_are_one_seed_group_whatever_their_files(tmp
 
 
 def test_runs_that_learnt_from_other_vectors_text_or_silver_are_not_one_seed_group(tmp_path: Path) -> None:
-    def pretrained(weights: str, text: str) -> Dict[str, Any]:
-        return {"path": "p", "md5": weights, "learnt_from": {"inputs": {"unlabelled.txt.gz": {"md5": text}}}}
+    def pretrained(weights: str, text: str, budget_words: int = 5_000_000) -> Dict[str, Any]:
+        return {"path": "p", "md5": weights, "learnt_from": {
+            "inputs": {"unlabelled.txt.gz": {"md5": text}}, "budget_words": budget_words,
+            "counts": {"unlabelled": {"words": 9_000_000 + int(weights[1:])}}}}
 
     training = tmp_path / "training"
     runs = [("old-vectors-s0", {"vectors": {"path": "v", "md5": "v1"}}),
             ("new-vectors-s1", {"vectors": {"path": "v", "md5": "v2"}}),
-            # Pretraining makes new weights for every seed: the text they came from decides.
+            # Pretraining makes new weights for every seed: the text and budget they came from decide.
             ("pretrained-s0", {"init_tok2vec": pretrained("w0", "text-a")}),
             ("pretrained-s1", {"init_tok2vec": pretrained("w1", "text-a")}),
             ("other-text-s2", {"init_tok2vec": pretrained("w2", "text-b")}),
+            ("other-budget-s2", {"init_tok2vec": pretrained("w3", "text-a", budget_words=1_000_000)}),
             ("silver-s0", {"silver": {"path": "s", "md5": "s1"}}),
             ("other-silver-s1", {"silver": {"path": "s", "md5": "s2"}})]
     for day, (name, inputs) in enumerate(runs, start=1):

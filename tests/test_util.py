@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Dict
 
 import catalogue
 import numpy
@@ -106,6 +107,28 @@ def test_weasel_is_told_from_other_parents_by_its_command_line() -> None:
     for other in (["-bash"], ["/usr/bin/python3", "-m", "pytest", "tests"], ["python", "-m", "scripts.train"],
                   ["/venv/bin/python", "/venv/bin/weasel", "assets"], ["/venv/bin/spacy", "train", "c.cfg"], []):
         assert not runs_project_commands(other), other
+
+
+def test_the_same_training_is_told_by_the_files_it_reads_not_by_their_records(tmp_path: Path) -> None:
+    """A run recorded before run.json said more about where its inputs came from
+    (the pretraining budget) is still the same training: reused, not retrained."""
+    from scripts.lib.run_record import same_training, settings_md5
+
+    config = tmp_path / "config.cfg"
+    config.write_text("[training]\n")
+    weights = {"path": "training/r/pretrain/tok2vec.bin", "md5": "w0",
+               "learnt_from": {"inputs": {"corpus/unlabelled.txt.gz": {"md5": "u"}}, "counts": {}}}
+    run = {"config": {"settings_md5": settings_md5(config)}, "seed": 0, "training": {"max_steps": 100},
+           "corpus": {"train": {"md5": "t"}, "dev": {"md5": "d"}}, "inputs": {"init_tok2vec": weights}}
+
+    def same(inputs: Dict[str, Any]) -> bool:
+        return same_training(run, config, {"train": "t", "dev": "d"}, 0, {"max_steps": 100}, inputs=inputs)
+
+    assert same({"init_tok2vec": weights})
+    assert same({"init_tok2vec": {**weights, "learnt_from": {**weights["learnt_from"], "budget_words": 50}}})
+    assert not same({"init_tok2vec": {**weights, "md5": "w1"}})  # other weights
+    assert not same({"init_tok2vec": {**weights, "path": "elsewhere/tok2vec.bin"}})
+    assert not same({})
 
 
 def test_seed_lists_are_parsed_in_one_place_with_a_one_line_error() -> None:

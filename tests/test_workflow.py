@@ -194,6 +194,7 @@ def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflo
     for learnt in (vectors_input["learnt_from"], pretrained_input["learnt_from"]):
         assert learnt["inputs"][prepared] == checksum(trained_copy / prepared)
         assert learnt["counts"]["unlabelled"] == {"texts": 2, "words": 12}
+    assert pretrained_input["learnt_from"]["budget_words"] == 50  # compare tells budgets apart by it
     assert read_provenance(run_dir)["inputs"] == inputs
     pretrained = srsly.read_json(run_dir / "pretrain" / "pretrain.json")
     # 50 words of a longer text: one epoch over an even sample of it.

@@ -6,7 +6,7 @@ import glob
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, TypedDict
+from typing import Any, Dict, List, Optional, Tuple, TypedDict
 
 import srsly
 from confection import Config
@@ -246,7 +246,10 @@ def learnt_from(path: Path) -> Dict[str, Any]:
     for record in (path / VECTORS_RECORD, path.parent / PRETRAIN_RECORD):
         if record.is_file():
             written = srsly.read_json(record)
-            return {"learnt_from": {"inputs": written["inputs"], "counts": written["counts"]}}
+            learnt = {"inputs": written["inputs"], "counts": written["counts"]}
+            if "budget_words" in written:  # pretraining's (vectors' settings are in their folder's MD5)
+                learnt["budget_words"] = written["budget_words"]
+            return {"learnt_from": learnt}
     return {}
 
 
@@ -278,7 +281,7 @@ def same_training(run: Optional[Dict[str, Any]], config: Path, corpus_md5: Dict[
         inputs = config_inputs(config)
     try:
         return (same_config(run["config"], config) and run["seed"] == seed
-                and run.get("inputs", {}) == inputs
+                and _files_read(run.get("inputs", {})) == _files_read(inputs)
                 and all(run["training"].get(key, run.get(key)) == value
                         for key, value in settings.items())
                 and all(run["corpus"][split]["md5"] == corpus_md5[split] for split in ("train", "dev"))
@@ -288,17 +291,25 @@ def same_training(run: Optional[Dict[str, Any]], config: Path, corpus_md5: Dict[
         return False
 
 
+def _files_read(inputs: Dict[str, Dict[str, Any]]) -> Dict[str, Tuple[Any, Any]]:
+    """The path and MD5 of each input: what a training reads, so what decides
+    whether it is the same training. Where an input was learnt from is a record
+    of it, which may gain keys without making finished runs look new."""
+    return {name: (record.get("path"), record.get("md5")) for name, record in inputs.items()}
+
+
 def inputs_md5(inputs: Dict[str, Dict[str, Any]]) -> str:
     """One MD5 for what a run learnt from besides its config and corpus: the
     vectors' and the silver corpus's own checksums, and for pretrained weights,
-    which the pretrain step makes anew for every seed, the text they were learnt
-    from. Runs that differ only by seed have the same value. Not told apart:
-    pretraining on the same text with another word budget (pretrain.json holds
-    it, run.json does not)."""
+    which the pretrain step makes anew for every seed, how they were made: the
+    text they were learnt from and the word budget (a run recorded before the
+    budget was has none, so groups apart). Runs that differ only by seed have
+    the same value."""
     identity = {}
     for name, record in sorted(inputs.items()):
         learnt = record.get("learnt_from") if name == "init_tok2vec" else None
-        identity[name] = learnt["inputs"] if learnt else record.get("md5")
+        identity[name] = ({key: value for key, value in learnt.items() if key != "counts"}  # counts follow from inputs
+                          if learnt else record.get("md5"))
     return hashlib.md5(json.dumps(identity, sort_keys=True).encode("utf8")).hexdigest()
 
 
