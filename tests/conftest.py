@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ import pytest
 import srsly
 from weasel.util import substitute_project_variables
 
-from scripts.lib.files import md5_file
+from scripts.lib.files import md5_file, process_alive
 
 from .forked import run_forked
 
@@ -266,6 +267,22 @@ def ruler_run(run_dir: Path, corpus: Path, patterns: List[Dict[str, str]]) -> Pa
     srsly.write_json(run_dir / "run.json", {"corpus": {split: {"md5": md5_file(corpus / f"{split}.spacy")}
                                                        for split in ("train", "dev")}})
     return run_dir
+
+
+def terminate_weasel(weasel: subprocess.Popen, step_pid: int, step: str) -> str:
+    """SIGTERM to a `weasel run` (started with its output piped), as a user or
+    supervisor stops it: weasel ends at once, and the step it started, `step_pid`,
+    must end too (killed here if it does not). Returns the output of both."""
+    weasel.send_signal(signal.SIGTERM)
+    try:
+        assert weasel.wait(timeout=30) == -signal.SIGTERM
+        wait_for(lambda: not process_alive(step_pid), f"the {step} outlived weasel", 30)
+    finally:
+        if process_alive(step_pid):
+            os.kill(step_pid, signal.SIGKILL)
+    output, _ = weasel.communicate(timeout=30)  # the step shared weasel's pipe
+    assert "stopped by SIGTERM; outputs in progress removed" in output
+    return output
 
 
 def wait_for(condition: Callable[[], bool], message: str, seconds: float = 120) -> None:

@@ -15,10 +15,9 @@ import pytest
 import srsly
 
 from scripts.lib import runs
-from scripts.lib.files import process_alive
 from scripts.lib.errors import UserError
 
-from .conftest import ROOT, run, wait_for, workflow_options
+from .conftest import ROOT, run, terminate_weasel, wait_for, workflow_options
 
 
 def train_command(base: Path, run_dir: Path, config: str) -> List[str]:
@@ -70,16 +69,7 @@ def test_sigterm_to_an_outer_weasel_stops_the_step_of_the_weasel_it_runs(tmp_pat
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              env={**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"})
     wait_for(lambda: pid_file.is_file() and pid_file.read_text() != "", "the step never started", 60)
-    step = int(pid_file.read_text())
-    outer.send_signal(signal.SIGTERM)
-    try:
-        assert outer.wait(timeout=30) == -signal.SIGTERM
-        wait_for(lambda: not process_alive(step), "the step outlived the outer weasel", 15)
-    finally:
-        if process_alive(step):
-            os.kill(step, signal.SIGKILL)
-    output, _ = outer.communicate(timeout=30)  # closed once the inner weasel has ended too
-    assert "stopped by SIGTERM; outputs in progress removed" in output
+    terminate_weasel(outer, int(pid_file.read_text()), "step of the inner weasel")
 
 
 def test_stop_running_ends_the_commands_other_threads_wait_for() -> None:

@@ -21,11 +21,12 @@ import pytest
 import srsly
 
 from scripts.lib.processes import DaskCluster, answers, free_port
-from scripts.lib.files import checksum, md5_file, md5_path, process_alive
+from scripts.lib.files import checksum, md5_file, md5_path
 from scripts.lib.run_record import best_entry, patience_needed, read_log, read_provenance, settings_md5
 from scripts.lib.seeds import parse_seeds
 
-from .conftest import ROOT, built_once, copy_project, render_page, set_var_defaults, wait_for, weasel
+from .conftest import (ROOT, built_once, copy_project, render_page, set_var_defaults, terminate_weasel,
+                       wait_for, weasel)
 
 pytestmark = pytest.mark.slow
 
@@ -411,16 +412,7 @@ def test_sigterm_to_weasel_stops_the_training_it_started_and_keeps_the_last_run(
                                env={**os.environ, "PYTHONPATH": str(trained_copy), "NO_COLOR": "1"})
     wait_for(lambda: any(run_dir.glob(".staging-*/train_log.jsonl")), "training never started")
     (staging,) = run_dir.glob(".staging-*")
-    training_pid = int(staging.name.split("-")[-1])
-    process.send_signal(signal.SIGTERM)
-    try:
-        assert process.wait(timeout=30) == -signal.SIGTERM
-        wait_for(lambda: not process_alive(training_pid), "the training outlived weasel", 30)
-    finally:
-        if process_alive(training_pid):
-            os.kill(training_pid, signal.SIGKILL)
-    output, _ = process.communicate(timeout=30)  # the training shared weasel's pipe
-    assert "stopped by SIGTERM; outputs in progress removed" in output
+    terminate_weasel(process, int(staging.name.split("-")[-1]), "training")
     assert not staging.exists()
     assert {name: md5_path(run_dir / name) for name in finished} == finished
 
