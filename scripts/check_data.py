@@ -5,14 +5,15 @@ Writes: REPORT, the text of `spacy debug data` (label counts, unseen labels,
 entity boundary problems, ...), only when it finds no errors. On errors the
 output is shown, nothing is written and the step exits with code 1. For a span
 categorizer it also warns (in the output and the report) when entities are
-longer than its suggester proposes: those it can never learn or predict.
+longer than its suggester proposes (those it can never learn or predict), and
+when the corpus leaves tokens without annotation (it learns them as no entity).
 """
 
 import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List
 
 import spacy
 import typer
@@ -20,7 +21,7 @@ from confection import Config
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from .lib.entities import suggester_max_size, too_long_for_suggester
+from .lib.entities import has_span_categorizer, masked_for_span_categorizer, suggester_max_size, too_long_for_suggester
 from .lib.errors import UserError, exit_on_user_error, strip_ansi
 from .lib.files import write_text
 from .lib.runs import step_env
@@ -31,15 +32,18 @@ FAIL_SUMMARY = re.compile(r"^\d+ errors?$")
 DEBUG_DATA = "import scripts, spacy.cli; spacy.cli.setup_cli()"
 
 
-def suggester_warning(config_path: Path, paths: Dict[str, Path]) -> Optional[str]:
-    """too_long_for_suggester over the corpus, for a config with a span categorizer."""
+def span_categorizer_warnings(config_path: Path, paths: Dict[str, Path]) -> List[str]:
+    """For a config with a span categorizer: entities longer than its suggester
+    proposes, and tokens the corpus leaves without annotation."""
     config = Config().from_disk(config_path)
-    max_size = suggester_max_size(config)
-    if max_size is None:
-        return None
+    if not has_span_categorizer(config):
+        return []
     vocab = spacy.blank(config["nlp"]["lang"]).vocab
-    return too_long_for_suggester({path.name: DocBin().from_disk(path).get_docs(vocab)
-                                   for path in paths.values()}, max_size)
+    docs = {path.name: list(DocBin().from_disk(path).get_docs(vocab)) for path in paths.values()}
+    max_size = suggester_max_size(config)
+    warnings = [masked_for_span_categorizer(docs),
+                None if max_size is None else too_long_for_suggester(docs, max_size)]
+    return [warning for warning in warnings if warning]
 
 
 @exit_on_user_error
@@ -66,8 +70,7 @@ def main(
                   if line.startswith("\u2718") and not FAIL_SUMMARY.match(line[2:].strip())]
         raise UserError(f"spacy debug data found errors: {'; '.join(errors) or 'see its output above'}",
                         config_path)
-    warning = suggester_warning(config_path, paths)
-    if warning:
+    for warning in span_categorizer_warnings(config_path, paths):
         msg.warn(warning)
         output += f"\n\u26a0 {warning}\n"
     write_text(report, output)

@@ -390,7 +390,7 @@ def main(
     manifest: Optional[Path] = typer.Option(None, help="The fetch step's manifest of the dataset folder, checked against it"),
     lang: str = typer.Option(..., help="spaCy language code for tokenization"),
     labels: str = typer.Option(..., help="Comma-separated labels to keep; empty keeps all"),
-    on_problem: str = typer.Option(..., help="Misaligned/overlapping spans, unknown labels: drop, fix or fail"),
+    on_problem: str = typer.Option(..., help="Misaligned/overlapping spans, unknown labels: drop, fix, mask or fail"),
     seed: int = typer.Option(..., help="Seed of the split"),
     dev_ratio: float = typer.Option(..., help="Share of unsplit data for dev"),
     test_ratio: float = typer.Option(..., help="Share of unsplit data for test"),

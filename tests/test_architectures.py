@@ -18,9 +18,9 @@ import pytest
 import spacy
 import srsly
 from confection import Config
-from spacy.tokens import Span
+from spacy.tokens import DocBin, Span
 
-from scripts.check_data import suggester_warning
+from scripts.check_data import span_categorizer_warnings
 from scripts.lib.configs import build_config
 from scripts.lib.entities import (
     SPANS_KEY,
@@ -120,9 +120,21 @@ def test_check_data_warns_of_entities_the_span_categorizer_cannot_reach(corpus_a
     config.to_disk(tmp_path / "spancat.cfg")
     corpus = corpus_and_config / "corpus"
     paths = {split: corpus / f"{split}.spacy" for split in ("train", "dev")}
-    warning = suggester_warning(tmp_path / "spancat.cfg", paths)
+    (warning,) = span_categorizer_warnings(tmp_path / "spancat.cfg", paths)
     assert " entities in train.spacy (" in warning and "longer than 1 tokens" in warning
-    assert suggester_warning(corpus_and_config / "config.cfg", paths) is None  # the NER: no suggester
+    assert span_categorizer_warnings(corpus_and_config / "config.cfg", paths) == []  # the NER
+
+    # Tokens left without annotation (on_problem "mask"): the NER leaves them out, spancat cannot.
+    nlp = spacy.blank("pt")
+    doc = nlp("Ana visitou a Lusitana Energia .")
+    doc.set_ents([Span(doc, 0, 1, "PER")], missing=[doc[3:5]], default="outside")
+    DocBin(docs=[doc]).to_disk(tmp_path / "masked.spacy")
+    masked = {"train": tmp_path / "masked.spacy", "dev": paths["dev"]}
+    config["components"]["spancat"]["suggester"]["max_size"] = 10
+    config.to_disk(tmp_path / "spancat.cfg")
+    (warning,) = span_categorizer_warnings(tmp_path / "spancat.cfg", masked)
+    assert warning.startswith('tokens left without annotation (on_problem "mask"): 2 in masked.spacy.')
+    assert span_categorizer_warnings(corpus_and_config / "config.cfg", masked) == []
 
 
 @pytest.fixture(scope="module")

@@ -102,6 +102,42 @@ def test_overlapping_spans_drop_record_or_keep_longest() -> None:
     assert "dropped [2, 15, 'ORG']" in fixer.problems[0].reason
 
 
+def missing(doc) -> List[str]:
+    """The tokens left without annotation (spaCy's missing value)."""
+    return [token.text for token in doc if token.ent_iob == 0]
+
+
+def test_mask_keeps_the_record_and_leaves_only_the_odd_spans_tokens_unannotated() -> None:
+    text = "Ana visitou a Lusitana Energia e o Banco Central do Brasil em Lisboa."
+    # A misaligned span, two overlapping ones, and well-formed entities around them.
+    rec = record(text, [(0, 3, "PER"), (14, 29, "ORG"), (35, 58, "ORG"), (35, 48, "ORG"),
+                        (62, 68, "LOC")], line=7)
+    c = cleaner("mask")
+    doc = c.to_doc(rec)
+    assert ents(doc) == ["Ana/PER", "Lisboa/LOC"]
+    assert missing(doc) == ["Lusitana", "Energia", "Banco", "Central", "do", "Brasil"]
+    assert all(token.ent_iob_ == "O" for token in doc if token.text in ("visitou", "em", "."))
+    assert [(p.line, p.action, p.kind) for p in c.problems] == [
+        (7, "masked span", "overlapping spans"), (7, "masked span", "misaligned span")]
+    assert "'Lusitana Energi'" in c.problems[1].reason and "[35, 58]" in c.problems[0].reason
+
+
+def test_masked_tokens_stay_missing_in_the_corpus_and_are_not_scored(tmp_path) -> None:
+    """DocBin keeps the missing value, and spaCy's scorer counts a prediction on
+    masked tokens neither right nor wrong."""
+    from spacy.tokens import DocBin
+    from spacy.training import Example
+    from spacy.scorer import get_ner_prf
+
+    doc = cleaner("mask").to_doc(record("Ana visitou a Lusitana Energia.", [(0, 3, "PER"), (14, 29, "ORG")]))
+    DocBin(docs=[doc]).to_disk(tmp_path / "test.spacy")
+    (gold,) = DocBin().from_disk(tmp_path / "test.spacy").get_docs(doc.vocab)
+    assert missing(gold) == ["Lusitana", "Energia"]
+    predicted = spacy.blank("pt")(gold.text)
+    predicted.ents = [predicted.char_span(0, 3, "PER"), predicted.char_span(14, 30, "ORG")]
+    assert get_ner_prf([Example(predicted, gold)])["ents_f"] == 1.0
+
+
 @pytest.mark.parametrize("bad, cause", [
     (MISALIGNED, "does not align with token boundaries"),
     (OVERLAPPING, "overlapping spans"),

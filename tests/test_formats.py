@@ -112,6 +112,40 @@ def test_spacy_v2_json(tmp_path: Path) -> None:
     assert spans(record) == ["Ana Costa/PER", "Lisboa/LOC"]
 
 
+# As BERTimbau ships HAREM: whole documents as "doc_text", offset objects, a trailing space kept in one.
+HAREM_LIKE = [
+    {"doc_id": "HAREM-1", "doc_text": TEXT, "entities": [
+        {"entity_id": 0, "text": "Ana Costa ", "label": "PESSOA", "start_offset": 0, "end_offset": 10},
+        {"entity_id": 1, "text": "Lisboa", "label": "LOCAL", "start_offset": 18, "end_offset": 24}]},
+    {"doc_id": "HAREM-2", "doc_text": "Nada aqui.", "entities": []},
+]
+
+
+@pytest.mark.parametrize("records, fmt", [
+    (HAREM_LIKE, "doccano"),
+    ([{"id": 1, "text": TEXT, "label": [[0, 9, "PER"]]}], "doccano"),
+    ([{"text": TEXT, "entities": [[0, 9, "PER"]]}], "jsonl"),
+    ([{"text": TEXT, "spans": [{"start": 0, "end": 9, "label": "PER"}], "answer": "accept"}], "prodigy"),
+])
+def test_a_json_array_of_records_is_read_like_their_jsonl(tmp_path: Path, records, fmt: str) -> None:
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps(records, indent=2), encoding="utf8")
+    assert detect_format(path) == fmt
+    read = read_records(path)
+    assert [record.text for record in read] == [r.get("text", r.get("doc_text")) for r in records]
+    assert spans(read[0])[0] in ("Ana Costa/PER", "Ana Costa /PESSOA")  # spaces are the cleaner's to trim
+    assert read[0].line == 2 and (len(read) == 1 or read[1].line > read[0].line)
+
+
+def test_a_json_array_item_that_is_no_record_names_its_line(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "records.json", ['[{"text": "a", "entities": []},', '  "b"', "]"])
+    with pytest.raises(UserError, match=r"records.json:2: record 2: expected a JSON object"):
+        read_records(path)
+    path = write_lines(tmp_path / "records.json", ['[{"text": "a", "entities": []},', '{"entities": []}]'])
+    with pytest.raises(UserError, match=r'records.json:2: missing "text" string'):
+        read_records(path)
+
+
 def test_unrecognised_json_asks_for_the_format_var(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "odd.json", ['[{"sentence": "x"}]'])
     with pytest.raises(UserError, match="set the 'format' var"):

@@ -204,6 +204,45 @@ def test_messy_dataset_report(tmp_path: Path) -> None:
     assert "repaired input" in result.stdout and "Not read:" in result.stdout
 
 
+def harem_like(index: int, text: str, spans: List[tuple]) -> dict:
+    return {"doc_id": f"HAREM-{index}", "doc_text": text, "entities": [
+        {"entity_id": n, "text": text[start:end], "label": label, "start_offset": start, "end_offset": end}
+        for n, (start, end, label) in enumerate(spans)]}
+
+
+def test_whole_documents_in_minified_json_arrays_keep_every_record_under_mask(tmp_path: Path) -> None:
+    """As BERTimbau ships HAREM: one minified JSON array per file, documents as
+    "doc_text", a test file without a split word in its name, and a span that
+    ends inside a token ("Ovarense" of "Ovarense-Amora"). Under mask the
+    document stays, with that token left unannotated, and the report says which
+    record of the one-line file it was."""
+    text = "O Ovarense-Amora jogou em Aveiro com Rui Costa. " * 4
+    docs = [harem_like(i, f"{text} Documento {i}.", [(2, 10, "ORG"), (26, 32, "LOCAL"), (37, 46, "PESSOA")])
+            for i in range(12)]
+    data = tmp_path / "harem"
+    data.mkdir()
+    for name, part in (("FirstHAREM-train.json", docs[:8]), ("FirstHAREM-dev.json", docs[8:10]),
+                       ("MiniHAREM.json", docs[10:])):
+        (data / name).write_text(json.dumps(part), encoding="utf8")  # one line
+    result = preprocess(data, tmp_path / "out", "--on-problem", "mask",
+                        "--split-files", "train=*train*,dev=*dev*,test=MiniHAREM*")
+    assert result.returncode == 0, result.stderr
+    report = srsly.read_json(tmp_path / "out" / "data_report.json")
+    assert {split: report["splits"][split]["docs"] for split in ("train", "dev", "test")} == \
+        {"train": 8, "dev": 2, "test": 2}
+    assert report["problem_counts"]["masked span"] == {"misaligned span": 12}
+    masked = [p for p in report["problems"] if p["action"] == "masked span"]
+    assert {(Path(p["file"]).name, p["line"]) for p in masked} >= {("MiniHAREM.json", 1)}
+    assert sorted(p["record_id"] for p in masked if p["file"].endswith("MiniHAREM.json")) == \
+        ["MiniHAREM.json#1", "MiniHAREM.json#2"]
+    (test_doc, _) = DocBin().from_disk(tmp_path / "out" / "test.spacy").get_docs(spacy.blank("pt").vocab)
+    assert [t.text for t in test_doc if t.ent_iob == 0] == ["Ovarense-Amora"]
+    assert [e.text for e in test_doc.ents[:2]] == ["Aveiro", "Rui Costa"]
+    # The default drops those documents, and says so.
+    dropped = preprocess(data, tmp_path / "dropped", "--split-files", "train=*train*,dev=*dev*,test=MiniHAREM*")
+    assert dropped.returncode == 1 and "split is empty after cleaning" in dropped.stderr
+
+
 # One-line failures -------------------------------------------------------------------------
 
 

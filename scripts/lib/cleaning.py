@@ -5,6 +5,10 @@ Policies for annotation problems (`on_problem`):
   tokens, and the span whose label is not in `labels`; report each.
 - "fix": snap misaligned spans outward to token boundaries and keep the
   longest of overlapping spans; report each fix.
+- "mask": keep the record, and leave the tokens of a misaligned span, or of
+  overlapping spans, without annotation (spaCy's missing value: the NER is
+  neither trained nor scored on them); report each. For records of whole
+  documents, where one odd span would cost a page of annotation.
 - "fail": stop at the first problem with its file and line.
 Empty texts are always dropped and reported; duplicate texts are dropped in the
 dedupe scope and reported everywhere; whitespace at span edges is always trimmed
@@ -27,7 +31,7 @@ from .doc_source import provenance
 from .errors import UserError
 from .readers import CharSpan, Record
 
-POLICIES = ("drop", "fix", "fail")
+POLICIES = ("drop", "fix", "mask", "fail")
 SPLITS = ("train", "dev", "test")
 
 
@@ -38,7 +42,7 @@ class Problem:
     file: str
     line: int
     record_id: str
-    action: str  # "dropped record", "dropped span", "fixed span", "repaired input" or "kept record"
+    action: str  # "dropped record", "dropped span", "fixed span", "masked span", "repaired input" or "kept record"
     kind: str  # short key for counting, e.g. "misaligned span"
     reason: str
 
@@ -92,21 +96,24 @@ class Cleaner:
             return None
         spans = [span for span in map(lambda s: self._trim(record, s), record.entities) if span]
         spans = [span for span in spans if self._known_label(record, span)]
-        spans = self._resolve_overlaps(record, spans)
+        masked_chars: List[Tuple[int, int]] = []
+        spans = self._resolve_overlaps(record, spans, masked_chars)
         if spans is None:
             return None
-        if record.words is not None:
+        if record.words is not None and not masked_chars:
             token_ents = _token_spans(record, spans)
             if token_ents is not None:
                 return TokenizedDoc(self.nlp.vocab, record.words, record.spaces, token_ents,
                                     provenance(record))
+        if record.words is not None:
             doc = Doc(self.nlp.vocab, words=record.words, spaces=record.spaces)
         else:
             doc = self.nlp.make_doc(record.text)
-        ents = self._align(record, doc, spans)
-        if ents is None:
+        aligned = self._align(record, doc, spans, masked_chars)
+        if aligned is None:
             return None
-        doc.ents = ents
+        ents, masked = aligned
+        doc.set_ents(ents, missing=masked, default="outside")
         doc.user_data.update(provenance(record))
         return doc
 
@@ -134,7 +141,10 @@ class Cleaner:
                       f"label {span[2]!r} is not in labels ({', '.join(sorted(self.labels))})")
         return False
 
-    def _resolve_overlaps(self, record: Record, spans: List[CharSpan]) -> Optional[List[CharSpan]]:
+    def _resolve_overlaps(self, record: Record, spans: List[CharSpan],
+                          masked_chars: List[Tuple[int, int]]) -> Optional[List[CharSpan]]:
+        """The spans without overlaps, by the policy; under "mask", each group of
+        overlapping spans is added to `masked_chars` as the range they cover."""
         spans = sorted(set(spans))
         overlapping = [(a, b) for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
         if not overlapping:
@@ -142,6 +152,8 @@ class Cleaner:
         first, second = overlapping[0]
         reason = (f"overlapping spans {list(first)} {record.text[first[0]:first[1]]!r} and "
                   f"{list(second)} {record.text[second[0]:second[1]]!r}")
+        if self.policy == "mask":
+            return self._mask_overlaps(record, spans, masked_chars)
         if self.policy != "fix":
             self._problem(record, "dropped record", "overlapping spans", reason)
             return None
@@ -154,8 +166,31 @@ class Cleaner:
                            f"{reason}: kept the longest, dropped {list(span)}")
         return sorted(kept)
 
-    def _align(self, record: Record, doc: Doc, spans: Sequence[CharSpan]) -> Optional[List[Span]]:
+    def _mask_overlaps(self, record: Record, spans: List[CharSpan],
+                       masked_chars: List[Tuple[int, int]]) -> List[CharSpan]:
+        kept: List[CharSpan] = []
+        group: List[CharSpan] = []
+        for span in spans + [(len(record.text) + 1, len(record.text) + 1, "")]:  # a sentinel ends the last group
+            if group and span[0] < max(end for _, end, _ in group):
+                group.append(span)
+                continue
+            if len(group) > 1:
+                start, end = group[0][0], max(end for _, end, _ in group)
+                masked_chars.append((start, end))
+                self._note(record, "masked span", "overlapping spans",
+                           f"overlapping spans {', '.join(f'{list(s)} {record.text[s[0]:s[1]]!r}' for s in group)}: "
+                           f"characters [{start}, {end}] left without annotation")
+            else:
+                kept.extend(group)
+            group = [span]
+        return kept
+
+    def _align(self, record: Record, doc: Doc, spans: Sequence[CharSpan],
+               masked_chars: Sequence[Tuple[int, int]]) -> Optional[Tuple[List[Span], List[Span]]]:
+        """The spans as entities of `doc`, and the token ranges to leave without
+        annotation (`masked_chars` and, under "mask", misaligned spans)."""
         ents: List[Span] = []
+        masked = [doc.char_span(start, end, alignment_mode="expand") for start, end in masked_chars]
         for start, end, label in spans:
             ent = doc.char_span(start, end, label=label)
             if ent is not None:
@@ -163,6 +198,12 @@ class Cleaner:
                 continue
             reason = (f"span [{start}, {end}] {label} {record.text[start:end]!r} does not "
                       "align with token boundaries")
+            if self.policy == "mask":
+                ent = doc.char_span(start, end, label=label, alignment_mode="expand")
+                self._note(record, "masked span", "misaligned span",
+                           f"{reason}: its tokens {ent.text!r} left without annotation")
+                masked.append(ent)
+                continue
             if self.policy != "fix":
                 self._problem(record, "dropped record", "misaligned span", reason)
                 return None
@@ -173,7 +214,19 @@ class Cleaner:
             self._note(record, "dropped record", "overlapping spans",
                        "spans overlap after snapping to token boundaries")
             return None
-        return ents
+        return ents, _merged(masked)
+
+
+def _merged(spans: Sequence[Span]) -> List[Span]:
+    """Token ranges with those that overlap merged (a token masked twice is
+    masked once: spaCy refuses overlapping ranges)."""
+    merged: List[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        if merged and span.start < merged[-1].end:
+            last = merged.pop()
+            span = span.doc[last.start:max(last.end, span.end)]
+        merged.append(span)
+    return merged
 
 
 @dataclass

@@ -2,9 +2,11 @@
 
 Formats (detected from the file name and first record, or named explicitly):
 - `jsonl`: `{"text": ..., "entities": [[start, end, label], ...]}` per line
-  (entities may also be objects with start/end/label or start_offset/end_offset).
+  (entities may also be objects with start/end/label or start_offset/end_offset;
+  "doc_text" stands for "text", as in BERTimbau's HAREM files).
 - `prodigy`: Prodigy JSONL with `spans`; only `"answer": "accept"` is kept.
 - `doccano`: doccano JSONL exports with a `label` list (or `entities` objects).
+These three also read a `.json` file holding one JSON array of such records.
 - `label_studio`: Label Studio JSON exports (`data.text`, `annotations[].result`).
 - `conll`: one token a line, the tag in a chosen column (default last), blank
   lines between sentences, IOB1/IOB2/BILUO tags, optional `-DOCSTART-` lines.
@@ -33,6 +35,9 @@ CharSpan = Tuple[int, int, str]
 # (line, kind, reason): something a reader repaired in the input, reported by the cleaner.
 Repair = Tuple[int, str, str]
 
+# A record's text; "doc_text" as BERTimbau's HAREM files name it.
+TEXT_KEYS_IN_ORDER = ("text", "doc_text")
+TEXT_KEYS = set(TEXT_KEYS_IN_ORDER)
 CONLL_SUFFIXES = (".conll", ".iob", ".bio", ".tsv")
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy") + CONLL_SUFFIXES
 FORMATS = ("auto", "jsonl", "prodigy", "doccano", "label_studio", "conll", "spacy", "spacy_json")
@@ -191,23 +196,21 @@ def detect_format(path: Path) -> str:
     if suffix == ".jsonl":
         first = next((line for _, line in _decoded_lines(path, FileStats()) if line.strip()), "")
         try:
-            keys = set(json.loads(first))
-        except (json.JSONDecodeError, TypeError):
+            return _record_format(json.loads(first))
+        except json.JSONDecodeError:
             return "jsonl"  # read_jsonl reports the problem with its line
-        if "spans" in keys:
-            return "prodigy"
-        if "label" in keys or ("entities" in keys and _has_offset_objects(first)):
-            return "doccano"
-        return "jsonl"
     if suffix == ".json":
         for _, item in iter_json_array(path):
             if isinstance(item, dict) and "paragraphs" in item:
                 return "spacy_json"
             if isinstance(item, dict) and "data" in item:
                 return "label_studio"
+            if isinstance(item, dict) and TEXT_KEYS & set(item):
+                return _record_format(item)
             break
-        raise UserError("cannot tell the format of this JSON file (expected a Label Studio "
-                        "export or spaCy v2 JSON); set the 'format' var", path)
+        raise UserError("cannot tell the format of this JSON file (expected an array of records with "
+                        '"text" and entities, a Label Studio export or spaCy v2 JSON); set the '
+                        "'format' var", path)
     raise UserError(f"unsupported file type '{suffix or path.name}' (expected one of "
                     f"{', '.join(SUPPORTED_SUFFIXES)}, optionally .gz); set the 'format' var "
                     "to read it anyway", path)
@@ -232,9 +235,18 @@ def guess_format(path: Path) -> Optional[str]:
     return None
 
 
-def _has_offset_objects(line: str) -> bool:
-    entities = json.loads(line).get("entities") or []
-    return bool(entities) and isinstance(entities[0], dict) and "start_offset" in entities[0]
+def _record_format(record: object) -> str:
+    """Which of the JSONL formats one record (a line, or an item of a JSON array) is in."""
+    if not isinstance(record, dict):
+        return "jsonl"  # the reader reports the problem with its line
+    entities = record.get("entities")
+    offset_objects = isinstance(entities, list) and bool(entities) and isinstance(entities[0], dict) \
+        and "start_offset" in entities[0]
+    if "spans" in record:
+        return "prodigy"
+    if "label" in record or offset_objects:
+        return "doccano"
+    return "jsonl"
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -292,17 +304,31 @@ def _json_lines(path: Path, stats: FileStats) -> Iterator[Tuple[int, dict]]:
         yield number, data
 
 
+def _records(path: Path, stats: FileStats) -> Iterator[Tuple[int, str, dict]]:
+    """The JSON objects of a JSONL file, or of the array a .json file holds, with
+    the line each starts on and an id for a record that has none: its line, or
+    in an array (which may be all one line) its position."""
+    if data_suffix(path) != ".json":
+        for number, data in _json_lines(path, stats):
+            yield number, f"{path.name}:{number}", data
+        return
+    for index, (number, item) in enumerate(iter_json_array(path), start=1):
+        if not isinstance(item, dict):
+            raise UserError(f"record {index}: expected a JSON object", path, number)
+        yield number, f"{path.name}#{index}", item
+
+
 def _text(data: dict, path: Path, number: int) -> str:
-    text = data.get("text")
+    text = next((data[key] for key in TEXT_KEYS_IN_ORDER if key in data), None)
     if not isinstance(text, str):
         raise UserError('missing "text" string', path, number)
     return text
 
 
 def read_jsonl(path: Path, stats: FileStats) -> Iterator[Record]:
-    for number, data in _json_lines(path, stats):
+    for number, fallback_id, data in _records(path, stats):
         text = _text(data, path, number)
-        record = Record(source=str(path), line=number, id=str(data.get("id", f"{path.name}:{number}")),
+        record = Record(source=str(path), line=number, id=str(data.get("id", fallback_id)),
                         text=text, entities=[])
         record.entities = [_parse_span(raw, record) for raw in data.get("entities") or []]
         group = data.get("doc_id")
@@ -311,10 +337,10 @@ def read_jsonl(path: Path, stats: FileStats) -> Iterator[Record]:
 
 
 def read_prodigy(path: Path, stats: FileStats) -> Iterator[Record]:
-    for number, data in _json_lines(path, stats):
+    for number, fallback_id, data in _records(path, stats):
         text = _text(data, path, number)
         answer = data.get("answer", "accept")
-        record_id = carried_id(data, data.get("_input_hash", data.get("id", f"{path.name}:{number}")))
+        record_id = carried_id(data, data.get("_input_hash", data.get("id", fallback_id)))
         record = Record(source=str(path), line=number, id=record_id, text=text, entities=[],
                         skip=None if answer == "accept" else f"Prodigy answer {answer!r}")
         record.entities = [_parse_span(raw, record) for raw in data.get("spans") or []]
@@ -322,11 +348,11 @@ def read_prodigy(path: Path, stats: FileStats) -> Iterator[Record]:
 
 
 def read_doccano(path: Path, stats: FileStats) -> Iterator[Record]:
-    for number, data in _json_lines(path, stats):
+    for number, fallback_id, data in _records(path, stats):
         text = _text(data, path, number)
         raw_spans = data.get("label") if "label" in data else data.get("entities")
         record = Record(source=str(path), line=number, text=text, entities=[],
-                        id=carried_id(data, data.get("id", f"{path.name}:{number}")))
+                        id=carried_id(data, data.get("id", fallback_id)))
         record.entities = [_parse_span(raw, record) for raw in raw_spans or []]
         yield record
 
