@@ -182,8 +182,13 @@ def _process_stat(pid: int) -> Optional[Tuple[str, int, int]]:
     return None if state in "ZXx" else (state, parent, started)
 
 
+def _still_running(pid: int, started: int) -> bool:
+    stat = _process_stat(pid)
+    return stat is not None and stat[2] == started
+
+
 def _stop_when_one_ends(processes: List[Tuple[int, int]], interval: float = 1.0) -> None:
-    while all((_process_stat(pid) or (None, None, None))[2] == started for pid, started in processes):
+    while all(_still_running(pid, started) for pid, started in processes):
         time.sleep(interval)
     os.kill(os.getpid(), signal.SIGTERM)  # handled in the main thread, like a SIGTERM from outside
 
