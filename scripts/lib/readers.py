@@ -6,7 +6,7 @@ Formats (detected from the file name and first record, or named explicitly):
   "doc_text" stands for "text", as in BERTimbau's HAREM files).
 - `prodigy`: Prodigy JSONL with `spans`; only `"answer": "accept"` is kept.
 - `doccano`: doccano JSONL exports with a `label` list (or `entities` objects).
-These three also read a `.json` file holding one JSON array of such records.
+  These three also read a `.json` file holding one JSON array of such records.
 - `label_studio`: Label Studio JSON exports (`data.text`, `annotations[].result`).
 - `conll`: one token a line, the tag in a chosen column (default last), blank
   lines between sentences, IOB1/IOB2/BILUO tags, optional `-DOCSTART-` lines.
@@ -35,9 +35,8 @@ CharSpan = Tuple[int, int, str]
 # (line, kind, reason): something a reader repaired in the input, reported by the cleaner.
 Repair = Tuple[int, str, str]
 
-# A record's text; "doc_text" as BERTimbau's HAREM files name it.
-TEXT_KEYS_IN_ORDER = ("text", "doc_text")
-TEXT_KEYS = set(TEXT_KEYS_IN_ORDER)
+# Where a record holds its text, in order; "doc_text" as BERTimbau's HAREM files name it.
+TEXT_KEYS = ("text", "doc_text")
 CONLL_SUFFIXES = (".conll", ".iob", ".bio", ".tsv")
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy") + CONLL_SUFFIXES
 FORMATS = ("auto", "jsonl", "prodigy", "doccano", "label_studio", "conll", "spacy", "spacy_json")
@@ -205,7 +204,7 @@ def detect_format(path: Path) -> str:
                 return "spacy_json"
             if isinstance(item, dict) and "data" in item:
                 return "label_studio"
-            if isinstance(item, dict) and TEXT_KEYS & set(item):
+            if isinstance(item, dict) and any(key in item for key in TEXT_KEYS):
                 return _record_format(item)
             break
         raise UserError("cannot tell the format of this JSON file (expected an array of records with "
@@ -319,7 +318,7 @@ def _records(path: Path, stats: FileStats) -> Iterator[Tuple[int, str, dict]]:
 
 
 def _text(data: dict, path: Path, number: int) -> str:
-    text = next((data[key] for key in TEXT_KEYS_IN_ORDER if key in data), None)
+    text = next((data[key] for key in TEXT_KEYS if key in data), None)
     if not isinstance(text, str):
         raise UserError('missing "text" string', path, number)
     return text
