@@ -83,3 +83,22 @@ def test_conll2003_english_reads_iob1_documents_exactly(loopback_mirror: str, tm
     assert (test["sentences"], test["entities"]) == (3453, 5648)  # dedupe=train keeps test whole
     assert test["labels"] == {"LOC": 1668, "MISC": 702, "ORG": 1661, "PER": 1617}
     assert test["docs"] >= 231  # sentences joined within the 231 documents
+
+
+@needs_shared
+def test_harem_whole_documents_are_all_kept_under_mask(loopback_mirror: str, tmp_path: Path) -> None:
+    """BERTimbau's HAREM files: minified JSON arrays of whole documents whose
+    spans sometimes end inside a spaCy token. Under mask every document is kept
+    and only those spans' tokens go unannotated (SOURCE.md counts 68 + 1 + 45)."""
+    project = copy_project(tmp_path / "project")
+    report = fetch_and_preprocess(project, "harem", "--vars.on_problem", "mask",
+                                  "--vars.assets_mirror", loopback_mirror)
+    assert [(s["path"], s["format"], s["records"], s["entities"]) for s in report["sources"]] == [
+        ("assets/harem/dev.json", "doccano", 8, 167),
+        ("assets/harem/test.json", "doccano", 128, 3018),
+        ("assets/harem/train.json", "doccano", 121, 3984),
+    ]
+    assert {split: report["splits"][split]["docs"] for split in ("train", "dev", "test")} == \
+        {"train": 121, "dev": 8, "test": 128}
+    assert report["problem_counts"]["masked span"] == {"misaligned span": 114}
+    assert report["problem_counts"]["fixed span"] == {"whitespace at span edge": 3}
