@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import srsly
 
+from scripts.lib.seeds import welch_t_test
 from tests.conftest import ROOT
 
 BENCHMARKS = ROOT / "benchmarks"
@@ -117,6 +118,26 @@ def test_readme_quotes_floret_with_pretraining_as_its_seed_runs_measured_it() ->
     table_runs = sorted((run["seed"], run["f"]) for run in levers["runs"] if run["system"] == "unlabelled_floret")
     assert floret["f_by_seed"] == [f for _, f in table_runs]
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
+
+
+def test_readme_quotes_floret_with_pretraining_on_conll_as_its_seed_runs_measured_it() -> None:
+    """On CoNLL-2003 the pair's runs are in compare.json; floret alone and the
+    template are the levers table's runs of the same seeds, on the same CPU kind."""
+    quoted = re.search(r"floret with pretraining on it (\S+) \(dev \+(\S+), \+(\S+) over floret alone: "
+                       r"test p (\S+), \[seeds\]\(benchmarks/conll2003/floret_pretrain/README\.md\)\)", readme_words())
+    assert quoted, "the README's sentence on floret with pretraining on CoNLL-2003 moved or changed its wording"
+    (both,) = srsly.read_json(BENCHMARKS / "conll2003" / "floret_pretrain" / "compare.json")["seed_groups"]
+    levers = srsly.read_json(BENCHMARKS / "conll2003" / "levers" / "results.json")
+    floret = [run["f"] for run in sorted(levers["runs"], key=lambda run: run["seed"])
+              if run["system"] == "unlabelled_floret"]
+    summary = levers["summary"]
+    assert [float(figure) for figure in quoted.groups()] == [
+        round(100 * both["f"]["mean"], 2),
+        round(100 * (both["dev_score"]["mean"] - summary["template"]["dev_score"]["mean"]), 2),
+        round(100 * (both["dev_score"]["mean"] - summary["unlabelled_floret"]["dev_score"]["mean"]), 2),
+        round(welch_t_test(both["f_by_seed"], floret)["p"], 2)]
+    assert both["seeds"] == summary["unlabelled_floret"]["seeds"] == [0, 1, 2]
+    assert "avx512f" in levers["environment"]["cpu_flags"]
 
 
 def test_readme_quotes_the_annotation_rounds_as_their_tables_measured_them() -> None:
