@@ -5,15 +5,17 @@ Writes: REPORT, the text of `spacy debug data` (label counts, unseen labels,
 entity boundary problems, ...), only when it finds no errors. On errors the
 output is shown, nothing is written and the step exits with code 1. For a span
 categorizer it also warns (in the output and the report) when entities are
-longer than its suggester proposes (those it can never learn or predict), and
-when the corpus leaves tokens without annotation (it learns them as no entity).
+longer than its suggester proposes (those it can never learn or predict). It
+counts the tokens preprocess left without annotation (on_problem "mask"), which
+debug data does not: a note for the NER, a warning for the span categorizer,
+which learns them as no entity.
 """
 
 import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import spacy
 import typer
@@ -21,7 +23,7 @@ from confection import Config
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from .lib.entities import has_span_categorizer, masked_for_span_categorizer, suggester_max_size, too_long_for_suggester
+from .lib.entities import has_span_categorizer, masked_tokens, suggester_max_size, too_long_for_suggester
 from .lib.errors import UserError, exit_on_user_error, strip_ansi
 from .lib.files import write_text
 from .lib.runs import step_env
@@ -32,18 +34,23 @@ FAIL_SUMMARY = re.compile(r"^\d+ errors?$")
 DEBUG_DATA = "import scripts, spacy.cli; spacy.cli.setup_cli()"
 
 
-def span_categorizer_warnings(config_path: Path, paths: Dict[str, Path]) -> List[str]:
-    """For a config with a span categorizer: entities longer than its suggester
-    proposes, and tokens the corpus leaves without annotation."""
+def corpus_checks(config_path: Path, paths: Dict[str, Path]) -> Tuple[List[str], List[str]]:
+    """What this step adds to spaCy's debug data, as (notes, warnings): tokens the
+    corpus leaves without annotation, and for a span categorizer, entities longer
+    than its suggester proposes."""
     config = Config().from_disk(config_path)
-    if not has_span_categorizer(config):
-        return []
     vocab = spacy.blank(config["nlp"]["lang"]).vocab
     docs = {path.name: list(DocBin().from_disk(path).get_docs(vocab)) for path in paths.values()}
+    masked = masked_tokens(docs)
+    unannotated = f'tokens left without annotation (on_problem "mask"): {masked}'
+    if not has_span_categorizer(config):
+        return ([f"{unannotated}; the NER is neither trained nor scored on them"] if masked else []), []
     max_size = suggester_max_size(config)
-    warnings = [masked_for_span_categorizer(docs),
+    warnings = [masked and (f"{unannotated}. The span categorizer cannot leave them out as the NER does, so it "
+                            "learns them as no entity: drop those records instead (on_problem \"drop\") or train "
+                            "the NER (architecture cnn)."),
                 None if max_size is None else too_long_for_suggester(docs, max_size)]
-    return [warning for warning in warnings if warning]
+    return [], [warning for warning in warnings if warning]
 
 
 @exit_on_user_error
@@ -70,7 +77,11 @@ def main(
                   if line.startswith("\u2718") and not FAIL_SUMMARY.match(line[2:].strip())]
         raise UserError(f"spacy debug data found errors: {'; '.join(errors) or 'see its output above'}",
                         config_path)
-    for warning in span_categorizer_warnings(config_path, paths):
+    notes, warnings = corpus_checks(config_path, paths)
+    for note in notes:
+        msg.info(note)
+        output += f"\n\u2139 {note}\n"
+    for warning in warnings:
         msg.warn(warning)
         output += f"\n\u26a0 {warning}\n"
     write_text(report, output)

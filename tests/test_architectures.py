@@ -20,7 +20,7 @@ import srsly
 from confection import Config
 from spacy.tokens import DocBin, Span
 
-from scripts.check_data import span_categorizer_warnings
+from scripts.check_data import corpus_checks
 from scripts.lib.configs import build_config
 from scripts.lib.entities import (
     SPANS_KEY,
@@ -120,9 +120,9 @@ def test_check_data_warns_of_entities_the_span_categorizer_cannot_reach(corpus_a
     config.to_disk(tmp_path / "spancat.cfg")
     corpus = corpus_and_config / "corpus"
     paths = {split: corpus / f"{split}.spacy" for split in ("train", "dev")}
-    (warning,) = span_categorizer_warnings(tmp_path / "spancat.cfg", paths)
-    assert " entities in train.spacy (" in warning and "longer than 1 tokens" in warning
-    assert span_categorizer_warnings(corpus_and_config / "config.cfg", paths) == []  # the NER
+    notes, (warning,) = corpus_checks(tmp_path / "spancat.cfg", paths)
+    assert " entities in train.spacy (" in warning and "longer than 1 tokens" in warning and notes == []
+    assert corpus_checks(corpus_and_config / "config.cfg", paths) == ([], [])  # the NER, nothing masked
 
     # Tokens left without annotation (on_problem "mask"): the NER leaves them out, spancat cannot.
     nlp = spacy.blank("pt")
@@ -132,9 +132,11 @@ def test_check_data_warns_of_entities_the_span_categorizer_cannot_reach(corpus_a
     masked = {"train": tmp_path / "masked.spacy", "dev": paths["dev"]}
     config["components"]["spancat"]["suggester"]["max_size"] = 10
     config.to_disk(tmp_path / "spancat.cfg")
-    (warning,) = span_categorizer_warnings(tmp_path / "spancat.cfg", masked)
-    assert warning.startswith('tokens left without annotation (on_problem "mask"): 2 in masked.spacy.')
-    assert span_categorizer_warnings(corpus_and_config / "config.cfg", masked) == []
+    unannotated = 'tokens left without annotation (on_problem "mask"): 2 in masked.spacy'
+    notes, (warning,) = corpus_checks(tmp_path / "spancat.cfg", masked)
+    assert warning.startswith(f"{unannotated}. The span categorizer cannot") and notes == []
+    assert corpus_checks(corpus_and_config / "config.cfg", masked) == (
+        [f"{unannotated}; the NER is neither trained nor scored on them"], [])
 
 
 @pytest.fixture(scope="module")
