@@ -31,13 +31,15 @@ MAX_TEXTS, MAX_CHARS = 8, 2000
 SERVER = {"max_texts": MAX_TEXTS, "max_chars": MAX_CHARS, "read_timeout_seconds": 1,
           "max_connections": 10, "batch_wait_ms": 100}
 SLOW_TEXT = "Ana mora em Lisboa. " * 50_000  # 1M characters: about a second of work each
+# serve's settings files, one folder per server; removed when the test process exits.
+SETTINGS_FOLDER = tempfile.TemporaryDirectory(prefix="serve-settings-")
 
 
 def serve_options(package_name: str = "rules_model", package_version: str = "1.2.3",
                   **settings: Any) -> List[str]:
     """serve's options as the workflow passes them (but the port), with
     configs/serve.yml's values changed by `settings`."""
-    path = settings_file("serve", Path(tempfile.mkdtemp(prefix="serve-settings-")), **settings)
+    path = settings_file("serve", Path(tempfile.mkdtemp(dir=SETTINGS_FOLDER.name)), **settings)
     return workflow_options("serve", port=None, settings=path, package_name=package_name,
                             package_version=package_version)
 
