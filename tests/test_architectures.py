@@ -19,6 +19,7 @@ import spacy
 import srsly
 from confection import Config
 from spacy.tokens import DocBin, Span
+from spacy.training import Example
 
 from scripts.check_data import corpus_checks
 from scripts.lib.configs import build_config
@@ -42,10 +43,10 @@ NEEDS_TRANSFORMERS = [pytest.mark.transformer, pytest.mark.skipif(
     not HAS_TRANSFORMERS, reason="spacy-transformers is not installed (pip install -r requirements-transformers.txt)")]
 
 
-def config_for(architecture: str, **budget: int) -> Config:
+def config_for(architecture: str, optimize: str = "efficiency", **budget: int) -> Config:
     return build_config(ROOT / "configs" / "base.cfg",
                         [ROOT / "configs" / "architecture" / f"{architecture}.cfg",
-                         ROOT / "configs" / "optimize" / "efficiency.cfg"], "pt", budget, "some/model")
+                         ROOT / "configs" / "optimize" / f"{optimize}.cfg"], "pt", budget, "some/model")
 
 
 def test_the_four_architectures_ship() -> None:
@@ -66,6 +67,25 @@ def test_each_overlay_builds_its_pipeline_and_drops_the_blocks_it_replaced(archi
         assert encode == base["components"]["tok2vec"]["model"]["encode"]
     if architecture == "cnn_large":
         assert (encode["width"], encode["depth"]) == (256, 8)
+
+
+def test_the_beam_overlay_swaps_the_ner_for_beam_search_and_keeps_its_model(corpus_and_config: Path) -> None:
+    config = config_for("cnn", optimize="beam", max_steps=1234)
+    greedy = config_for("cnn", max_steps=1234)
+    assert config["components"]["ner"]["factory"] == "beam_ner" and greedy["components"]["ner"]["factory"] == "ner"
+    assert config["components"]["ner"]["beam_width"] > 1
+    assert config["components"]["ner"]["model"] == greedy["components"]["ner"]["model"]
+    assert "ner" not in config_for("spancat", optimize="beam")["components"]  # no NER to swap
+    # It learns from the sample, tokens left without annotation included (on_problem "mask").
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    docs = list(DocBin().from_disk(corpus_and_config / "corpus" / "train.spacy").get_docs(nlp.vocab))[:60]
+    docs[0].set_ents(list(docs[0].ents), missing=[docs[0][:2]], default="unmodified")
+    examples = [Example(nlp.make_doc(doc.text), doc) for doc in docs]
+    nlp.initialize(lambda: examples)
+    for _ in range(3):
+        losses = nlp.update(examples, sgd=nlp.create_optimizer(), losses={})
+    assert losses["ner"] > 0 and nlp.get_pipe("ner").cfg["beam_width"] == config["components"]["ner"]["beam_width"]
+    assert set(nlp.evaluate(examples)) >= {"ents_f", "ents_per_type"}
 
 
 def test_the_transformer_gets_its_model_name_and_a_schedule_as_long_as_the_budget() -> None:
