@@ -157,3 +157,22 @@ def test_readme_quotes_the_annotation_rounds_as_their_tables_measured_them() -> 
         assert round(verdict["reached_at_share"], 2) == 0.2 and not verdict["rounds_below_random_beyond_spread"]
         assert table["budget"]["max_steps"] == 1000 and table["pool"]["unit"] == "sentence"
         assert f"](benchmarks/{dataset}/active/results.md)" in readme
+
+
+def test_readme_quotes_beam_search_on_lener_br_as_its_seed_runs_measured_it() -> None:
+    """The beam runs are in compare.json; the greedy `cnn` they are measured against
+    is the levers table's template, same seeds, data, budget and CPU kind."""
+    quoted = re.search(r"Beam search: LeNER-Br (\S+) \(dev \+(\S+) over `cnn`, "
+                       r"test p (\S+), \[seeds\]\(benchmarks/lener_br/beam/README\.md\)\)", readme_words())
+    assert quoted, "the README's sentence on beam search moved or changed its wording"
+    compare = srsly.read_json(BENCHMARKS / "lener_br" / "beam" / "compare.json")
+    (beam,) = compare["seed_groups"]
+    levers = srsly.read_json(BENCHMARKS / "lener_br" / "levers" / "results.json")
+    template = [run["f"] for run in sorted(levers["runs"], key=lambda run: run["seed"]) if run["system"] == "template"]
+    assert [float(figure) for figure in quoted.groups()] == [
+        round(100 * beam["f"]["mean"], 2),
+        round(100 * (beam["dev_score"]["mean"] - levers["summary"]["template"]["dev_score"]["mean"]), 2),
+        round(welch_t_test(beam["f_by_seed"], template)["p"], 2)]
+    assert beam["seeds"] == levers["summary"]["template"]["seeds"] == [0, 1, 2]
+    assert "avx512f" in levers["environment"]["cpu_flags"]
+    assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
