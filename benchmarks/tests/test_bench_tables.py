@@ -24,6 +24,11 @@ def readme_words(readme: Path = ROOT / "README.md") -> str:
     return " ".join(readme.read_text(encoding="utf8").split())
 
 
+def f_by_seed(table: dict, system: str) -> list:
+    """A system's test F1 per seed in a benchmark table, in seed order (as compare's seed groups list them)."""
+    return [run["f"] for run in sorted(table["runs"], key=lambda run: run["seed"]) if run["system"] == system]
+
+
 def test_readme_headline_quotes_the_committed_default_budget_tables() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf8")
     # Any line wrapping: the words, not the spaces between them, are the headline.
@@ -115,8 +120,7 @@ def test_readme_quotes_floret_with_pretraining_as_its_seed_runs_measured_it() ->
         round(floret["p_vs_best_on_dev"], 2)]
     assert both["seeds"] == floret["seeds"] == [0, 1, 2] and both["best_on_dev"]
     # The workflow's floret runs are the levers table's, seed for seed: the two tables compare.
-    table_runs = sorted((run["seed"], run["f"]) for run in levers["runs"] if run["system"] == "unlabelled_floret")
-    assert floret["f_by_seed"] == [f for _, f in table_runs]
+    assert floret["f_by_seed"] == f_by_seed(levers, "unlabelled_floret")
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
 
 
@@ -128,14 +132,12 @@ def test_readme_quotes_floret_with_pretraining_on_conll_as_its_seed_runs_measure
     assert quoted, "the README's sentence on floret with pretraining on CoNLL-2003 moved or changed its wording"
     (both,) = srsly.read_json(BENCHMARKS / "conll2003" / "floret_pretrain" / "compare.json")["seed_groups"]
     levers = srsly.read_json(BENCHMARKS / "conll2003" / "levers" / "results.json")
-    floret = [run["f"] for run in sorted(levers["runs"], key=lambda run: run["seed"])
-              if run["system"] == "unlabelled_floret"]
     summary = levers["summary"]
     assert [float(figure) for figure in quoted.groups()] == [
         round(100 * both["f"]["mean"], 2),
         round(100 * (both["dev_score"]["mean"] - summary["template"]["dev_score"]["mean"]), 2),
         round(100 * (both["dev_score"]["mean"] - summary["unlabelled_floret"]["dev_score"]["mean"]), 2),
-        round(welch_t_test(both["f_by_seed"], floret)["p"], 2)]
+        round(welch_t_test(both["f_by_seed"], f_by_seed(levers, "unlabelled_floret"))["p"], 2)]
     assert both["seeds"] == summary["unlabelled_floret"]["seeds"] == [0, 1, 2]
     assert "avx512f" in levers["environment"]["cpu_flags"]
 
@@ -168,11 +170,10 @@ def test_readme_quotes_beam_search_on_lener_br_as_its_seed_runs_measured_it() ->
     compare = srsly.read_json(BENCHMARKS / "lener_br" / "beam" / "compare.json")
     (beam,) = compare["seed_groups"]
     levers = srsly.read_json(BENCHMARKS / "lener_br" / "levers" / "results.json")
-    template = [run["f"] for run in sorted(levers["runs"], key=lambda run: run["seed"]) if run["system"] == "template"]
     assert [float(figure) for figure in quoted.groups()] == [
         round(100 * beam["f"]["mean"], 2),
         round(100 * (beam["dev_score"]["mean"] - levers["summary"]["template"]["dev_score"]["mean"]), 2),
-        round(welch_t_test(beam["f_by_seed"], template)["p"], 2)]
+        round(welch_t_test(beam["f_by_seed"], f_by_seed(levers, "template"))["p"], 2)]
     assert beam["seeds"] == levers["summary"]["template"]["seeds"] == [0, 1, 2]
     assert "avx512f" in levers["environment"]["cpu_flags"]
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
