@@ -81,9 +81,9 @@ def test_the_beam_overlay_swaps_the_ner_for_beam_search_and_keeps_its_model(corp
     docs = list(DocBin().from_disk(corpus_and_config / "corpus" / "train.spacy").get_docs(nlp.vocab))[:60]
     docs[0].set_ents(list(docs[0].ents), missing=[docs[0][:2]], default="unmodified")
     examples = [Example(nlp.make_doc(doc.text), doc) for doc in docs]
-    nlp.initialize(lambda: examples)
+    optimizer = nlp.initialize(lambda: examples)
     for _ in range(3):
-        losses = nlp.update(examples, sgd=nlp.create_optimizer(), losses={})
+        losses = nlp.update(examples, sgd=optimizer, losses={})
     assert losses["ner"] > 0 and nlp.get_pipe("ner").cfg["beam_width"] == config["components"]["ner"]["beam_width"]
     assert set(nlp.evaluate(examples)) >= {"ents_f", "ents_per_type"}
 
