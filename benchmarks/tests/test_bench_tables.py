@@ -161,19 +161,25 @@ def test_readme_quotes_the_annotation_rounds_as_their_tables_measured_them() -> 
         assert f"](benchmarks/{dataset}/active/results.md)" in readme
 
 
-def test_readme_quotes_beam_search_on_lener_br_as_its_seed_runs_measured_it() -> None:
-    """The beam runs are in compare.json; the greedy `cnn` they are measured against
-    is the levers table's template, same seeds, data, budget and CPU kind."""
-    quoted = re.search(r"Beam search: LeNER-Br (\S+) \(dev \+(\S+) over `cnn`, "
-                       r"test p (\S+), \[seeds\]\(benchmarks/lener_br/beam/README\.md\)\)", readme_words())
+def test_readme_quotes_beam_search_with_floret_vectors_on_lener_br_as_its_seed_runs_measured_it() -> None:
+    """beam_floret/compare.json holds the combination's runs and beam search's alone
+    (the runs of beam/compare.json); the greedy `cnn` they are measured against is
+    the levers table's template, same seeds, data, budget and CPU kind."""
+    quoted = re.search(r"Beam search with floret vectors: LeNER-Br (\S+) \(dev \+(\S+) over `cnn`, test p (\S+); "
+                       r"beam alone (\S+), \[seeds\]\(benchmarks/lener_br/beam_floret/README\.md\)\)", readme_words())
     assert quoted, "the README's sentence on beam search moved or changed its wording"
-    compare = srsly.read_json(BENCHMARKS / "lener_br" / "beam" / "compare.json")
-    (beam,) = compare["seed_groups"]
+    compare = srsly.read_json(BENCHMARKS / "lener_br" / "beam_floret" / "compare.json")
+    groups = {tuple(group["runs"]): group for group in compare["seed_groups"]}
+    both = groups[("beam-floret-s0", "beam-floret-s1", "beam-floret-s2")]
+    beam = groups[("beam-s0", "beam-s1", "beam-s2")]
+    (beam_table,) = srsly.read_json(BENCHMARKS / "lener_br" / "beam" / "compare.json")["seed_groups"]
+    assert beam["f_by_seed"] == beam_table["f_by_seed"] and both["best_on_dev"]
     levers = srsly.read_json(BENCHMARKS / "lener_br" / "levers" / "results.json")
     assert [float(figure) for figure in quoted.groups()] == [
-        round(100 * beam["f"]["mean"], 2),
-        round(100 * (beam["dev_score"]["mean"] - levers["summary"]["template"]["dev_score"]["mean"]), 2),
-        round(welch_t_test(beam["f_by_seed"], f_by_seed(levers, "template"))["p"], 2)]
-    assert beam["seeds"] == levers["summary"]["template"]["seeds"] == [0, 1, 2]
+        round(100 * both["f"]["mean"], 2),
+        round(100 * (both["dev_score"]["mean"] - levers["summary"]["template"]["dev_score"]["mean"]), 2),
+        round(welch_t_test(both["f_by_seed"], f_by_seed(levers, "template"))["p"], 2),
+        round(100 * beam["f"]["mean"], 2)]
+    assert both["seeds"] == beam["seeds"] == levers["summary"]["template"]["seeds"] == [0, 1, 2]
     assert "avx512f" in levers["environment"]["cpu_flags"]
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
