@@ -1,3 +1,4 @@
+import unicodedata
 from typing import List, Optional, Set
 
 import pytest
@@ -9,6 +10,7 @@ from scripts.lib.cleaning import (
     LeakageIndex,
     check_ratios,
     hash_split,
+    normalise_text,
     parse_labels,
     summarise_problems,
 )
@@ -215,6 +217,23 @@ def test_leakage_finds_exact_and_near_identical_texts() -> None:
     assert leakage["pairs"]["train-dev"] == {"exact": 0, "normalised": 1}
     assert {"splits": "train-test", "train": "data.jsonl:1", "test": "data.jsonl:7",
             "text": "Ana chegou a Lisboa."} in leakage["examples"]
+
+
+@pytest.mark.parametrize("one, other", [
+    ("北 京 大 学 在 北 京 。", "北京大学在北京"),  # CoNLL's spaced tokens, raw text
+    ("東京タワーに行った", "東 京 タ ワ ー に 行 っ た"),
+    ("กรุง เทพ มหานคร", "กรุงเทพมหานคร"),  # Thai: spacing never separates its letters
+    (unicodedata.normalize("NFD", "Decisão unânime"), "decisão unânime!"),  # decomposed accents
+    ("ＡＢＣ １２３", "abc 123"),  # full-width forms
+])
+def test_normalised_texts_ignore_spacing_of_unspaced_scripts_and_unicode_form(one: str, other: str) -> None:
+    assert normalise_text(one) == normalise_text(other)
+
+
+def test_normalised_words_keep_vowel_signs_and_split_ideographs() -> None:
+    assert normalise_text("हिन्दी भाषा, नई दिल्ली!") == "हिन्दी भाषा नई दिल्ली"  # Devanagari signs are marks
+    assert normalise_text("iPhone手机 2024年") == "iphone 手 机 2024 年"
+    assert normalise_text("Olá, Mundo! d'água") == "olá mundo d água"
 
 
 def test_parse_labels() -> None:

@@ -89,6 +89,17 @@ def test_near_duplicates_need_most_trigrams_in_common() -> None:
     assert index.match("Tribunal Federal") is None
 
 
+def test_leaks_are_found_in_scripts_written_without_spaces() -> None:
+    """A CoNLL dev or test file spaces every token; raw Chinese or Thai text does not."""
+    index = HeldOutIndex()
+    index.add("dev", "北 京 大 学 的 研 究 人 员 在 上 海 举 行 了 一 次 会 议 。")
+    index.add("test", "รัฐบาล ไทย ประกาศ นโยบาย ใหม่ ที่ กรุงเทพมหานคร")
+    assert index.match("北京大学的研究人员在上海举行了一次会议。")[:2] == ("exact", "dev")
+    assert index.match("北京大学的研究人员在南京举行了一次会议。")[0] == "near"  # one city changed
+    assert index.match("上海的天气今天很好，我们去公园散步吧。") is None
+    assert index.match("รัฐบาลไทยประกาศนโยบายใหม่ที่กรุงเทพมหานคร")[:2] == ("exact", "test")
+
+
 def test_no_unlabelled_text_gives_an_empty_text_and_a_report(corpus_and_config: Path, tmp_path: Path) -> None:
     result = prepare(ROOT / "assets" / "unlabelled", corpus_and_config / "corpus", tmp_path / "out")
     assert result.returncode == 0, result.stderr

@@ -16,8 +16,11 @@ and reported as a fix; what a reader repaired (tag sequences, label whitespace)
 is reported as "repaired input" with its line.
 """
 
+import functools
 import hashlib
+import itertools
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
@@ -336,9 +339,41 @@ def hash_split(record: Record, seed: int, ratios: Dict[str, float]) -> str:
     return "train"
 
 
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana
+# and CJK ideographs. Whether a text spaces their letters depends on its source
+# (a CoNLL file puts a space between every token), never on its content.
+UNSPACED_LETTERS = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Kana and ideographs: about a word each, the units of near-duplicate measures.
+SYLLABLE_LETTERS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+SPACE_IN_UNSPACED = re.compile(f"(?<=[{UNSPACED_LETTERS}]) (?=[{UNSPACED_LETTERS}])")
+SYLLABLE = re.compile(f"([{SYLLABLE_LETTERS}])")
+
+
+@functools.lru_cache(maxsize=None)
+def non_word_run() -> "re.Pattern[str]":
+    """Runs of characters that are neither word characters nor combining marks:
+    Python's `\\w` leaves out the vowel signs of Devanagari, Thai and other
+    scripts, which would cut their words in pieces. Built once per process from
+    the planes that hold marks (0, 1 and 14's variation selectors)."""
+    ranges: List[List[int]] = []
+    for code in itertools.chain(range(0x20000), range(0xE0000, 0xE1000)):
+        if unicodedata.category(chr(code))[0] == "M":
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    marks = "".join(re.escape(chr(first)) + (f"-{re.escape(chr(last))}" if last > first else "")
+                    for first, last in ranges)
+    return re.compile(f"[^\\w{marks}]+")
+
+
 def normalise_text(text: str) -> str:
-    """Text compared without case, punctuation or spacing (leakage checks)."""
-    return re.sub(r"\W+", " ", text.casefold()).strip()
+    """Text compared without case, punctuation, spacing or Unicode form (leakage
+    checks): words separated by one space, where each kana or ideograph is a word
+    of its own and letters of other unspaced scripts are never separated."""
+    folded = non_word_run().sub(" ", unicodedata.normalize("NFKC", text).casefold())
+    folded = SPACE_IN_UNSPACED.sub("", folded)
+    return " ".join(SYLLABLE.sub(r" \1 ", folded).split())
 
 
 class LeakageIndex:

@@ -2,7 +2,9 @@
 repeats them away from anything the model learns from.
 
 A sentence of unlabelled text leaks a held-out sentence when, after
-`cleaning.normalise_text` (case, punctuation and spacing folded):
+`cleaning.normalise_text` (case, punctuation, spacing and Unicode form folded;
+in Chinese and Japanese each character counts as a word; Thai, Lao, Khmer and
+Myanmar, without word boundaries short of a dictionary, count spaced phrases):
 - it is the same text (exact), or
 - it has at least NEAR_MIN_WORDS words and the Jaccard similarity of its set of
   words with a held-out sentence's is at least NEAR_JACCARD (near): a sentence
