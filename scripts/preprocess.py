@@ -414,9 +414,13 @@ def main(
     inventory = discover(input_dir, data_format, parse_split_files(split_files))
     inventory.md5s = known_md5s
     try:
-        nlp = spacy.blank(lang)
+        spacy.util.get_lang_class(lang)
     except ImportError as err:
         raise UserError(f"spaCy has no language '{lang}' ({err}); check the 'lang' var") from None
+    try:
+        nlp = spacy.blank(lang)
+    except ImportError as err:  # Japanese, Korean, Thai, Vietnamese: a tokenizer package
+        raise UserError(f"spaCy's language '{lang}' needs a package that is not installed: {err}") from None
     settings = Settings(lang, labels, on_problem, seed, {"dev": dev_ratio, "test": test_ratio},
                         read_options, n_sents, dedupe, min_label_count)
     cleaner = Cleaner(nlp, parse_labels(labels), on_problem)

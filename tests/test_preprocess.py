@@ -1,5 +1,6 @@
 """The preprocess step as weasel runs it: outputs, report, and bad input."""
 
+import importlib.util
 import shutil
 from pathlib import Path
 from typing import Dict
@@ -129,6 +130,10 @@ def test_bad_input_fails_in_one_line_and_keeps_earlier_outputs(case: str, sample
     ({"dev.jsonl": "x"}, [], "pre-split data needs a train.* file"),
     ({"notes.txt": "x"}, [], "no data files"),
     ({"a.jsonl": '{"text": "Olá"}'}, ["--lang", "xx-unknown"], "spaCy has no language 'xx-unknown'"),
+    pytest.param({"a.jsonl": '{"text": "Olá"}'}, ["--lang", "ja"],
+                 "spaCy's language 'ja' needs a package that is not installed: Japanese support requires SudachiPy",
+                 marks=pytest.mark.skipif(importlib.util.find_spec("sudachipy") is not None,
+                                          reason="SudachiPy is installed")),
     ({"a.jsonl": '{"text": "Olá"}'}, [], "split is empty after cleaning"),
 ])
 def test_bad_dataset_folders_are_explained(tmp_path: Path, files, options, expected) -> None:
