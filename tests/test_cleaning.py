@@ -64,6 +64,17 @@ def test_clean_record_becomes_doc_with_entities_and_provenance() -> None:
     assert doc.user_data["line"] == 4 and c.problems == []
 
 
+@pytest.mark.parametrize("lang, text, spans, expected", [
+    ("zh", "安娜在里斯本工作。", [(0, 2, "PER"), (3, 6, "LOC")], ["安娜/PER", "里斯本/LOC"]),  # a token a character
+    ("hi", "अन्ना दिल्ली में काम करती है।", [(0, 5, "PER"), (6, 12, "LOC")], ["अन्ना/PER", "दिल्ली/LOC"]),
+    ("ar", "تعمل آنا في لشبونة.", [(5, 8, "PER"), (12, 18, "LOC")], ["آنا/PER", "لشبونة/LOC"]),  # right to left
+])
+def test_records_in_other_scripts_become_docs_with_their_entities(lang: str, text: str, spans: list,
+                                                                  expected: List[str]) -> None:
+    c = Cleaner(spacy.blank(lang), None, "fail")
+    assert ents(c.to_doc(record(text, spans))) == expected and c.problems == []
+
+
 @pytest.mark.parametrize("text", ["", "   \n"])
 def test_empty_text_is_dropped_and_reported(text: str) -> None:
     c = cleaner()
