@@ -338,12 +338,12 @@ def hash_split(record: Record, seed: int, ratios: Dict[str, float]) -> str:
     return "train"
 
 
-# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana
-# and CJK ideographs. Whether a text spaces their letters depends on its source
-# (a CoNLL file puts a space between every token), never on its content.
-UNSPACED_LETTERS = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Kana and ideographs: about a word each, the units of near-duplicate measures.
 SYLLABLE_LETTERS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana
+# and ideographs. Whether a text spaces their letters depends on its source (a
+# CoNLL file puts a space between every token), never on its content.
+UNSPACED_LETTERS = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff" + SYLLABLE_LETTERS
 UNSPACED = re.compile(f"[{UNSPACED_LETTERS}]")
 SPACE_IN_UNSPACED = re.compile(f"(?<=[{UNSPACED_LETTERS}]) (?=[{UNSPACED_LETTERS}])")
 SYLLABLE = re.compile(f"([{SYLLABLE_LETTERS}])")
