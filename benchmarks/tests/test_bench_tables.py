@@ -183,3 +183,33 @@ def test_readme_quotes_beam_search_with_floret_vectors_on_lener_br_as_its_seed_r
     assert both["seeds"] == beam["seeds"] == levers["summary"]["template"]["seeds"] == [0, 1, 2]
     assert "avx512f" in levers["environment"]["cpu_flags"]
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
+
+
+def test_benchmarks_readme_quotes_the_ner_model_levers_as_their_seed_runs_measured_them() -> None:
+    """ner_model/compare.json holds both levers' runs; the template they are measured
+    against is the levers table's, same seeds, data, budget and CPU kind."""
+    quoted = re.search(
+        r"a hidden layer of 128 \(`levers/ner_hidden_128\.cfg`\) dev F1 (\S+) ± (\S+) \(\+(\S+) over the template, "
+        r"Welch p (\S+)\), test F1 (\S+) ± (\S+) \(p (\S+)\); the open entity's first five words in the state "
+        r"\(`levers/ner_entity_context\.cfg`\) dev F1 (\S+) ± (\S+) \(\+(\S+), p (\S+)\), test F1 (\S+) ± (\S+)\.",
+        readme_words(BENCHMARKS / "README.md"))
+    assert quoted, "benchmarks/README.md's sentence on the NER's own model moved or changed its wording"
+    compare = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "compare.json")
+    levers = srsly.read_json(BENCHMARKS / "lener_br" / "levers" / "results.json")
+    template_runs = sorted((run for run in levers["runs"] if run["system"] == "template"), key=lambda run: run["seed"])
+    template_dev = [run["dev_score"] for run in template_runs]
+    figures = []
+    for lever in ("hidden128", "context"):
+        (group,) = [group for group in compare["seed_groups"] if group["runs"][0].startswith(f"{lever}-s")]
+        runs = sorted((run for run in compare["runs"] if run["run"] in group["runs"]), key=lambda run: run["seed"])
+        assert group["seeds"] == [run["seed"] for run in template_runs] == [0, 1, 2]
+        dev = [run["dev_score"] for run in runs]
+        figures += [round(100 * group["dev_score"]["mean"], 2), round(100 * group["dev_score"]["std"], 2),
+                    round(100 * (group["dev_score"]["mean"] - levers["summary"]["template"]["dev_score"]["mean"]), 2),
+                    round(welch_t_test(dev, template_dev)["p"], 2),
+                    round(100 * group["f"]["mean"], 2), round(100 * group["f"]["std"], 2)]
+        if lever == "hidden128":
+            figures.append(round(welch_t_test(group["f_by_seed"], f_by_seed(levers, "template"))["p"], 2))
+    assert [float(figure) for figure in quoted.groups()] == figures
+    assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
+    assert "avx512f" in levers["environment"]["cpu_flags"]
