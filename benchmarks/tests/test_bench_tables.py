@@ -24,9 +24,14 @@ def readme_words(readme: Path = ROOT / "README.md") -> str:
     return " ".join(readme.read_text(encoding="utf8").split())
 
 
+def by_seed(table: dict, system: str, figure: str) -> list:
+    """A system's figure (f, dev_score) per seed in a benchmark table, in seed order."""
+    return [run[figure] for run in sorted(table["runs"], key=lambda run: run["seed"]) if run["system"] == system]
+
+
 def f_by_seed(table: dict, system: str) -> list:
     """A system's test F1 per seed in a benchmark table, in seed order (as compare's seed groups list them)."""
-    return [run["f"] for run in sorted(table["runs"], key=lambda run: run["seed"]) if run["system"] == system]
+    return by_seed(table, system, "f")
 
 
 def test_readme_headline_quotes_the_committed_default_budget_tables() -> None:
@@ -185,9 +190,14 @@ def test_readme_quotes_beam_search_with_floret_vectors_on_lener_br_as_its_seed_r
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
 
 
+def group_dev_by_seed(compare: dict, group: dict) -> list:
+    """A compare seed group's dev scores, in seed order (compare.json keeps them per run)."""
+    return [run["dev_score"] for run in sorted(compare["runs"], key=lambda run: run["seed"]) if run["run"] in group["runs"]]
+
+
 def test_benchmarks_readme_quotes_the_ner_model_levers_as_their_seed_runs_measured_them() -> None:
-    """ner_model/compare.json holds both levers' runs; the template they are measured
-    against is the levers table's, same seeds, data, budget and CPU kind."""
+    """ner_model/compare.json holds both levers' runs on each dataset; the template they
+    are measured against is that dataset's levers table, same seeds, data, budget and CPU kind."""
     quoted = re.search(
         r"a hidden layer of 128 \(`levers/ner_hidden_128\.cfg`\) dev F1 (\S+) ± (\S+) \(\+(\S+) over the template, "
         r"Welch p (\S+)\), test F1 (\S+) ± (\S+) \(p (\S+)\); the open entity's first five words in the state "
@@ -195,34 +205,28 @@ def test_benchmarks_readme_quotes_the_ner_model_levers_as_their_seed_runs_measur
         r"on CoNLL-2003 both are level on dev \(the hidden layer \+(\S+), p (\S+), 3 seeds; the entity context "
         r"\+(\S+), seed 0:", readme_words(BENCHMARKS / "README.md"))
     assert quoted, "benchmarks/README.md's sentence on the NER's own model moved or changed its wording"
-    compare = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "compare.json")
-    levers = srsly.read_json(BENCHMARKS / "lener_br" / "levers" / "results.json")
-    template_runs = sorted((run for run in levers["runs"] if run["system"] == "template"), key=lambda run: run["seed"])
-    template_dev = [run["dev_score"] for run in template_runs]
+    tables = {dataset: (srsly.read_json(BENCHMARKS / dataset / "ner_model" / "compare.json"),
+                        srsly.read_json(BENCHMARKS / dataset / "levers" / "results.json"))
+              for dataset in ("lener_br", "conll2003")}
     figures = []
-    for lever in ("hidden128", "context"):
+    for dataset, lever in (("lener_br", "hidden128"), ("lener_br", "context"), ("conll2003", "hidden128")):
+        compare, levers = tables[dataset]
         (group,) = [group for group in compare["seed_groups"] if group["runs"][0].startswith(f"{lever}-s")]
-        runs = sorted((run for run in compare["runs"] if run["run"] in group["runs"]), key=lambda run: run["seed"])
-        assert group["seeds"] == [run["seed"] for run in template_runs] == [0, 1, 2]
-        dev = [run["dev_score"] for run in runs]
-        figures += [round(100 * group["dev_score"]["mean"], 2), round(100 * group["dev_score"]["std"], 2),
-                    round(100 * (group["dev_score"]["mean"] - levers["summary"]["template"]["dev_score"]["mean"]), 2),
-                    round(welch_t_test(dev, template_dev)["p"], 2),
+        assert group["seeds"] == levers["summary"]["template"]["seeds"] == [0, 1, 2]
+        gain = round(100 * (group["dev_score"]["mean"] - levers["summary"]["template"]["dev_score"]["mean"]), 2)
+        p_dev = round(welch_t_test(group_dev_by_seed(compare, group), by_seed(levers, "template", "dev_score"))["p"], 2)
+        if dataset == "conll2003":
+            figures += [gain, p_dev]
+            continue
+        figures += [round(100 * group["dev_score"]["mean"], 2), round(100 * group["dev_score"]["std"], 2), gain, p_dev,
                     round(100 * group["f"]["mean"], 2), round(100 * group["f"]["std"], 2)]
         if lever == "hidden128":
             figures.append(round(welch_t_test(group["f_by_seed"], f_by_seed(levers, "template"))["p"], 2))
-    # CoNLL-2003: the hidden layer at three seeds, the entity context at seed 0 (its one run).
-    conll = srsly.read_json(BENCHMARKS / "conll2003" / "ner_model" / "compare.json")
-    conll_levers = srsly.read_json(BENCHMARKS / "conll2003" / "levers" / "results.json")
-    conll_template = {run["seed"]: run["dev_score"] for run in conll_levers["runs"] if run["system"] == "template"}
-    (wide,) = conll["seed_groups"]
-    wide_runs = sorted((run for run in conll["runs"] if run["run"] in wide["runs"]), key=lambda run: run["seed"])
-    wide_dev = [run["dev_score"] for run in wide_runs]
-    (context,) = [run for run in conll["runs"] if run["run"].startswith("context-s")]
-    assert wide["seeds"] == sorted(conll_template) == [0, 1, 2] and context["seed"] == 0
-    figures += [round(100 * (wide["dev_score"]["mean"] - conll_levers["summary"]["template"]["dev_score"]["mean"]), 2),
-                round(welch_t_test(wide_dev, [conll_template[seed] for seed in (0, 1, 2)])["p"], 2),
-                round(100 * (context["dev_score"] - conll_template[0]), 2)]
+    # The entity context on CoNLL-2003: one run, seed 0.
+    compare, levers = tables["conll2003"]
+    (context,) = [run for run in compare["runs"] if run["run"].startswith("context-s")]
+    assert context["seed"] == 0
+    figures.append(round(100 * (context["dev_score"] - by_seed(levers, "template", "dev_score")[0]), 2))
     assert [float(figure) for figure in quoted.groups()] == figures
-    assert all("avx512f" in run["cpu_kind"] for run in compare["runs"] + conll["runs"])
-    assert "avx512f" in levers["environment"]["cpu_flags"]
+    assert all("avx512f" in run["cpu_kind"] for compare, _ in tables.values() for run in compare["runs"])
+    assert all("avx512f" in levers["environment"]["cpu_flags"] for _, levers in tables.values())
