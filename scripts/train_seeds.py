@@ -31,6 +31,7 @@ def main(
     group_dir: Path = typer.Argument(..., help="Folder for the seed runs, e.g. training/sample-cnn-efficiency-seeds"),
     seeds: str = typer.Option(..., help="Comma-separated training seeds"),
     gpu_id: int = typer.Option(..., help="GPU id, or -1 for CPU"),
+    speed_seconds: float = typer.Option(..., min=0, help="Minimum seconds of each run's words/second measurement (evaluate)"),
     # fmt: on
 ) -> None:
     seed_list = sorted(parse_seeds(seeds, minimum=2))  # one seed is the 'train' command
@@ -41,7 +42,7 @@ def main(
         for seed in seed_list:
             msg.divider(f"Seed {seed}")
             run_dir = staging / f"s{seed}"
-            train_and_evaluate(config_path, corpus_dir, run_dir, seed, gpu_id)
+            train_and_evaluate(config_path, corpus_dir, run_dir, seed, gpu_id, speed_seconds)
             overall = read_test_scores(run_dir)["overall"]  # type: ignore[index]
             for key in scores:
                 scores[key].append(overall[key])

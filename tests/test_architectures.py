@@ -167,7 +167,7 @@ def tiny_transformer(tmp_path_factory, sample_data: Path) -> Path:
     return build_tiny_transformer(texts, tmp_path_factory.mktemp("tiny-bert"))
 
 
-TINY = ["--vars.max_steps", "30", "--vars.eval_frequency", "10", "--vars.patience", "0"]
+TINY = ["--vars.max_steps", "30", "--vars.eval_frequency", "10", "--vars.patience", "0", "--vars.speed_seconds", "0"]
 
 
 def dev_curve(report_md: str) -> Tuple[float, float]:

@@ -14,7 +14,7 @@ from .conftest import copy_project, weasel
 
 pytestmark = pytest.mark.slow
 
-SMALL = ["--vars.max_steps", "60", "--vars.eval_frequency", "20", "--vars.patience", "0"]
+SMALL = ["--vars.max_steps", "60", "--vars.eval_frequency", "20", "--vars.patience", "0", "--vars.speed_seconds", "0"]
 PEOPLE = ["John Smith", "Mary Jones", "Ahmed Khan", "Li Wei", "Sara Olsen", "Tom Baker", "Ana Ruiz"]
 COMPANIES = ["Acme Corp", "Globex", "Initech", "Umbrella Labs", "Stark Industries", "Wayne Foods"]
 CITIES = ["London", "Boston", "Toronto", "Sydney", "Dublin", "Chicago", "Denver", "Leeds"]

@@ -35,7 +35,7 @@ STEPS = ["fetch", "preprocess", "prepare-unlabelled", "train-vectors", "distill"
          "check-data", "train", "evaluate", "profile", "report", "package"]
 # Steps that always run (no_skip), and decide for themselves whether there is work.
 ALWAYS = {"fetch", "distill"}
-SMALL_VARS = {"max_steps": 50, "eval_frequency": 10, "patience": 0}
+SMALL_VARS = {"max_steps": 50, "eval_frequency": 10, "patience": 0, "speed_seconds": 0}
 PACKAGE_NAME = "pt_sample_cnn_efficiency_s0"
 IMAGE_CHECK = """
 window.addEventListener("load", () => {
@@ -84,7 +84,9 @@ def test_all_outputs_exist_with_overall_and_per_label_metrics(trained: Path) -> 
     assert set(metrics["per_label"]) == {"PER", "ORG", "LOC", "MISC"}
     assert all(set(v) == {"p", "r", "f", "support"} for v in metrics["per_label"].values())
     assert metrics["test"]["path"] == "corpus/sample/test.spacy"
-    assert metrics["speed"]["words_per_second"] > 0
+    speed = metrics["speed"]
+    assert speed["words_per_second"] > 0
+    assert (speed["min_seconds"], speed["passes"]) == (SMALL_VARS["speed_seconds"], 1)  # the var reaches evaluate
     assert "| **overall** |" in (run_dir / "metrics.md").read_text()
     assert list((trained / PACKAGE / "dist").glob("*.whl"))
 

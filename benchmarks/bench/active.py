@@ -212,6 +212,7 @@ def main(
     dataset: str = typer.Option(..., help="Dataset name for the table"),
     gpu_id: int = typer.Option(..., help="GPU id; -1: CPU"),
     parallel: int = typer.Option(..., min=1, help="Runs at a time"),
+    speed_seconds: float = typer.Option(..., min=0, help="Minimum seconds of each run's words/second measurement (evaluate)"),
     # fmt: on
 ) -> None:
     settings = read_settings(settings_path, SETTINGS)
@@ -245,7 +246,7 @@ def main(
                              "reused": finished_run(run_dir, config, md5, seed, budget)})
         sizes = ", ".join(f"{strategy} {len(labelled[strategy])} {settings['unit']}s" for strategy in STRATEGIES)
         msg.divider(f"Round {number}: {sizes}")
-        train_all(jobs, corpus_dir, gpu_id, parallel)
+        train_all(jobs, corpus_dir, gpu_id, parallel, speed_seconds)
         for strategy, folder in folders.items():
             rows.append(round_row(strategy, number, labelled[strategy], docs,
                                   [test_f1(folder / f"s{seed}") for seed in seed_list], pool_words))

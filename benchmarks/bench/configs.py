@@ -234,9 +234,11 @@ def training_job(system: str, seed: int, config: Path, runs_dir: Path, corpus_md
             "reused": finished_run(run_dir, config, corpus_md5, seed, budget, silver)}
 
 
-def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, parallel: int) -> None:
+def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, parallel: int,
+              speed_seconds: float) -> None:
     """Train and evaluate every job not already finished, `parallel` at a time, on
-its own "corpus_dir" if it has one, else on `corpus_dir`.
+    its own "corpus_dir" if it has one, else on `corpus_dir`; evaluate measures
+    words/second for `speed_seconds`.
     Parallel runs write their console output to RUNS_DIR/<run>.log."""
     todo = [job for job in jobs if not job["reused"]]
     for job in jobs:
@@ -252,7 +254,7 @@ its own "corpus_dir" if it has one, else on `corpus_dir`.
         msg.divider(f"{job['system']}, seed {job['seed']}" + (f" (log: {log})" if log else ""))
         try:
             train_and_evaluate(job["config"], job.get("corpus_dir", corpus_dir), job["run_dir"], job["seed"], gpu_id,
-                               log=log, silver=job.get("silver"))
+                               speed_seconds, log=log, silver=job.get("silver"))
         except BaseException:
             failed.set()
             raise
@@ -573,7 +575,7 @@ def main(
             msg.warn(f"Not run yet: {missing['system']}, seed {missing['seed']}")
     else:
         not_run = []
-    train_all(jobs, corpus_dir, gpu_id, parallel)
+    train_all(jobs, corpus_dir, gpu_id, parallel, speed_seconds)
     msg.info(f"Measuring inference speed of {len(jobs)} models ({speed_rounds} rounds)")
     models = {(job["system"], job["seed"]): spacy.load(job["run_dir"] / MODEL_BEST) for job in jobs}
     speeds = best_of_rounds_speeds(models, texts, speed_seconds, speed_rounds)

@@ -48,6 +48,7 @@ def main(
     settings_path: Path = typer.Option(..., "--settings", help="The template's configs/distill.yml (words, batch_size)", exists=True, dir_okay=False),
     gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
     parallel: int = typer.Option(1, help="Teacher runs trained at a time (at most one per CPU core)"),
+    speed_seconds: float = typer.Option(..., min=0, help="Minimum seconds of each run's words/second measurement (evaluate)"),
     # fmt: on
 ) -> None:
     settings = read_settings(settings_path, SETTINGS)
@@ -57,7 +58,7 @@ def main(
     corpus_md5 = corpus_md5s(corpus_dir)
     jobs = [training_job(TEMPLATE, seed, config, runs_dir, corpus_md5, budget)
             for seed in parse_seeds(teacher_seeds)]
-    train_all(jobs, corpus_dir, gpu_id, parallel)
+    train_all(jobs, corpus_dir, gpu_id, parallel, speed_seconds)
     distill([job["run_dir"] for job in jobs], unlabelled, corpus_dir, output, report_path, lang,
             settings["words"], settings["batch_size"])
 

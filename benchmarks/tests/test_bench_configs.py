@@ -509,7 +509,7 @@ def test_a_failed_run_stops_the_benchmark_before_later_runs_start(tmp_path: Path
     jobs = [{"system": s, "seed": 0, "config": tmp_path / f"{s}.cfg", "run_dir": tmp_path / f"{s}-s0",
              "reused": s == "stock-efficiency"} for s in ("stock-efficiency", "template", "other")]
     with pytest.raises(UserError, match="exit code 1"):
-        benchmark.train_all(jobs, tmp_path, -1, parallel=1)
+        benchmark.train_all(jobs, tmp_path, -1, parallel=1, speed_seconds=0)
     assert started == ["template-s0"]  # the finished run is reused, the one after the failure never starts
 
 

@@ -10,12 +10,13 @@ from .runs import run_checked, step_command, train_run
 
 
 def train_and_evaluate(config: Path, corpus_dir: Path, run_dir: Path, seed: int, gpu_id: int,
-                       log: Optional[Path] = None, silver: Optional[Path] = None) -> None:
-    """`train_run`, then `scripts.evaluate` on the test split; the run's run.json
-    records time, speed and peak memory of the training process."""
+                       speed_seconds: float, log: Optional[Path] = None, silver: Optional[Path] = None) -> None:
+    """`train_run`, then `scripts.evaluate` on the test split (its words/second
+    measured for `speed_seconds`); the run's run.json records time, speed and peak
+    memory of the training process."""
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("", encoding="utf8")
     train_run(config, corpus_dir, run_dir, seed, gpu_id, log, silver=silver)
     run_checked(step_command("evaluate", run_dir / MODEL_BEST, corpus_dir / "test.spacy", run_dir,
-                             f"--gpu-id={gpu_id}"), log)
+                             f"--gpu-id={gpu_id}", f"--speed-seconds={speed_seconds}"), log)
