@@ -230,3 +230,27 @@ def test_benchmarks_readme_quotes_the_ner_model_levers_as_their_seed_runs_measur
     assert [float(figure) for figure in quoted.groups()] == figures
     assert all("avx512f" in run["cpu_kind"] for compare, _ in tables.values() for run in compare["runs"])
     assert all("avx512f" in levers["environment"]["cpu_flags"] for _, levers in tables.values())
+
+
+def test_benchmarks_readme_quotes_the_hidden_layer_at_five_seeds_beside_the_retrained_template() -> None:
+    """ner_model/five_seeds/compare.json holds the template and the wider hidden layer at
+    seeds 0-4; the retrained template's seeds 0-2 are the levers table's runs, digit for digit."""
+    quoted = re.search(
+        r"At five seeds, with the template retrained beside it, the hidden layer's dev gain falls to \+(\S+) "
+        r"\((\S+) ± (\S+) against (\S+) ± (\S+), p (\S+)\); test F1 (\S+) ± (\S+) against (\S+) ± (\S+) \(p (\S+)\)",
+        readme_words(BENCHMARKS / "README.md"))
+    assert quoted, "benchmarks/README.md's sentence on five seeds moved or changed its wording"
+    compare = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "five_seeds" / "compare.json")
+    groups = {group["runs"][0].split("-s")[0]: group for group in compare["seed_groups"]}
+    wide, template = groups["hidden128"], groups["efficiency"]
+    assert wide["seeds"] == template["seeds"] == [0, 1, 2, 3, 4]
+    levers = srsly.read_json(BENCHMARKS / "lener_br" / "levers" / "results.json")
+    assert group_dev_by_seed(compare, template)[:3] == by_seed(levers, "template", "dev_score")
+    assert template["f_by_seed"][:3] == f_by_seed(levers, "template")
+    assert [float(figure) for figure in quoted.groups()] == [
+        round(100 * (wide["dev_score"]["mean"] - template["dev_score"]["mean"]), 2),
+        *(round(100 * group["dev_score"][key], 2) for group in (wide, template) for key in ("mean", "std")),
+        round(welch_t_test(group_dev_by_seed(compare, wide), group_dev_by_seed(compare, template))["p"], 2),
+        *(round(100 * group["f"][key], 2) for group in (wide, template) for key in ("mean", "std")),
+        round(welch_t_test(wide["f_by_seed"], template["f_by_seed"])["p"], 3)]  # near 0.05: three digits
+    assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
