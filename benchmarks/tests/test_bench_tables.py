@@ -190,6 +190,12 @@ def test_readme_quotes_beam_search_with_floret_vectors_on_lener_br_as_its_seed_r
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
 
 
+def seed_group(compare: dict, name: str) -> dict:
+    """The one compare seed group whose runs are named <name>-s<seed>."""
+    (group,) = [group for group in compare["seed_groups"] if group["runs"][0].startswith(f"{name}-s")]
+    return group
+
+
 def group_dev_by_seed(compare: dict, group: dict) -> list:
     """A compare seed group's dev scores, in seed order (compare.json keeps them per run)."""
     return [run["dev_score"] for run in sorted(compare["runs"], key=lambda run: run["seed"]) if run["run"] in group["runs"]]
@@ -212,7 +218,7 @@ def test_benchmarks_readme_quotes_the_ner_model_levers_as_their_seed_runs_measur
     for dataset, lever in (("lener_br", "hidden128"), ("lener_br", "context"), ("conll2003", "hidden128"),
                            ("conll2003", "context")):
         compare, levers = tables[dataset]
-        (group,) = [group for group in compare["seed_groups"] if group["runs"][0].startswith(f"{lever}-s")]
+        group = seed_group(compare, lever)
         assert group["seeds"] == levers["summary"]["template"]["seeds"] == [0, 1, 2]
         gain = round(100 * (group["dev_score"]["mean"] - levers["summary"]["template"]["dev_score"]["mean"]), 2)
         p_dev = round(welch_t_test(group_dev_by_seed(compare, group), by_seed(levers, "template", "dev_score"))["p"], 2)
@@ -237,8 +243,7 @@ def test_benchmarks_readme_quotes_the_hidden_layer_at_five_seeds_beside_the_retr
         readme_words(BENCHMARKS / "README.md"))
     assert quoted, "benchmarks/README.md's sentence on five seeds moved or changed its wording"
     compare = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "five_seeds" / "compare.json")
-    groups = {group["runs"][0].split("-s")[0]: group for group in compare["seed_groups"]}
-    wide, template = groups["hidden128"], groups["efficiency"]
+    wide, template = seed_group(compare, "hidden128"), seed_group(compare, "efficiency")
     assert wide["seeds"] == template["seeds"] == [0, 1, 2, 3, 4]
     levers = srsly.read_json(BENCHMARKS / "lener_br" / "levers" / "results.json")
     assert group_dev_by_seed(compare, template)[:3] == by_seed(levers, "template", "dev_score")
