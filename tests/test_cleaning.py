@@ -230,6 +230,15 @@ def test_leakage_finds_exact_and_near_identical_texts() -> None:
             "text": "Ana chegou a Lisboa."} in leakage["examples"]
 
 
+def test_leakage_after_folding_counts_texts_never_fewer_than_the_identical_ones() -> None:
+    # CoNLL-2002 Dutch: "1" and "1 ." are both in train and in test: two texts, one folded form.
+    numbers = find_leakage({"train": [record("1 ."), record("1")], "test": [record("1"), record("1 .")]})
+    assert numbers["pairs"]["train-test"] == {"exact": 2, "normalised": 2}
+    # Punctuation alone folds to nothing: "(" and "--" are not the same text.
+    punctuation = find_leakage({"train": [record("(")], "test": [record("--")]})
+    assert punctuation["pairs"]["train-test"] == {"exact": 0, "normalised": 0}
+
+
 @pytest.mark.parametrize("one, other", [
     ("北 京 大 学 在 北 京 。", "北京大学在北京"),  # CoNLL's spaced tokens, raw text
     ("東京タワーに行った", "東 京 タ ワ ー に 行 っ た"),

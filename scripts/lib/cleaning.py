@@ -381,30 +381,42 @@ def normalise_text(text: str) -> str:
 class LeakageIndex:
     """Texts shared between splits, exactly or after case/punctuation folding,
     from digests: memory grows by a few dozen bytes per record, not by its text.
-    Only the first 200 characters of dev and test texts are kept, for examples."""
+    A pair's counts are distinct texts of its later split, so the folded count is
+    never below the exact one ("1" and "1 ." in test, both in train: two texts,
+    one folded form). Texts of punctuation alone fold to nothing and are compared
+    exactly. Only the first 200 characters of dev and test texts are kept, for examples."""
 
     def __init__(self, splits: Sequence[str]) -> None:
         self.splits = list(splits)
         self._exact: Dict[str, Set[bytes]] = {name: set() for name in splits}
         self._folded: Dict[str, Dict[bytes, Tuple[str, Optional[str]]]] = {n: {} for n in splits}
+        # Each text's folded form, kept for the splits that are a pair's later one.
+        self._folded_of: Dict[str, Dict[bytes, Optional[bytes]]] = {n: {} for n in self.splits[1:]}
 
     def add(self, split: str, record: Record) -> None:
-        self._exact[split].add(text_digest(record.text))
-        key = text_digest(normalise_text(record.text))
-        if key not in self._folded[split]:
+        exact = text_digest(record.text)
+        folded_text = normalise_text(record.text)
+        folded = text_digest(folded_text) if folded_text else None
+        self._exact[split].add(exact)
+        if split in self._folded_of:
+            self._folded_of[split][exact] = folded
+        if folded is not None and folded not in self._folded[split]:
             snippet = None if split == "train" else record.text[:200]
-            self._folded[split][key] = (record.where, snippet)
+            self._folded[split][folded] = (record.where, snippet)
 
     def result(self, max_examples: int = 10) -> Dict[str, object]:
         pairs: Dict[str, Dict[str, int]] = {}
         examples: List[Dict[str, str]] = []
         for i, first in enumerate(self.splits):
             for second in self.splits[i + 1:]:
-                shared = sorted(set(self._folded[first]) & set(self._folded[second]))
                 exact = self._exact[first] & self._exact[second]
-                pairs[f"{first}-{second}"] = {"exact": len(exact), "normalised": len(shared)}
+                folded_in_first = self._folded[first]
+                near = [text for text, folded in self._folded_of[second].items()
+                        if text in exact or folded in folded_in_first]
+                pairs[f"{first}-{second}"] = {"exact": len(exact), "normalised": len(near)}
+                shared = sorted(set(folded_in_first) & set(self._folded[second]))
                 for key in shared[: max(0, max_examples - len(examples))]:
-                    (first_where, _), (second_where, snippet) = (self._folded[first][key],
+                    (first_where, _), (second_where, snippet) = (folded_in_first[key],
                                                                  self._folded[second][key])
                     examples.append({"splits": f"{first}-{second}", first: first_where,
                                      second: second_where, "text": snippet or ""})
