@@ -19,7 +19,7 @@ from typing import Any, Dict, List
 
 import srsly
 import typer
-from spacy.cli.package import package as spacy_package
+from spacy.cli.package import generate_readme, package as spacy_package
 from wasabi import msg
 
 from .lib.errors import UserError, check_plain_name, exit_on_user_error
@@ -115,24 +115,36 @@ def main(
         missing = "evaluate" if scores is None else "train"
         raise UserError(f"the run's records are incomplete (run the '{missing}' step first)", run_dir)
     meta = build_meta(model, name, version, scores, provenance, report, license_)
-    package_name = f"{meta['lang']}_{name}-{version}"
+    full_name = f"{meta['lang']}_{name}"
+    package_dir = f"{full_name}-{version}"
     staging = staging_folder(output_dir)
-    with atomic_output(output_dir / package_name) as tmp:
+    with atomic_output(output_dir / package_dir) as tmp:
         try:
             staging.mkdir(parents=True)
             meta_path = staging / "meta.json"
-            srsly.write_json(meta_path, meta)
+            # spaCy's package command adds no language prefix to a name that starts
+            # with one (dataset "nl", language nl), but the setup.py it writes always
+            # does, so that build fails. Handed the full name, it adds none; the
+            # build then gets the meta it installs, and the readme made from it.
+            srsly.write_json(meta_path, {**meta, "name": full_name})
             build_dir = staging / "build"
             build_dir.mkdir()
             spacy_package(model, build_dir, meta_path=meta_path, create_sdist=False,
                           create_wheel=False, require_parent=True, force=True, silent=True)
-            build_distributions(build_dir / package_name)
-            os.replace(build_dir / package_name, tmp)
+            built = build_dir / package_dir
+            built_meta = {**srsly.read_json(built / "meta.json"), "name": name}  # with spaCy's requirements
+            srsly.write_json(built / "meta.json", built_meta)
+            if not (model / "README.md").exists():  # then spaCy wrote one from the meta it was handed
+                readme = generate_readme(built_meta)
+                for readme_path in (built / "README.md", built / full_name / package_dir / "README.md"):
+                    readme_path.write_text(readme, encoding="utf8")
+            build_distributions(built)
+            os.replace(built, tmp)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    wheels = sorted((output_dir / package_name / "dist").glob("*.whl"))
-    msg.good(f"Package saved to {output_dir / package_name} (licence: {license_})",
-             f"Install with: pip install {wheels[0] if wheels else output_dir / package_name}")
+    wheels = sorted((output_dir / package_dir / "dist").glob("*.whl"))
+    msg.good(f"Package saved to {output_dir / package_dir} (licence: {license_})",
+             f"Install with: pip install {wheels[0] if wheels else output_dir / package_dir}")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ from scripts.lib.files import checksum, md5_file, md5_path
 from scripts.lib.run_record import best_entry, patience_needed, read_log, read_provenance, settings_md5
 from scripts.lib.seeds import parse_seeds
 
-from .conftest import (ROOT, built_once, copy_project, render_page, set_var_defaults, terminate_weasel,
-                       wait_for, weasel)
+from .conftest import (ROOT, built_once, copy_project, render_page, run, set_var_defaults,
+                       terminate_weasel, wait_for, weasel)
 
 pytestmark = pytest.mark.slow
 
@@ -274,6 +274,27 @@ def test_package_installs_into_a_fresh_environment_and_runs(trained: Path, tmp_p
     assert output["meta"]["sources"][0]["name"] == "assets/sample/ner_pt.jsonl"
     assert output["meta"]["ner_template"]["seed"] == 0
     assert isinstance(output["ents"], list)
+
+
+def test_a_package_name_that_starts_with_the_language_code_builds_and_loads(trained: Path,
+                                                                            tmp_path: Path) -> None:
+    # The default name of a dataset called like its language ("pt", "pt_legal"):
+    # spaCy's package command alone writes a setup.py that cannot build it.
+    run(["python", "-m", "scripts.package", f"training/{RUN}/model-best", str(tmp_path / "packages"),
+         "--name", "pt_legal", "--version", "0.1.0", "--data-report", "corpus/sample/data_report.json",
+         "--manifest", "corpus/sample/assets.json", "--license", "auto"], trained, check=True)
+    (wheel,) = (tmp_path / "packages" / "pt_pt_legal-0.1.0" / "dist").glob("pt_pt_legal-0.1.0-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(archive.read(n).decode() for n in archive.namelist() if n.endswith("METADATA"))
+    assert "`pt_pt_legal`" in metadata and "pt_pt_pt" not in metadata  # the readme's name
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps",
+                    "--target", str(site), str(wheel)], check=True, capture_output=True, timeout=300)
+    code = (f"import sys, json; sys.path.insert(0, {str(site)!r}); import spacy; nlp = spacy.load('pt_pt_legal');"
+            "print(json.dumps([nlp.meta['name'], nlp.meta['lang'], nlp.pipe_names]))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout) == ["pt_legal", "pt", ["tok2vec", "ner"]]
 
 
 def _base_python() -> str:
