@@ -1,10 +1,14 @@
-"""Real datasets through the real fetch path, served from ../shared/data on loopback.
+"""Real datasets through the real fetch path, served from ../shared/data on loopback,
+and assets/README.md's walk-through on the CoNLL-2002 files copied from there.
 
 Skipped when ../shared/data is absent (it holds copies of public datasets for
 benchmarks and is not part of the project). Slow: tens of thousands of sentences
 through weasel's fetch and preprocess.
 """
 
+import re
+import shlex
+import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -102,3 +106,29 @@ def test_harem_whole_documents_are_all_kept_under_mask(loopback_mirror: str, tmp
         {"train": 121, "dev": 8, "test": 128}
     assert report["problem_counts"]["masked span"] == {"misaligned span": 114}
     assert report["problem_counts"]["fixed span"] == {"whitespace at span edge": 3}
+
+
+@needs_shared
+def test_the_conll2002_walk_through_runs_as_assets_readme_shows_it(tmp_path: Path) -> None:
+    """assets/README.md's walk-through: the Spanish files dropped in unrenamed, its
+    commands as written, every line it quotes from the screen (wrapping aside)."""
+    project = copy_project(tmp_path / "project")
+    source = next(MIRROR.rglob("conll2002"))
+    (project / "assets" / "conll2002_es").mkdir()
+    for name in ("esp.train.gz", "esp.testa.gz", "esp.testb.gz"):
+        shutil.copy(source / name, project / "assets" / "conll2002_es" / name)
+    walk_through = (ROOT / "assets" / "README.md").read_text(encoding="utf8").split(
+        "## Walk-through: a dataset as published")[1].split("\n## ")[0]
+    command, stop, report = re.findall(r"```(?:bash)?\n(.*?)```", walk_through, flags=re.S)
+    args = shlex.split(command.strip())
+    assert args[:3] == ["weasel", "run", "all"]
+    stopped = weasel(args[1:], project, check=False)
+    assert stopped.returncode == 1 and not (project / "corpus" / "conll2002_es" / "train.spacy").exists()
+    assert " ".join(stop.split()) in " ".join(stopped.stderr.split())
+    # The same vars and the one it asks for, up to the step that prints the report (not the training after it).
+    vars_ = [*args[3:], "--vars.format", "conll"]
+    weasel(["run", "fetch", *vars_], project)
+    shown = weasel(["run", "preprocess", *vars_], project)
+    screen = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout + shown.stderr).split())  # colours aside
+    for line in report.strip().splitlines()[1:]:  # after the table's header
+        assert " ".join(line.split()) in screen, line
