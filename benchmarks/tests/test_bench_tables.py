@@ -255,3 +255,23 @@ def test_benchmarks_readme_quotes_the_hidden_layer_at_five_seeds_beside_the_retr
         *(round(100 * group["f"][key], 2) for group in (wide, template) for key in ("mean", "std")),
         round(welch_t_test(wide["f_by_seed"], template["f_by_seed"])["p"], 3)]  # near 0.05: three digits
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
+
+
+def test_benchmarks_readme_quotes_the_hidden_layer_with_floret_vectors_at_five_seeds() -> None:
+    """ner_model/floret/compare.json holds floret vectors alone and with the wider hidden
+    layer, seeds 0-4, both reading the same vectors (the same inputs MD5)."""
+    quoted = re.search(
+        r"With floret vectors from the legal text in both, at five seeds, the wider layer loses on dev: (\S+) ± (\S+) "
+        r"against (\S+) ± (\S+) \(−(\S+), p (\S+)\); test F1 (\S+) ± (\S+) against (\S+) ± (\S+) \(",
+        readme_words(BENCHMARKS / "README.md"))
+    assert quoted, "benchmarks/README.md's sentence on the hidden layer with floret vectors moved or changed its wording"
+    compare = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "floret" / "compare.json")
+    wide, floret = seed_group(compare, "h128floret"), seed_group(compare, "floret")
+    assert wide["seeds"] == floret["seeds"] == [0, 1, 2, 3, 4]
+    assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
+    assert [float(figure) for figure in quoted.groups()] == [
+        *(round(100 * group["dev_score"][key], 2) for group in (wide, floret) for key in ("mean", "std")),
+        round(100 * (floret["dev_score"]["mean"] - wide["dev_score"]["mean"]), 2),
+        round(welch_t_test(group_dev_by_seed(compare, wide), group_dev_by_seed(compare, floret))["p"], 2),
+        *(round(100 * group["f"][key], 2) for group in (wide, floret) for key in ("mean", "std"))]
+    assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
