@@ -35,18 +35,18 @@ def f_by_seed(table: dict, system: str) -> list:
 
 
 def test_readme_headline_quotes_the_committed_default_budget_tables() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf8")
-    # Any line wrapping: the words, not the spaces between them, are the headline.
-    headline = re.search(r"`cnn`\s+(\S+)\s+on\s+LeNER-Br\s+\(stock\s+spaCy\s+(\S+)\),\s+(\S+)\s+on\s+"
-                         r"CoNLL-2003\s+\((\S+)\);\s+`spancat`\s+(\S+)\s+on\s+CoNLL-2003,\s+"
-                         r"`cnn_large`\s+(\S+)\s+on\s+LeNER-Br", readme)
-    assert headline, "the README's test-F1 headline moved or changed its wording"
-    quoted = [float(figure) for figure in headline.groups()]
+    quoted = re.search(r"`cnn` (\S+) on LeNER-Br \(stock spaCy (\S+), Welch p (\S+)\), (\S+) on CoNLL-2003 \((\S+), "
+                       r"p (\S+)\); `spancat` (\S+) on CoNLL-2003, `cnn_large` (\S+) on LeNER-Br", readme_words())
+    assert quoted, "the README's test-F1 headline moved or changed its wording"
     tables = [srsly.read_json(BENCHMARKS / name / "results.json") for name in ("lener_br", "conll2003")]
-    measured = [round(100 * table["summary"][system]["f"]["mean"], 2)
-                for table in tables for system in ("template", "stock-efficiency")]
+    measured = []
+    for table in tables:
+        template, stock = f_by_seed(table, "template"), f_by_seed(table, "stock-efficiency")
+        measured += [round(100 * table["summary"][system]["f"]["mean"], 2) for system in ("template", "stock-efficiency")]
+        measured.append(round(welch_t_test(template, stock)["p"], 2))
     architectures = [tables[1]["summary"]["spancat"], tables[0]["summary"]["cnn_large"]]
-    assert quoted == [*measured, *(round(100 * values["f"]["mean"], 2) for values in architectures)]
+    assert [float(figure) for figure in quoted.groups()] == [
+        *measured, *(round(100 * values["f"]["mean"], 2) for values in architectures)]
     assert all(len(values["seeds"]) == 3 for values in architectures)
     assert all(table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"] and
                table["budget"]["patience"] == TEMPLATE_VARS["patience"] and
@@ -66,85 +66,48 @@ def test_benchmarks_readme_quotes_the_unlabelled_text_lever_as_its_table_measure
     assert table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
 
 
-LEVERS = ("unlabelled_floret", "pretrain", "distill", "unlabelled_floret_distill")
 DATASET_NAMES = {"lener_br": "LeNER-Br", "conll2003": "CoNLL-2003"}
-
-
-def lever_quote(figure: str = r"(\S+)") -> str:
-    """A lever as the README quotes it: test F1, then its dev gain over the
-    template and, where it is not 3, how many seeds."""
-    return rf"{figure} \((?:dev )?(\S+?)(?:, (\d) seeds?)?\)"
 
 
 def number(quoted: str) -> float:
     return float(quoted.replace("\u2212", "-"))  # a minus sign reads as -
 
 
+def dev_p(dev: list, baseline_dev: list) -> float:
+    return round(welch_t_test(dev, baseline_dev)["p"], 2)
+
+
 @pytest.mark.parametrize("dataset", sorted(path.parent.parent.name for path in BENCHMARKS.glob("*/levers/results.json")))
-def test_readme_quotes_the_other_cpu_kind_and_its_levers_as_their_table_measured_them(dataset: str) -> None:
+def test_readme_quotes_the_other_cpu_kind_and_floret_vectors_as_their_table_measured_them(dataset: str) -> None:
     name, readme = DATASET_NAMES[dataset], readme_words()
-    quoted = re.search(rf"{name} `cnn` (\S+), stock (\S+) \(Welch p (\S+), "
-                       rf"\[levers\]\(benchmarks/{dataset}/levers/results.md\)\); with (\S+)M words of [^:]+: "
-                       rf"floret vectors {lever_quote()}, pretraining {lever_quote()}, silver data {lever_quote()}, "
-                       rf"both {lever_quote()}[.;]", readme)
+    quoted = re.search(rf"{name} `cnn` (\S+), stock (\S+) \(p (\S+), \[levers\]\(benchmarks/{dataset}/levers/results.md\)\); "
+                       rf"with (\S+)M words of [^,]+, floret vectors (\S+) \(dev \+(\S+), p (\S+)\)", readme)
     assert quoted, f"the README's sentence on {name}'s levers on another CPU kind moved or changed its wording"
     assert "On an AVX-512 CPU, LeNER-Br `cnn`" in readme
     table = srsly.read_json(BENCHMARKS / dataset / "levers" / "results.json")
     summary = table["summary"]
-    template, stock = summary["template"], summary["stock-efficiency"]
+    template, stock, floret = summary["template"], summary["stock-efficiency"], summary["unlabelled_floret"]
     figures = quoted.groups()
     p_decimals = max(2, len(figures[2].split(".")[-1]))  # a p under 0.01 is quoted to its first digit
     assert [number(f) for f in figures[:3]] == [round(100 * template["f"]["mean"], 2),
                                                 round(100 * stock["f"]["mean"], 2),
                                                 round(template["welch_p"]["stock-efficiency"], p_decimals)]
     assert figures[3] == f"{table['one_off']['unlabelled_floret']['vectors_words'] / 1e6:.2g}"
-    for position, system in enumerate(LEVERS):
-        lever = summary[system]
-        test_f, dev_gain, seeds = figures[4 + 3 * position: 7 + 3 * position]
-        assert [number(test_f), number(dev_gain)] == [
-            round(100 * lever["f"]["mean"], 2), round(100 * (lever["dev_score"]["mean"] - template["dev_score"]["mean"]), 2)]
-        assert int(seeds or 3) == len(lever["seeds"]), f"{system}: say how many seeds where it is not 3"
-        assert [run["system"] for run in table["not_run"]].count(system) == 3 - len(lever["seeds"])
-    assert all(len(summary[system]["seeds"]) == 3 for system in ("template", "stock-efficiency"))
+    assert [number(f) for f in figures[4:]] == [
+        round(100 * floret["f"]["mean"], 2), round(100 * (floret["dev_score"]["mean"] - template["dev_score"]["mean"]), 2),
+        dev_p(by_seed(table, "unlabelled_floret", "dev_score"), by_seed(table, "template", "dev_score"))]
+    assert all(len(summary[system]["seeds"]) == 3 for system in ("template", "stock-efficiency", "unlabelled_floret"))
     assert "avx512f" in table["environment"]["cpu_flags"]
     assert table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
 
 
-def test_readme_quotes_floret_with_pretraining_as_its_seed_runs_measured_it() -> None:
-    quoted = re.search(r"floret with pretraining on it (\S+) \(dev \+(\S+), \+(\S+) over floret alone: "
-                       r"test p (\S+), \[seeds\]\(benchmarks/lener_br/floret_pretrain/README\.md\)\)", readme_words())
-    assert quoted, "the README's sentence on floret with pretraining moved or changed its wording"
+def test_the_workflows_floret_runs_are_the_levers_tables() -> None:
+    """floret_pretrain/compare.json's floret runs (the template's workflow) give the levers
+    table's `unlabelled_floret` test F1 digit for digit: the pair beside them compares with that table."""
     compare = srsly.read_json(BENCHMARKS / "lener_br" / "floret_pretrain" / "compare.json")
-    groups = {group["runs"][0].rsplit("-s", 1)[0]: group for group in compare["seed_groups"]}
-    both, floret = groups["floret-pretrain"], groups["floret"]
     levers = srsly.read_json(BENCHMARKS / "lener_br" / "levers" / "results.json")
-    template_dev = levers["summary"]["template"]["dev_score"]["mean"]
-    assert [float(figure) for figure in quoted.groups()] == [
-        round(100 * both["f"]["mean"], 2), round(100 * (both["dev_score"]["mean"] - template_dev), 2),
-        round(100 * (both["dev_score"]["mean"] - floret["dev_score"]["mean"]), 2),
-        round(floret["p_vs_best_on_dev"], 2)]
-    assert both["seeds"] == floret["seeds"] == [0, 1, 2] and both["best_on_dev"]
-    # The workflow's floret runs are the levers table's, seed for seed: the two tables compare.
-    assert floret["f_by_seed"] == f_by_seed(levers, "unlabelled_floret")
-    assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
-
-
-def test_readme_quotes_floret_with_pretraining_on_conll_as_its_seed_runs_measured_it() -> None:
-    """On CoNLL-2003 the pair's runs are in compare.json; floret alone and the
-    template are the levers table's runs of the same seeds, on the same CPU kind."""
-    quoted = re.search(r"floret with pretraining on it (\S+) \(dev \+(\S+), \+(\S+) over floret alone: "
-                       r"test p (\S+), \[seeds\]\(benchmarks/conll2003/floret_pretrain/README\.md\)\)", readme_words())
-    assert quoted, "the README's sentence on floret with pretraining on CoNLL-2003 moved or changed its wording"
-    (both,) = srsly.read_json(BENCHMARKS / "conll2003" / "floret_pretrain" / "compare.json")["seed_groups"]
-    levers = srsly.read_json(BENCHMARKS / "conll2003" / "levers" / "results.json")
-    summary = levers["summary"]
-    assert [float(figure) for figure in quoted.groups()] == [
-        round(100 * both["f"]["mean"], 2),
-        round(100 * (both["dev_score"]["mean"] - summary["template"]["dev_score"]["mean"]), 2),
-        round(100 * (both["dev_score"]["mean"] - summary["unlabelled_floret"]["dev_score"]["mean"]), 2),
-        round(welch_t_test(both["f_by_seed"], f_by_seed(levers, "unlabelled_floret"))["p"], 2)]
-    assert both["seeds"] == summary["unlabelled_floret"]["seeds"] == [0, 1, 2]
-    assert "avx512f" in levers["environment"]["cpu_flags"]
+    assert seed_group(compare, "floret")["f_by_seed"] == f_by_seed(levers, "unlabelled_floret")
+    assert seed_group(compare, "floret-pretrain")["best_on_dev"]
 
 
 def test_readme_quotes_the_annotation_rounds_as_their_tables_measured_them() -> None:
@@ -170,22 +133,20 @@ def test_readme_quotes_beam_search_with_floret_vectors_on_lener_br_as_its_seed_r
     """beam_floret/compare.json holds the combination's runs and beam search's alone
     (the runs of beam/compare.json); the greedy `cnn` they are measured against is
     the levers table's template, same seeds, data, budget and CPU kind."""
-    quoted = re.search(r"Beam search with floret vectors: LeNER-Br (\S+) \(dev \+(\S+) over `cnn`, test p (\S+); "
-                       r"beam alone (\S+), \[seeds\]\(benchmarks/lener_br/beam_floret/README\.md\)\)", readme_words())
+    quoted = re.search(r"beam search with them (\S+) \(dev \+(\S+), p (\S+)\) at 0\.5× stock one text at a time",
+                       readme_words())
     assert quoted, "the README's sentence on beam search moved or changed its wording"
     compare = srsly.read_json(BENCHMARKS / "lener_br" / "beam_floret" / "compare.json")
-    groups = {tuple(group["runs"]): group for group in compare["seed_groups"]}
-    both = groups[("beam-floret-s0", "beam-floret-s1", "beam-floret-s2")]
-    beam = groups[("beam-s0", "beam-s1", "beam-s2")]
+    both, beam = seed_group(compare, "beam-floret"), seed_group(compare, "beam")
     (beam_table,) = srsly.read_json(BENCHMARKS / "lener_br" / "beam" / "compare.json")["seed_groups"]
     assert beam["f_by_seed"] == beam_table["f_by_seed"] and both["best_on_dev"]
     levers = srsly.read_json(BENCHMARKS / "lener_br" / "levers" / "results.json")
     assert [float(figure) for figure in quoted.groups()] == [
         round(100 * both["f"]["mean"], 2),
         round(100 * (both["dev_score"]["mean"] - levers["summary"]["template"]["dev_score"]["mean"]), 2),
-        round(welch_t_test(both["f_by_seed"], f_by_seed(levers, "template"))["p"], 2),
-        round(100 * beam["f"]["mean"], 2)]
+        dev_p(group_dev_by_seed(compare, both), by_seed(levers, "template", "dev_score"))]
     assert both["seeds"] == beam["seeds"] == levers["summary"]["template"]["seeds"] == [0, 1, 2]
+    assert "0.51-0.52× stock efficiency one text at a time" in readme_words(BENCHMARKS / "README.md")
     assert "avx512f" in levers["environment"]["cpu_flags"]
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
 
@@ -275,3 +236,73 @@ def test_benchmarks_readme_quotes_the_hidden_layer_with_floret_vectors_at_five_s
         round(welch_t_test(group_dev_by_seed(compare, wide), group_dev_by_seed(compare, floret))["p"], 2),
         *(round(100 * group["f"][key], 2) for group in (wide, floret) for key in ("mean", "std"))]
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
+
+
+# benchmarks/README.md's summary of every lever measured on the AVX-512 CPU kind:
+# (dataset, the system's name in the table, where its runs are: a levers-table system
+# or a compare.json folder and seed group).
+LEVERS_TABLE = (("stock efficiency", "stock-efficiency"), ("template (`cnn`)", "template"),
+                ("floret vectors", "unlabelled_floret"), ("pretraining", "pretrain"), ("silver data", "distill"),
+                ("floret + silver data", "unlabelled_floret_distill"))
+NER_MODEL = (("NER hidden layer 128", "hidden128"), ("entity context in the state", "context"))
+LEVER_ROWS = [
+    *(("lener_br", name, ("levers", system)) for name, system in LEVERS_TABLE),
+    ("lener_br", "floret + pretraining", ("floret_pretrain", "floret-pretrain")),
+    ("lener_br", "beam search", ("beam", "beam")),
+    ("lener_br", "beam search + floret", ("beam_floret", "beam-floret")),
+    *(("lener_br", name, ("ner_model", group)) for name, group in NER_MODEL),
+    *(("conll2003", name, ("levers", system)) for name, system in LEVERS_TABLE),
+    ("conll2003", "floret + pretraining", ("floret_pretrain", "floret-pretrain")),
+    *(("conll2003", name, ("ner_model", group)) for name, group in NER_MODEL),
+]
+
+
+def spread(values: list) -> str:
+    """Mean ± standard deviation in points, as the tables print it; one value alone."""
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f}"
+    mean = sum(values) / len(values)
+    std = (sum((value - mean) ** 2 for value in values) / (len(values) - 1)) ** 0.5
+    return f"{100 * mean:.2f} ± {100 * std:.2f}"
+
+
+def signed(points: float) -> str:
+    return f"{points:+.2f}".replace("-", "\u2212")
+
+
+def expected_lever_row(dataset: str, name: str, source: tuple) -> list:
+    """The summary row's cells from the committed runs: seeds, dev F1, the dev
+    difference from the levers table's template (Welch p on the seeds), test F1."""
+    levers = srsly.read_json(BENCHMARKS / dataset / "levers" / "results.json")
+    template_dev = by_seed(levers, "template", "dev_score")
+    folder, system = source
+    if folder == "levers":
+        seeds = [run["seed"] for run in sorted(levers["runs"], key=lambda run: run["seed"]) if run["system"] == system]
+        dev, test = by_seed(levers, system, "dev_score"), f_by_seed(levers, system)
+    else:
+        compare = srsly.read_json(BENCHMARKS / dataset / folder / "compare.json")
+        group = seed_group(compare, system)
+        seeds, dev, test = group["seeds"], group_dev_by_seed(compare, group), group["f_by_seed"]
+    if system == "template":
+        difference = ""
+    else:
+        difference = signed(round(100 * (sum(dev) / len(dev) - sum(template_dev) / len(template_dev)), 2))
+        if len(dev) > 1:
+            p = welch_t_test(dev, template_dev)["p"]
+            difference += f" ({p:.3f})" if p < 0.01 else f" ({p:.2f})"
+    return [DATASET_NAMES[dataset], name, ", ".join(map(str, seeds)), spread(dev), difference, spread(test)]
+
+
+def test_benchmarks_readme_summary_of_every_lever_is_what_the_runs_measured() -> None:
+    """Every figure of the summary table, from the levers tables and the compare.json
+    files beside them; all of them trained on the same CPU kind."""
+    text = (BENCHMARKS / "README.md").read_text(encoding="utf8")
+    section = text[text.index("## Every lever on one CPU kind, in one table"):text.index("## Annotation rounds")]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")][:6] for line in section.splitlines()
+            if line.startswith(("| LeNER-Br |", "| CoNLL-2003 |"))]
+    assert rows == [expected_lever_row(*row) for row in LEVER_ROWS]
+    for dataset in ("lener_br", "conll2003"):
+        assert "avx512f" in srsly.read_json(BENCHMARKS / dataset / "levers" / "results.json")["environment"]["cpu_flags"]
+        for folder in {folder for row_dataset, _, (folder, _) in LEVER_ROWS if row_dataset == dataset} - {"levers"}:
+            compare = srsly.read_json(BENCHMARKS / dataset / folder / "compare.json")
+            assert all("avx512f" in run["cpu_kind"] for run in compare["runs"]), folder
