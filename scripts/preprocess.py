@@ -375,7 +375,7 @@ def _read_file(path: Path, group: str, settings: Settings, cleaner: Cleaner, ded
     return {"split": group, "format": fmt,
             "tag_scheme": stats.tag_scheme, "records": records, "entities": entities,
             "records_kept": kept, "entities_kept": kept_entities,
-            "removed_characters": dict(stats.removed_characters),
+            "encoding": stats.encoding, "removed_characters": dict(stats.removed_characters),
             "shared_token_prefix": stats.shared_prefix(), "stripped_prefix": stats.stripped_prefix,
             "tokens_with_spaces": stats.spaced_tokens and {
                 "count": stats.spaced_tokens, "first": dict(zip(("line", "token"), stats.first_spaced_token or ()))},
@@ -470,6 +470,8 @@ def _print_summary(report: Dict[str, Any]) -> None:
         msg.warn(f"Not read: {item['path']}: {item['reason']}"
                  + (f" ({item['read_with']})" if item.get("read_with") else ""))
     for source in report["sources"]:
+        if source["encoding"] != "UTF-8":
+            msg.info(f"Read {source['path']} as {source['encoding']}, which its byte-order mark announces")
         for char, n in source["removed_characters"].items():
             msg.warn(f"Removed {n} invisible character(s) {char} from {source['path']}")
         shared = source.get("shared_token_prefix")

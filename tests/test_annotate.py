@@ -13,7 +13,8 @@ import pytest
 import srsly
 
 from scripts import annotate as annotate_step
-from scripts.lib.annotation import input_files
+from scripts.lib.annotation import Skipped, input_files, read_documents
+from scripts.lib.readers import NO_BOM_HINT
 from scripts.lib.files import process_alive
 from scripts.lib.processes import DaskCluster
 from scripts.lib.errors import UserError
@@ -61,6 +62,24 @@ def test_jsonl_txt_and_gz_with_fields_passed_through(model: Path, tmp_path: Path
     manifest = srsly.read_json(tmp_path / "out" / "annotate.json")
     assert manifest["counts"] == {"documents": 3, "entities": 4, "shards": 2, "shards_reused": 0}
     assert "Not read:" in result.stdout and not (tmp_path / ".out.work").exists()
+
+
+@pytest.mark.parametrize("per_line", [True, False], ids=["per line", "per file"])
+def test_new_text_in_utf16_with_its_mark_reads_as_utf8_and_without_it_is_named(tmp_path: Path,
+                                                                              per_line: bool) -> None:
+    """Text saved by a Windows tool (PowerShell's `>` writes UTF-16 with a byte-order
+    mark) gives the documents of the UTF-8 file; without its mark, a bad record."""
+    text = "A ministra Ana Costa visitou Lisboa.\r\nO Banco do Brasil abriu em São Paulo.\r\n"
+    read = {}
+    for name, content in (("utf8", text.encode("utf8")), ("utf16", text.encode("utf-16")),
+                          ("no-mark", text.encode("utf-16-le"))):
+        path = tmp_path / f"{name}.txt"
+        path.write_bytes(content)
+        skipped: List[Skipped] = []
+        read[name] = ([(d.text, d.line) for d in read_documents(path, per_line, 10 ** 6, skipped, "skip", "x.txt")],
+                      [(s.line, s.cause) for s in skipped])
+    assert read["utf16"] == read["utf8"] and read["utf8"][0] and not read["utf8"][1]
+    assert read["no-mark"][0] == [] and read["no-mark"][1][0] == (1, NO_BOM_HINT)
 
 
 def test_one_document_per_line_and_two_processes_give_the_same_output(model: Path, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Someone else's data: every file read or reported, repairs made loudly, one-line
 failures, and nothing trained on other than what the user gave."""
 
+import codecs
 import gzip
 import json
 from pathlib import Path
@@ -15,7 +16,7 @@ from scripts.lib.cleaning import Cleaner, SentenceJoiner, label_warnings
 from scripts.lib.doc_source import source_line
 from scripts.lib.errors import UserError, check_plain_name
 from scripts.lib.files import remove_leftovers
-from scripts.lib.readers import FileStats, ReadOptions, iter_records, read_records
+from scripts.lib.readers import FileStats, ReadOptions, TranscodedFile, iter_records, read_records
 from scripts.preprocess import discover, parse_split_files, split_of
 from scripts.train import run_lock
 
@@ -56,6 +57,83 @@ def test_bom_and_zero_width_characters_on_any_line_are_removed_and_counted(tmp_p
     assert stats.removed_characters == {"U+FEFF": 2, "U+200B": 1}
     jsonl = write_lines(tmp_path / "b.jsonl", ['{"text": "a"}', '\ufeff{"text": "b"}'])
     assert [r.text for r in read_records(jsonl)] == ["a", "b"]
+
+
+# Encodings ------------------------------------------------------------------------------
+
+CONLL_TEXT = "Ana B-PER\nmora O\nem O\nSão B-LOC\nPaulo I-LOC\n\nA O\nPetrobras B-ORG\ncresceu O\n"
+JSONL_TEXT = ('{"text": "Ana mora em São Paulo.", "entities": [[0, 3, "PER"], [12, 21, "LOC"]]}\r\n'
+              '\n{"text": "A Petrobras 🛢 cresceu.", "entities": [[2, 11, "ORG"]]}\n')
+JSON_TEXT = ('[{"text": "Ana mora em São Paulo.", "entities": [[0, 3, "PER"], [12, 21, "LOC"]]},\r\n'
+             ' {"text": "A Petrobras 🛢 cresceu.", "entities": [[2, 11, "ORG"]]}]\n')
+ENCODINGS = [("UTF-16LE", codecs.BOM_UTF16_LE, "utf-16-le"), ("UTF-16BE", codecs.BOM_UTF16_BE, "utf-16-be"),
+             ("UTF-32LE", codecs.BOM_UTF32_LE, "utf-32-le"), ("UTF-32BE", codecs.BOM_UTF32_BE, "utf-32-be")]
+
+
+def read_with_stats(path: Path) -> tuple:
+    stats = FileStats()
+    records = [(r.line, r.text, r.words, r.entities) for r in iter_records(path, ReadOptions(), stats)]
+    return records, stats
+
+
+@pytest.mark.parametrize("name, mark, codec", ENCODINGS, ids=[e[0] for e in ENCODINGS])
+@pytest.mark.parametrize("suffix, text", [(".conll", CONLL_TEXT), (".jsonl", JSONL_TEXT), (".json", JSON_TEXT),
+                                          (".conll.gz", CONLL_TEXT)])
+def test_a_byte_order_mark_announces_utf16_or_utf32_and_the_records_are_the_utf8_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, mark: bytes, codec: str, suffix: str,
+        text: str) -> None:
+    # Chunks of a few bytes: characters and line ends fall across chunk boundaries.
+    monkeypatch.setattr(TranscodedFile, "chunk_size", 7)
+    utf8 = tmp_path / f"utf8{suffix}"
+    other = tmp_path / f"other{suffix}"
+    encoded = mark + text.encode(codec)
+    utf8.write_bytes(gzip.compress(text.encode("utf8")) if suffix.endswith(".gz") else text.encode("utf8"))
+    other.write_bytes(gzip.compress(encoded) if suffix.endswith(".gz") else encoded)
+    expected, utf8_stats = read_with_stats(utf8)
+    records, stats = read_with_stats(other)
+    assert records == expected and len(records) == 2
+    assert (utf8_stats.encoding, stats.encoding) == ("UTF-8", name)
+    assert not stats.removed_characters  # the mark is the encoding's, not a character of the text
+
+
+@pytest.mark.parametrize("suffix, text", [(".conll", CONLL_TEXT), (".jsonl", JSONL_TEXT), (".json", JSON_TEXT)])
+def test_utf16_without_its_byte_order_mark_is_one_line_naming_the_cause(tmp_path: Path, suffix: str,
+                                                                       text: str) -> None:
+    path = tmp_path / f"windows{suffix}"
+    path.write_bytes(text.encode("utf-16-le"))
+    with pytest.raises(UserError, match=rf"windows{suffix}:1: holds NUL characters: a UTF-16 or UTF-32 file "
+                                        "without a byte-order mark\\? Re-save it as UTF-8"):
+        read_records(path)
+
+
+def test_broken_utf16_names_the_line_and_the_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "broken.conll"
+    path.write_bytes(codecs.BOM_UTF16_LE + "Ana B-PER\nmora O\n".encode("utf-16-le") + b"\x41")  # an odd byte
+    with pytest.raises(UserError, match=r"broken.conll:3: not valid UTF-16LE \(truncated data\), which its "
+                                        "byte-order mark announces"):
+        read_records(path)
+
+
+def test_preprocess_reports_the_encoding_and_writes_the_utf8_files_corpus(tmp_path: Path) -> None:
+    corpora = {}
+    for name, encode in (("utf8", lambda t: t.encode("utf8")), ("utf16", lambda t: t.encode("utf-16"))):
+        data = tmp_path / name
+        for split in ("train", "dev", "test"):
+            (data / f"{split}.conll").parent.mkdir(exist_ok=True)
+            (data / f"{split}.conll").write_bytes(encode(CONLL_TEXT) if split == "train" else CONLL_TEXT.encode())
+        result = preprocess(data, tmp_path / f"out-{name}", "--n-sents", "1", "--dedupe", "none")
+        assert result.returncode == 0, result.stderr
+        report = srsly.read_json(tmp_path / f"out-{name}" / "data_report.json")
+        corpora[name] = [(doc.text, [(e.text, e.label_) for e in doc.ents]) for doc in DocBin().from_disk(
+            tmp_path / f"out-{name}" / "train.spacy").get_docs(spacy.blank("pt").vocab)]
+        encodings = {Path(source["path"]).name: source["encoding"] for source in report["sources"]}
+        announced = "as UTF-16LE, which its byte-order mark announces"
+        if name == "utf16":
+            assert encodings == {"train.conll": "UTF-16LE", "dev.conll": "UTF-8", "test.conll": "UTF-8"}
+            assert announced in result.stdout
+        else:
+            assert set(encodings.values()) == {"UTF-8"} and announced not in result.stdout
+    assert corpora["utf16"] == corpora["utf8"] and len(corpora["utf8"]) == 2
 
 
 def test_gzip_files_are_read_transparently(tmp_path: Path) -> None:

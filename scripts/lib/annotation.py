@@ -22,7 +22,7 @@ from wasabi import msg
 from .entities import entity_records
 from .errors import UserError, die_with_parent
 from .files import md5_file
-from .readers import binary_lines, data_suffix
+from .readers import NO_BOM_HINT, binary_lines, data_suffix
 
 SUFFIXES = (".txt", ".jsonl")
 BAD_INPUT_POLICIES = ("skip", "stop")
@@ -89,9 +89,14 @@ def read_documents(path: Path, per_line: bool, max_length: int, skipped: List[Sk
         try:
             text = raw.decode("utf8").lstrip("\ufeff")
         except UnicodeDecodeError as err:
-            bad(raw[: err.start].count(b"\n") + 1, "not valid UTF-8")
+            if b"\0" in raw:
+                bad(raw[: raw.index(b"\0")].count(b"\n") + 1, NO_BOM_HINT)
+            else:
+                bad(raw[: err.start].count(b"\n") + 1, "not valid UTF-8")
             return
-        if len(text) > max_length:
+        if "\0" in text:
+            bad(text.count("\n", 0, text.index("\0")) + 1, NO_BOM_HINT)
+        elif len(text) > max_length:
             bad(1, f"text of {len(text):,} characters is longer than the pipeline's max_length "
                    f"({max_length:,})")
         elif text.strip():
@@ -101,7 +106,10 @@ def read_documents(path: Path, per_line: bool, max_length: int, skipped: List[Sk
         try:
             line = raw_line.decode("utf8").rstrip("\r\n").lstrip("\ufeff")
         except UnicodeDecodeError:
-            bad(number, "not valid UTF-8")
+            bad(number, NO_BOM_HINT if b"\0" in raw_line else "not valid UTF-8")
+            continue
+        if "\0" in line:
+            bad(number, NO_BOM_HINT)
             continue
         if not line.strip():
             continue

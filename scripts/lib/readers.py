@@ -12,12 +12,15 @@ Formats (detected from the file name and first record, or named explicitly):
   lines between sentences, IOB1/IOB2/BILUO tags, optional `-DOCSTART-` lines.
 - `spacy`: spaCy's own DocBin (`.spacy`).
 - `spacy_json`: spaCy v2 JSON training files, read with spaCy's own converter.
-Structural problems (invalid UTF-8, malformed lines, offsets outside the text,
+Every format is read as UTF-8, or as UTF-16 or UTF-32 where a byte-order mark
+announces it (Windows tools write such files). Structural problems (invalid
+UTF-8, NUL characters, malformed lines, offsets outside the text,
 invalid tag sequences in a strict scheme) raise `UserError` naming the file and
 line; annotation problems that a policy can fix or drop are left to
 `scripts.cleaning`.
 """
 
+import codecs
 import gzip
 import json
 import re
@@ -25,7 +28,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
+from typing import IO, Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from .errors import UserError
 from .review_tasks import carried_id
@@ -53,6 +56,14 @@ MAX_PREFIXES = 1000
 BOM = "\ufeff"
 EDGE_INVISIBLES = "\u200b\u2060" + BOM
 INVISIBLE = re.compile(f"[{EDGE_INVISIBLES}]")
+# Byte-order marks that announce an encoding other than UTF-8, longest first (a
+# UTF-32LE mark begins with the UTF-16LE one); the name is what the report says.
+ANNOUNCED_ENCODINGS = (("UTF-32LE", codecs.BOM_UTF32_LE), ("UTF-32BE", codecs.BOM_UTF32_BE),
+                       ("UTF-16LE", codecs.BOM_UTF16_LE), ("UTF-16BE", codecs.BOM_UTF16_BE))
+# NUL never occurs in these formats' text: a UTF-16 or UTF-32 file without a
+# byte-order mark reads as UTF-8 with a NUL beside every ASCII character.
+NO_BOM_HINT = ("holds NUL characters: a UTF-16 or UTF-32 file without a byte-order mark? "
+               "Re-save it as UTF-8")
 # A CoNLL line with more columns than this is running text, not token columns.
 MAX_COLUMNS = 64
 
@@ -102,6 +113,7 @@ class FileStats:
     """What reading one file found beyond its records, for the data report."""
 
     removed_characters: Counter = field(default_factory=Counter)
+    encoding: str = "UTF-8"  # or the UTF-16/UTF-32 its byte-order mark announced
     tag_scheme: Optional[str] = None  # CoNLL: the scheme the tags were checked against
     # CoNLL tokens: how many, their "xx:" prefixes, prefixes stripped, and tokens
     # holding whitespace (spaCy's tokenizer never predicts on such a token).
@@ -161,6 +173,7 @@ def iter_records(path: Path, options: ReadOptions, stats: Optional[FileStats] = 
     """Stream the records of one file, checking its structure as it goes."""
     check_options(options)
     stats = stats if stats is not None else FileStats()
+    stats.encoding = file_encoding(path)
     fmt = detect_format(path) if options.format == "auto" else options.format
     if fmt == "conll":
         records = read_conll(path, options.tag_column, options.tag_scheme, stats, options.strip_prefix)
@@ -248,9 +261,71 @@ def _record_format(record: object) -> str:
     return "jsonl"
 
 
-def open_binary(path: Path) -> IO[bytes]:
-    """Open a data file for reading bytes, decompressing a `.gz` on the fly."""
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+class TranscodedFile:
+    """A file in the UTF-16 or UTF-32 its byte-order mark announces, read as UTF-8
+    bytes (without the mark), in lines that end at "\\n" as a binary file's do."""
+
+    chunk_size = 1 << 16
+
+    def __init__(self, raw: IO[bytes], encoding: str, path: Path) -> None:
+        self.raw, self.encoding, self.path = raw, encoding, path
+
+    def __enter__(self) -> "TranscodedFile":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.raw.close()
+
+    def __iter__(self) -> Iterator[bytes]:
+        # "utf-16"/"utf-32" read the byte order from the mark and drop it.
+        decoder = codecs.getincrementaldecoder(self.encoding[:6].lower())()
+        pending, lines = "", 0
+        try:
+            for chunk in iter(lambda: self.raw.read(self.chunk_size), b""):
+                pending += decoder.decode(chunk)
+                *complete, pending = pending.split("\n")
+                for line in complete:
+                    lines += 1
+                    yield (line + "\n").encode("utf8")
+            pending += decoder.decode(b"", final=True)
+        except UnicodeDecodeError as err:
+            raise UserError(f"not valid {self.encoding} ({err.reason}), which its byte-order mark announces; "
+                            "re-save the file as UTF-8", self.path, lines + 1) from None
+        if pending:
+            yield pending.encode("utf8")
+
+    def read(self) -> bytes:
+        return b"".join(self)
+
+
+def _open_raw(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")  # type: ignore[return-value]
+
+
+def _announced_encoding(raw: IO[bytes]) -> Optional[str]:
+    head = raw.peek(4)[:4]  # type: ignore[attr-defined]  # buffered and gzip files peek
+    return next((name for name, mark in ANNOUNCED_ENCODINGS if head.startswith(mark)), None)
+
+
+def open_binary(path: Path) -> Union[IO[bytes], TranscodedFile]:
+    """Open a data file for reading UTF-8 bytes: a `.gz` decompressed on the fly,
+    a file whose byte-order mark announces UTF-16 or UTF-32 transcoded."""
+    raw = _open_raw(path)
+    try:
+        encoding = _announced_encoding(raw)
+    except BaseException:
+        raw.close()
+        raise
+    return raw if encoding is None else TranscodedFile(raw, encoding, path)
+
+
+def file_encoding(path: Path) -> str:
+    """The encoding a data file is read in: UTF-8 unless a byte-order mark says otherwise."""
+    try:
+        with _open_raw(path) as raw:
+            return _announced_encoding(raw) or "UTF-8"
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise UserError(f"not a readable gzip file ({err})", path) from None
 
 
 def read_bytes(path: Path) -> bytes:
@@ -279,8 +354,10 @@ def _decoded_lines(path: Path, stats: FileStats) -> Iterator[Tuple[int, str]]:
         try:
             line = raw_line.decode("utf8").rstrip("\r\n")
         except UnicodeDecodeError as err:
-            raise UserError(f"not valid UTF-8 (byte {err.start + 1} of the line); "
-                            "re-save the file as UTF-8", path, number) from None
+            raise UserError(NO_BOM_HINT if b"\0" in raw_line else f"not valid UTF-8 (byte {err.start + 1} of the "
+                            "line); re-save the file as UTF-8", path, number) from None
+        if "\0" in line:
+            raise UserError(NO_BOM_HINT, path, number)
         if BOM in line:
             line = stats.remove_invisibles(line, strip_edges=False)
         any_content = any_content or bool(line.strip())
@@ -362,8 +439,12 @@ def iter_json_array(path: Path) -> Iterator[Tuple[int, object]]:
     try:
         text = raw.decode("utf8").lstrip(BOM)
     except UnicodeDecodeError as err:
+        if b"\0" in raw:
+            raise UserError(NO_BOM_HINT, path, raw[: raw.index(b"\0")].count(b"\n") + 1) from None
         raise UserError(f"not valid UTF-8 (byte {err.start + 1} of the file); re-save it as UTF-8",
                         path, raw[: err.start].count(b"\n") + 1) from None
+    if "\0" in text:
+        raise UserError(NO_BOM_HINT, path, text.count("\n", 0, text.index("\0")) + 1)
     decoder = json.JSONDecoder()
     position = _skip_space(text, 0)
     if not text.strip():
