@@ -68,17 +68,20 @@ def test_jsonl_txt_and_gz_with_fields_passed_through(model: Path, tmp_path: Path
 def test_new_text_in_utf16_with_its_mark_reads_as_utf8_and_without_it_is_named(tmp_path: Path,
                                                                               per_line: bool) -> None:
     """Text saved by a Windows tool (PowerShell's `>` writes UTF-16 with a byte-order
-    mark) gives the documents of the UTF-8 file; without its mark, a bad record."""
+    mark) gives the documents of the UTF-8 file; without its mark, a bad record.
+    Carriage returns alone (classic Mac OS) end lines as line feeds do."""
     text = "A ministra Ana Costa visitou Lisboa.\r\nO Banco do Brasil abriu em São Paulo.\r\n"
     read = {}
     for name, content in (("utf8", text.encode("utf8")), ("utf16", text.encode("utf-16")),
-                          ("no-mark", text.encode("utf-16-le"))):
+                          ("no-mark", text.encode("utf-16-le")), ("cr", text.replace("\r\n", "\r").encode("utf8"))):
         path = tmp_path / f"{name}.txt"
         path.write_bytes(content)
         skipped: List[Skipped] = []
         read[name] = ([(d.text, d.line) for d in read_documents(path, per_line, 10 ** 6, skipped, "skip", "x.txt")],
                       [(s.line, s.cause) for s in skipped])
     assert read["utf16"] == read["utf8"] and read["utf8"][0] and not read["utf8"][1]
+    if per_line:  # carriage returns alone end lines too; a whole file keeps its bytes
+        assert read["cr"] == read["utf8"]
     assert read["no-mark"][0] == [] and read["no-mark"][1][0] == (1, NO_BOM_HINT)
 
 

@@ -96,6 +96,17 @@ def test_a_byte_order_mark_announces_utf16_or_utf32_and_the_records_are_the_utf8
     assert not stats.removed_characters  # the mark is the encoding's, not a character of the text
 
 
+@pytest.mark.parametrize("ending", ["\r", "\r\n"], ids=["CR", "CRLF"])
+@pytest.mark.parametrize("suffix, text", [(".conll", CONLL_TEXT), (".jsonl", JSONL_TEXT.replace("\r\n", "\n"))])
+def test_carriage_returns_end_lines_as_line_feeds_do(tmp_path: Path, ending: str, suffix: str, text: str) -> None:
+    """Classic Mac OS line ends (spreadsheet exports still write them): the same
+    records, on the same line numbers, as the file with line feeds."""
+    unix, other = tmp_path / f"unix{suffix}", tmp_path / f"other{suffix}"
+    unix.write_bytes(text.encode("utf8"))
+    other.write_bytes(text.replace("\n", ending).encode("utf8"))
+    assert read_with_stats(other)[0] == read_with_stats(unix)[0]
+
+
 @pytest.mark.parametrize("suffix, text", [(".conll", CONLL_TEXT), (".jsonl", JSONL_TEXT), (".json", JSON_TEXT)])
 def test_utf16_without_its_byte_order_mark_is_one_line_naming_the_cause(tmp_path: Path, suffix: str,
                                                                        text: str) -> None:

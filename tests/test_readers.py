@@ -39,10 +39,15 @@ def test_jsonl_structural_errors_name_file_and_line(tmp_path: Path, line: str, c
         assert cause in message
 
 
-def test_invalid_utf8_names_the_line(tmp_path: Path) -> None:
+def test_invalid_utf8_names_the_line_the_byte_and_the_word_as_windows_1252_reads_it(tmp_path: Path) -> None:
     path = tmp_path / "latin1.jsonl"
     path.write_bytes('{"text": "ok"}\n{"text": "São Paulo"}\n'.encode("latin-1"))
-    with pytest.raises(UserError, match=r"latin1.jsonl:2: not valid UTF-8"):
+    with pytest.raises(UserError, match=r"latin1.jsonl:2: not valid UTF-8 \(byte 12 of the line, 0xE3; as "
+                                        r"Windows-1252 it reads 'São'\); re-save the file as UTF-8$"):
+        read_records(path)
+    # 0x81 means nothing in Windows-1252: only the byte is named.
+    path.write_bytes(b'{"text": "a\x81b"}\n')
+    with pytest.raises(UserError, match=r"latin1.jsonl:1: not valid UTF-8 \(byte 12 of the line, 0x81\); re-save"):
         read_records(path)
 
 

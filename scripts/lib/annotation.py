@@ -22,7 +22,7 @@ from wasabi import msg
 from .entities import entity_records
 from .errors import UserError, die_with_parent
 from .files import md5_file
-from .readers import NO_BOM_HINT, binary_lines, data_suffix
+from .readers import NO_BOM_HINT, binary_lines, data_suffix, invalid_utf8
 
 SUFFIXES = (".txt", ".jsonl")
 BAD_INPUT_POLICIES = ("skip", "stop")
@@ -92,7 +92,7 @@ def read_documents(path: Path, per_line: bool, max_length: int, skipped: List[Sk
             if b"\0" in raw:
                 bad(raw[: raw.index(b"\0")].count(b"\n") + 1, NO_BOM_HINT)
             else:
-                bad(raw[: err.start].count(b"\n") + 1, "not valid UTF-8")
+                bad(raw[: err.start].count(b"\n") + 1, invalid_utf8(raw, err.start, "file"))
             return
         if "\0" in text:
             bad(text.count("\n", 0, text.index("\0")) + 1, NO_BOM_HINT)
@@ -105,8 +105,8 @@ def read_documents(path: Path, per_line: bool, max_length: int, skipped: List[Sk
     for number, raw_line in binary_lines(path):
         try:
             line = raw_line.decode("utf8").rstrip("\r\n").lstrip("\ufeff")
-        except UnicodeDecodeError:
-            bad(number, NO_BOM_HINT if b"\0" in raw_line else "not valid UTF-8")
+        except UnicodeDecodeError as err:
+            bad(number, NO_BOM_HINT if b"\0" in raw_line else invalid_utf8(raw_line, err.start, "line"))
             continue
         if "\0" in line:
             bad(number, NO_BOM_HINT)

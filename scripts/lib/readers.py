@@ -13,7 +13,7 @@ Formats (detected from the file name and first record, or named explicitly):
 - `spacy`: spaCy's own DocBin (`.spacy`).
 - `spacy_json`: spaCy v2 JSON training files, read with spaCy's own converter.
 Every format is read as UTF-8, or as UTF-16 or UTF-32 where a byte-order mark
-announces it (Windows tools write such files). Structural problems (invalid
+announces it (Windows tools write such files); lines end in LF, CRLF or CR. Structural problems (invalid
 UTF-8, NUL characters, malformed lines, offsets outside the text,
 invalid tag sequences in a strict scheme) raise `UserError` naming the file and
 line; annotation problems that a policy can fix or drop are left to
@@ -64,6 +64,10 @@ ANNOUNCED_ENCODINGS = (("UTF-32LE", codecs.BOM_UTF32_LE), ("UTF-32BE", codecs.BO
 # byte-order mark reads as UTF-8 with a NUL beside every ASCII character.
 NO_BOM_HINT = ("holds NUL characters: a UTF-16 or UTF-32 file without a byte-order mark? "
                "Re-save it as UTF-8")
+# Where a file is not UTF-8, the word around the first bad byte as Windows-1252
+# (Latin-1 with curly quotes: what Excel and older Windows tools write) tells
+# the user which encoding to convert from.
+LIKELY_LEGACY_ENCODING = "cp1252"
 # A CoNLL line with more columns than this is running text, not token columns.
 MAX_COLUMNS = 64
 
@@ -338,12 +342,42 @@ def read_bytes(path: Path) -> bytes:
 
 def binary_lines(path: Path) -> Iterator[Tuple[int, bytes]]:
     """Yield (line number, raw line) of a file, `.gz` decompressed on the fly; a
-    broken gzip file is a one-line error."""
+    broken gzip file is a one-line error. A carriage return alone ends a line
+    too (classic Mac OS, spreadsheet exports), as Python's universal newlines and
+    text editors have it, so line numbers are the ones an editor shows."""
     try:
         with open_binary(path) as file_:
-            yield from enumerate(file_, start=1)
+            number = 0
+            for raw_line in file_:
+                ending = 2 if raw_line.endswith(b"\r\n") else 1 if raw_line.endswith((b"\n", b"\r")) else 0
+                body = raw_line[:len(raw_line) - ending]
+                if b"\r" not in body:
+                    number += 1
+                    yield number, raw_line
+                    continue
+                *parts, last = body.split(b"\r")
+                for part in parts:
+                    number += 1
+                    yield number, part + b"\r"
+                number += 1
+                yield number, last + raw_line[len(body):]
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:
         raise UserError(f"not a readable gzip file ({err})", path) from None
+
+
+def invalid_utf8(raw: bytes, position: int, unit: str) -> str:
+    """Why `raw` is not UTF-8 at byte `position` of its `unit` (line, file): the byte,
+    and the word around it as Windows-1252 reads it, if it does."""
+    start = max(raw.rfind(separator, 0, position) for separator in (b" ", b"\t", b'"', b"\n")) + 1
+    ends = [end for end in (raw.find(separator, position) for separator in (b" ", b"\t", b'"', b"\r", b"\n"))
+            if end != -1]
+    word = raw[start:min(ends, default=len(raw))][:40]
+    try:
+        legacy = f"; as Windows-1252 it reads {word.decode(LIKELY_LEGACY_ENCODING)!r}"
+    except UnicodeDecodeError:
+        legacy = ""
+    return (f"not valid UTF-8 (byte {position + 1} of the {unit}, 0x{raw[position]:02X}{legacy}); "
+            "re-save the file as UTF-8")
 
 
 def _decoded_lines(path: Path, stats: FileStats) -> Iterator[Tuple[int, str]]:
@@ -354,8 +388,8 @@ def _decoded_lines(path: Path, stats: FileStats) -> Iterator[Tuple[int, str]]:
         try:
             line = raw_line.decode("utf8").rstrip("\r\n")
         except UnicodeDecodeError as err:
-            raise UserError(NO_BOM_HINT if b"\0" in raw_line else f"not valid UTF-8 (byte {err.start + 1} of the "
-                            "line); re-save the file as UTF-8", path, number) from None
+            raise UserError(NO_BOM_HINT if b"\0" in raw_line else invalid_utf8(raw_line, err.start, "line"),
+                            path, number) from None
         if "\0" in line:
             raise UserError(NO_BOM_HINT, path, number)
         if BOM in line:
@@ -441,8 +475,7 @@ def iter_json_array(path: Path) -> Iterator[Tuple[int, object]]:
     except UnicodeDecodeError as err:
         if b"\0" in raw:
             raise UserError(NO_BOM_HINT, path, raw[: raw.index(b"\0")].count(b"\n") + 1) from None
-        raise UserError(f"not valid UTF-8 (byte {err.start + 1} of the file); re-save it as UTF-8",
-                        path, raw[: err.start].count(b"\n") + 1) from None
+        raise UserError(invalid_utf8(raw, err.start, "file"), path, raw[: err.start].count(b"\n") + 1) from None
     if "\0" in text:
         raise UserError(NO_BOM_HINT, path, text.count("\n", 0, text.index("\0")) + 1)
     decoder = json.JSONDecoder()
