@@ -42,10 +42,29 @@ def test_tab_separated_token_with_a_space_stays_whole(tmp_path: Path) -> None:
     (["Ana B-PER Costa I-PER"], r"a.conll:1: holds 2 token/tag pairs on one line"),
     (["Ana\tB-PER", "Costa\tx\tI-PER"], r"a.conll:2: 3 columns, but line 1 has 2"),
     ([" ".join(["palavra"] * 500) + " O"], r"a.conll:1: 501 columns on one line: this is running text"),
+    # A spreadsheet's or pandas' table: a header row, a row index.
+    (["token\ttag", "Ana\tB-PER"], r"a.conll:1: tag 'tag' is not O or .* \(a header row\? CoNLL files have none; "
+                                    r"else check the 'tag_column' var\)"),
+    (["\ttoken\ttag", "0\tAna\tB-PER"], r"a.conll:1: empty token \(a header row\? CoNLL files have none\)"),
+    (["Ana\tB-PER", "mora\tX"], r"a.conll:2: tag 'X' is not O or B-/I-/E-/S-/L-/U- followed by a label \(check "
+                                 r"the 'tag_column' var\)$"),
+    (["", *(f"{i}\t{word}\t{tag}" for i, (word, tag) in enumerate([("Ana", "B-PER"), ("mora", "O")] * 10))],
+     r"a.conll:2: the first column, which must hold the tokens, is a number on 100% of the token lines: a row "
+     r"index, as spreadsheets and pandas write\? Remove that column"),
 ])
 def test_column_layout_errors_name_the_line(tmp_path: Path, lines: List[str], cause: str) -> None:
     with pytest.raises(UserError, match=cause):
         read_records(write_lines(tmp_path / "a.conll", lines))
+
+
+def test_numbers_among_the_tokens_are_not_a_row_index(tmp_path: Path) -> None:
+    """Years and amounts are tokens: only a first column of numbers nearly everywhere is an index."""
+    lines = [f"{token}\t{tag}" for token, tag in [("Em", "O"), ("1998", "O"), ("a", "O"), ("TAP", "B-ORG"),
+                                                  ("pagou", "O"), ("30", "O"), ("mil", "O")] * 5]
+    (record,) = read_records(write_lines(tmp_path / "a.conll", lines))
+    assert record.words[:3] == ["Em", "1998", "a"]
+    index = [f"{i}\t{tag}" for i, tag in enumerate(["O"] * 19)]  # too few lines to tell
+    assert read_records(write_lines(tmp_path / "b.conll", index))[0].words[:2] == ["0", "1"]
 
 
 def test_bom_and_zero_width_characters_on_any_line_are_removed_and_counted(tmp_path: Path) -> None:

@@ -68,6 +68,10 @@ NO_BOM_HINT = ("holds NUL characters: a UTF-16 or UTF-32 file without a byte-ord
 # (Latin-1 with curly quotes: what Excel and older Windows tools write) tells
 # the user which encoding to convert from.
 LIKELY_LEGACY_ENCODING = "cp1252"
+# A CoNLL file whose first column is a whole number on this share of at least
+# this many token lines has a row index there, not tokens.
+ROW_INDEX_SHARE = 0.9
+ROW_INDEX_MIN_LINES = 20
 # A CoNLL line with more columns than this is running text, not token columns.
 MAX_COLUMNS = 64
 
@@ -613,6 +617,7 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
     """
     separator: Optional[str] = None
     expected: Optional[Tuple[int, int]] = None  # (columns, line of the first token)
+    token_lines = numeric_first_columns = 0
     for number, line in _decoded_lines(path, stats):
         if separator is None and line.strip():
             separator = "\t" if "\t" in line else " "
@@ -653,17 +658,25 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
                     else "")
             raise UserError(f"{len(columns)} columns, but line {expected[1]} has {expected[0]}"
                             f"{hint}", path, number)
+        header = number == expected[1]  # the first token line
         if not columns[0]:
-            raise UserError("empty token", path, number)
+            raise UserError("empty token" + (" (a header row? CoNLL files have none)" if header else ""), path, number)
         try:
             tag = columns[tag_column]
         except IndexError:
             raise UserError(f"no column {tag_column} (the line has {len(columns)}); check the "
                             "'tag_column' var", path, number) from None
         if not TAG_PATTERN.match(tag):
-            raise UserError(f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label "
-                            "(check the 'tag_column' var)", path, number)
+            raise UserError(f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label ("
+                            + ("a header row? CoNLL files have none; else " if header else "")
+                            + "check the 'tag_column' var)", path, number)
+        token_lines += 1
+        numeric_first_columns += columns[0].isdigit()
         yield number, stats.read_token(columns[0], number, strip_prefix), tag
+    if token_lines >= ROW_INDEX_MIN_LINES and numeric_first_columns >= ROW_INDEX_SHARE * token_lines and expected:
+        raise UserError(f"the first column, which must hold the tokens, is a number on "
+                        f"{numeric_first_columns / token_lines:.0%} of the token lines: a row index, as spreadsheets "
+                        "and pandas write? Remove that column", path, expected[1])
 
 
 def infer_tag_scheme(tags: Iterator[str]) -> str:
