@@ -74,6 +74,50 @@ def test_label_studio_span_outside_text_names_the_task_line(tmp_path: Path) -> N
         read_records(path)
 
 
+def label_studio_task(text: str, *spans: tuple) -> dict:
+    return {"data": {"text": text}, "annotations": [{"result": [
+        {"type": "labels", "value": {"start": start, "end": end, "text": span_text, "labels": [label]}}
+        for start, end, span_text, label in spans]}]}
+
+
+EMOJI_TEXT = "Ótimo 🙂🙂 dia: Ana Costa mora em Lisboa."
+
+
+@pytest.mark.parametrize("name, task", [
+    # JavaScript counts an emoji as two (UTF-16 code units): Label Studio, doccano and Argilla have exported so.
+    ("offsets in UTF-16 code units", label_studio_task(EMOJI_TEXT, (16, 25, "Ana Costa", "PER"),
+                                                       (34, 40, "Lisboa", "LOC"))),
+    ("offsets in UTF-8 bytes", label_studio_task(EMOJI_TEXT, (21, 30, "Ana Costa", "PER"),
+                                                 (39, 45, "Lisboa", "LOC"))),
+    ("offsets in characters with CRLF as one", label_studio_task("Linha um\r\nAna Costa mora\r\nem Lisboa.",
+                                                                 (9, 18, "Ana Costa", "PER"),
+                                                                 (27, 33, "Lisboa", "LOC"))),
+])
+def test_offsets_in_other_units_are_read_by_the_spans_own_text_and_reported(tmp_path: Path, name: str,
+                                                                            task: dict) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([task]), encoding="utf8")
+    (record,) = read_records(path)
+    assert spans(record) == ["Ana Costa/PER", "Lisboa/LOC"]
+    assert [kind for _, kind, _ in record.repairs] == [name, name]
+    # In characters, as the tool should have counted, nothing is repaired.
+    text = task["data"]["text"]
+    fixed = label_studio_task(text, *((text.index(t), text.index(t) + len(t), t, label) for t, label in
+                                      (("Ana Costa", "PER"), ("Lisboa", "LOC"))))
+    path.write_text(json.dumps([fixed]), encoding="utf8")
+    (record,) = read_records(path)
+    assert spans(record) == ["Ana Costa/PER", "Lisboa/LOC"] and record.repairs == []
+
+
+def test_a_span_whose_own_text_no_offset_unit_explains_names_both_texts(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "data.jsonl", [json.dumps(
+        {"text": TEXT, "entities": [{"start": 0, "end": 9, "label": "PER", "text": "Ana Costa"},
+                                    {"start": 10, "end": 14, "label": "LOC", "text": "Lisboa"}]})])
+    with pytest.raises(UserError, match=r"data.jsonl:1: entity \[10, 14, 'LOC'\]: the export gives its text as "
+                                        r"'Lisboa', but the text at those offsets is 'mora'"):
+        read_records(path)
+
+
 def test_broken_json_array_names_the_line(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "export.json", ['[{"data": {"text": "a"}},', '{"data": {"text": "b"}', "]"])
     with pytest.raises(UserError, match=r"export.json:3: not valid JSON"):

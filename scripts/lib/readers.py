@@ -537,7 +537,7 @@ def read_label_studio(path: Path, stats: FileStats) -> Iterator[Record]:
             # Some exports hold a single label as a string rather than a list.
             for label in [labels] if isinstance(labels, str) else labels:
                 raw = [value.get("start"), value.get("end"), label]
-                record.entities.append(_parse_span(raw, record))
+                record.entities.append(_parse_span(raw, record, value.get("text")))
         yield record
 
 
@@ -583,9 +583,49 @@ def _clean_label(label: str, record: Record, line: int) -> str:
     return stripped
 
 
-def _parse_span(raw: object, record: Record) -> CharSpan:
+def _utf16_offset(text: str, offset: int) -> Optional[int]:
+    """The character offset of a UTF-16 code unit offset (as JavaScript counts)."""
+    encoded = text.encode("utf-16-le")
+    try:
+        return len(encoded[: 2 * offset].decode("utf-16-le")) if 0 <= 2 * offset <= len(encoded) else None
+    except UnicodeDecodeError:  # inside a surrogate pair
+        return None
+
+
+def _utf8_offset(text: str, offset: int) -> Optional[int]:
+    """The character offset of a UTF-8 byte offset."""
+    encoded = text.encode("utf8")
+    try:
+        return len(encoded[:offset].decode("utf8")) if 0 <= offset <= len(encoded) else None
+    except UnicodeDecodeError:  # inside a character
+        return None
+
+
+def _lf_offset(text: str, offset: int) -> Optional[int]:
+    """The character offset of an offset into the text with each CRLF counted as one
+    character (as browsers normalise line ends)."""
+    position = 0
+    for index, char in enumerate(text):
+        if position == offset:
+            return index
+        position += not (char == "\r" and text[index + 1 : index + 2] == "\n")
+    return len(text) if position == offset else None
+
+
+# Annotation tools that count offsets in other units than Python's characters
+# (JavaScript's UTF-16 code units before an emoji, bytes, CRLF as one character):
+# where the export also gives each span's text, the offsets it fits are read
+# as such and the repair reported.
+OFFSET_UNITS = (("UTF-16 code units", _utf16_offset), ("UTF-8 bytes", _utf8_offset),
+                ("characters with CRLF as one", _lf_offset))
+
+
+def _parse_span(raw: object, record: Record, declared: Optional[object] = None) -> CharSpan:
+    """One entity as character offsets; `declared` is the span's own text where the
+    export gives it (a "text" key), which the offsets must point at."""
     path, number, text = record.source, record.line, record.text
     if isinstance(raw, dict):
+        declared = raw.get("text")
         raw = [raw.get("start", raw.get("start_offset")), raw.get("end", raw.get("end_offset")),
                raw.get("label")]
     if not (isinstance(raw, (list, tuple)) and len(raw) == 3):
@@ -595,6 +635,18 @@ def _parse_span(raw: object, record: Record) -> CharSpan:
         raise UserError(f"entity {list(raw)!r}: offsets must be integers", path, number)
     if not isinstance(label, str) or not label.strip():
         raise UserError(f"entity {list(raw)!r}: label must be a non-empty string", path, number)
+    if isinstance(declared, str) and declared and text[start:end] != declared:
+        for unit, to_characters in OFFSET_UNITS:
+            converted = to_characters(text, start), to_characters(text, end)
+            if None not in converted and text[converted[0]:converted[1]] == declared:
+                record.repairs.append((number, f"offsets in {unit}",
+                                       f"entity {list(raw)!r} ({declared!r}) read as characters {list(converted)}"))
+                start, end = converted  # type: ignore[assignment]
+                break
+        else:  # no unit fits; offsets outside the text are reported as such below
+            if 0 <= start < end <= len(text):
+                raise UserError(f"entity {list(raw)!r}: the export gives its text as {declared!r}, but the text "
+                                f"at those offsets is {text[start:end]!r}", path, number)
     if not 0 <= start < end <= len(text):
         raise UserError(f"entity {list(raw)!r}: offsets outside the text "
                         f"(0 <= start < end <= {len(text)} expected)", path, number)
