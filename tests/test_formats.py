@@ -45,6 +45,21 @@ def test_doccano_exports(tmp_path: Path, record) -> None:
     assert spans(read) == ["Ana Costa/PER", "Lisboa/LOC"]
 
 
+def test_label_studio_json_min_export(tmp_path: Path) -> None:
+    """Label Studio's JSON-MIN export: flat records, each span with its `labels` list."""
+    path = tmp_path / "project-1-at-2026.json"
+    records = [{"id": 1, "text": TEXT, "annotator": 1, "lead_time": 3.2, "label": [
+        {"start": 0, "end": 9, "text": "Ana Costa", "labels": ["PER"]},
+        {"start": 18, "end": 24, "text": "Lisboa", "labels": ["LOC"]}]}]
+    path.write_text(json.dumps(records), encoding="utf8")
+    (read,) = read_records(path)
+    assert (read.id, spans(read)) == ("1", ["Ana Costa/PER", "Lisboa/LOC"])
+    records[0]["label"][1]["labels"] = ["LOC", "ORG"]
+    path.write_text(json.dumps(records), encoding="utf8")
+    with pytest.raises(UserError, match=r"project-1-at-2026.json:1: entity .*: 2 labels on one span \(one expected\)"):
+        read_records(path)
+
+
 LABEL_STUDIO = [
     {"id": 7, "data": {"text": TEXT}, "annotations": [
         {"was_cancelled": False, "result": [

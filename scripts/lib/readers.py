@@ -625,9 +625,13 @@ def _parse_span(raw: object, record: Record, declared: Optional[object] = None) 
     export gives it (a "text" key), which the offsets must point at."""
     path, number, text = record.source, record.line, record.text
     if isinstance(raw, dict):
-        declared = raw.get("text")
-        raw = [raw.get("start", raw.get("start_offset")), raw.get("end", raw.get("end_offset")),
-               raw.get("label")]
+        declared, label = raw.get("text"), raw.get("label")
+        labels = raw.get("labels")  # Label Studio's JSON-MIN export: a list of the span's labels
+        if label is None and isinstance(labels, list):
+            if len(labels) != 1:
+                raise UserError(f"entity {raw!r}: {len(labels)} labels on one span (one expected)", path, number)
+            label = labels[0]
+        raw = [raw.get("start", raw.get("start_offset")), raw.get("end", raw.get("end_offset")), label]
     if not (isinstance(raw, (list, tuple)) and len(raw) == 3):
         raise UserError(f"entity {raw!r} is not [start, end, label]", path, number)
     start, end, label = raw
