@@ -20,6 +20,7 @@ the input.
 """
 
 import fnmatch
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -50,8 +51,10 @@ from .lib.cleaning import (
 )
 from .lib.entities import with_entity_spans
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
-from .lib.files import atomic_outputs, md5_file, write_json
+from .lib.files import atomic_outputs, md5_file, md5_path, write_json
 from .lib.readers import (
+    BRAT_SUFFIX,
+    BRAT_TEXT_SUFFIX,
     FORMATS,
     SUPPORTED_SUFFIXES,
     TAG_SCHEMES,
@@ -62,6 +65,7 @@ from .lib.readers import (
     data_suffix,
     detect_format,
     guess_format,
+    is_brat_text,
     iter_records,
 )
 
@@ -75,7 +79,7 @@ DOC_SUFFIXES = (".md", ".pdf", ".html", ".rst")
 # Formats whose files look alike to guess_format: a file with an unknown suffix
 # is read under an explicit format only if it looks like that format's family.
 FORMAT_FAMILIES = {"conll": "conll", "jsonl": "jsonl", "prodigy": "jsonl", "doccano": "jsonl",
-                   "label_studio": "json", "spacy_json": "json", "spacy": "spacy"}
+                   "label_studio": "json", "spacy_json": "json", "spacy": "spacy", "brat": "brat"}
 # How many repairs and warnings the console shows before "... and N more".
 SHOWN = 5
 
@@ -111,6 +115,8 @@ def discover(input_dir: Path, data_format: str = "auto",
                         "'dataset' var)", input_dir)
     inventory = Inventory()
     for path in sorted(input_dir.iterdir()):
+        if is_brat_text(path):
+            continue  # read through the .ann file of the same name
         reason = _not_read_because(path, data_format)
         split = split_of(path, patterns)
         if reason and split and not path.name.startswith("."):
@@ -162,7 +168,10 @@ def _not_read_because(path: Path, data_format: str) -> Optional[Dict[str, str]]:
     if name.startswith("."):
         return {"reason": "hidden file"}
     if path.is_dir():
-        return {"reason": "folder (only files directly in the dataset folder are read)",
+        if data_format in ("auto", "brat") and any(path.rglob(f"*{BRAT_SUFFIX}")):
+            return None  # a brat collection, named like a split or pooled
+        return {"reason": "folder (only files directly in the dataset folder, and folders of brat "
+                          f"{BRAT_SUFFIX}/{BRAT_TEXT_SUFFIX} pairs, are read)",
                 "read_with": "move its files up into the dataset folder"}
     if name.endswith(ARCHIVE_SUFFIXES) or name.endswith(".tar.gz"):
         return {"reason": "archive", "read_with": "extract it into the dataset folder"}
@@ -201,7 +210,7 @@ def check_manifest(manifest: Path, input_dir: Path) -> Dict[str, str]:
     added, removed = sorted(present - set(listed)), sorted(set(listed) - present)
     changed = sorted(p for p in present & set(listed) if md5_file(p) != listed[p])
     if added or removed or changed:
-        parts = [f"{what}: {', '.join(Path(p).name for p in paths[:SHOWN])}"
+        parts = [f"{what}: {', '.join(Path(p).relative_to(input_dir).as_posix() for p in paths[:SHOWN])}"
                  for what, paths in (("added", added), ("removed", removed), ("changed", changed))
                  if paths]
         raise UserError(f"the dataset folder changed since the 'fetch' step ({'; '.join(parts)}); "
@@ -304,8 +313,7 @@ def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cle
         for path in paths:
             source = _read_file(path, group, settings, cleaner, deduper, writers, leakage,
                                 carve if group == base else {})
-            sources.append({"path": str(path),
-                            "md5": inventory.md5s.get(path.as_posix()) or md5_file(path), **source})
+            sources.append({"path": str(path), "md5": source_md5(path, inventory.md5s), **source})
         kept_duplicates[group] = deduper.kept_duplicates - kept_before
     for writer in writers.values():
         writer.close()
@@ -347,6 +355,16 @@ def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cle
         "problems": [p.as_dict() for p in problems],
     }
     return writers, report
+
+
+def source_md5(path: Path, checked: Dict[str, str]) -> str:
+    """MD5 of what one input holds: a file; a brat folder's files, or a brat `.ann`
+    file with its text (their MD5s in order). `checked`: MD5s the manifest check made."""
+    if path.is_dir():
+        return md5_path(path)
+    files = [path] + ([path.with_suffix(BRAT_TEXT_SUFFIX)] if data_suffix(path) == BRAT_SUFFIX else [])
+    md5s = [checked.get(file.as_posix()) or md5_file(file) for file in files]
+    return md5s[0] if len(md5s) == 1 else hashlib.md5("".join(md5s).encode("ascii")).hexdigest()
 
 
 def _read_file(path: Path, group: str, settings: Settings, cleaner: Cleaner, deduper: Deduper,

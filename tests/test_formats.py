@@ -5,13 +5,14 @@ from pathlib import Path
 
 import pytest
 import spacy
+import srsly
 from spacy.tokens import Doc, DocBin
 from spacy.training import docs_to_json
 
 from scripts.lib.errors import UserError
 from scripts.lib.readers import ReadOptions, detect_format, read_records
 
-from .conftest import write_lines
+from .conftest import preprocess, write_lines
 
 TEXT = "Ana Costa mora em Lisboa."
 
@@ -58,6 +59,64 @@ def test_label_studio_json_min_export(tmp_path: Path) -> None:
     path.write_text(json.dumps(records), encoding="utf8")
     with pytest.raises(UserError, match=r"project-1-at-2026.json:1: entity .*: 2 labels on one span \(one expected\)"):
         read_records(path)
+
+
+def brat_document(folder: Path, name: str, text: str, lines: list) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.txt").write_text(text, encoding="utf8")
+    return write_lines(folder / f"{name}.ann", lines)
+
+
+BRAT_TEXT = "Ana Costa mora em Lisboa.\nA TAP voa para o Porto e Faro."
+
+
+def test_brat_standoff_documents_in_a_folder(tmp_path: Path) -> None:
+    corpus = tmp_path / "train"
+    brat_document(corpus, "a", BRAT_TEXT, [
+        "T1\tPER 0 9\tAna Costa", "T2\tLOC 18 24\tLisboa", "R1\tLivesIn Arg1:T1 Arg2:T2", "#1\tAnnotatorNotes T1\tok",
+        "T3\tORG 28 31\tTAP", "A1\tNegated T3", "T4\tLOC 43 48;51 55\tPorto Faro"])
+    brat_document(corpus / "more", "b", "Nada aqui.", [])  # a document without entities
+    assert detect_format(corpus) == "brat"
+    first, second = read_records(corpus)
+    assert (first.id, first.source, second.id, second.text) == ("a", str(corpus / "a.ann"), "more/b", "Nada aqui.")
+    assert spans(first) == ["Ana Costa/PER", "Lisboa/LOC", "TAP/ORG", "Porto/LOC", "Faro/LOC"]
+    assert first.repairs == [(7, "discontinuous entity split", "T4 LOC read as 2 entities, one a fragment")]
+    assert spans(read_records(corpus / "a.ann")[0]) == spans(first)  # one .ann file alone
+
+
+@pytest.mark.parametrize("lines, cause", [
+    (["T1\tPER 0 9 Ana Costa"], r"a.ann:1: not a brat text-bound annotation"),
+    (["T1\tPER 0 9\tAna Costa", "T2\tLOC 18 23\tLisboa"], r"a.ann:2: entity \[18, 23, 'LOC'\]: the export gives "
+                                                         r"its text as 'Lisboa', but the text at those offsets is 'Lisbo'"),
+    (["T1\tPER 0 90\tAna Costa"], r"a.ann:1: entity \[0, 90, 'PER'\]: offsets outside the text"),
+])
+def test_brat_errors_name_the_annotation_line(tmp_path: Path, lines: list, cause: str) -> None:
+    with pytest.raises(UserError, match=cause):
+        read_records(brat_document(tmp_path, "a", BRAT_TEXT, lines))
+
+
+def test_a_brat_annotation_file_needs_its_text(tmp_path: Path) -> None:
+    write_lines(tmp_path / "train" / "a.ann", ["T1\tPER 0 3\tAna"])
+    with pytest.raises(UserError, match=r"a.ann: no text file beside it \(expected a.txt\)"):
+        read_records(tmp_path / "train")
+
+
+def test_preprocess_reads_brat_split_folders_and_their_texts_are_not_listed_as_unread(tmp_path: Path) -> None:
+    data = tmp_path / "corpus"
+    for split, count in (("train", 6), ("dev", 2), ("test", 2)):
+        for index in range(count):
+            text = f"Documento {split} {index}: Ana Costa mora em Lisboa."
+            start = text.index("Ana")
+            brat_document(data / split, f"d{index}", text, [f"T1\tPER {start} {start + 9}\tAna Costa",
+                                                          f"T2\tLOC {start + 18} {start + 24}\tLisboa"])
+    write_lines(data / "README.md", ["a brat export"])
+    result = preprocess(data, tmp_path / "out", "--dedupe", "none", "--min-label-count", "1")
+    assert result.returncode == 0, result.stderr
+    report = srsly.read_json(tmp_path / "out" / "data_report.json")
+    assert [(Path(s["path"]).name, s["format"], s["records"], s["entities"]) for s in report["sources"]] == [
+        ("dev", "brat", 2, 4), ("test", "brat", 2, 4), ("train", "brat", 6, 12)]
+    assert [Path(item["path"]).name for item in report["not_read"]] == ["README.md"]
+    assert {split: values["docs"] for split, values in report["splits"].items()} == {"train": 6, "dev": 2, "test": 2}
 
 
 LABEL_STUDIO = [

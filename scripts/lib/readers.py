@@ -10,6 +10,9 @@ Formats (detected from the file name and first record, or named explicitly):
 - `label_studio`: Label Studio JSON exports (`data.text`, `annotations[].result`).
 - `conll`: one token a line, the tag in a chosen column (default last), blank
   lines between sentences, IOB1/IOB2/BILUO tags, optional `-DOCSTART-` lines.
+- `brat`: brat standoff, as brat and INCEpTION export it: each `.ann` file's
+  `T` lines (`T1<TAB>PER 0 9<TAB>Ana Costa`) over the `.txt` file of the same
+  name; a folder of such pairs is one input (`train/`, `dev/`, `test/`).
 - `spacy`: spaCy's own DocBin (`.spacy`).
 - `spacy_json`: spaCy v2 JSON training files, read with spaCy's own converter.
 Every format is read as UTF-8, or as UTF-16 or UTF-32 where a byte-order mark
@@ -41,8 +44,11 @@ Repair = Tuple[int, str, str]
 # Where a record holds its text, in order; "doc_text" as BERTimbau's HAREM files name it.
 TEXT_KEYS = ("text", "doc_text")
 CONLL_SUFFIXES = (".conll", ".iob", ".bio", ".tsv")
-SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy") + CONLL_SUFFIXES
-FORMATS = ("auto", "jsonl", "prodigy", "doccano", "label_studio", "conll", "spacy", "spacy_json")
+BRAT_SUFFIX, BRAT_TEXT_SUFFIX = ".ann", ".txt"
+SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy", BRAT_SUFFIX) + CONLL_SUFFIXES
+FORMATS = ("auto", "jsonl", "prodigy", "doccano", "label_studio", "conll", "brat", "spacy", "spacy_json")
+# A brat text-bound annotation: id, then label and fragments ("0 5" or "0 5;8 12"), then its text.
+BRAT_ENTITY = re.compile(r"^(T\S+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
 TAG_SCHEMES = ("auto", "iob1", "iob2", "biluo")
 TAG_PATTERN = re.compile(r"^(?:O|[BIESLU]-\S.*)$")
 # A token prefix like WikiANN's language tag ("pt:Lisboa"); reported when at
@@ -181,7 +187,7 @@ def iter_records(path: Path, options: ReadOptions, stats: Optional[FileStats] = 
     """Stream the records of one file, checking its structure as it goes."""
     check_options(options)
     stats = stats if stats is not None else FileStats()
-    stats.encoding = file_encoding(path)
+    stats.encoding = file_encoding(path) if path.is_file() else stats.encoding
     fmt = detect_format(path) if options.format == "auto" else options.format
     if fmt == "conll":
         records = read_conll(path, options.tag_column, options.tag_scheme, stats, options.strip_prefix)
@@ -207,12 +213,17 @@ def data_suffix(path: Path) -> str:
 
 
 def detect_format(path: Path) -> str:
-    """The format of a file, from its suffix and, for JSON(L), its first record."""
+    """The format of a file, from its suffix and, for JSON(L), its first record; a
+    folder is a brat collection."""
+    if path.is_dir():
+        return "brat"
     suffix = data_suffix(path)
     if suffix in CONLL_SUFFIXES:
         return "conll"
     if suffix == ".spacy":
         return "spacy"
+    if suffix == BRAT_SUFFIX:
+        return "brat"
     if suffix == ".jsonl":
         first = next((line for _, line in _decoded_lines(path, FileStats()) if line.strip()), "")
         try:
@@ -384,7 +395,7 @@ def invalid_utf8(raw: bytes, position: int, unit: str) -> str:
             "re-save the file as UTF-8")
 
 
-def _decoded_lines(path: Path, stats: FileStats) -> Iterator[Tuple[int, str]]:
+def _decoded_lines(path: Path, stats: FileStats, allow_empty: bool = False) -> Iterator[Tuple[int, str]]:
     """Yield (line number, text) without line ends or byte-order marks; name the
     line of any invalid UTF-8. Streams, so a file never sits in memory whole."""
     any_content = False
@@ -400,7 +411,7 @@ def _decoded_lines(path: Path, stats: FileStats) -> Iterator[Tuple[int, str]]:
             line = stats.remove_invisibles(line, strip_edges=False)
         any_content = any_content or bool(line.strip())
         yield number, line
-    if not any_content:
+    if not any_content and not allow_empty:
         raise UserError("file is empty", path)
 
 
@@ -471,8 +482,9 @@ def read_doccano(path: Path, stats: FileStats) -> Iterator[Record]:
         yield record
 
 
-def iter_json_array(path: Path) -> Iterator[Tuple[int, object]]:
-    """Items of a JSON array with the line each starts on."""
+def read_text(path: Path) -> str:
+    """A whole file's text, decoded as the line readers decode it (UTF-8, or the
+    encoding its byte-order mark announces); the same errors, with their line."""
     raw = read_bytes(path)
     try:
         text = raw.decode("utf8").lstrip(BOM)
@@ -482,6 +494,12 @@ def iter_json_array(path: Path) -> Iterator[Tuple[int, object]]:
         raise UserError(invalid_utf8(raw, err.start, "file"), path, raw[: err.start].count(b"\n") + 1) from None
     if "\0" in text:
         raise UserError(NO_BOM_HINT, path, text.count("\n", 0, text.index("\0")) + 1)
+    return text
+
+
+def iter_json_array(path: Path) -> Iterator[Tuple[int, object]]:
+    """Items of a JSON array with the line each starts on."""
+    text = read_text(path)
     decoder = json.JSONDecoder()
     position = _skip_space(text, 0)
     if not text.strip():
@@ -538,6 +556,54 @@ def read_label_studio(path: Path, stats: FileStats) -> Iterator[Record]:
             for label in [labels] if isinstance(labels, str) else labels:
                 raw = [value.get("start"), value.get("end"), label]
                 record.entities.append(_parse_span(raw, record, value.get("text")))
+        yield record
+
+
+def brat_pairs(path: Path) -> List[Tuple[Path, Path]]:
+    """The (.ann, .txt) pairs a brat input holds: one `.ann` file, or every one below
+    a folder, sorted; each needs its text beside it."""
+    annotations = sorted(p for p in path.rglob(f"*{BRAT_SUFFIX}") if p.is_file() and not p.name.startswith(".")) \
+        if path.is_dir() else [path]
+    if not annotations:
+        raise UserError(f"no brat annotation files ({BRAT_SUFFIX}) in the folder", path)
+    pairs = []
+    for annotation in annotations:
+        text = annotation.with_suffix(BRAT_TEXT_SUFFIX)
+        if not text.is_file():
+            raise UserError(f"no text file beside it (expected {text.name})", annotation)
+        pairs.append((annotation, text))
+    return pairs
+
+
+def is_brat_text(path: Path) -> bool:
+    """A `.txt` file that a brat `.ann` file of the same name annotates: read through it."""
+    return path.suffix.lower() == BRAT_TEXT_SUFFIX and path.with_suffix(BRAT_SUFFIX).is_file()
+
+
+def read_brat(path: Path, stats: FileStats) -> Iterator[Record]:
+    """One record per document: the text file's text, the `.ann` file's text-bound
+    annotations (`T` lines; relations, events, attributes and notes are not NER and
+    are passed over). A discontinuous entity becomes one entity per fragment, a
+    reported repair."""
+    for annotation, text_path in brat_pairs(path):
+        name = annotation.relative_to(path).with_suffix("").as_posix() if path.is_dir() else annotation.stem
+        record = Record(source=str(annotation), line=1, id=name, text=read_text(text_path), entities=[],
+                        group=name)
+        for number, line in _decoded_lines(annotation, stats, allow_empty=True):
+            if not line.startswith("T"):
+                continue
+            found = BRAT_ENTITY.match(line)
+            if found is None:
+                raise UserError(f"not a brat text-bound annotation (expected 'T1<TAB>LABEL START END<TAB>TEXT'): "
+                                f"{line[:80]!r}", annotation, number)
+            entity_id, label, fragments, declared = found.groups()
+            offsets = [tuple(map(int, fragment.split())) for fragment in fragments.split(";")]
+            if len(offsets) == 1:
+                record.entities.append(_parse_span([*offsets[0], label], record, declared, number))
+            else:
+                record.repairs.append((number, "discontinuous entity split",
+                                       f"{entity_id} {label} read as {len(offsets)} entities, one a fragment"))
+                record.entities += [_parse_span([start, end, label], record, line=number) for start, end in offsets]
         yield record
 
 
@@ -620,10 +686,12 @@ OFFSET_UNITS = (("UTF-16 code units", _utf16_offset), ("UTF-8 bytes", _utf8_offs
                 ("characters with CRLF as one", _lf_offset))
 
 
-def _parse_span(raw: object, record: Record, declared: Optional[object] = None) -> CharSpan:
+def _parse_span(raw: object, record: Record, declared: Optional[object] = None,
+                line: Optional[int] = None) -> CharSpan:
     """One entity as character offsets; `declared` is the span's own text where the
-    export gives it (a "text" key), which the offsets must point at."""
-    path, number, text = record.source, record.line, record.text
+    export gives it (a "text" key), which the offsets must point at. Problems name
+    `line`, by default the record's."""
+    path, number, text = record.source, line or record.line, record.text
     if isinstance(raw, dict):
         declared, label = raw.get("text"), raw.get("label")
         labels = raw.get("labels")  # Label Studio's JSON-MIN export: a list of the span's labels
@@ -909,6 +977,7 @@ READERS = {
     "prodigy": read_prodigy,
     "doccano": read_doccano,
     "label_studio": read_label_studio,
+    "brat": read_brat,
     "spacy": read_docbin,
     "spacy_json": read_spacy_json,
 }
