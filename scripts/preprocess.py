@@ -395,6 +395,7 @@ def _read_file(path: Path, group: str, settings: Settings, cleaner: Cleaner, ded
             "records_kept": kept, "entities_kept": kept_entities,
             "encoding": stats.encoding, "removed_characters": dict(stats.removed_characters),
             "shared_token_prefix": stats.shared_prefix(), "stripped_prefix": stats.stripped_prefix,
+            "comment_lines": stats.comment_lines,
             "tokens_with_spaces": stats.spaced_tokens and {
                 "count": stats.spaced_tokens, "first": dict(zip(("line", "token"), stats.first_spaced_token or ()))},
             "problems": summarise_problems(own)}
@@ -497,6 +498,8 @@ def _print_summary(report: Dict[str, Any]) -> None:
             msg.warn(f"{source['path']}: {100 * shared['share']:.1f}% of the tokens start with "
                      f"{shared['prefix']!r} (a language tag?); set the strip_prefix var to "
                      f"{shared['prefix']!r} to remove it")
+        if source.get("comment_lines"):
+            msg.info(f"Passed over {source['comment_lines']:,} comment line(s) starting with '#' in {source['path']}")
         if source.get("stripped_prefix"):
             msg.info(f"Stripped the prefix from {source['stripped_prefix']:,} tokens of {source['path']}")
         spaced = source.get("tokens_with_spaces")

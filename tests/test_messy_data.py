@@ -48,6 +48,10 @@ def test_tab_separated_token_with_a_space_stays_whole(tmp_path: Path) -> None:
     (["\ttoken\ttag", "0\tAna\tB-PER"], r"a.conll:1: empty token \(a header row\? CoNLL files have none\)"),
     (["Ana\tB-PER", "mora\tX"], r"a.conll:2: tag 'X' is not O or B-/I-/E-/S-/L-/U- followed by a label \(check "
                                  r"the 'tag_column' var\)$"),
+    (["#FORMAT=WebAnno TSV 3.3", "#T_SP=webanno.custom.Entity|value", "", "#Text=Ana mora.", "1-1\t0-3\tAna\tPER[1]"],
+     r"a.conll:1: a WebAnno TSV file \(INCEpTION's and WebAnno's own format\), which is not read; export the "
+     r"project as CoNLL 2002 or brat instead"),
+    (["Ana B-PER", "# a note", "Costa I-PER"], r"a.conll:2: a '#' comment line inside a sentence \(comments go before one\)"),
     (["", *(f"{i}\t{word}\t{tag}" for i, (word, tag) in enumerate([("Ana", "B-PER"), ("mora", "O")] * 10))],
      r"a.conll:2: the first column, which must hold the tokens, is a number on 100% of the token lines: a row "
      r"index, as spreadsheets and pandas write\? Remove that column"),
@@ -55,6 +59,29 @@ def test_tab_separated_token_with_a_space_stays_whole(tmp_path: Path) -> None:
 def test_column_layout_errors_name_the_line(tmp_path: Path, lines: List[str], cause: str) -> None:
     with pytest.raises(UserError, match=cause):
         read_records(write_lines(tmp_path / "a.conll", lines))
+
+
+def test_comment_lines_before_sentences_are_passed_over_and_counted(tmp_path: Path) -> None:
+    """As MultiCoNER writes its files ("# id ...<TAB>domain=..."), and CoNLL-U its "# text = ...";
+    a token "#" with its tag is a token."""
+    path = write_lines(tmp_path / "pt_train.conll", [
+        "# id 7f2c\tdomain=pt", "Ana _ _ B-PER", "Costa _ _ I-PER", "# _ _ O", "", "# text = Lisboa", "Lisboa _ _ B-LOC"])
+    stats = FileStats()
+    first, second = iter_records(path, ReadOptions(), stats)
+    assert (first.line, first.words, spans(first)) == (2, ["Ana", "Costa", "#"], ["Ana Costa/PER"])
+    assert (second.line, spans(second), stats.comment_lines) == (7, ["Lisboa/LOC"], 2)
+
+
+def test_preprocess_reports_the_comment_lines_it_passed_over(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for split in ("train", "dev", "test"):
+        write_lines(data / f"{split}.conll", [*(["# id 1\tdomain=pt"] if split == "train" else []),
+                                             "Ana B-PER", "mora O", "", "Rui B-PER", "saiu O"])
+    result = preprocess(data, tmp_path / "out", "--dedupe", "none", "--min-label-count", "1")
+    assert result.returncode == 0, result.stderr
+    report = srsly.read_json(tmp_path / "out" / "data_report.json")
+    assert [source["comment_lines"] for source in report["sources"]] == [0, 0, 1]  # dev, test, train
+    assert f"Passed over 1 comment line(s) starting with '#' in {data / 'train.conll'}" in " ".join(result.stdout.split())
 
 
 def test_numbers_among_the_tokens_are_not_a_row_index(tmp_path: Path) -> None:
@@ -157,12 +184,12 @@ def test_preprocess_reports_the_encoding_and_writes_the_utf8_files_corpus(tmp_pa
         corpora[name] = [(doc.text, [(e.text, e.label_) for e in doc.ents]) for doc in DocBin().from_disk(
             tmp_path / f"out-{name}" / "train.spacy").get_docs(spacy.blank("pt").vocab)]
         encodings = {Path(source["path"]).name: source["encoding"] for source in report["sources"]}
-        announced = "as UTF-16LE, which its byte-order mark announces"
+        announced, shown = "as UTF-16LE, which its byte-order mark announces", " ".join(result.stdout.split())
         if name == "utf16":
             assert encodings == {"train.conll": "UTF-16LE", "dev.conll": "UTF-8", "test.conll": "UTF-8"}
-            assert announced in result.stdout
+            assert announced in shown
         else:
-            assert set(encodings.values()) == {"UTF-8"} and announced not in result.stdout
+            assert set(encodings.values()) == {"UTF-8"} and announced not in shown
     assert corpora["utf16"] == corpora["utf8"] and len(corpora["utf8"]) == 2
 
 

@@ -74,6 +74,8 @@ NO_BOM_HINT = ("holds NUL characters: a UTF-16 or UTF-32 file without a byte-ord
 # (Latin-1 with curly quotes: what Excel and older Windows tools write) tells
 # the user which encoding to convert from.
 LIKELY_LEGACY_ENCODING = "cp1252"
+# INCEpTION's and WebAnno's TSV export starts so; it is not CoNLL.
+WEBANNO_HEADER = "#FORMAT=WebAnno TSV"
 # A CoNLL file whose first column is a whole number on this share of at least
 # this many token lines has a row index there, not tokens.
 ROW_INDEX_SHARE = 0.9
@@ -135,6 +137,7 @@ class FileStats:
     token_prefixes: Counter = field(default_factory=Counter)
     stripped_prefix: int = 0
     spaced_tokens: int = 0
+    comment_lines: int = 0  # CoNLL: lines of "#" comments (sentence ids, text) passed over
     first_spaced_token: Optional[Tuple[int, str]] = None
 
     def read_token(self, token: str, number: int, strip_prefix: str) -> str:
@@ -730,6 +733,15 @@ def _parse_span(raw: object, record: Record, declared: Optional[object] = None,
 ConllRow = Tuple[int, Optional[str], str]
 
 
+def _is_comment(line: str, tag_column: int) -> bool:
+    """A line starting with "#" that is not a token "#" with its tag."""
+    fields = line.split()
+    try:
+        return not (len(fields) >= 2 and TAG_PATTERN.match(fields[tag_column]))
+    except IndexError:
+        return True
+
+
 def _conll_rows(path: Path, tag_column: int, stats: FileStats,
                 strip_prefix: str = "") -> Iterator[ConllRow]:
     """Split CoNLL lines into token and tag, with one column layout per file.
@@ -742,7 +754,17 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
     separator: Optional[str] = None
     expected: Optional[Tuple[int, int]] = None  # (columns, line of the first token)
     token_lines = numeric_first_columns = 0
+    inside_sentence = False
     for number, line in _decoded_lines(path, stats):
+        if line.startswith("#"):
+            if expected is None and line.startswith(WEBANNO_HEADER):
+                raise UserError("a WebAnno TSV file (INCEpTION's and WebAnno's own format), which is not read; "
+                                "export the project as CoNLL 2002 or brat instead", path, number)
+            if _is_comment(line, tag_column):
+                if inside_sentence:  # each token's line is its sentence's first line plus its position
+                    raise UserError("a '#' comment line inside a sentence (comments go before one)", path, number)
+                stats.comment_lines += 1  # "# id ...", "# text = ..." as MultiCoNER and CoNLL-U write them
+                continue
         if separator is None and line.strip():
             separator = "\t" if "\t" in line else " "
         invisible = INVISIBLE.search(line) is not None
@@ -758,6 +780,7 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
             if invisible:
                 columns = [c for c in (stats.remove_invisibles(c, strip_edges=True)
                                        for c in columns) if c]
+        inside_sentence = bool(columns) and columns[0] != "-DOCSTART-"
         if not columns:
             yield number, None, ""
             continue
