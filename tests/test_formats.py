@@ -119,6 +119,60 @@ def test_preprocess_reads_brat_split_folders_and_their_texts_are_not_listed_as_u
     assert {split: values["docs"] for split, values in report["splits"].items()} == {"train": 6, "dev": 2, "test": 2}
 
 
+# Kaggle's "ner_dataset.csv" (the GMB corpus) as it is laid out: the sentence named on its first row only.
+GMB_LINES = ["Sentence #,Word,POS,Tag", "Sentence: 1,Thousands,NNS,O", ",of,IN,O", ",London,NNP,B-geo",
+             ',",",",",O', "Sentence: 2,Iraqi,JJ,B-gpe", ",Prime,NNP,B-per", ",Minister,NNP,I-per"]
+
+
+@pytest.mark.parametrize("lines", [
+    GMB_LINES,
+    ["sentence_id;token;label", "1;Thousands;O", "1;of;O", "1;London;B-geo", "1;,;O",  # every row, Excel's ";"
+     "2;Iraqi;B-gpe", "2;Prime;B-per", "2;Minister;I-per"],
+    ["word\ttag", "Thousands\tO", "of\tO", "London\tB-geo", ",\tO", "", "Iraqi\tB-gpe", "Prime\tB-per",
+     "Minister\tI-per"],  # no sentence column: a blank row ends a sentence
+], ids=["first row only", "every row", "blank rows"])
+def test_a_table_of_one_token_a_row_with_a_header(tmp_path: Path, lines: list) -> None:
+    path = write_lines(tmp_path / "ner_dataset.csv", lines)
+    assert detect_format(path) == "csv"
+    first, second = read_records(path)
+    assert (first.line, first.words, spans(first)) == (2, ["Thousands", "of", "London", ","], ["London/geo"])
+    assert (second.words, spans(second)) == (["Iraqi", "Prime", "Minister"], ["Iraqi/gpe", "Prime Minister/per"])
+
+
+def test_preprocess_reads_split_tables(tmp_path: Path) -> None:
+    data = tmp_path / "kaggle"
+    for split in ("train", "valid", "test"):
+        write_lines(data / f"{split}.csv", GMB_LINES)
+    result = preprocess(data, tmp_path / "out", "--dedupe", "none", "--min-label-count", "1", "--n-sents", "1")
+    assert result.returncode == 0, result.stderr
+    report = srsly.read_json(tmp_path / "out" / "data_report.json")
+    assert sorted((Path(s["path"]).name, s["format"], s["tag_scheme"], s["records"], s["entities"])
+                  for s in report["sources"]) == [(f"{split}.csv", "csv", "iob2", 2, 3)
+                                                  for split in ("test", "train", "valid")]
+    assert {split: values["docs"] for split, values in report["splits"].items()} == {"train": 2, "dev": 2, "test": 2}
+
+
+@pytest.mark.parametrize("lines, cause", [
+    (["id,w,t", "1,Ana,B-PER"], r"a.csv:1: the header \['id', 'w', 't'\] names no token column \(token, word, form, "
+                                r"text\) and no tag column"),
+    (["word,tag", "Ana,B-PER,x"], r"a.csv:2: 3 columns, but the header has 2"),
+    (["word,tag", "Ana,B-PER", "mora,X"], r"a.csv:3: tag 'X' is not O or B-/I-/E-/S-/L-/U- followed by a label "
+                                          r"\(the 'tag' column\)"),
+    (["word,tag", " ,O"], r"a.csv:2: empty token"),
+])
+def test_table_errors_name_the_line(tmp_path: Path, lines: list, cause: str) -> None:
+    with pytest.raises(UserError, match=cause):
+        read_records(write_lines(tmp_path / "a.csv", lines))
+
+
+def test_kaggles_latin1_table_is_named_with_the_word_as_windows_1252_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "ner_dataset.csv"
+    path.write_bytes("Sentence #,Word,POS,Tag\nSentence: 1,Café,NN,O\n".encode("latin-1"))
+    with pytest.raises(UserError, match=r"ner_dataset.csv:2: not valid UTF-8 \(byte 16 of the line, 0xE9; as "
+                                        r"Windows-1252 it reads 'Café'\)"):
+        read_records(path)
+
+
 LABEL_STUDIO = [
     {"id": 7, "data": {"text": TEXT}, "annotations": [
         {"was_cancelled": False, "result": [

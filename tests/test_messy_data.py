@@ -43,9 +43,10 @@ def test_tab_separated_token_with_a_space_stays_whole(tmp_path: Path) -> None:
     (["Ana\tB-PER", "Costa\tx\tI-PER"], r"a.conll:2: 3 columns, but line 1 has 2"),
     ([" ".join(["palavra"] * 500) + " O"], r"a.conll:1: 501 columns on one line: this is running text"),
     # A spreadsheet's or pandas' table: a header row, a row index.
-    (["token\ttag", "Ana\tB-PER"], r"a.conll:1: tag 'tag' is not O or .* \(a header row\? CoNLL files have none; "
-                                    r"else check the 'tag_column' var\)"),
-    (["\ttoken\ttag", "0\tAna\tB-PER"], r"a.conll:1: empty token \(a header row\? CoNLL files have none\)"),
+    (["token\ttag", "Ana\tB-PER"], r"a.conll:1: tag 'tag' is not O or .* \(a header row\? CoNLL files have none: "
+                                    r"remove it, or read the file as a table with the format var csv; else check the "
+                                    r"'tag_column' var\)"),
+    (["\ttoken\ttag", "0\tAna\tB-PER"], r"a.conll:1: empty token \(a header row\? CoNLL files have none: remove it"),
     (["Ana\tB-PER", "mora\tX"], r"a.conll:2: tag 'X' is not O or B-/I-/E-/S-/L-/U- followed by a label \(check "
                                  r"the 'tag_column' var\)$"),
     (["#FORMAT=WebAnno TSV 3.3", "#T_SP=webanno.custom.Entity|value", "", "#Text=Ana mora.", "1-1\t0-3\tAna\tPER[1]"],

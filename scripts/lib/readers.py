@@ -24,7 +24,9 @@ line; annotation problems that a policy can fix or drop are left to
 """
 
 import codecs
+import csv
 import gzip
+import itertools
 import json
 import re
 import zlib
@@ -45,8 +47,8 @@ Repair = Tuple[int, str, str]
 TEXT_KEYS = ("text", "doc_text")
 CONLL_SUFFIXES = (".conll", ".iob", ".bio", ".tsv")
 BRAT_SUFFIX, BRAT_TEXT_SUFFIX = ".ann", ".txt"
-SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy", BRAT_SUFFIX) + CONLL_SUFFIXES
-FORMATS = ("auto", "jsonl", "prodigy", "doccano", "label_studio", "conll", "brat", "spacy", "spacy_json")
+SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy", ".csv", BRAT_SUFFIX) + CONLL_SUFFIXES
+FORMATS = ("auto", "jsonl", "prodigy", "doccano", "label_studio", "conll", "csv", "brat", "spacy", "spacy_json")
 # A brat text-bound annotation: id, then label and fragments ("0 5" or "0 5;8 12"), then its text.
 BRAT_ENTITY = re.compile(r"^(T\S+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
 TAG_SCHEMES = ("auto", "iob1", "iob2", "biluo")
@@ -74,6 +76,13 @@ NO_BOM_HINT = ("holds NUL characters: a UTF-16 or UTF-32 file without a byte-ord
 # (Latin-1 with curly quotes: what Excel and older Windows tools write) tells
 # the user which encoding to convert from.
 LIKELY_LEGACY_ENCODING = "cp1252"
+WORD_EDGES = (b" ", b"\t", b'"', b",", b";", b"\r", b"\n")
+# A table of one token a row: the header names that mark its columns, in order of preference.
+CSV_COLUMNS = {"token": ("token", "word", "form", "text"),
+               "tag": ("tag", "ner", "ner_tag", "label", "entity"),
+               "sentence": ("sentence #", "sentence", "sentence_id", "sentence_idx", "sent_id", "sentence id")}
+CSV_SEPARATORS = (",", ";", "\t")
+HEADER_HINT = "a header row? CoNLL files have none: remove it, or read the file as a table with the format var csv"
 # INCEpTION's and WebAnno's TSV export starts so; it is not CoNLL.
 WEBANNO_HEADER = "#FORMAT=WebAnno TSV"
 # A CoNLL file whose first column is a whole number on this share of at least
@@ -194,6 +203,8 @@ def iter_records(path: Path, options: ReadOptions, stats: Optional[FileStats] = 
     fmt = detect_format(path) if options.format == "auto" else options.format
     if fmt == "conll":
         records = read_conll(path, options.tag_column, options.tag_scheme, stats, options.strip_prefix)
+    elif fmt == "csv":
+        records = read_csv(path, options.tag_scheme, stats)
     else:
         records = READERS[fmt](path, stats)
     found = False
@@ -227,6 +238,8 @@ def detect_format(path: Path) -> str:
         return "spacy"
     if suffix == BRAT_SUFFIX:
         return "brat"
+    if suffix == ".csv":
+        return "csv"
     if suffix == ".jsonl":
         first = next((line for _, line in _decoded_lines(path, FileStats()) if line.strip()), "")
         try:
@@ -386,9 +399,8 @@ def binary_lines(path: Path) -> Iterator[Tuple[int, bytes]]:
 def invalid_utf8(raw: bytes, position: int, unit: str) -> str:
     """Why `raw` is not UTF-8 at byte `position` of its `unit` (line, file): the byte,
     and the word around it as Windows-1252 reads it, if it does."""
-    start = max(raw.rfind(separator, 0, position) for separator in (b" ", b"\t", b'"', b"\n")) + 1
-    ends = [end for end in (raw.find(separator, position) for separator in (b" ", b"\t", b'"', b"\r", b"\n"))
-            if end != -1]
+    start = max(raw.rfind(separator, 0, position) for separator in WORD_EDGES) + 1
+    ends = [end for end in (raw.find(separator, position) for separator in WORD_EDGES) if end != -1]
     word = raw[start:min(ends, default=len(raw))][:40]
     try:
         legacy = f"; as Windows-1252 it reads {word.decode(LIKELY_LEGACY_ENCODING)!r}"
@@ -807,7 +819,7 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
                             f"{hint}", path, number)
         header = number == expected[1]  # the first token line
         if not columns[0]:
-            raise UserError("empty token" + (" (a header row? CoNLL files have none)" if header else ""), path, number)
+            raise UserError("empty token" + (f" ({HEADER_HINT})" if header else ""), path, number)
         try:
             tag = columns[tag_column]
         except IndexError:
@@ -815,7 +827,7 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
                             "'tag_column' var", path, number) from None
         if not TAG_PATTERN.match(tag):
             raise UserError(f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label ("
-                            + ("a header row? CoNLL files have none; else " if header else "")
+                            + (f"{HEADER_HINT}; else " if header else "")
                             + "check the 'tag_column' var)", path, number)
         token_lines += 1
         numeric_first_columns += columns[0].isdigit()
@@ -859,7 +871,69 @@ def read_conll(path: Path, tag_column: int = -1, tag_scheme: str = "auto",
     leniently and each such repair is recorded with its line.
     """
     stats = stats if stats is not None else FileStats()
-    sentences = _conll_sentences(path, tag_column, stats, strip_prefix)
+    return _tagged_records(path, _conll_sentences(path, _conll_rows(path, tag_column, stats, strip_prefix)),
+                           tag_scheme, stats)
+
+
+def read_csv(path: Path, tag_scheme: str = "auto", stats: Optional[FileStats] = None) -> Iterator[Record]:
+    """Read a table of one token a row with a header naming its columns (as
+    spreadsheets, pandas and Kaggle's NER datasets have it): the token column,
+    the tag column and, optionally, a sentence column whose value starts a new
+    sentence when it changes (it may be filled in on a sentence's first row only).
+    A blank row also ends a sentence. Comma, semicolon or tab separated."""
+    stats = stats if stats is not None else FileStats()
+    return _tagged_records(path, _conll_sentences(path, _csv_rows(path, stats)), tag_scheme, stats)
+
+
+def _csv_rows(path: Path, stats: FileStats) -> Iterator[ConllRow]:
+    numbered = _decoded_lines(path, stats)
+    current = [0]
+
+    def lines() -> Iterator[str]:
+        for number, line in numbered:
+            current[0] = number
+            yield line
+
+    text_lines = lines()
+    first = next(text_lines, None)
+    if first is None:
+        raise UserError("file is empty", path)
+    # The separator that splits the header into the most columns (Excel writes ";" in many locales).
+    separator = max(CSV_SEPARATORS, key=first.count)
+    rows = csv.reader(itertools.chain([first], text_lines), delimiter=separator)
+    header = next(rows)
+    names = [name.strip().lower() for name in header]
+    columns = {role: next((names.index(name) for name in candidates if name in names), None)
+               for role, candidates in CSV_COLUMNS.items()}
+    if columns["token"] is None or columns["tag"] is None:
+        raise UserError(f"the header {header!r} names no " + " and no ".join(
+            f"{role} column ({', '.join(CSV_COLUMNS[role])})" for role in ("token", "tag") if columns[role] is None),
+            path, 1)
+    token_at, tag_at, sentence_at = columns["token"], columns["tag"], columns["sentence"]
+    sentence = None
+    for row in rows:
+        number = current[0]
+        if not any(cell.strip() for cell in row):
+            yield number, None, ""
+            continue
+        if len(row) != len(header):
+            raise UserError(f"{len(row)} columns, but the header has {len(header)}", path, number)
+        if sentence_at is not None and row[sentence_at].strip() and row[sentence_at] != sentence:
+            if sentence is not None:
+                yield number, None, ""
+            sentence = row[sentence_at]
+        token, tag = row[token_at], row[tag_at]
+        if not token.strip():
+            raise UserError("empty token", path, number)
+        if not TAG_PATTERN.match(tag.strip()):
+            raise UserError(f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label "
+                            f"(the {header[tag_at]!r} column)", path, number)
+        yield number, stats.read_token(token, number, ""), tag
+
+
+def _tagged_records(path: Path, sentences: Iterator["_Sentence"], tag_scheme: str,
+                    stats: FileStats) -> Iterator[Record]:
+    """Records of tagged sentences, the tag scheme inferred under "auto"."""
     held: List[_Sentence] = []
     scheme = tag_scheme
     if scheme == "auto":
@@ -888,14 +962,13 @@ class _Sentence:
     has_docs: bool
 
 
-def _conll_sentences(path: Path, tag_column: int, stats: FileStats,
-                     strip_prefix: str) -> Iterator[_Sentence]:
+def _conll_sentences(path: Path, rows: Iterator[ConllRow]) -> Iterator[_Sentence]:
     words: List[str] = []
     tags: List[str] = []
     repairs: List[Repair] = []  # label whitespace of the current sentence
     first_line = doc_index = 0
     seen_docstart = False
-    for number, token, tag in _conll_rows(path, tag_column, stats, strip_prefix):
+    for number, token, tag in rows:
         if token is None:
             if words:
                 yield _Sentence(first_line, words, tags, repairs, f"{path.name}#doc{doc_index}",
