@@ -22,7 +22,7 @@ from wasabi import msg
 from .entities import entity_records
 from .errors import UserError, die_with_parent
 from .files import md5_file
-from .readers import NO_BOM_HINT, binary_lines, data_suffix, invalid_utf8
+from .readers import binary_lines, data_suffix, decode
 
 SUFFIXES = (".txt", ".jsonl")
 BAD_INPUT_POLICIES = ("skip", "stop")
@@ -85,32 +85,23 @@ def read_documents(path: Path, per_line: bool, max_length: int, skipped: List[Sk
 
     name = name or path.name
     if data_suffix(path) == ".txt" and not per_line:
-        raw = b"".join(line for _, line in binary_lines(path))
-        try:
-            text = raw.decode("utf8").lstrip("\ufeff")
-        except UnicodeDecodeError as err:
-            if b"\0" in raw:
-                bad(raw[: raw.index(b"\0")].count(b"\n") + 1, NO_BOM_HINT)
-            else:
-                bad(raw[: err.start].count(b"\n") + 1, invalid_utf8(raw, err.start, "file"))
+        decoded, line, cause = decode(b"".join(line for _, line in binary_lines(path)), "file")
+        if decoded is None:
+            bad(line, cause)
             return
-        if "\0" in text:
-            bad(text.count("\n", 0, text.index("\0")) + 1, NO_BOM_HINT)
-        elif len(text) > max_length:
+        text = decoded.lstrip("\ufeff")
+        if len(text) > max_length:
             bad(1, f"text of {len(text):,} characters is longer than the pipeline's max_length "
                    f"({max_length:,})")
         elif text.strip():
             yield Document(name, text, str(path), 1)
         return
     for number, raw_line in binary_lines(path):
-        try:
-            line = raw_line.decode("utf8").rstrip("\r\n").lstrip("\ufeff")
-        except UnicodeDecodeError as err:
-            bad(number, NO_BOM_HINT if b"\0" in raw_line else invalid_utf8(raw_line, err.start, "line"))
+        decoded, _, cause = decode(raw_line, "line")
+        if decoded is None:
+            bad(number, cause)
             continue
-        if "\0" in line:
-            bad(number, NO_BOM_HINT)
-            continue
+        line = decoded.rstrip("\r\n").lstrip("\ufeff")
         if not line.strip():
             continue
         fields: Dict[str, Any] = {}

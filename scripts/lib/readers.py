@@ -15,12 +15,14 @@ Formats (detected from the file name and first record, or named explicitly):
   name; a folder of such pairs is one input (`train/`, `dev/`, `test/`).
 - `spacy`: spaCy's own DocBin (`.spacy`).
 - `spacy_json`: spaCy v2 JSON training files, read with spaCy's own converter.
+- `csv`: a table of one token a row whose header names the token, tag and
+  (optionally) sentence columns, as spreadsheets, pandas and Kaggle write it.
 Every format is read as UTF-8, or as UTF-16 or UTF-32 where a byte-order mark
-announces it (Windows tools write such files); lines end in LF, CRLF or CR. Structural problems (invalid
-UTF-8, NUL characters, malformed lines, offsets outside the text,
-invalid tag sequences in a strict scheme) raise `UserError` naming the file and
-line; annotation problems that a policy can fix or drop are left to
-`scripts.cleaning`.
+announces it (Windows tools write such files); lines end in LF, CRLF or CR.
+Structural problems (invalid UTF-8, NUL characters, malformed lines, offsets
+outside the text or away from the span's own text, invalid tag sequences in a
+strict scheme) raise `UserError` naming the file and line; annotation problems
+that a policy can fix or drop are left to `scripts.cleaning`.
 """
 
 import codecs
@@ -410,18 +412,30 @@ def invalid_utf8(raw: bytes, position: int, unit: str) -> str:
             "re-save the file as UTF-8")
 
 
+def decode(raw: bytes, unit: str) -> Tuple[Optional[str], int, str]:
+    """`raw` (a `unit`: a line, a file) as text; or None, the line of the problem
+    counted from `raw`'s start, and the cause: bytes that are not UTF-8, or NUL
+    characters (UTF-16 without its byte-order mark)."""
+    try:
+        text = raw.decode("utf8")
+    except UnicodeDecodeError as err:
+        if b"\0" in raw:
+            return None, raw[: raw.index(b"\0")].count(b"\n") + 1, NO_BOM_HINT
+        return None, raw[: err.start].count(b"\n") + 1, invalid_utf8(raw, err.start, unit)
+    if "\0" in text:
+        return None, text.count("\n", 0, text.index("\0")) + 1, NO_BOM_HINT
+    return text, 0, ""
+
+
 def _decoded_lines(path: Path, stats: FileStats, allow_empty: bool = False) -> Iterator[Tuple[int, str]]:
     """Yield (line number, text) without line ends or byte-order marks; name the
     line of any invalid UTF-8. Streams, so a file never sits in memory whole."""
     any_content = False
     for number, raw_line in binary_lines(path):
-        try:
-            line = raw_line.decode("utf8").rstrip("\r\n")
-        except UnicodeDecodeError as err:
-            raise UserError(NO_BOM_HINT if b"\0" in raw_line else invalid_utf8(raw_line, err.start, "line"),
-                            path, number) from None
-        if "\0" in line:
-            raise UserError(NO_BOM_HINT, path, number)
+        decoded, _, cause = decode(raw_line, "line")
+        if decoded is None:
+            raise UserError(cause, path, number)
+        line = decoded.rstrip("\r\n")
         if BOM in line:
             line = stats.remove_invisibles(line, strip_edges=False)
         any_content = any_content or bool(line.strip())
@@ -500,16 +514,10 @@ def read_doccano(path: Path, stats: FileStats) -> Iterator[Record]:
 def read_text(path: Path) -> str:
     """A whole file's text, decoded as the line readers decode it (UTF-8, or the
     encoding its byte-order mark announces); the same errors, with their line."""
-    raw = read_bytes(path)
-    try:
-        text = raw.decode("utf8").lstrip(BOM)
-    except UnicodeDecodeError as err:
-        if b"\0" in raw:
-            raise UserError(NO_BOM_HINT, path, raw[: raw.index(b"\0")].count(b"\n") + 1) from None
-        raise UserError(invalid_utf8(raw, err.start, "file"), path, raw[: err.start].count(b"\n") + 1) from None
-    if "\0" in text:
-        raise UserError(NO_BOM_HINT, path, text.count("\n", 0, text.index("\0")) + 1)
-    return text
+    text, line, cause = decode(read_bytes(path), "file")
+    if text is None:
+        raise UserError(cause, path, line)
+    return text.lstrip(BOM)
 
 
 def iter_json_array(path: Path) -> Iterator[Tuple[int, object]]:
@@ -918,12 +926,13 @@ def _csv_rows(path: Path, stats: FileStats) -> Iterator[ConllRow]:
             continue
         if len(row) != len(header):
             raise UserError(f"{len(row)} columns, but the header has {len(header)}", path, number)
-        if sentence_at is not None and row[sentence_at].strip() and row[sentence_at] != sentence:
+        sentence_id = row[sentence_at].strip() if sentence_at is not None else ""
+        if sentence_id and sentence_id != sentence:
             if sentence is not None:
                 yield number, None, ""
-            sentence = row[sentence_at]
-        token, tag = row[token_at], row[tag_at]
-        if not token.strip():
+            sentence = sentence_id
+        token, tag = row[token_at].strip(), row[tag_at]
+        if not token:
             raise UserError("empty token", path, number)
         if not TAG_PATTERN.match(tag.strip()):
             raise UserError(f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label "
