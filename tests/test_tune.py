@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, List
+from typing import Any, List, Optional
 
 import optuna
 import pytest
@@ -176,9 +176,15 @@ def test_a_killed_workers_trial_is_failed_by_the_next_worker(corpus_and_config: 
     _, stderr = process.communicate()
     # What the worker said, should its trial have ended before it was killed.
     said = f"worker exit code {process.returncode}; its stderr ends: {stderr[-2000:]}"
-    # The trial's training process dies with its worker, removing its staging folder.
-    wait_for(lambda: not any(map(process_alive, training)), f"the trial's training outlived its worker ({said})")
-    assert not any(trial.glob(".staging-*")), said
+    # The trial's training process dies with its worker, removing its staging folder; the
+    # folders are read again while waiting, as a process of the trial may have made one
+    # after the first look (ci32: one was still there when the first ones' owners were gone).
+    def staging_owners() -> List[Optional[int]]:
+        return [leftover_pid(path.name) for path in trial.glob(".staging-*")]
+
+    wait_for(lambda: not any(pid and process_alive(pid) for pid in staging_owners()),
+             f"the trial's training outlived its worker ({said})")
+    assert not any(trial.glob(".staging-*")), f"{said}; left: {[p.name for p in trial.glob('.staging-*')]}"
     assert [t.state.name for t in trials(storage)] == ["RUNNING"], said
     time.sleep(3)  # longer than the grace period (2 heartbeats)
     result = tune(corpus_and_config, tmp_path, storage, trials=1, heartbeat_seconds=1, **TINY)
