@@ -125,7 +125,10 @@ def discover(input_dir: Path, data_format: str = "auto",
                             + (f"; {reason['read_with']}" if reason.get("read_with") else ""), path)
         if reason:
             inventory.ignored.append({"path": str(path), **reason})
-        elif split:
+            continue
+        if path.is_dir():
+            inventory.ignored += _not_brat_documents(path)
+        if split:
             inventory.named.setdefault(split, []).append(path)
         else:
             inventory.pooled.append(path)
@@ -189,6 +192,15 @@ def _not_read_because(path: Path, data_format: str) -> Optional[Dict[str, str]]:
     return {"reason": f"unknown file type '{data_suffix(path) or 'no extension'}'",
             "read_with": (f"looks like {guess}: set the 'format' var to {guess} to read it"
                           if guess else "set the 'format' var to read it")}
+
+
+def _not_brat_documents(folder: Path) -> List[Dict[str, str]]:
+    """The files of a brat folder that are neither an annotation file nor its text,
+    listed as not read (brat's own .conf files among them)."""
+    return [{"path": str(path), "reason": f"in a brat folder, neither a {BRAT_SUFFIX} file nor the "
+                                          f"{BRAT_TEXT_SUFFIX} of one (brat's .conf files configure its editor)"}
+            for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.suffix.lower() != BRAT_SUFFIX and not is_brat_text(path)]
 
 
 def _ignored_summary(inventory: Inventory) -> str:

@@ -110,12 +110,15 @@ def test_preprocess_reads_brat_split_folders_and_their_texts_are_not_listed_as_u
             brat_document(data / split, f"d{index}", text, [f"T1\tPER {start} {start + 9}\tAna Costa",
                                                           f"T2\tLOC {start + 18} {start + 24}\tLisboa"])
     write_lines(data / "README.md", ["a brat export"])
+    write_lines(data / "train" / "annotation.conf", ["[entities]", "PER", "LOC"])
+    write_lines(data / "train" / "unannotated.txt", ["Texto sem anotação."])
     result = preprocess(data, tmp_path / "out", "--dedupe", "none", "--min-label-count", "1")
     assert result.returncode == 0, result.stderr
     report = srsly.read_json(tmp_path / "out" / "data_report.json")
     assert [(Path(s["path"]).name, s["format"], s["records"], s["entities"]) for s in report["sources"]] == [
         ("dev", "brat", 2, 4), ("test", "brat", 2, 4), ("train", "brat", 6, 12)]
-    assert [Path(item["path"]).name for item in report["not_read"]] == ["README.md"]
+    assert [Path(item["path"]).name for item in report["not_read"]] == ["README.md", "annotation.conf",
+                                                                          "unannotated.txt"]
     assert {split: values["docs"] for split, values in report["splits"].items()} == {"train": 6, "dev": 2, "test": 2}
 
 
