@@ -168,14 +168,6 @@ def test_table_errors_name_the_line(tmp_path: Path, lines: list, cause: str) -> 
         read_records(write_lines(tmp_path / "a.csv", lines))
 
 
-def test_kaggles_latin1_table_is_named_with_the_word_as_windows_1252_reads_it(tmp_path: Path) -> None:
-    path = tmp_path / "ner_dataset.csv"
-    path.write_bytes("Sentence #,Word,POS,Tag\nSentence: 1,Café,NN,O\n".encode("latin-1"))
-    with pytest.raises(UserError, match=r"ner_dataset.csv:2: not valid UTF-8 \(byte 16 of the line, 0xE9; as "
-                                        r"Windows-1252 it reads 'Café'\)"):
-        read_records(path)
-
-
 LABEL_STUDIO = [
     {"id": 7, "data": {"text": TEXT}, "annotations": [
         {"was_cancelled": False, "result": [

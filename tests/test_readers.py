@@ -39,12 +39,23 @@ def test_jsonl_structural_errors_name_file_and_line(tmp_path: Path, line: str, c
         assert cause in message
 
 
-def test_invalid_utf8_names_the_line_the_byte_and_the_word_as_windows_1252_reads_it(tmp_path: Path) -> None:
-    path = tmp_path / "latin1.jsonl"
-    path.write_bytes('{"text": "ok"}\n{"text": "São Paulo"}\n'.encode("latin-1"))
-    with pytest.raises(UserError, match=r"latin1.jsonl:2: not valid UTF-8 \(byte 12 of the line, 0xE3; as "
-                                        r"Windows-1252 it reads 'São'\); re-save the file as UTF-8$"):
+@pytest.mark.parametrize("name, text, where", [
+    ("latin1.jsonl", '{"text": "ok"}\n{"text": "São Paulo"}\n', r"latin1.jsonl:2: not valid UTF-8 \(byte 12 of the "
+                                                                  r"line, 0xE3; as Windows-1252 it reads 'São'\)"),
+    # Kaggle's ner_dataset.csv is Latin-1: the word ends at the separator.
+    ("ner_dataset.csv", "Sentence #,Word,POS,Tag\nSentence: 1,Café,NN,O\n",
+     r"ner_dataset.csv:2: not valid UTF-8 \(byte 16 of the line, 0xE9; as Windows-1252 it reads 'Café'\)"),
+])
+def test_invalid_utf8_names_the_line_the_byte_and_the_word_as_windows_1252_reads_it(
+        tmp_path: Path, name: str, text: str, where: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(UserError, match=where + "; re-save the file as UTF-8$"):
         read_records(path)
+
+
+def test_invalid_utf8_outside_windows_1252_names_only_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.jsonl"
     # 0x81 means nothing in Windows-1252: only the byte is named.
     path.write_bytes(b'{"text": "a\x81b"}\n')
     with pytest.raises(UserError, match=r"latin1.jsonl:1: not valid UTF-8 \(byte 12 of the line, 0x81\); re-save"):
