@@ -753,6 +753,10 @@ def _parse_span(raw: object, record: Record, declared: Optional[object] = None,
 ConllRow = Tuple[int, Optional[str], str]
 
 
+def not_a_tag(tag: str, hint: str) -> str:
+    return f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label ({hint})"
+
+
 def _is_comment(line: str, tag_column: int) -> bool:
     """A line starting with "#" that is not a token "#" with its tag."""
     fields = line.split()
@@ -834,9 +838,8 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
             raise UserError(f"no column {tag_column} (the line has {len(columns)}); check the "
                             "'tag_column' var", path, number) from None
         if not TAG_PATTERN.match(tag):
-            raise UserError(f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label ("
-                            + (f"{HEADER_HINT}; else " if header else "")
-                            + "check the 'tag_column' var)", path, number)
+            raise UserError(not_a_tag(tag, (f"{HEADER_HINT}; else " if header else "") + "check the 'tag_column' var"),
+                            path, number)
         token_lines += 1
         numeric_first_columns += columns[0].isdigit()
         yield number, stats.read_token(columns[0], number, strip_prefix), tag
@@ -935,8 +938,7 @@ def _csv_rows(path: Path, stats: FileStats) -> Iterator[ConllRow]:
         if not token:
             raise UserError("empty token", path, number)
         if not TAG_PATTERN.match(tag.strip()):
-            raise UserError(f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label "
-                            f"(the {header[tag_at]!r} column)", path, number)
+            raise UserError(not_a_tag(tag, f"the {header[tag_at]!r} column"), path, number)
         yield number, stats.read_token(token, number, ""), tag
 
 
