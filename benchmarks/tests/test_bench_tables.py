@@ -43,7 +43,7 @@ def test_readme_headline_quotes_the_committed_default_budget_tables() -> None:
     for table in tables:
         template, stock = f_by_seed(table, "template"), f_by_seed(table, "stock-efficiency")
         measured += [round(100 * table["summary"][system]["f"]["mean"], 2) for system in ("template", "stock-efficiency")]
-        measured.append(round(welch_t_test(template, stock)["p"], 2))
+        measured.append(welch_p(template, stock))
     architectures = [tables[1]["summary"]["spancat"], tables[0]["summary"]["cnn_large"]]
     assert [float(figure) for figure in quoted.groups()] == [
         *measured, *(round(100 * values["f"]["mean"], 2) for values in architectures)]
@@ -73,8 +73,14 @@ def number(quoted: str) -> float:
     return float(quoted.replace("\u2212", "-"))  # a minus sign reads as -
 
 
-def dev_p(dev: list, baseline_dev: list) -> float:
-    return round(welch_t_test(dev, baseline_dev)["p"], 2)
+def welch_p(values: list, baseline: list) -> float:
+    """Welch's p of two seed groups' figures, to the two digits the READMEs quote."""
+    return round(welch_t_test(values, baseline)["p"], 2)
+
+
+def mean_and_std(groups: tuple, figure: str) -> list:
+    """Each compare seed group's mean and standard deviation of `figure` (f, dev_score), in points."""
+    return [round(100 * group[figure][key], 2) for group in groups for key in ("mean", "std")]
 
 
 @pytest.mark.parametrize("dataset", sorted(path.parent.parent.name for path in BENCHMARKS.glob("*/levers/results.json")))
@@ -95,7 +101,7 @@ def test_readme_quotes_the_other_cpu_kind_and_floret_vectors_as_their_table_meas
     assert figures[3] == f"{table['one_off']['unlabelled_floret']['vectors_words'] / 1e6:.2g}"
     assert [number(f) for f in figures[4:]] == [
         round(100 * floret["f"]["mean"], 2), round(100 * (floret["dev_score"]["mean"] - template["dev_score"]["mean"]), 2),
-        dev_p(by_seed(table, "unlabelled_floret", "dev_score"), by_seed(table, "template", "dev_score"))]
+        welch_p(by_seed(table, "unlabelled_floret", "dev_score"), by_seed(table, "template", "dev_score"))]
     assert all(len(summary[system]["seeds"]) == 3 for system in ("template", "stock-efficiency", "unlabelled_floret"))
     assert "avx512f" in table["environment"]["cpu_flags"]
     assert table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
@@ -144,7 +150,7 @@ def test_readme_quotes_beam_search_with_floret_vectors_on_lener_br_as_its_seed_r
     assert [float(figure) for figure in quoted.groups()] == [
         round(100 * both["f"]["mean"], 2),
         round(100 * (both["dev_score"]["mean"] - levers["summary"]["template"]["dev_score"]["mean"]), 2),
-        dev_p(group_dev_by_seed(compare, both), by_seed(levers, "template", "dev_score"))]
+        welch_p(group_dev_by_seed(compare, both), by_seed(levers, "template", "dev_score"))]
     assert both["seeds"] == beam["seeds"] == levers["summary"]["template"]["seeds"] == [0, 1, 2]
     assert "0.51-0.52× stock efficiency one text at a time" in readme_words(BENCHMARKS / "README.md")
     assert "avx512f" in levers["environment"]["cpu_flags"]
@@ -182,14 +188,13 @@ def test_benchmarks_readme_quotes_the_ner_model_levers_as_their_seed_runs_measur
         group = seed_group(compare, lever)
         assert group["seeds"] == levers["summary"]["template"]["seeds"] == [0, 1, 2]
         gain = round(100 * (group["dev_score"]["mean"] - levers["summary"]["template"]["dev_score"]["mean"]), 2)
-        p_dev = round(welch_t_test(group_dev_by_seed(compare, group), by_seed(levers, "template", "dev_score"))["p"], 2)
+        p_dev = welch_p(group_dev_by_seed(compare, group), by_seed(levers, "template", "dev_score"))
         if dataset == "conll2003":
             figures += [gain, p_dev]
             continue
-        figures += [round(100 * group["dev_score"]["mean"], 2), round(100 * group["dev_score"]["std"], 2), gain, p_dev,
-                    round(100 * group["f"]["mean"], 2), round(100 * group["f"]["std"], 2)]
+        figures += [*mean_and_std((group,), "dev_score"), gain, p_dev, *mean_and_std((group,), "f")]
         if lever == "hidden128":
-            figures.append(round(welch_t_test(group["f_by_seed"], f_by_seed(levers, "template"))["p"], 2))
+            figures.append(welch_p(group["f_by_seed"], f_by_seed(levers, "template")))
     assert [float(figure) for figure in quoted.groups()] == figures
     assert all("avx512f" in run["cpu_kind"] for compare, _ in tables.values() for run in compare["runs"])
     assert all("avx512f" in levers["environment"]["cpu_flags"] for _, levers in tables.values())
@@ -211,9 +216,9 @@ def test_benchmarks_readme_quotes_the_hidden_layer_at_five_seeds_beside_the_retr
     assert template["f_by_seed"][:3] == f_by_seed(levers, "template")
     assert [float(figure) for figure in quoted.groups()] == [
         round(100 * (wide["dev_score"]["mean"] - template["dev_score"]["mean"]), 2),
-        *(round(100 * group["dev_score"][key], 2) for group in (wide, template) for key in ("mean", "std")),
-        round(welch_t_test(group_dev_by_seed(compare, wide), group_dev_by_seed(compare, template))["p"], 2),
-        *(round(100 * group["f"][key], 2) for group in (wide, template) for key in ("mean", "std")),
+        *mean_and_std((wide, template), "dev_score"),
+        welch_p(group_dev_by_seed(compare, wide), group_dev_by_seed(compare, template)),
+        *mean_and_std((wide, template), "f"),
         round(welch_t_test(wide["f_by_seed"], template["f_by_seed"])["p"], 3)]  # near 0.05: three digits
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
 
@@ -231,10 +236,10 @@ def test_benchmarks_readme_quotes_the_hidden_layer_with_floret_vectors_at_five_s
     assert wide["seeds"] == floret["seeds"] == [0, 1, 2, 3, 4]
     assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
     assert [float(figure) for figure in quoted.groups()] == [
-        *(round(100 * group["dev_score"][key], 2) for group in (wide, floret) for key in ("mean", "std")),
+        *mean_and_std((wide, floret), "dev_score"),
         round(100 * (floret["dev_score"]["mean"] - wide["dev_score"]["mean"]), 2),
-        round(welch_t_test(group_dev_by_seed(compare, wide), group_dev_by_seed(compare, floret))["p"], 2),
-        *(round(100 * group["f"][key], 2) for group in (wide, floret) for key in ("mean", "std"))]
+        welch_p(group_dev_by_seed(compare, wide), group_dev_by_seed(compare, floret)),
+        *mean_and_std((wide, floret), "f")]
     assert all("avx512f" in run["cpu_kind"] for run in compare["runs"])
 
 
