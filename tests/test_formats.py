@@ -84,6 +84,23 @@ def test_brat_standoff_documents_in_a_folder(tmp_path: Path) -> None:
     assert spans(read_records(corpus / "a.ann")[0]) == spans(first)  # one .ann file alone
 
 
+@pytest.mark.parametrize("mark, newline", [("", "\r\n"), ("\ufeff", "\n"), ("\ufeff", "\r\n")])
+def test_brat_offsets_count_a_byte_order_mark_and_a_crlf_as_brat_does(tmp_path: Path, mark: str,
+                                                                      newline: str) -> None:
+    """brat reads its texts as UTF-8 with universal newlines, without dropping a
+    byte-order mark: a Windows editor's text keeps the offsets brat wrote, the
+    fragments of a discontinuous entity (no text to check them by) included."""
+    shift = len(mark)
+    folder = tmp_path / "train"
+    brat_document(folder, "a", mark + BRAT_TEXT.replace("\n", newline), [
+        f"T1\tPER {shift} {9 + shift}\tAna Costa", f"T2\tORG {28 + shift} {31 + shift}\tTAP",
+        f"T3\tLOC {43 + shift} {48 + shift};{51 + shift} {55 + shift}\tPorto Faro"])
+    (record,) = read_records(folder)
+    assert record.text == BRAT_TEXT
+    assert spans(record) == ["Ana Costa/PER", "TAP/ORG", "Porto/LOC", "Faro/LOC"]
+    assert [cause for _, cause, _ in record.repairs] == ["discontinuous entity split"]
+
+
 @pytest.mark.parametrize("lines, cause", [
     (["T1\tPER 0 9 Ana Costa"], r"a.ann:1: not a brat text-bound annotation"),
     (["T1\tPER 0 9\tAna Costa", "T2\tLOC 18 23\tLisboa"], r"a.ann:2: entity \[18, 23, 'LOC'\]: the export gives "

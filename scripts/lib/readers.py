@@ -12,7 +12,8 @@ Formats (detected from the file name and first record, or named explicitly):
   lines between sentences, IOB1/IOB2/BILUO tags, optional `-DOCSTART-` lines.
 - `brat`: brat standoff, as brat and INCEpTION export it: each `.ann` file's
   `T` lines (`T1<TAB>PER 0 9<TAB>Ana Costa`) over the `.txt` file of the same
-  name; a folder of such pairs is one input (`train/`, `dev/`, `test/`).
+  name; a folder of such pairs is one input (`train/`, `dev/`, `test/`). The
+  text is read as brat reads it, a byte-order mark and CRLF counted as it counts them.
 - `spacy`: spaCy's own DocBin (`.spacy`).
 - `spacy_json`: spaCy v2 JSON training files, read with spaCy's own converter.
 - `csv`: a table of one token a row whose header names the token, tag and
@@ -511,13 +512,13 @@ def read_doccano(path: Path, stats: FileStats) -> Iterator[Record]:
         yield record
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, keep_bom: bool = False) -> str:
     """A whole file's text, decoded as the line readers decode it (UTF-8, or the
     encoding its byte-order mark announces); the same errors, with their line."""
     text, line, cause = decode(read_bytes(path), "file")
     if text is None:
         raise UserError(cause, path, line)
-    return text.lstrip(BOM)
+    return text if keep_bom else text.lstrip(BOM)
 
 
 def iter_json_array(path: Path) -> Iterator[Tuple[int, object]]:
@@ -610,8 +611,12 @@ def read_brat(path: Path, stats: FileStats) -> Iterator[Record]:
     reported repair."""
     for annotation, text_path in brat_pairs(path):
         name = annotation.relative_to(path).with_suffix("").as_posix() if path.is_dir() else annotation.stem
-        record = Record(source=str(annotation), line=1, id=name, text=read_text(text_path), entities=[],
-                        group=name)
+        # brat reads a text as plain UTF-8 with universal newlines: its offsets count a
+        # leading byte-order mark and a CRLF as one character.
+        as_brat_reads = read_text(text_path, keep_bom=True).replace("\r\n", "\n").replace("\r", "\n")
+        text = as_brat_reads.lstrip(BOM)
+        shift = len(as_brat_reads) - len(text)
+        record = Record(source=str(annotation), line=1, id=name, text=text, entities=[], group=name)
         for number, line in _decoded_lines(annotation, stats, allow_empty=True):
             if not line.startswith("T"):
                 continue
@@ -620,7 +625,7 @@ def read_brat(path: Path, stats: FileStats) -> Iterator[Record]:
                 raise UserError(f"not a brat text-bound annotation (expected 'T1<TAB>LABEL START END<TAB>TEXT'): "
                                 f"{line[:80]!r}", annotation, number)
             entity_id, label, fragments, declared = found.groups()
-            offsets = [tuple(map(int, fragment.split())) for fragment in fragments.split(";")]
+            offsets = [tuple(int(offset) - shift for offset in fragment.split()) for fragment in fragments.split(";")]
             if len(offsets) == 1:
                 record.entities.append(_parse_span([*offsets[0], label], record, declared, number))
             else:
