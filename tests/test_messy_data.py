@@ -102,8 +102,14 @@ def test_bom_and_zero_width_characters_on_any_line_are_removed_and_counted(tmp_p
     first, second = iter_records(path, ReadOptions(), stats)
     assert second.words == ["em", "Lisboa"] and spans(second) == ["Lisboa/LOC"]
     assert stats.removed_characters == {"U+FEFF": 2, "U+200B": 1}
-    jsonl = write_lines(tmp_path / "b.jsonl", ['{"text": "a"}', '\ufeff{"text": "b"}'])
-    assert [r.text for r in read_records(jsonl)] == ["a", "b"]
+    # A mark that starts a line is a file's (concatenated files); inside a JSON text
+    # it is a character the offsets count, so it stays.
+    jsonl = write_lines(tmp_path / "b.jsonl", ['{"text": "a"}', '\ufeff{"text": "b\ufeff Ana", "entities": [[3, 6, "PER"]]}'])
+    assert [(r.text, spans(r)) for r in read_records(jsonl)] == [("a", []), ("b\ufeff Ana", ["Ana/PER"])]
+    stats = FileStats()
+    table = write_lines(tmp_path / "c.csv", ["\ufeffsentence,word,tag", "1,\ufeffAna,B-PER", "1,mora\u200b,O"])
+    (record,) = iter_records(table, ReadOptions(), stats)
+    assert record.words == ["Ana", "mora"] and stats.removed_characters == {"U+FEFF": 2, "U+200B": 1}
 
 
 # Encodings ------------------------------------------------------------------------------

@@ -175,6 +175,15 @@ class FileStats:
         share = count / self.tokens
         return {"prefix": prefix, "share": round(share, 4)} if share >= SHARED_PREFIX_SHARE else None
 
+    def remove_leading_marks(self, line: str) -> str:
+        """`line` without the byte-order marks it starts with (the file's own, or
+        that of a file concatenated onto it), counted; a mark inside a line is left
+        to the format's reader, as JSON text offsets count it."""
+        stripped = line.lstrip(BOM)
+        if len(stripped) != len(line):
+            self.removed_characters[f"U+{ord(BOM):04X}"] += len(line) - len(stripped)
+        return stripped
+
     def remove_invisibles(self, text: str, strip_edges: bool) -> str:
         """`text` without byte-order marks and, with `strip_edges`, without
         zero-width spaces or word joiners at its edges; removals are counted."""
@@ -429,16 +438,14 @@ def decode(raw: bytes, unit: str) -> Tuple[Optional[str], int, str]:
 
 
 def _decoded_lines(path: Path, stats: FileStats, allow_empty: bool = False) -> Iterator[Tuple[int, str]]:
-    """Yield (line number, text) without line ends or byte-order marks; name the
-    line of any invalid UTF-8. Streams, so a file never sits in memory whole."""
+    """Yield (line number, text) without line ends or leading byte-order marks;
+    name the line of any invalid UTF-8. Streams, so a file never sits in memory whole."""
     any_content = False
     for number, raw_line in binary_lines(path):
         decoded, _, cause = decode(raw_line, "line")
         if decoded is None:
             raise UserError(cause, path, number)
-        line = decoded.rstrip("\r\n")
-        if BOM in line:
-            line = stats.remove_invisibles(line, strip_edges=False)
+        line = stats.remove_leading_marks(decoded.rstrip("\r\n"))
         any_content = any_content or bool(line.strip())
         yield number, line
     if not any_content and not allow_empty:
@@ -939,7 +946,8 @@ def _csv_rows(path: Path, stats: FileStats) -> Iterator[ConllRow]:
             if sentence is not None:
                 yield number, None, ""
             sentence = sentence_id
-        token, tag = row[token_at].strip(), row[tag_at]
+        token, tag = row[token_at], row[tag_at]
+        token = stats.remove_invisibles(token, strip_edges=True).strip() if INVISIBLE.search(token) else token.strip()
         if not token:
             raise UserError("empty token", path, number)
         if not TAG_PATTERN.match(tag.strip()):
