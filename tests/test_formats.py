@@ -172,12 +172,28 @@ def test_preprocess_reads_split_tables(tmp_path: Path) -> None:
     assert {split: values["docs"] for split, values in report["splits"].items()} == {"train": 2, "dev": 2, "test": 2}
 
 
+def test_io_tags_are_read_with_the_io_scheme_only(tmp_path: Path) -> None:
+    """Labels without prefixes (Few-NERD's layout): a run of one label is one entity."""
+    io = ReadOptions(tag_scheme="io")
+    conll = write_lines(tmp_path / "a.conll", ["Ana\tperson-actor", "Costa\tperson-actor", "e\tO", "Rui\tperson-actor",
+                                               "em\tO", "Lisboa\tLOC", "Porto\tLOC"])
+    table = write_lines(tmp_path / "b.csv", ["word,tag", "Ana,PER", "mora,O"])
+    assert spans(read_records(conll, io)[0]) == ["Ana Costa/person-actor", "Rui/person-actor", "Lisboa Porto/LOC"]
+    assert spans(read_records(table, io)[0]) == ["Ana/PER"]
+    with pytest.raises(UserError, match=r"a.conll:1: tag 'person-actor' is not O or B-/I-/E-/S-/L-/U- .* Set the "
+                                        r"tag_scheme var to io"):
+        read_records(conll)
+    prefixed = write_lines(tmp_path / "c.conll", ["Ana\tPER", "Costa\tI-PER"])
+    with pytest.raises(UserError, match=r"c.conll:2: tag 'I-PER' has the prefix 'I-', but the tag_scheme var is io"):
+        read_records(prefixed, io)
+
+
 @pytest.mark.parametrize("lines, cause", [
     (["id,w,t", "1,Ana,B-PER"], r"a.csv:1: the header \['id', 'w', 't'\] names no token column \(token, word, form, "
                                 r"text\) and no tag column"),
     (["word,tag", "Ana,B-PER,x"], r"a.csv:2: 3 columns, but the header has 2"),
     (["word,tag", "Ana,B-PER", "mora,X"], r"a.csv:3: tag 'X' is not O or B-/I-/E-/S-/L-/U- followed by a label "
-                                          r"\(the 'tag' column\)"),
+                                          r"\(a label without a prefix: .*; else the 'tag' column\)"),
     (["word,tag", " ,O"], r"a.csv:2: empty token"),
 ])
 def test_table_errors_name_the_line(tmp_path: Path, lines: list, cause: str) -> None:

@@ -37,6 +37,9 @@ def test_tab_separated_token_with_a_space_stays_whole(tmp_path: Path) -> None:
     assert spans(record) == ["Ana/PER", "São Paulo/LOC"]
 
 
+NO_PREFIX = r"a label without a prefix: IO tags \(a run of one label is one entity\)\? Set the tag_scheme var to io"
+
+
 @pytest.mark.parametrize("lines, cause", [
     (["Ana B-PER", "Costa I-PER mora O"], r"a.conll:2: 4 columns, but line 1 has 2 \(several token/tag pairs"),
     (["Ana B-PER Costa I-PER"], r"a.conll:1: holds 2 token/tag pairs on one line"),
@@ -44,11 +47,16 @@ def test_tab_separated_token_with_a_space_stays_whole(tmp_path: Path) -> None:
     ([" ".join(["palavra"] * 500) + " O"], r"a.conll:1: 501 columns on one line: this is running text"),
     # A spreadsheet's or pandas' table: a header row, a row index.
     (["token\ttag", "Ana\tB-PER"], r"a.conll:1: tag 'tag' is not O or .* \(a header row\? CoNLL files have none: "
-                                    r"remove it, or read the file as a table with the format var csv; else check the "
-                                    r"'tag_column' var\)"),
+                                    r"remove it, or read the file as a table with the format var csv; else "
+                                    + NO_PREFIX + r"; else check the 'tag_column' var\)"),
     (["\ttoken\ttag", "0\tAna\tB-PER"], r"a.conll:1: empty token \(a header row\? CoNLL files have none: remove it"),
-    (["Ana\tB-PER", "mora\tX"], r"a.conll:2: tag 'X' is not O or B-/I-/E-/S-/L-/U- followed by a label \(check "
-                                 r"the 'tag_column' var\)$"),
+    (["Ana\tB-PER", "mora\tX"], r"a.conll:2: tag 'X' is not O or B-/I-/E-/S-/L-/U- followed by a label \("
+                                 + NO_PREFIX + r"; else check the 'tag_column' var\)$"),
+    # Tags as other tools and people write them.
+    (["Ana\tb-per"], r"a.conll:1: tag 'b-per' .* \(a header row\? .*; else prefixes and O are upper case; else check"),
+    (["Ana\tB-PER", "Costa\tI_PER"], r"a.conll:2: tag 'I_PER' .* \(its prefix is joined to the label by another "
+                                      r"character than '-'; else check the 'tag_column' var\)$"),
+    (["Ana\tB-PER", "Rui\tPER"], r"a.conll:2: tag 'PER' .* \(" + NO_PREFIX),
     (["#FORMAT=WebAnno TSV 3.3", "#T_SP=webanno.custom.Entity|value", "", "#Text=Ana mora.", "1-1\t0-3\tAna\tPER[1]"],
      r"a.conll:1: a WebAnno TSV file \(INCEpTION's and WebAnno's own format\), which is not read; export the "
      r"project as CoNLL 2002 or brat instead"),

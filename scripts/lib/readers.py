@@ -54,8 +54,14 @@ SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy", ".csv", BRAT_SUFFIX) + CONLL_
 FORMATS = ("auto", "jsonl", "prodigy", "doccano", "label_studio", "conll", "csv", "brat", "spacy", "spacy_json")
 # A brat text-bound annotation: id, then label and fragments ("0 5" or "0 5;8 12"), then its text.
 BRAT_ENTITY = re.compile(r"^(T\S+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
-TAG_SCHEMES = ("auto", "iob1", "iob2", "biluo")
+TAG_SCHEMES = ("auto", "iob1", "iob2", "biluo", "io")
 TAG_PATTERN = re.compile(r"^(?:O|[BIESLU]-\S.*)$")
+# Tags that are not tags, by the slip they look like (a prefix joined by another
+# character, lower-case prefixes, no prefix at all), with what to do about it.
+TAG_SLIPS = ((re.compile(r"^[BIESLU][_.:]\S"), "its prefix is joined to the label by another character than '-'"),
+             (re.compile(r"^(?:o|[biesl]-\S.*)$"), "prefixes and O are upper case"),
+             (re.compile(r"^(?![BIESLUbieslu][-_.:])[^\s-]\S*$"),
+              "a label without a prefix: IO tags (a run of one label is one entity)? Set the tag_scheme var to io"))
 # A token prefix like WikiANN's language tag ("pt:Lisboa"); reported when at
 # least this share of a file's tokens carry the same one.
 TOKEN_PREFIX = re.compile(r"^([^:\s]{1,12}:)(?=\S)")
@@ -765,8 +771,19 @@ def _parse_span(raw: object, record: Record, declared: Optional[object] = None,
 ConllRow = Tuple[int, Optional[str], str]
 
 
-def not_a_tag(tag: str, hint: str) -> str:
-    return f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label ({hint})"
+def tag_problem(tag: str, io: bool, hint: str, first_hint: Optional[str] = None) -> Optional[str]:
+    """Why `tag` is not a tag of its scheme, or None: under IO, O or a label
+    without a prefix; otherwise O or B-/I-/E-/S-/L-/U- and a label. The message
+    gives `first_hint`, the slip the tag looks like, then `hint` (where else to look)."""
+    if io:
+        if TAG_PATTERN.match(tag) and tag != "O":
+            return f"tag {tag!r} has the prefix {tag[:2]!r}, but the tag_scheme var is io (labels without prefixes)"
+        return None if tag.strip() and len(tag.split()) == 1 else f"tag {tag!r} is not O or a label ({hint})"
+    if TAG_PATTERN.match(tag):
+        return None
+    slip = next((why for pattern, why in TAG_SLIPS if pattern.match(tag)), None)
+    hints = "; else ".join(h for h in (first_hint, slip, hint) if h)
+    return f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label ({hints})"
 
 
 def _is_comment(line: str, tag_column: int) -> bool:
@@ -779,7 +796,7 @@ def _is_comment(line: str, tag_column: int) -> bool:
 
 
 def _conll_rows(path: Path, tag_column: int, stats: FileStats,
-                strip_prefix: str = "") -> Iterator[ConllRow]:
+                strip_prefix: str = "", io: bool = False) -> Iterator[ConllRow]:
     """Split CoNLL lines into token and tag, with one column layout per file.
 
     A file whose first token line holds a tab is tab-separated: columns split on
@@ -849,9 +866,9 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
         except IndexError:
             raise UserError(f"no column {tag_column} (the line has {len(columns)}); check the "
                             "'tag_column' var", path, number) from None
-        if not TAG_PATTERN.match(tag):
-            raise UserError(not_a_tag(tag, (f"{HEADER_HINT}; else " if header else "") + "check the 'tag_column' var"),
-                            path, number)
+        problem = tag_problem(tag, io, "check the 'tag_column' var", HEADER_HINT if header else None)
+        if problem:
+            raise UserError(problem, path, number)
         token_lines += 1
         numeric_first_columns += columns[0].isdigit()
         yield number, stats.read_token(columns[0], number, strip_prefix), tag
@@ -894,8 +911,8 @@ def read_conll(path: Path, tag_column: int = -1, tag_scheme: str = "auto",
     leniently and each such repair is recorded with its line.
     """
     stats = stats if stats is not None else FileStats()
-    return _tagged_records(path, _conll_sentences(path, _conll_rows(path, tag_column, stats, strip_prefix)),
-                           tag_scheme, stats)
+    rows = _conll_rows(path, tag_column, stats, strip_prefix, io=tag_scheme == "io")
+    return _tagged_records(path, _conll_sentences(path, rows), tag_scheme, stats)
 
 
 def read_csv(path: Path, tag_scheme: str = "auto", stats: Optional[FileStats] = None) -> Iterator[Record]:
@@ -905,10 +922,11 @@ def read_csv(path: Path, tag_scheme: str = "auto", stats: Optional[FileStats] = 
     sentence when it changes (it may be filled in on a sentence's first row only).
     A blank row also ends a sentence. Comma, semicolon or tab separated."""
     stats = stats if stats is not None else FileStats()
-    return _tagged_records(path, _conll_sentences(path, _csv_rows(path, stats)), tag_scheme, stats)
+    rows = _csv_rows(path, stats, io=tag_scheme == "io")
+    return _tagged_records(path, _conll_sentences(path, rows), tag_scheme, stats)
 
 
-def _csv_rows(path: Path, stats: FileStats) -> Iterator[ConllRow]:
+def _csv_rows(path: Path, stats: FileStats, io: bool = False) -> Iterator[ConllRow]:
     numbered = _decoded_lines(path, stats)
     current = [0]
 
@@ -950,16 +968,24 @@ def _csv_rows(path: Path, stats: FileStats) -> Iterator[ConllRow]:
         token = stats.remove_invisibles(token, strip_edges=True).strip() if INVISIBLE.search(token) else token.strip()
         if not token:
             raise UserError("empty token", path, number)
-        if not TAG_PATTERN.match(tag.strip()):
-            raise UserError(not_a_tag(tag, f"the {header[tag_at]!r} column"), path, number)
+        problem = tag_problem(tag.strip(), io, f"the {header[tag_at]!r} column")
+        if problem:
+            raise UserError(problem, path, number)
         yield number, stats.read_token(token, number, ""), tag
 
 
 def _tagged_records(path: Path, sentences: Iterator["_Sentence"], tag_scheme: str,
                     stats: FileStats) -> Iterator[Record]:
-    """Records of tagged sentences, the tag scheme inferred under "auto"."""
+    """Records of tagged sentences, the tag scheme inferred under "auto"; IO tags
+    are read as IOB2 (a run of one label is one entity)."""
     held: List[_Sentence] = []
     scheme = tag_scheme
+    if scheme == "io":
+        stats.tag_scheme = scheme
+        for sentence in sentences:
+            sentence.tags = io_to_iob2(sentence.tags)
+            yield _conll_record(path, sentence, "iob2", "iob2")
+        return
     if scheme == "auto":
         starts = 0
         for sentence in sentences:
@@ -1033,6 +1059,12 @@ def _conll_record(path: Path, sentence: _Sentence, strictness: str, scheme: str)
     for first, last, label in tags_to_spans(tags):
         record.entities.append((offsets[first][0], offsets[last][1], label))
     return record
+
+
+def io_to_iob2(tags: List[str]) -> List[str]:
+    """IO tags (a bare label, or O) as IOB2: each run of one label starts with B-."""
+    return [tag if tag == "O" else ("I-" if index and tags[index - 1] == tag else "B-") + tag
+            for index, tag in enumerate(tags)]
 
 
 def tag_sequence_problems(tags: List[str], scheme: str) -> List[Tuple[int, str]]:
