@@ -76,6 +76,7 @@ SPLIT_ALIASES = {"train": "train", "training": "train", "dev": "dev", "valid": "
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 DOC_PREFIXES = ("readme", "license", "licence", "copying", "source", "citation", "changelog")
 DOC_SUFFIXES = (".md", ".pdf", ".html", ".rst")
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 # Formats whose files look alike to guess_format: a file with an unknown suffix
 # is read under an explicit format only if it looks like that format's family.
 FORMAT_FAMILIES = {"conll": "conll", "jsonl": "jsonl", "prodigy": "jsonl", "doccano": "jsonl",
@@ -180,6 +181,9 @@ def _not_read_because(path: Path, data_format: str) -> Optional[Dict[str, str]]:
         return {"reason": "archive", "read_with": "extract it into the dataset folder"}
     if name.startswith(DOC_PREFIXES) or name.endswith(DOC_SUFFIXES):
         return {"reason": "documentation"}
+    if name.endswith(SPREADSHEET_SUFFIXES):
+        return {"reason": "spreadsheet", "read_with": "save it as CSV: a table of one token a row with a header "
+                                                      "naming the token and tag columns is read (format csv)"}
     if data_suffix(path) in SUPPORTED_SUFFIXES:
         return None
     guess = guess_format(path)

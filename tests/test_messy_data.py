@@ -305,14 +305,16 @@ def test_every_file_is_read_or_reported_with_the_var_that_reads_it(tmp_path: Pat
     write_lines(data / "extra.annotated", ["Ana B-PER", "mora O"])
     write_lines(data / "README.md", ["# notes"])
     (data / "old.zip").write_bytes(b"PK")
+    (data / "tags.xlsx").write_bytes(b"PK")
     with pytest.raises(UserError, match="mixes split files"):
         discover(data, "conll")  # the format var reads any file name
     inventory = discover(data)
     assert sorted(inventory.named) == ["dev", "test", "train"]
     ignored = {Path(i["path"]).name: i for i in inventory.ignored}
-    assert set(ignored) == {"extra.annotated", "README.md", "old.zip"}
+    assert set(ignored) == {"extra.annotated", "README.md", "old.zip", "tags.xlsx"}
     assert "set the 'format' var to conll" in ignored["extra.annotated"]["read_with"]
     assert ignored["old.zip"]["reason"] == "archive"
+    assert (ignored["tags.xlsx"]["reason"], ignored["tags.xlsx"]["read_with"][:15]) == ("spreadsheet", "save it as CSV:")
 
 
 def test_a_split_file_that_cannot_be_read_is_an_error_not_carved_from_train(tmp_path: Path) -> None:
