@@ -172,6 +172,21 @@ def test_preprocess_reads_split_tables(tmp_path: Path) -> None:
     assert {split: values["docs"] for split, values in report["splits"].items()} == {"train": 2, "dev": 2, "test": 2}
 
 
+def test_spacy_and_displacy_ents_are_entities_and_spans_under_other_keys_stop(tmp_path: Path) -> None:
+    nlp = spacy.blank("pt")
+    doc = nlp("Ana mora em Lisboa.")
+    doc.ents = [doc.char_span(0, 3, "PER"), doc.char_span(12, 18, "LOC")]
+    path = write_lines(tmp_path / "a.jsonl", [json.dumps(doc.to_json()), json.dumps(
+        {"text": "Rui", "ents": [{"start": 0, "end": 3, "label": "PER"}], "title": None})])
+    assert [spans(record) for record in read_records(path)] == [["Ana/PER", "Lisboa/LOC"], ["Rui/PER"]]
+    for key, value in (("annotations", [[0, 3, "PER"]]), ("ner", [{"start_char": 0, "end": 3, "entity_group": "PER"}])):
+        path = write_lines(tmp_path / "b.jsonl", ['{"text": "Eva", "tokens": [{"start": 0, "end": 3}]}',
+                                                 json.dumps({"text": "Ana", key: value})])
+        with pytest.raises(UserError, match=rf"b.jsonl:2: spans under '{key}', which is not read: entities go "
+                                            r"under 'entities' or 'ents'"):
+            read_records(path)
+
+
 def test_io_tags_are_read_with_the_io_scheme_only(tmp_path: Path) -> None:
     """Labels without prefixes (Few-NERD's layout): a run of one label is one entity."""
     io = ReadOptions(tag_scheme="io")

@@ -3,7 +3,8 @@
 Formats (detected from the file name and first record, or named explicitly):
 - `jsonl`: `{"text": ..., "entities": [[start, end, label], ...]}` per line
   (entities may also be objects with start/end/label or start_offset/end_offset;
-  "doc_text" stands for "text", as in BERTimbau's HAREM files).
+  "ents" stands for "entities", as spaCy's Doc.to_json() and displaCy write, and
+  "doc_text" for "text", as in BERTimbau's HAREM files).
 - `prodigy`: Prodigy JSONL with `spans`; only `"answer": "accept"` is kept.
 - `doccano`: doccano JSONL exports with a `label` list (or `entities` objects).
   These three also read a `.json` file holding one JSON array of such records.
@@ -48,6 +49,12 @@ Repair = Tuple[int, str, str]
 
 # Where a record holds its text, in order; "doc_text" as BERTimbau's HAREM files name it.
 TEXT_KEYS = ("text", "doc_text")
+# Where a JSONL record keeps its entities: ours and doccano's "entities", and the
+# "ents" of spaCy's Doc.to_json() and displaCy's manual format.
+ENTITY_KEYS = ("entities", "ents")
+# The keys that mark an object as a span (a start offset and a label), in any tool's spelling.
+SPAN_START_KEYS = ("start", "start_offset", "start_char", "begin")
+SPAN_LABEL_KEYS = ("label", "labels", "type", "entity", "entity_group")
 CONLL_SUFFIXES = (".conll", ".iob", ".bio", ".tsv")
 BRAT_SUFFIX, BRAT_TEXT_SUFFIX = ".ann", ".txt"
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy", ".csv", BRAT_SUFFIX) + CONLL_SUFFIXES
@@ -493,12 +500,28 @@ def _text(data: dict, path: Path, number: int) -> str:
     return text
 
 
+def _looks_like_spans(value: object) -> bool:
+    """A non-empty list of spans: [start, end, label] lists or objects with a start and a label."""
+    if not isinstance(value, list) or not value:
+        return False
+    first = value[0]
+    if isinstance(first, dict):
+        return any(key in first for key in SPAN_START_KEYS) and any(key in first for key in SPAN_LABEL_KEYS)
+    return isinstance(first, list) and len(first) == 3 and all(isinstance(x, int) for x in first[:2])
+
+
 def read_jsonl(path: Path, stats: FileStats) -> Iterator[Record]:
     for number, fallback_id, data in _records(path, stats):
         text = _text(data, path, number)
         record = Record(source=str(path), line=number, id=str(data.get("id", fallback_id)),
                         text=text, entities=[])
-        record.entities = [_parse_span(raw, record) for raw in data.get("entities") or []]
+        key = next((key for key in ENTITY_KEYS if key in data), None)
+        if key is None:  # a record read without entities must not be one whose spans sit under another key
+            unread = next((key for key, value in data.items() if _looks_like_spans(value)), None)
+            if unread is not None:
+                raise UserError(f"spans under {unread!r}, which is not read: entities go under "
+                                f"{' or '.join(map(repr, ENTITY_KEYS))}", path, number)
+        record.entities = [_parse_span(raw, record) for raw in (data[key] if key else None) or []]
         group = data.get("doc_id")
         record.group = record.doc_key = None if group is None else str(group)
         yield record
