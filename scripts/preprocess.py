@@ -79,7 +79,7 @@ DOC_SUFFIXES = (".md", ".pdf", ".html", ".rst")
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 # Formats whose files look alike to guess_format: a file with an unknown suffix
 # is read under an explicit format only if it looks like that format's family.
-FORMAT_FAMILIES = {"conll": "conll", "jsonl": "jsonl", "prodigy": "jsonl", "doccano": "jsonl",
+FORMAT_FAMILIES = {"conll": "conll", "jsonl": "jsonl", "tokens": "jsonl", "prodigy": "jsonl", "doccano": "jsonl",
                    "label_studio": "json", "spacy_json": "json", "spacy": "spacy", "brat": "brat", "csv": "csv"}
 # How many repairs and warnings the console shows before "... and N more".
 SHOWN = 5

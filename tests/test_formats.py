@@ -187,6 +187,31 @@ def test_spacy_and_displacy_ents_are_entities_and_spans_under_other_keys_stop(tm
             read_records(path)
 
 
+def test_token_lists_with_tag_names_as_hugging_face_datasets_write_them(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "train.jsonl", [json.dumps(record) for record in (
+        {"id": "0", "tokens": ["Ana", "Costa", "mora", "em", "Lisboa", "."],
+         "ner_tags": ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]},
+        {"id": "1", "tokens": ["Rui", "foi"], "ner_tags": ["I-PER ", "O"]})])
+    assert detect_format(path) == "tokens"
+    first, second = read_records(path)
+    assert (spans(first), spans(second), second.words, second.line) == (
+        ["Ana Costa/PER", "Lisboa/LOC"], ["Rui/PER"], ["Rui", "foi"], 2)
+    assert [(line, cause) for line, cause, _ in second.repairs] == [
+        (2, "label whitespace stripped"), (2, "invalid tag sequence")]  # the record's own line, not line + token
+
+
+@pytest.mark.parametrize("record, cause", [
+    ({"tokens": ["Ana"], "ner_tags": [1]}, r"the tags are numbers \(class ids\): write their names into the file"),
+    ({"tokens": ["Ana", "mora"], "ner_tags": ["B-PER"]}, r"2 token\(s\) but 1 tag\(s\)"),
+    ({"tokens": ["Ana", "mora"], "tags": ["B-PER", "b-loc"]}, r"token 2 \('mora'\): tag 'b-loc' is not O or .* "
+                                                               r"\(prefixes and O are upper case\)$"),
+    ({"tokens": ["Ana"]}, r"no list of tags under 'ner_tags' or 'tags' or 'labels'"),
+])
+def test_token_list_errors_name_the_line(tmp_path: Path, record: dict, cause: str) -> None:
+    with pytest.raises(UserError, match=rf"a.jsonl:2: {cause}"):
+        read_records(write_lines(tmp_path / "a.jsonl", ['{"tokens": ["Eva"], "ner_tags": ["B-PER"]}', json.dumps(record)]))
+
+
 def test_io_tags_are_read_with_the_io_scheme_only(tmp_path: Path) -> None:
     """Labels without prefixes (Few-NERD's layout): a run of one label is one entity."""
     io = ReadOptions(tag_scheme="io")

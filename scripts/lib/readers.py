@@ -5,6 +5,9 @@ Formats (detected from the file name and first record, or named explicitly):
   (entities may also be objects with start/end/label or start_offset/end_offset;
   "ents" stands for "entities", as spaCy's Doc.to_json() and displaCy write, and
   "doc_text" for "text", as in BERTimbau's HAREM files).
+- `tokens`: `{"tokens": [...], "ner_tags": [...]}` per line (or "words",
+  "tags"): one tokenised sentence and its tags, as Hugging Face datasets write
+  them; the tags are read as CoNLL's are (`tag_scheme`).
 - `prodigy`: Prodigy JSONL with `spans`; only `"answer": "accept"` is kept.
 - `doccano`: doccano JSONL exports with a `label` list (or `entities` objects).
   These three also read a `.json` file holding one JSON array of such records.
@@ -52,13 +55,18 @@ TEXT_KEYS = ("text", "doc_text")
 # Where a JSONL record keeps its entities: ours and doccano's "entities", and the
 # "ents" of spaCy's Doc.to_json() and displaCy's manual format.
 ENTITY_KEYS = ("entities", "ents")
+# A record of one tokenised sentence and its tags (the `tokens` format, as Hugging
+# Face datasets write them): the keys of the two lists, in order of preference.
+TOKEN_LIST_KEYS = ("tokens", "words")
+TAG_LIST_KEYS = ("ner_tags", "tags", "labels")
 # The keys that mark an object as a span (a start offset and a label), in any tool's spelling.
 SPAN_START_KEYS = ("start", "start_offset", "start_char", "begin")
 SPAN_LABEL_KEYS = ("label", "labels", "type", "entity", "entity_group")
 CONLL_SUFFIXES = (".conll", ".iob", ".bio", ".tsv")
 BRAT_SUFFIX, BRAT_TEXT_SUFFIX = ".ann", ".txt"
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy", ".csv", BRAT_SUFFIX) + CONLL_SUFFIXES
-FORMATS = ("auto", "jsonl", "prodigy", "doccano", "label_studio", "conll", "csv", "brat", "spacy", "spacy_json")
+FORMATS = ("auto", "jsonl", "tokens", "prodigy", "doccano", "label_studio", "conll", "csv", "brat", "spacy",
+           "spacy_json")
 # A brat text-bound annotation: id, then label and fragments ("0 5" or "0 5;8 12"), then its text.
 BRAT_ENTITY = re.compile(r"^(T\S+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
 TAG_SCHEMES = ("auto", "iob1", "iob2", "biluo", "io")
@@ -230,6 +238,8 @@ def iter_records(path: Path, options: ReadOptions, stats: Optional[FileStats] = 
         records = read_conll(path, options.tag_column, options.tag_scheme, stats, options.strip_prefix)
     elif fmt == "csv":
         records = read_csv(path, options.tag_scheme, stats)
+    elif fmt == "tokens":
+        records = read_tokens(path, options.tag_scheme, stats)
     else:
         records = READERS[fmt](path, stats)
     found = False
@@ -277,7 +287,7 @@ def detect_format(path: Path) -> str:
                 return "spacy_json"
             if isinstance(item, dict) and "data" in item:
                 return "label_studio"
-            if isinstance(item, dict) and any(key in item for key in TEXT_KEYS):
+            if isinstance(item, dict) and any(key in item for key in TEXT_KEYS + TOKEN_LIST_KEYS):
                 return _record_format(item)
             break
         raise UserError("cannot tell the format of this JSON file (expected an array of records with "
@@ -298,7 +308,10 @@ def guess_format(path: Path) -> Optional[str]:
     if not content:
         return None
     if content[0].startswith("{"):
-        return "jsonl"
+        try:
+            return _record_format(json.loads(content[0]))
+        except json.JSONDecodeError:
+            return "jsonl"
     if content[0].startswith("["):
         return "label_studio"
     rows = [re.split(r"\t" if "\t" in line else r"\s+", line) for line in content[:50]]
@@ -311,6 +324,8 @@ def _record_format(record: object) -> str:
     """Which of the JSONL formats one record (a line, or an item of a JSON array) is in."""
     if not isinstance(record, dict):
         return "jsonl"  # the reader reports the problem with its line
+    if not any(key in record for key in TEXT_KEYS) and any(key in record for key in TOKEN_LIST_KEYS):
+        return "tokens"
     entities = record.get("entities")
     offset_objects = isinstance(entities, list) and bool(entities) and isinstance(entities[0], dict) \
         and "start_offset" in entities[0]
@@ -794,19 +809,20 @@ def _parse_span(raw: object, record: Record, declared: Optional[object] = None,
 ConllRow = Tuple[int, Optional[str], str]
 
 
-def tag_problem(tag: str, io: bool, hint: str, first_hint: Optional[str] = None) -> Optional[str]:
+def tag_problem(tag: str, io: bool, hint: Optional[str], first_hint: Optional[str] = None) -> Optional[str]:
     """Why `tag` is not a tag of its scheme, or None: under IO, O or a label
     without a prefix; otherwise O or B-/I-/E-/S-/L-/U- and a label. The message
     gives `first_hint`, the slip the tag looks like, then `hint` (where else to look)."""
     if io:
         if TAG_PATTERN.match(tag) and tag != "O":
             return f"tag {tag!r} has the prefix {tag[:2]!r}, but the tag_scheme var is io (labels without prefixes)"
-        return None if tag.strip() and len(tag.split()) == 1 else f"tag {tag!r} is not O or a label ({hint})"
+        return None if tag.strip() and len(tag.split()) == 1 else f"tag {tag!r} is not O or a label" + (
+            f" ({hint})" if hint else "")
     if TAG_PATTERN.match(tag):
         return None
     slip = next((why for pattern, why in TAG_SLIPS if pattern.match(tag)), None)
     hints = "; else ".join(h for h in (first_hint, slip, hint) if h)
-    return f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label ({hints})"
+    return f"tag {tag!r} is not O or B-/I-/E-/S-/L-/U- followed by a label" + (f" ({hints})" if hints else "")
 
 
 def _is_comment(line: str, tag_column: int) -> bool:
@@ -997,6 +1013,45 @@ def _csv_rows(path: Path, stats: FileStats, io: bool = False) -> Iterator[ConllR
         yield number, stats.read_token(token, number, ""), tag
 
 
+def read_tokens(path: Path, tag_scheme: str = "auto", stats: Optional[FileStats] = None) -> Iterator[Record]:
+    """Read records of one tokenised sentence each, `{"tokens": [...], "ner_tags": [...]}`
+    (JSONL, or a JSON array); the tags are checked and read as CoNLL's are."""
+    stats = stats if stats is not None else FileStats()
+    return _tagged_records(path, _token_list_sentences(path, stats, io=tag_scheme == "io"), tag_scheme, stats)
+
+
+def _token_list_sentences(path: Path, stats: FileStats, io: bool) -> Iterator["_Sentence"]:
+    for number, _, data in _records(path, stats):
+        words, tags = (next((data[key] for key in keys if key in data), None) for keys in (TOKEN_LIST_KEYS, TAG_LIST_KEYS))
+        if not (isinstance(words, list) and all(isinstance(word, str) for word in words)):
+            raise UserError(f"expected a list of token strings under {' or '.join(map(repr, TOKEN_LIST_KEYS))}",
+                            path, number)
+        if not isinstance(tags, list):
+            raise UserError(f"no list of tags under {' or '.join(map(repr, TAG_LIST_KEYS))}", path, number)
+        if any(isinstance(tag, int) for tag in tags):
+            raise UserError("the tags are numbers (class ids): write their names into the file (a Hugging Face "
+                            "dataset has them in dataset.features['ner_tags'].feature.names)", path, number)
+        if not all(isinstance(tag, str) for tag in tags):
+            raise UserError(f"tag {next(t for t in tags if not isinstance(t, str))!r} is not a string", path, number)
+        if len(tags) != len(words):
+            raise UserError(f"{len(words)} token(s) but {len(tags)} tag(s)", path, number)
+        if not words:
+            continue
+        cleaned, repairs = [], []
+        for index, (word, tag) in enumerate(zip(words, tags)):
+            problem = tag_problem(tag.strip(), io, None)
+            if problem:
+                raise UserError(f"token {index + 1} ({word!r}): {problem}", path, number)
+            if not word.strip():
+                raise UserError(f"empty token (token {index + 1})", path, number)
+            stripped = tag.strip()
+            if stripped != tag:
+                repairs.append((number, "label whitespace stripped", f"tag {tag!r} read as {stripped!r}"))
+            cleaned.append(stripped)
+        yield _Sentence(number, [stats.read_token(word.strip(), number, "") for word in words], cleaned, repairs,
+                        f"{path.name}:{number}", has_docs=False, one_token_per_line=False)
+
+
 def _tagged_records(path: Path, sentences: Iterator["_Sentence"], tag_scheme: str,
                     stats: FileStats) -> Iterator[Record]:
     """Records of tagged sentences, the tag scheme inferred under "auto"; IO tags
@@ -1033,6 +1088,7 @@ class _Sentence:
     repairs: List[Repair]
     doc_key: str
     has_docs: bool
+    one_token_per_line: bool = True  # else the whole sentence stands on `first_line`
 
 
 def _conll_sentences(path: Path, rows: Iterator[ConllRow]) -> Iterator[_Sentence]:
@@ -1068,9 +1124,10 @@ def _conll_record(path: Path, sentence: _Sentence, strictness: str, scheme: str)
                     text=" ".join(words), entities=[], words=words,
                     spaces=[True] * (len(words) - 1) + [False],
                     group=sentence.doc_key if sentence.has_docs else None,
-                    doc_key=sentence.doc_key, one_token_per_line=True, repairs=sentence.repairs)
+                    doc_key=sentence.doc_key, one_token_per_line=sentence.one_token_per_line,
+                    repairs=sentence.repairs)
     for index, reason in tag_sequence_problems(tags, scheme):
-        line = first_line + min(index, len(tags) - 1)
+        line = first_line + min(index, len(tags) - 1) * sentence.one_token_per_line
         if strictness != "auto":
             raise UserError(reason, path, line)
         record.repairs.append((line, "invalid tag sequence", f"{reason}; read leniently"))
