@@ -381,8 +381,9 @@ def test_a_json_array_item_that_is_no_record_names_its_line(tmp_path: Path) -> N
     path = write_lines(tmp_path / "records.json", ['[{"text": "a", "entities": []},', '  "b"', "]"])
     with pytest.raises(UserError, match=r"records.json:2: record 2: expected a JSON object"):
         read_records(path)
-    path = write_lines(tmp_path / "records.json", ['[{"text": "a", "entities": []},', '{"entities": []}]'])
-    with pytest.raises(UserError, match=r'records.json:2: missing "text" string'):
+    path = write_lines(tmp_path / "records.json", ['[{"text": "a", "entities": []},', '{"sentence": "b", "entities": []}]'])
+    with pytest.raises(UserError, match=r"records.json:2: missing 'text' or 'doc_text' string \(the record's keys: "
+                                        r"'sentence', 'entities'\)"):
         read_records(path)
 
 

@@ -22,7 +22,7 @@ def test_jsonl_reads_text_entities_and_lines(tmp_path: Path) -> None:
 @pytest.mark.parametrize("line, cause", [
     ('{"text": "abc", "entities": [[0, 2, "X"]', "line 1"),
     ('["not", "an", "object"]', "expected a JSON object"),
-    ('{"entities": []}', 'missing "text"'),
+    ('{"entities": []}', "missing 'text' or 'doc_text' string (the record's keys: 'entities')"),
     ('{"text": "abc", "entities": [[0, 9, "X"]]}', "offsets outside the text"),
     ('{"text": "abc", "entities": [[2, 2, "X"]]}', "offsets outside the text"),
     ('{"text": "abc", "entities": [[0, 1]]}', "is not [start, end, label]"),

@@ -511,7 +511,8 @@ def _records(path: Path, stats: FileStats) -> Iterator[Tuple[int, str, dict]]:
 def _text(data: dict, path: Path, number: int) -> str:
     text = next((data[key] for key in TEXT_KEYS if key in data), None)
     if not isinstance(text, str):
-        raise UserError('missing "text" string', path, number)
+        keys = ", ".join(map(repr, list(data)[:8])) or "none"
+        raise UserError(f"missing {' or '.join(map(repr, TEXT_KEYS))} string (the record's keys: {keys})", path, number)
     return text
 
 
