@@ -1023,7 +1023,8 @@ def read_tokens(path: Path, tag_scheme: str = "auto", stats: Optional[FileStats]
 
 def _token_list_sentences(path: Path, stats: FileStats, io: bool) -> Iterator["_Sentence"]:
     for number, _, data in _records(path, stats):
-        words, tags = (next((data[key] for key in keys if key in data), None) for keys in (TOKEN_LIST_KEYS, TAG_LIST_KEYS))
+        words, tags = (next((data[key] for key in keys if key in data), None)
+                       for keys in (TOKEN_LIST_KEYS, TAG_LIST_KEYS))
         if not (isinstance(words, list) and all(isinstance(word, str) for word in words)):
             raise UserError(f"expected a list of token strings under {' or '.join(map(repr, TOKEN_LIST_KEYS))}",
                             path, number)
