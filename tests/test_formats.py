@@ -329,9 +329,15 @@ def make_doc() -> Doc:
 
 def test_spacy_docbin(tmp_path: Path) -> None:
     path = tmp_path / "data.spacy"
-    DocBin(docs=[make_doc()]).to_disk(path)
+    doc = make_doc()
+    doc.spans["sc"] = [doc.char_span(0, 3, "FIRST")]  # spans beside the entities are no concern of NER
+    DocBin(docs=[doc], store_user_data=True).to_disk(path)
     (record,) = read_records(path)
     assert spans(record) == ["Ana Costa/PER", "Lisboa/LOC"] and record.words[0] == "Ana"
+    doc.ents = []  # a span categorizer's corpus: its annotation only in doc.spans
+    DocBin(docs=[doc]).to_disk(path)
+    with pytest.raises(UserError, match=r"data.spacy: no doc.ents in any doc, but 1 span\(s\) in doc.spans\['sc'\]"):
+        read_records(path)
 
 
 def test_not_a_docbin_is_a_clear_error(tmp_path: Path) -> None:

@@ -691,14 +691,21 @@ def read_docbin(path: Path, stats: FileStats) -> Iterator[Record]:
     from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
+    entities, spans = 0, Counter()  # a span categorizer's corpus keeps its annotation in doc.spans
     try:
         docs = DocBin().from_bytes(read_bytes(path)).get_docs(Vocab())
         for index, doc in enumerate(docs, start=1):
+            entities += len(doc.ents)
+            spans.update({key: len(group) for key, group in doc.spans.items()})
             yield _record_from_doc(path, index, doc)
     except UserError:
         raise
     except (ValueError, KeyError, TypeError, zlib.error) as err:  # msgpack/zlib on a non-DocBin
         raise UserError(f"not a spaCy DocBin file ({type(err).__name__}: {err})", path) from None
+    if not entities and +spans:
+        key, count = spans.most_common(1)[0]
+        raise UserError(f"no doc.ents in any doc, but {count} span(s) in doc.spans[{key!r}]: entities are read from "
+                        "doc.ents (set them from the spans where they do not overlap)", path)
 
 
 def read_spacy_json(path: Path, stats: FileStats) -> Iterator[Record]:
