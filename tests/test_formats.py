@@ -226,6 +226,9 @@ def test_io_tags_are_read_with_the_io_scheme_only(tmp_path: Path) -> None:
     prefixed = write_lines(tmp_path / "c.conll", ["Ana\tPER", "Costa\tI-PER"])
     with pytest.raises(UserError, match=r"c.conll:2: tag 'I-PER' has the prefix 'I-', but the tag_scheme var is io"):
         read_records(prefixed, io)
+    brackets = write_lines(tmp_path / "d.conll", ["Ana\t(PERSON*", "Costa\t*)"])  # CoNLL-2012's '*' is no label
+    with pytest.raises(UserError, match=r"d.conll:1: tag '\(PERSON\*' is not O or a label"):
+        read_records(brackets, io)
 
 
 @pytest.mark.parametrize("lines, cause", [

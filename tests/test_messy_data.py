@@ -57,6 +57,8 @@ NO_PREFIX = r"a label without a prefix: IO tags \(a run of one label is one enti
     (["Ana\tB-PER", "Costa\tI_PER"], r"a.conll:2: tag 'I_PER' .* \(its prefix is joined to the label by another "
                                       r"character than '-'; else check the 'tag_column' var\)$"),
     (["Ana\tB-PER", "Rui\tPER"], r"a.conll:2: tag 'PER' .* \(" + NO_PREFIX),
+    (["Ana\tB-PER", "Rui\t(PERSON*", "Costa\t*)"], r"a.conll:2: tag '\(PERSON\*' .* \(CoNLL-2012/OntoNotes bracket "
+                                                  r"notation \('\(PERSON\*', '\*', '\*\)'\): convert it to B-/I- tags; else"),
     (["#FORMAT=WebAnno TSV 3.3", "#T_SP=webanno.custom.Entity|value", "", "#Text=Ana mora.", "1-1\t0-3\tAna\tPER[1]"],
      r"a.conll:1: a WebAnno TSV file \(INCEpTION's and WebAnno's own format\), which is not read; export the "
      r"project as CoNLL 2002 or brat instead"),

@@ -71,9 +71,14 @@ FORMATS = ("auto", "jsonl", "tokens", "prodigy", "doccano", "label_studio", "con
 BRAT_ENTITY = re.compile(r"^(T\S+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
 TAG_SCHEMES = ("auto", "iob1", "iob2", "biluo", "io")
 TAG_PATTERN = re.compile(r"^(?:O|[BIESLU]-\S.*)$")
-# Tags that are not tags, by the slip they look like (a prefix joined by another
-# character, lower-case prefixes, no prefix at all), with what to do about it.
-TAG_SLIPS = ((re.compile(r"^[BIESLU][_.:]\S"), "its prefix is joined to the label by another character than '-'"),
+# An IO tag's label: a word character, and no brackets or stars (CoNLL-2012's "(PERSON*", "*").
+IO_LABEL = re.compile(r"^[^\s()*]*\w[^\s()*]*$")
+# Tags that are not tags, by the slip they look like (CoNLL-2012's brackets, a
+# prefix joined by another character, lower-case prefixes, no prefix at all), with
+# what to do about it.
+TAG_SLIPS = ((re.compile(r"^(?:\([^\s()*]+\*?\)?|\*\)?)$"),
+              "CoNLL-2012/OntoNotes bracket notation ('(PERSON*', '*', '*)'): convert it to B-/I- tags"),
+             (re.compile(r"^[BIESLU][_.:]\S"), "its prefix is joined to the label by another character than '-'"),
              (re.compile(r"^(?:o|[biesl]-\S.*)$"), "prefixes and O are upper case"),
              (re.compile(r"^(?![BIESLUbieslu][-_.:])[^\s-]\S*$"),
               "a label without a prefix: IO tags (a run of one label is one entity)? Set the tag_scheme var to io"))
@@ -824,7 +829,7 @@ def tag_problem(tag: str, io: bool, hint: Optional[str], first_hint: Optional[st
     if io:
         if TAG_PATTERN.match(tag) and tag != "O":
             return f"tag {tag!r} has the prefix {tag[:2]!r}, but the tag_scheme var is io (labels without prefixes)"
-        return None if tag.strip() and len(tag.split()) == 1 else f"tag {tag!r} is not O or a label" + (
+        return None if IO_LABEL.match(tag.strip()) else f"tag {tag!r} is not O or a label" + (
             f" ({hint})" if hint else "")
     if TAG_PATTERN.match(tag):
         return None
