@@ -189,15 +189,17 @@ def test_spacy_and_displacy_ents_are_entities_and_spans_under_other_keys_stop(tm
 
 def test_token_lists_with_tag_names_as_hugging_face_datasets_write_them(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "train.jsonl", [json.dumps(record) for record in (
-        {"id": "0", "tokens": ["Ana", "Costa", "mora", "em", "Lisboa", "."],
+        {"id": "0", "tokens": ["-DOCSTART-"], "ner_tags": ["O"]},  # as Hugging Face's conll2003 keeps it
+        {"id": "1", "tokens": ["Ana", "Costa", "mora", "em", "Lisboa", "."],
          "ner_tags": ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]},
-        {"id": "1", "tokens": ["Rui", "foi"], "ner_tags": ["I-PER ", "O"]})])
+        {"id": "2", "tokens": ["Rui", "foi"], "ner_tags": ["I-PER ", "O"]})])
     assert detect_format(path) == "tokens"
     first, second = read_records(path)
     assert (spans(first), spans(second), second.words, second.line) == (
-        ["Ana Costa/PER", "Lisboa/LOC"], ["Rui/PER"], ["Rui", "foi"], 2)
+        ["Ana Costa/PER", "Lisboa/LOC"], ["Rui/PER"], ["Rui", "foi"], 3)
     assert [(line, cause) for line, cause, _ in second.repairs] == [
-        (2, "label whitespace stripped"), (2, "invalid tag sequence")]  # the record's own line, not line + token
+        (3, "label whitespace stripped"), (3, "invalid tag sequence")]  # the record's own line, not line + token
+    assert first.group == second.group == "train.jsonl#doc1"  # one document: joined as CoNLL's sentences are
 
 
 @pytest.mark.parametrize("record, cause", [

@@ -7,7 +7,8 @@ Formats (detected from the file name and first record, or named explicitly):
   "doc_text" for "text", as in BERTimbau's HAREM files).
 - `tokens`: `{"tokens": [...], "ner_tags": [...]}` per line (or "words",
   "tags"): one tokenised sentence and its tags, as Hugging Face datasets write
-  them; the tags are read as CoNLL's are (`tag_scheme`).
+  them; the tags are read as CoNLL's are (`tag_scheme`), and a `-DOCSTART-`
+  record starts a document.
 - `prodigy`: Prodigy JSONL with `spans`; only `"answer": "accept"` is kept.
 - `doccano`: doccano JSONL exports with a `label` list (or `entities` objects).
   These three also read a `.json` file holding one JSON array of such records.
@@ -1034,6 +1035,9 @@ def read_tokens(path: Path, tag_scheme: str = "auto", stats: Optional[FileStats]
 
 
 def _token_list_sentences(path: Path, stats: FileStats, io: bool) -> Iterator["_Sentence"]:
+    """Sentences of token-list records; a record of the one token -DOCSTART- (as
+    Hugging Face's conll2003 keeps CoNLL's) starts a document, as in CoNLL."""
+    doc_index, seen_docstart = 0, False
     for number, _, data in _records(path, stats):
         words, tags = (next((data[key] for key in keys if key in data), None)
                        for keys in (TOKEN_LIST_KEYS, TAG_LIST_KEYS))
@@ -1051,6 +1055,9 @@ def _token_list_sentences(path: Path, stats: FileStats, io: bool) -> Iterator["_
             raise UserError(f"{len(words)} token(s) but {len(tags)} tag(s)", path, number)
         if not words:
             continue
+        if words[0] == "-DOCSTART-":
+            doc_index, seen_docstart = doc_index + 1, True
+            continue
         cleaned, repairs = [], []
         for index, (word, tag) in enumerate(zip(words, tags)):
             problem = tag_problem(tag.strip(), io, None)
@@ -1063,7 +1070,7 @@ def _token_list_sentences(path: Path, stats: FileStats, io: bool) -> Iterator["_
                 repairs.append((number, "label whitespace stripped", f"tag {tag!r} read as {stripped!r}"))
             cleaned.append(stripped)
         yield _Sentence(number, [stats.read_token(word.strip(), number, "") for word in words], cleaned, repairs,
-                        f"{path.name}:{number}", has_docs=False, one_token_per_line=False)
+                        f"{path.name}#doc{doc_index}", has_docs=seen_docstart, one_token_per_line=False)
 
 
 def _tagged_records(path: Path, sentences: Iterator["_Sentence"], tag_scheme: str,
