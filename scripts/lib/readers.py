@@ -1065,10 +1065,7 @@ def _token_list_sentences(path: Path, stats: FileStats, io: bool) -> Iterator["_
                 raise UserError(f"token {index + 1} ({word!r}): {problem}", path, number)
             if not word.strip():
                 raise UserError(f"empty token (token {index + 1})", path, number)
-            stripped = tag.strip()
-            if stripped != tag:
-                repairs.append((number, "label whitespace stripped", f"tag {tag!r} read as {stripped!r}"))
-            cleaned.append(stripped)
+            cleaned.append(_stripped_tag(tag, number, repairs))
         yield _Sentence(number, [stats.read_token(word.strip(), number, "") for word in words], cleaned, repairs,
                         f"{path.name}#doc{doc_index}", has_docs=seen_docstart, one_token_per_line=False)
 
@@ -1112,6 +1109,14 @@ class _Sentence:
     one_token_per_line: bool = True  # else the whole sentence stands on `first_line`
 
 
+def _stripped_tag(tag: str, line: int, repairs: List[Repair]) -> str:
+    """The tag without surrounding whitespace, noting the repair."""
+    stripped = tag.strip()
+    if stripped != tag:
+        repairs.append((line, "label whitespace stripped", f"tag {tag!r} read as {stripped!r}"))
+    return stripped
+
+
 def _conll_sentences(path: Path, rows: Iterator[ConllRow]) -> Iterator[_Sentence]:
     words: List[str] = []
     tags: List[str] = []
@@ -1131,10 +1136,7 @@ def _conll_sentences(path: Path, rows: Iterator[ConllRow]) -> Iterator[_Sentence
         if not words:
             first_line = number
         words.append(token)
-        stripped = tag.strip()
-        tags.append(stripped)
-        if tag != stripped:
-            repairs.append((number, "label whitespace stripped", f"tag {tag!r} read as {stripped!r}"))
+        tags.append(_stripped_tag(tag, number, repairs))
     if words:
         yield _Sentence(first_line, words, tags, repairs, f"{path.name}#doc{doc_index}", seen_docstart)
 
