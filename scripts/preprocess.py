@@ -1,9 +1,9 @@
 """Clean and split one dataset's annotated files into spaCy training corpora.
 
 Reads: every file in the dataset folder, e.g. assets/sample/ (JSONL, Prodigy,
-doccano, Label Studio, CoNLL, spaCy DocBin or v2 JSON, each optionally .gz; see
-scripts/readers.py), and the fetch step's manifest of that folder, which must
-still match it. A file is read, or listed with the reason it was not and the var
+doccano, Label Studio, CoNLL, spaCy's iob, CSV, brat, spaCy DocBin or v2 JSON,
+each optionally .gz; see scripts/lib/readers.py), and the fetch step's manifest
+of that folder, which must still match it. A file is read, or listed with the reason it was not and the var
 that would read it. Files named train.*, dev.* and test.* are pre-split: dev and
 test are kept as given (a missing one is carved from train); other files are
 pooled and split by a seeded hash of each document, or of each text when records
@@ -79,8 +79,8 @@ DOC_SUFFIXES = (".md", ".pdf", ".html", ".rst")
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 # Formats whose files look alike to guess_format: a file with an unknown suffix
 # is read under an explicit format only if it looks like that format's family.
-FORMAT_FAMILIES = {"conll": "conll", "jsonl": "jsonl", "tokens": "jsonl", "prodigy": "jsonl", "doccano": "jsonl",
-                   "label_studio": "json", "spacy_json": "json", "spacy": "spacy", "brat": "brat", "csv": "csv"}
+FORMAT_FAMILIES = {"conll": "conll", "iob": "conll", "jsonl": "jsonl", "tokens": "jsonl", "prodigy": "jsonl",
+                   "doccano": "jsonl", "label_studio": "json", "spacy_json": "json", "spacy": "spacy", "brat": "brat", "csv": "csv"}
 # How many repairs and warnings the console shows before "... and N more".
 SHOWN = 5
 
@@ -211,6 +211,7 @@ def _ignored_summary(inventory: Inventory) -> str:
     if not inventory.ignored:
         return ""
     return " (not read: " + "; ".join(f"{Path(i['path']).name}: {i['reason']}"
+                                       + (f", {i['read_with']}" if "read_with" in i else "")
                                        for i in inventory.ignored[:SHOWN]) + ")"
 
 

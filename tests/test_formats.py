@@ -8,9 +8,10 @@ import spacy
 import srsly
 from spacy.tokens import Doc, DocBin
 from spacy.training import docs_to_json
+from spacy.training.converters import iob_to_docs
 
 from scripts.lib.errors import UserError
-from scripts.lib.readers import ReadOptions, detect_format, read_records
+from scripts.lib.readers import FileStats, ReadOptions, detect_format, iter_records, read_records
 
 from .conftest import preprocess, write_lines
 
@@ -212,6 +213,58 @@ def test_token_lists_with_tag_names_as_hugging_face_datasets_write_them(tmp_path
 def test_token_list_errors_name_the_line(tmp_path: Path, record: dict, cause: str) -> None:
     with pytest.raises(UserError, match=rf"a.jsonl:2: {cause}"):
         read_records(write_lines(tmp_path / "a.jsonl", ['{"tokens": ["Eva"], "ner_tags": ["B-PER"]}', json.dumps(record)]))
+
+
+# spaCy's `iob` format, as WikiNER ships it: IOB1 tags, a POS between word and tag.
+WIKINER_LINES = ["-DOCSTART-|-X-|O",
+                 "O|DET|O presidente|NOUN|O Lula|PROPN|I-PER visitou|VERB|O Recife|PROPN|I-LOC .|PUNCT|O",
+                 "",
+                 "A|DET|O Petrobras|PROPN|I-ORG e|CCONJ|O a|DET|O Vale|PROPN|I-ORG B|X|B-ORG crescem|VERB|O"]
+
+
+def test_spacy_iob_format_one_sentence_a_line(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "train.iob", WIKINER_LINES)
+    assert detect_format(path) == "iob"  # by content, as spaCy's convert tells iob from CoNLL
+    stats = FileStats()
+    first, second = iter_records(path, ReadOptions(), stats)
+    assert (first.line, first.words[:3], spans(first)) == (2, ["O", "presidente", "Lula"], ["Lula/PER", "Recife/LOC"])
+    assert (second.line, spans(second)) == (4, ["Petrobras/ORG", "Vale/ORG", "B/ORG"])
+    assert stats.tag_scheme == "iob1" and first.group == second.group == "train.iob#doc1"
+    # the entities spaCy's own converter finds in the same lines
+    sentences = "\n".join(line for line in WIKINER_LINES if line and not line.startswith("-DOCSTART-"))
+    docs = list(iob_to_docs(sentences, n_sents=1, no_print=True))
+    assert [[f"{e.text}/{e.label_}" for e in doc.ents] for doc in docs] == [spans(first), spans(second)]
+    # word|tag tokens; the tag is the last field, so a word may hold a "|"
+    (record,) = read_records(write_lines(tmp_path / "a.iob", ["Ana|B-PER a|b|O Rui|O"]))
+    assert (record.words, spans(record)) == (["Ana", "a|b", "Rui"], ["Ana/PER"])
+    (record,) = read_records(write_lines(tmp_path / "b.iob", ["Ana|NOUN|B-PER x|y|SYM|O"]))
+    assert record.words == ["Ana", "x|y"]
+
+
+@pytest.mark.parametrize("lines, options, cause", [
+    (["Ana|NOUN|B-PER", "Rui|B-PER"], {}, r"a.iob:2: token 1 \('Rui\|B-PER'\) has 2 '\|'-separated field\(s\), but "
+                                        r"the first token of line 1 has 3"),
+    (["Ana|B-PER mora|o"], {"format": "iob"}, r"a.iob:1: token 2 \('mora\|o'\): tag 'o' is not O .*upper case"),
+    (["|B-PER mora|O"], {"format": "iob"}, r"a.iob:1: token 1 \('\|B-PER'\): empty word"),
+    (["Ana B-PER", "mora O"], {"format": "iob"}, r"a.iob:1: token 'Ana' has no '\|' before its tag .* one token a "
+                                               r"line is CoNLL: set the 'format' var to conll"),
+    (["Ana|B-PER mora|O"], {"format": "conll"}, r"a.iob:1: every column holds a '\|': a sentence of word\|tag tokens "
+                                              r"on one line \(spaCy's iob format\)\? Set the 'format' var to iob"),
+])
+def test_iob_format_errors_name_line_and_token(tmp_path: Path, lines: list, options: dict, cause: str) -> None:
+    with pytest.raises(UserError, match=cause):
+        read_records(write_lines(tmp_path / "a.iob", lines), ReadOptions(**options))
+
+
+def test_a_wikiner_file_without_an_extension_is_named_as_iob_and_read_with_the_format_var(tmp_path: Path) -> None:
+    data = tmp_path / "wikiner"
+    write_lines(data / "aij-wikiner-pt-wp3", WIKINER_LINES * 20)
+    result = preprocess(data, tmp_path / "out")
+    assert result.returncode == 1 and "looks like iob: set the 'format' var to iob to read it" in result.stderr
+    result = preprocess(data, tmp_path / "out", "--format", "iob", "--dedupe", "none", "--min-label-count", "1")
+    assert result.returncode == 0, result.stderr
+    (source,) = srsly.read_json(tmp_path / "out" / "data_report.json")["sources"]
+    assert (source["format"], source["tag_scheme"], source["records"], source["entities"]) == ("iob", "iob1", 40, 100)
 
 
 def test_io_tags_are_read_with_the_io_scheme_only(tmp_path: Path) -> None:

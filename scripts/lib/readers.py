@@ -15,6 +15,8 @@ Formats (detected from the file name and first record, or named explicitly):
 - `label_studio`: Label Studio JSON exports (`data.text`, `annotations[].result`).
 - `conll`: one token a line, the tag in a chosen column (default last), blank
   lines between sentences, IOB1/IOB2/BILUO tags, optional `-DOCSTART-` lines.
+- `iob`: one sentence a line of `word|tag` or `word|POS|tag` tokens, as spaCy's
+  `iob` converter reads them and WikiNER ships them; told from CoNLL by content.
 - `brat`: brat standoff, as brat and INCEpTION export it: each `.ann` file's
   `T` lines (`T1<TAB>PER 0 9<TAB>Ana Costa`) over the `.txt` file of the same
   name; a folder of such pairs is one input (`train/`, `dev/`, `test/`). The
@@ -66,12 +68,16 @@ SPAN_LABEL_KEYS = ("label", "labels", "type", "entity", "entity_group")
 CONLL_SUFFIXES = (".conll", ".iob", ".bio", ".tsv")
 BRAT_SUFFIX, BRAT_TEXT_SUFFIX = ".ann", ".txt"
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy", ".csv", BRAT_SUFFIX) + CONLL_SUFFIXES
-FORMATS = ("auto", "jsonl", "tokens", "prodigy", "doccano", "label_studio", "conll", "csv", "brat", "spacy",
-           "spacy_json")
+FORMATS = ("auto", "jsonl", "tokens", "prodigy", "doccano", "label_studio", "conll", "iob", "csv", "brat",
+           "spacy", "spacy_json")
 # A brat text-bound annotation: id, then label and fragments ("0 5" or "0 5;8 12"), then its text.
 BRAT_ENTITY = re.compile(r"^(T\S+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)$")
 TAG_SCHEMES = ("auto", "iob1", "iob2", "biluo", "io")
 TAG_PATTERN = re.compile(r"^(?:O|[BIESLU]-\S.*)$")
+# A token of spaCy's `iob` format (one sentence a line): a word, an optional POS,
+# then its tag, joined by "|"; the tag is the last field, so a word may hold a "|".
+IOB_SEPARATOR = "|"
+IOB_TOKEN = re.compile(r"^\S+\|(?:O|[BIESLU]-\S+)$")
 # An IO tag's label: a word character, and no brackets or stars (CoNLL-2012's "(PERSON*", "*").
 IO_LABEL = re.compile(r"^[^\s()*]*\w[^\s()*]*$")
 # Tags that are not tags, by the slip they look like (CoNLL-2012's brackets, a
@@ -242,6 +248,8 @@ def iter_records(path: Path, options: ReadOptions, stats: Optional[FileStats] = 
     fmt = detect_format(path) if options.format == "auto" else options.format
     if fmt == "conll":
         records = read_conll(path, options.tag_column, options.tag_scheme, stats, options.strip_prefix)
+    elif fmt == "iob":
+        records = read_iob(path, options.tag_scheme, stats, options.strip_prefix)
     elif fmt == "csv":
         records = read_csv(path, options.tag_scheme, stats)
     elif fmt == "tokens":
@@ -274,7 +282,7 @@ def detect_format(path: Path) -> str:
         return "brat"
     suffix = data_suffix(path)
     if suffix in CONLL_SUFFIXES:
-        return "conll"
+        return "iob" if _looks_like_iob(_first_sentence_line(path)) else "conll"
     if suffix == ".spacy":
         return "spacy"
     if suffix == BRAT_SUFFIX:
@@ -320,10 +328,27 @@ def guess_format(path: Path) -> Optional[str]:
             return "jsonl"
     if content[0].startswith("["):
         return "label_studio"
+    if _looks_like_iob(next((line for line in content if not line.startswith("-DOCSTART-")), "")):
+        return "iob"
     rows = [re.split(r"\t" if "\t" in line else r"\s+", line) for line in content[:50]]
     if all(len(row) >= 2 and TAG_PATTERN.match(row[-1]) for row in rows if row[0] != "-DOCSTART-"):
         return "conll"
     return None
+
+
+def _first_sentence_line(path: Path) -> str:
+    """The first line of a tagged-token file that is not blank, a comment or a document start."""
+    for _, line in _decoded_lines(path, FileStats()):
+        if line.strip() and not line.lstrip().startswith(("#", "-DOCSTART-")):
+            return line
+    return ""
+
+
+def _looks_like_iob(line: str) -> bool:
+    """Whether a line is a sentence of `word|tag` tokens (spaCy's `iob` format),
+    as spaCy's converter tells it from CoNLL: by content, not by file name."""
+    tokens = line.split()
+    return bool(tokens) and all(IOB_TOKEN.match(token) for token in tokens)
 
 
 def _record_format(record: object) -> str:
@@ -901,6 +926,9 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
             raise UserError(f"{len(columns)} columns on one line: this is running text, not one "
                             "token a line (check the 'format' var)", path, number)
         if expected is None:
+            if separator == " " and len(columns) >= 2 and all(IOB_SEPARATOR in column for column in columns):
+                raise UserError("every column holds a '|': a sentence of word|tag tokens on one line (spaCy's "
+                                "iob format)? Set the 'format' var to iob", path, number)
             if (separator == " " and len(columns) >= 4 and len(columns) % 2 == 0
                     and all(TAG_PATTERN.match(c) for c in columns[1::2])):
                 raise UserError(f"holds {len(columns) // 2} token/tag pairs on one line; CoNLL "
@@ -1068,6 +1096,53 @@ def _token_list_sentences(path: Path, stats: FileStats, io: bool) -> Iterator["_
             cleaned.append(_stripped_tag(tag, number, repairs))
         yield _Sentence(number, [stats.read_token(word.strip(), number, "") for word in words], cleaned, repairs,
                         f"{path.name}#doc{doc_index}", has_docs=seen_docstart, one_token_per_line=False)
+
+
+def read_iob(path: Path, tag_scheme: str = "auto", stats: Optional[FileStats] = None,
+             strip_prefix: str = "") -> Iterator[Record]:
+    """Read spaCy's `iob` format: one sentence a line of whitespace-separated
+    tokens, each a word, optionally its POS, and its tag joined by "|" (WikiNER's
+    layout). The file's first token fixes how many fields a token has; the tags
+    are checked and read as CoNLL's are. Blank lines are passed over, as spaCy's
+    converter does; a `-DOCSTART-` token starts a document."""
+    stats = stats if stats is not None else FileStats()
+    return _tagged_records(path, _iob_sentences(path, stats, tag_scheme == "io", strip_prefix), tag_scheme, stats)
+
+
+def _iob_sentences(path: Path, stats: FileStats, io: bool, strip_prefix: str) -> Iterator["_Sentence"]:
+    fields: Optional[Tuple[int, int]] = None  # (fields a token has, line of the file's first token)
+    doc_index, seen_docstart = 0, False
+    for number, line in _decoded_lines(path, stats):
+        tokens = line.split()
+        if INVISIBLE.search(line):
+            tokens = [t for t in (stats.remove_invisibles(t, strip_edges=True) for t in tokens) if t]
+        if not tokens:
+            continue
+        if tokens[0].split(IOB_SEPARATOR, 1)[0] == "-DOCSTART-":
+            doc_index, seen_docstart = doc_index + 1, True
+            continue
+        if fields is None:
+            fields = (tokens[0].count(IOB_SEPARATOR) + 1, number)
+            if fields[0] < 2:
+                raise UserError(f"token {tokens[0][:40]!r} has no '|' before its tag (spaCy's iob format: "
+                                "word|tag or word|POS|tag tokens, one sentence a line; one token a line "
+                                "is CoNLL: set the 'format' var to conll)", path, number)
+        words, tags = [], []
+        for index, token in enumerate(tokens):
+            parts = token.rsplit(IOB_SEPARATOR, fields[0] - 1)
+            if len(parts) != fields[0]:
+                raise UserError(f"token {index + 1} ({token[:40]!r}) has {len(parts)} '|'-separated field(s), "
+                                f"but the first token of line {fields[1]} has {fields[0]}", path, number)
+            word, tag = parts[0], parts[-1]
+            if not word:
+                raise UserError(f"token {index + 1} ({token[:40]!r}): empty word", path, number)
+            problem = tag_problem(tag, io, None)
+            if problem:
+                raise UserError(f"token {index + 1} ({token[:40]!r}): {problem}", path, number)
+            words.append(stats.read_token(word, number, strip_prefix))
+            tags.append(tag)
+        yield _Sentence(number, words, tags, [], f"{path.name}#doc{doc_index}", has_docs=seen_docstart,
+                        one_token_per_line=False)
 
 
 def _tagged_records(path: Path, sentences: Iterator["_Sentence"], tag_scheme: str,
