@@ -3,7 +3,7 @@
 Reads: MODEL (a run's model-best, or the name of an installed pipeline package)
 and INPUT, a file or a folder of files: `.txt` (one document per file, or one per
 line with --txt-documents line), `.jsonl` with a "text" field (other fields are
-passed through), and `.gz` of either.
+passed through), and either compressed (`.gz`, `.bz2`, `.xz`).
 Writes: OUTPUT_DIR/part-NNNNN.jsonl, one line per document: its id, the fields
 passed through, its entities (start, end, label, text) and the model's name and
 version; and OUTPUT_DIR/annotate.json: model, inputs with their MD5, counts, and
@@ -66,7 +66,7 @@ SETTINGS: Spec = {"batch_size": (int, 1), "n_process": (int, 1), "shard_size": (
 def main(
     # fmt: off
     model_path: str = typer.Argument(..., help="A run's model-best folder, or an installed pipeline's name"),
-    input_path: Path = typer.Argument(..., help="A file or folder of .txt/.jsonl (optionally .gz)"),
+    input_path: Path = typer.Argument(..., help="A file or folder of .txt/.jsonl (optionally .gz, .bz2 or .xz)"),
     output_dir: Path = typer.Argument(..., help="Folder for the annotated shards"),
     txt_documents: str = typer.Option(..., help=".txt files: one document per 'file' or per 'line'"),
     settings_path: Path = typer.Option(..., "--settings", help="Batch and shard sizes, processes, bad-input policy, e.g. configs/annotate.yml"),

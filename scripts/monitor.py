@@ -2,7 +2,7 @@
 
 Reads: MODEL (a run's model-best), REFERENCE (the run's reference.json from the
 `profile` step), INPUT (new raw text: a .txt/.jsonl file or folder, optionally
-.gz, as `annotate` reads it) and, optionally, --labelled: a small annotated
+compressed, as `annotate` reads it) and, optionally, --labelled: a small annotated
 sample of the new text in any format preprocess reads, scored against the
 run's test F1 (metrics.json beside the model).
 Writes into OUTPUT_DIR: monitor.json (every signal: reference and current
@@ -212,7 +212,7 @@ def main(
     # fmt: off
     model: Path = typer.Argument(..., help="Trained pipeline, e.g. training/<run>/model-best"),
     reference_path: Path = typer.Argument(..., help="The run's reference.json (profile step)"),
-    input_path: Path = typer.Argument(..., help="New text: a .txt/.jsonl file or folder (optionally .gz)"),
+    input_path: Path = typer.Argument(..., help="New text: a .txt/.jsonl file or folder (optionally .gz, .bz2 or .xz)"),
     output_dir: Path = typer.Argument(..., help="Folder for monitor.json, monitor.html and history.jsonl"),
     txt_documents: str = typer.Option(..., help=".txt files: one document per 'file' or per 'line'"),
     labelled: str = typer.Option(..., help="An annotated sample of the new text, scored against the test F1 (empty: none)"),

@@ -2,7 +2,7 @@
 pretrain): the user's raw text without the sentences that repeat dev or test.
 
 Reads: UNLABELLED (a .txt or .jsonl file, one text a line or record, optionally
-.gz, or a folder of them; a folder without any is fine) and CORPUS_DIR/dev.spacy
+.gz, .bz2 or .xz, or a folder of them; a folder without any is fine) and CORPUS_DIR/dev.spacy
 and test.spacy.
 Writes: OUTPUT (gzip, one text a line: each input text without its sentences,
 as spaCy's sentencizer for LANG splits them, that leak a held-out sentence

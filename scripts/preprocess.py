@@ -2,7 +2,7 @@
 
 Reads: every file in the dataset folder, e.g. assets/sample/ (JSONL, Prodigy,
 doccano, Label Studio, CoNLL, spaCy's iob, CSV, brat, spaCy DocBin or v2 JSON,
-each optionally .gz; see scripts/lib/readers.py), and the fetch step's manifest
+each optionally .gz, .bz2 or .xz; see scripts/lib/readers.py), and the fetch step's manifest
 of that folder, which must still match it. A file is read, or listed with the reason it was not and the var
 that would read it. Files named train.*, dev.* and test.* are pre-split: dev and
 test are kept as given (a missing one is carved from train); other files are
@@ -55,6 +55,7 @@ from .lib.files import atomic_outputs, md5_file, md5_path, write_json
 from .lib.readers import (
     BRAT_SUFFIX,
     BRAT_TEXT_SUFFIX,
+    COMPRESSED,
     FORMATS,
     SUPPORTED_SUFFIXES,
     TAG_SCHEMES,
@@ -73,7 +74,8 @@ DEDUPE_SCOPES = ("auto", "all", "train", "none")
 # Words in a file name that mark its split; testa/testb are CoNLL-2002/2003's dev and test.
 SPLIT_ALIASES = {"train": "train", "training": "train", "dev": "dev", "valid": "dev",
                  "validation": "dev", "testa": "dev", "test": "test", "testb": "test"}
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".bz2", ".xz", ".7z", ".rar")
+# Archives of several files; a file compressed on its own (x.conll.bz2) is read as its content.
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tbz2", ".txz", ".7z", ".rar", ".tar.gz", ".tar.bz2", ".tar.xz")
 DOC_PREFIXES = ("readme", "license", "licence", "copying", "source", "citation", "changelog")
 DOC_SUFFIXES = (".md", ".pdf", ".html", ".rst")
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -135,7 +137,7 @@ def discover(input_dir: Path, data_format: str = "auto",
             inventory.pooled.append(path)
     named, pooled = inventory.named, inventory.pooled
     if not named and not pooled:
-        raise UserError(f"no data files ({', '.join(SUPPORTED_SUFFIXES)}, optionally .gz) in the "
+        raise UserError(f"no data files ({', '.join(SUPPORTED_SUFFIXES)}, {COMPRESSED}) in the "
                         "dataset folder" + _ignored_summary(inventory), input_dir)
     if pooled and set(named) - {"train"}:
         raise UserError(f"mixes split files ({', '.join(p.name for ps in named.values() for p in ps)}) "
@@ -177,7 +179,7 @@ def _not_read_because(path: Path, data_format: str) -> Optional[Dict[str, str]]:
         return {"reason": "folder (only files directly in the dataset folder, and folders of brat "
                           f"{BRAT_SUFFIX}/{BRAT_TEXT_SUFFIX} pairs, are read)",
                 "read_with": "move its files up into the dataset folder"}
-    if name.endswith(ARCHIVE_SUFFIXES) or name.endswith(".tar.gz"):
+    if name.endswith(ARCHIVE_SUFFIXES):
         return {"reason": "archive", "read_with": "extract it into the dataset folder"}
     if name.startswith(DOC_PREFIXES) or name.endswith(DOC_SUFFIXES):
         return {"reason": "documentation"}

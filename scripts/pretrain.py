@@ -7,7 +7,7 @@ without it this step is off), within a budget of WORDS read: whole epochs over
 the text, or one epoch over an even sample of it when it is longer; TRAIN, the
 training split (DocBin: its sentences are the text, never dev or test); and,
 optionally, UNLABELLED: a .txt or .jsonl file (one text a line or record,
-optionally .gz) or a folder of them. Texts as long as [corpora.pretrain]
+optionally .gz, .bz2 or .xz) or a folder of them. Texts as long as [corpora.pretrain]
 max_length tokens or longer are cut into pieces, which spaCy would skip whole.
 Writes: OUTPUT, a folder with tok2vec.bin (the weights, for [initialize]
 init_tok2vec, which train passes on), config.cfg (the pretraining config used)

@@ -128,7 +128,7 @@ def pick(candidates: List[Task], batch: int) -> Tuple[List[Task], int]:
 def main(
     # fmt: off
     committee_path: str = typer.Argument(..., help="Runs whose models vote: a folder of runs (the seeds workflow's) or a pattern"),
-    input_path: Path = typer.Argument(..., help="Pool of new text: a .txt/.jsonl file (optionally .gz) or a folder of them"),
+    input_path: Path = typer.Argument(..., help="Pool of new text: a .txt/.jsonl file (optionally .gz, .bz2 or .xz) or a folder of them"),
     corpus_dir: Path = typer.Argument(..., help="Folder with train/dev/test.spacy: documents in them are never proposed"),
     output_dir: Path = typer.Argument(..., help="Folder to write the tasks and review.json to"),
     batch: int = typer.Option(..., min=1, help="Documents to pick"),

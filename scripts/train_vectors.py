@@ -2,7 +2,7 @@
 text the user supplies), for the tok2vec to read beside its hashed embeddings.
 
 Reads: TRAIN (a DocBin, the training split: never dev or test) and, optionally,
-UNLABELLED: a .txt or .jsonl file (one text per line or record, optionally .gz)
+UNLABELLED: a .txt or .jsonl file (one text per line or record, optionally .gz, .bz2 or .xz)
 or a folder of them. Words are taken as spaCy's tokenizer for LANG splits them,
 so the vectors' keys are the tokens the model sees.
 Settings: SETTINGS (configs/vectors.yml): width, rows, n-gram lengths, epochs

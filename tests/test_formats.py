@@ -1,5 +1,6 @@
 """Readers for annotation-tool exports and spaCy's own formats, and format detection."""
 
+import bz2
 import json
 from pathlib import Path
 
@@ -258,9 +259,13 @@ def test_iob_format_errors_name_line_and_token(tmp_path: Path, lines: list, opti
 
 def test_a_wikiner_file_without_an_extension_is_named_as_iob_and_read_with_the_format_var(tmp_path: Path) -> None:
     data = tmp_path / "wikiner"
-    write_lines(data / "aij-wikiner-pt-wp3", WIKINER_LINES * 20)
+    data.mkdir()
+    # as WikiNER ships it: bzip2, no suffix under it
+    (data / "aij-wikiner-pt-wp3.bz2").write_bytes(bz2.compress("\n".join(WIKINER_LINES * 20).encode("utf8")))
+    (data / "aij-wikiner-pt-wp3.tar.bz2").write_bytes(b"")  # an archive of several files is not read
     result = preprocess(data, tmp_path / "out")
     assert result.returncode == 1 and "looks like iob: set the 'format' var to iob to read it" in result.stderr
+    assert "aij-wikiner-pt-wp3.tar.bz2: archive, extract it into the dataset folder" in result.stderr
     result = preprocess(data, tmp_path / "out", "--format", "iob", "--dedupe", "none", "--min-label-count", "1")
     assert result.returncode == 0, result.stderr
     (source,) = srsly.read_json(tmp_path / "out" / "data_report.json")["sources"]

@@ -1,9 +1,11 @@
 """Someone else's data: every file read or reported, repairs made loudly, one-line
 failures, and nothing trained on other than what the user gave."""
 
+import bz2
 import codecs
 import gzip
 import json
+import lzma
 from pathlib import Path
 from typing import List
 
@@ -16,7 +18,7 @@ from scripts.lib.cleaning import Cleaner, SentenceJoiner, label_warnings
 from scripts.lib.doc_source import source_line
 from scripts.lib.errors import UserError, check_plain_name
 from scripts.lib.files import remove_leftovers
-from scripts.lib.readers import FileStats, ReadOptions, TranscodedFile, iter_records, read_records
+from scripts.lib.readers import FileStats, ReadOptions, TranscodedFile, detect_format, iter_records, read_records
 from scripts.preprocess import discover, parse_split_files, split_of
 from scripts.train import run_lock
 
@@ -210,15 +212,21 @@ def test_preprocess_reports_the_encoding_and_writes_the_utf8_files_corpus(tmp_pa
     assert corpora["utf16"] == corpora["utf8"] and len(corpora["utf8"]) == 2
 
 
-def test_gzip_files_are_read_transparently(tmp_path: Path) -> None:
-    path = tmp_path / "train.conll.gz"
-    path.write_bytes(gzip.compress("Ana B-PER\nmora O\n".encode("utf8")))
-    (record,) = read_records(path)
-    assert spans(record) == ["Ana/PER"]
-    broken = tmp_path / "dev.conll.gz"
-    broken.write_bytes(b"not gzip at all")
-    with pytest.raises(UserError, match="dev.conll.gz: not a readable gzip file"):
-        read_records(broken)
+@pytest.mark.parametrize("suffix, compress", [(".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress)])
+def test_compressed_files_are_read_transparently_and_broken_ones_named(tmp_path: Path, suffix: str, compress) -> None:
+    content = "Ana B-PER\nmora O\n"
+    path = tmp_path / f"train.conll{suffix}"
+    path.write_bytes(compress(content.encode("utf8")))
+    assert detect_format(path) == "conll" and spans(read_records(path)[0]) == ["Ana/PER"]
+    path.write_bytes(compress(codecs.BOM_UTF16_LE + content.encode("utf-16-le")))  # the mark seen through it
+    assert spans(read_records(path)[0]) == ["Ana/PER"]
+    broken = tmp_path / f"dev.conll{suffix}"
+    for damaged in (b"not compressed at all", compress(content.encode("utf8") * 50)[:-8]):  # garbage, truncated
+        broken.write_bytes(damaged)
+        with pytest.raises(UserError, match=rf"dev.conll\{suffix}: not a readable \{suffix} file \(.+\)$"):
+            read_records(broken)
+    with pytest.raises(FileNotFoundError):  # not a broken stream: the error it is
+        read_records(tmp_path / f"missing.conll{suffix}")
 
 
 # Tag schemes and labels -------------------------------------------------------------------

@@ -3,7 +3,9 @@ tok2vec pretraining (pretrain). Both read the training split and the user's
 unlabelled text only, record what they read, and write their output whole or
 not at all."""
 
+import bz2
 import gzip
+import lzma
 import signal
 import subprocess
 import sys
@@ -43,16 +45,18 @@ def test_train_text_is_the_training_split_sentence_by_sentence(tmp_path: Path) -
         ["Ana", "julgou", "."], ["O", "STF", "decidiu", "."], ["Lei", "nº", "8.666", ",", "de", "1993"]]
 
 
-def test_unlabelled_text_is_read_from_txt_jsonl_and_gz_files_of_a_folder(tmp_path: Path) -> None:
+def test_unlabelled_text_is_read_from_txt_jsonl_and_compressed_files_of_a_folder(tmp_path: Path) -> None:
     folder = tmp_path / "text"
     write_lines(folder / "a.txt", ["\ufeffO Supremo decidiu.", "", "A lei nº 8.666/93."])
     write_lines(folder / "b.jsonl", ['{"text": "Ana mora em Lisboa.", "id": 7}'])
     with gzip.open(folder / "c.txt.gz", "wt", encoding="utf8") as file:
         file.write("Outro texto\n")
+    (folder / "d.jsonl.bz2").write_bytes(bz2.compress(b'{"text": "Um dump"}\n'))  # as Wikipedia's dumps come
+    (folder / "e.txt.xz").write_bytes(lzma.compress("Fim .\n".encode("utf8")))
     (folder / "notes.md").write_text("not read")
     texts = list(unlabelled_texts(folder, "pt"))
     assert texts == [["O", "Supremo", "decidiu", "."], ["A", "lei", "nº", "8.666/93", "."],
-                     ["Ana", "mora", "em", "Lisboa", "."], ["Outro", "texto"]]
+                     ["Ana", "mora", "em", "Lisboa", "."], ["Outro", "texto"], ["Um", "dump"], ["Fim", "."]]
 
 
 def test_a_bad_unlabelled_record_stops_with_its_file_and_line(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
-"""Running a pipeline over raw text: reading documents from .txt/.jsonl (and
-.gz) files as a stream, cutting them into shards, and annotating a shard here, in
-local worker processes, or on the workers of a Dask cluster (this package and
-the model shipped to them)."""
+"""Running a pipeline over raw text: reading documents from .txt/.jsonl files
+(optionally .gz, .bz2 or .xz) as a stream, cutting them into shards, and
+annotating a shard here, in local worker processes, or on the workers of a Dask
+cluster (this package and the model shipped to them)."""
 
 import functools
 import hashlib
@@ -22,7 +22,7 @@ from wasabi import msg
 from .entities import entity_records
 from .errors import UserError, die_with_parent
 from .files import md5_file
-from .readers import binary_lines, data_suffix, decode
+from .readers import COMPRESSED, binary_lines, data_suffix, decode
 
 SUFFIXES = (".txt", ".jsonl")
 BAD_INPUT_POLICIES = ("skip", "stop")
@@ -58,7 +58,7 @@ def input_files(path: Path, purpose: str = "to annotate", allow_none: bool = Fal
         raise UserError("input not found", path)
     readable = [p for p in files if data_suffix(p) in SUFFIXES]
     for ignored in sorted(set(files) - set(readable)):
-        msg.warn(f"Not read: {ignored} (expected {', '.join(SUFFIXES)}, optionally .gz)")
+        msg.warn(f"Not read: {ignored} (expected {', '.join(SUFFIXES)}, {COMPRESSED})")
     if not readable and not allow_none:
         raise UserError(f"no {', '.join(SUFFIXES)} files {purpose}", path)
     return readable

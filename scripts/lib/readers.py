@@ -33,14 +33,17 @@ strict scheme) raise `UserError` naming the file and line; annotation problems
 that a policy can fix or drop are left to `scripts.cleaning`.
 """
 
+import bz2
 import codecs
 import csv
 import gzip
 import itertools
 import json
+import lzma
 import re
 import zlib
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Optional, Tuple, Union
@@ -66,6 +69,10 @@ TAG_LIST_KEYS = ("ner_tags", "tags", "labels")
 SPAN_START_KEYS = ("start", "start_offset", "start_char", "begin")
 SPAN_LABEL_KEYS = ("label", "labels", "type", "entity", "entity_group")
 CONLL_SUFFIXES = (".conll", ".iob", ".bio", ".tsv")
+# A file compressed on its own (not an archive of several) is read as its content,
+# decompressed on the fly: its format is the suffix before this one.
+COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+COMPRESSED = "optionally .gz, .bz2 or .xz"
 BRAT_SUFFIX, BRAT_TEXT_SUFFIX = ".ann", ".txt"
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".spacy", ".csv", BRAT_SUFFIX) + CONLL_SUFFIXES
 FORMATS = ("auto", "jsonl", "tokens", "prodigy", "doccano", "label_studio", "conll", "iob", "csv", "brat",
@@ -270,9 +277,14 @@ def read_records(path: Path, options: Optional[ReadOptions] = None) -> List[Reco
 
 
 def data_suffix(path: Path) -> str:
-    """The suffix that tells a file's format, looking through a `.gz`."""
-    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+    """The suffix that tells a file's format, looking through a compression suffix."""
+    name = path.name[:-len(compression)] if (compression := compression_suffix(path)) else path.name
     return Path(name).suffix.lower()
+
+
+def compression_suffix(path: Path) -> Optional[str]:
+    """`.gz`, `.bz2` or `.xz` if the file is compressed so, else None."""
+    return next((suffix for suffix in COMPRESSIONS if path.name.lower().endswith(suffix)), None)
 
 
 def detect_format(path: Path) -> str:
@@ -308,7 +320,7 @@ def detect_format(path: Path) -> str:
                         '"text" and entities, a Label Studio export or spaCy v2 JSON); set the '
                         "'format' var", path)
     raise UserError(f"unsupported file type '{suffix or path.name}' (expected one of "
-                    f"{', '.join(SUPPORTED_SUFFIXES)}, optionally .gz); set the 'format' var "
+                    f"{', '.join(SUPPORTED_SUFFIXES)}, {COMPRESSED}); set the 'format' var "
                     "to read it anyway", path)
 
 
@@ -405,16 +417,34 @@ class TranscodedFile:
 
 
 def _open_raw(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")  # type: ignore[return-value]
+    compression = compression_suffix(path)
+    return COMPRESSIONS[compression](path, "rb") if compression else path.open("rb")  # type: ignore[return-value]
+
+
+# What a broken compressed stream raises (bz2: a bare OSError), and the OSErrors that are no such thing.
+DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
+FILE_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
+@contextmanager
+def _decompressing(path: Path) -> Iterator[None]:
+    """A broken or truncated compressed file as a one-line error naming it."""
+    try:
+        yield
+    except DECOMPRESSION_ERRORS as err:
+        if compression_suffix(path) is None or isinstance(err, FILE_ERRORS):
+            raise
+        raise UserError(f"not a readable {compression_suffix(path)} file ({err or type(err).__name__})",
+                        path) from None
 
 
 def _announced_encoding(raw: IO[bytes]) -> Optional[str]:
-    head = raw.peek(4)[:4]  # type: ignore[attr-defined]  # buffered and gzip files peek
+    head = raw.peek(4)[:4]  # type: ignore[attr-defined]  # buffered and decompressing files peek
     return next((name for name, mark in ANNOUNCED_ENCODINGS if head.startswith(mark)), None)
 
 
 def open_binary(path: Path) -> Union[IO[bytes], TranscodedFile]:
-    """Open a data file for reading UTF-8 bytes: a `.gz` decompressed on the fly,
+    """Open a data file for reading UTF-8 bytes: a compressed file decompressed on the fly,
     a file whose byte-order mark announces UTF-16 or UTF-32 transcoded."""
     raw = _open_raw(path)
     try:
@@ -427,44 +457,35 @@ def open_binary(path: Path) -> Union[IO[bytes], TranscodedFile]:
 
 def file_encoding(path: Path) -> str:
     """The encoding a data file is read in: UTF-8 unless a byte-order mark says otherwise."""
-    try:
-        with _open_raw(path) as raw:
-            return _announced_encoding(raw) or "UTF-8"
-    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
-        raise UserError(f"not a readable gzip file ({err})", path) from None
+    with _decompressing(path), _open_raw(path) as raw:
+        return _announced_encoding(raw) or "UTF-8"
 
 
 def read_bytes(path: Path) -> bytes:
-    try:
-        with open_binary(path) as file_:
-            return file_.read()
-    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
-        raise UserError(f"not a readable gzip file ({err})", path) from None
+    with _decompressing(path), open_binary(path) as file_:
+        return file_.read()
 
 
 def binary_lines(path: Path) -> Iterator[Tuple[int, bytes]]:
-    """Yield (line number, raw line) of a file, `.gz` decompressed on the fly; a
-    broken gzip file is a one-line error. A carriage return alone ends a line
+    """Yield (line number, raw line) of a file, decompressed on the fly; a broken
+    compressed file is a one-line error. A carriage return alone ends a line
     too (classic Mac OS, spreadsheet exports), as Python's universal newlines and
     text editors have it, so line numbers are the ones an editor shows."""
-    try:
-        with open_binary(path) as file_:
-            number = 0
-            for raw_line in file_:
-                ending = 2 if raw_line.endswith(b"\r\n") else 1 if raw_line.endswith((b"\n", b"\r")) else 0
-                body = raw_line[:len(raw_line) - ending]
-                if b"\r" not in body:
-                    number += 1
-                    yield number, raw_line
-                    continue
-                *parts, last = body.split(b"\r")
-                for part in parts:
-                    number += 1
-                    yield number, part + b"\r"
+    with _decompressing(path), open_binary(path) as file_:
+        number = 0
+        for raw_line in file_:
+            ending = 2 if raw_line.endswith(b"\r\n") else 1 if raw_line.endswith((b"\n", b"\r")) else 0
+            body = raw_line[:len(raw_line) - ending]
+            if b"\r" not in body:
                 number += 1
-                yield number, last + raw_line[len(body):]
-    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
-        raise UserError(f"not a readable gzip file ({err})", path) from None
+                yield number, raw_line
+                continue
+            *parts, last = body.split(b"\r")
+            for part in parts:
+                number += 1
+                yield number, part + b"\r"
+            number += 1
+            yield number, last + raw_line[len(body):]
 
 
 def invalid_utf8(raw: bytes, position: int, unit: str) -> str:
