@@ -355,6 +355,7 @@ def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cle
         "dedupe": settings.dedupe,
         "tag_scheme": settings.read_options.tag_scheme,
         "strip_prefix": settings.read_options.strip_prefix,
+        "legacy_encoding": settings.read_options.legacy_encoding,
         "min_label_count": settings.min_label_count,
         "sources": sources,
         "not_read": inventory.ignored,
@@ -391,7 +392,7 @@ def _read_file(path: Path, group: str, settings: Settings, cleaner: Cleaner, ded
                carve: Dict[str, float]) -> Dict[str, Any]:
     options = settings.read_options
     # Detect the format once: the report names it, and the reader need not sniff again.
-    fmt = detect_format(path) if options.format == "auto" else options.format
+    fmt = detect_format(path, options.legacy_encoding) if options.format == "auto" else options.format
     stats = FileStats()
     records = entities = kept = kept_entities = 0
     for record in tqdm(iter_records(path, replace(options, format=fmt), stats),
@@ -440,13 +441,14 @@ def main(
     min_label_count: int = typer.Option(..., help="Warn about labels with fewer training entities"),
     split_files: str = typer.Option(..., help="SPLIT=PATTERN,... assigning files to splits by name (empty: the split words in file names)"),
     strip_prefix: str = typer.Option(..., help="CoNLL: remove this prefix from every token that starts with it (empty: none)"),
+    legacy_encoding: str = typer.Option(..., help="Encoding of files that are not UTF-8 (e.g. latin-1); empty: they stop the step"),
     # fmt: on
 ) -> None:
     check_plain_path(input_dir, "dataset")
     check_plain_path(output_dir, "dataset")
     if dedupe not in DEDUPE_SCOPES:
         raise UserError(f"dedupe must be one of {', '.join(DEDUPE_SCOPES)}, got {dedupe!r}")
-    read_options = ReadOptions(data_format, tag_column, tag_scheme, strip_prefix)
+    read_options = ReadOptions(data_format, tag_column, tag_scheme, strip_prefix, legacy_encoding)
     check_options(read_options)
     known_md5s = check_manifest(manifest, input_dir) if manifest is not None else {}
     inventory = discover(input_dir, data_format, parse_split_files(split_files))
@@ -509,7 +511,9 @@ def _print_summary(report: Dict[str, Any]) -> None:
                  + (f" ({item['read_with']})" if item.get("read_with") else ""))
     for source in report["sources"]:
         if source["encoding"] != "UTF-8":
-            msg.info(f"Read {source['path']} as {source['encoding']}, which its byte-order mark announces")
+            why = ("the legacy_encoding var declares (it is not UTF-8)" if source["encoding"] == report["legacy_encoding"]
+                   else "its byte-order mark announces")
+            msg.info(f"Read {source['path']} as {source['encoding']}, which {why}")
         for char, n in source["removed_characters"].items():
             msg.warn(f"Removed {n} invisible character(s) {char} from {source['path']}")
         shared = source.get("shared_token_prefix")

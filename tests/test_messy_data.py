@@ -192,24 +192,69 @@ def test_broken_utf16_names_the_line_and_the_encoding(tmp_path: Path) -> None:
 
 def test_preprocess_reports_the_encoding_and_writes_the_utf8_files_corpus(tmp_path: Path) -> None:
     corpora = {}
-    for name, encode in (("utf8", lambda t: t.encode("utf8")), ("utf16", lambda t: t.encode("utf-16"))):
+    announced = {"utf16": "as UTF-16LE, which its byte-order mark announces",
+                 "latin1": "as latin-1, which the legacy_encoding var declares"}
+    for name, codec in (("utf8", "utf8"), ("utf16", "utf-16"), ("latin1", "latin-1")):
         data = tmp_path / name
         for split in ("train", "dev", "test"):
             (data / f"{split}.conll").parent.mkdir(exist_ok=True)
-            (data / f"{split}.conll").write_bytes(encode(CONLL_TEXT) if split == "train" else CONLL_TEXT.encode())
-        result = preprocess(data, tmp_path / f"out-{name}", "--n-sents", "1", "--dedupe", "none")
+            (data / f"{split}.conll").write_bytes(CONLL_TEXT.encode(codec if split == "train" else "utf8"))
+        result = preprocess(data, tmp_path / f"out-{name}", "--n-sents", "1", "--dedupe", "none",
+                            "--legacy-encoding", "latin-1")
         assert result.returncode == 0, result.stderr
         report = srsly.read_json(tmp_path / f"out-{name}" / "data_report.json")
         corpora[name] = [(doc.text, [(e.text, e.label_) for e in doc.ents]) for doc in DocBin().from_disk(
             tmp_path / f"out-{name}" / "train.spacy").get_docs(spacy.blank("pt").vocab)]
         encodings = {Path(source["path"]).name: source["encoding"] for source in report["sources"]}
-        announced, shown = "as UTF-16LE, which its byte-order mark announces", " ".join(result.stdout.split())
-        if name == "utf16":
-            assert encodings == {"train.conll": "UTF-16LE", "dev.conll": "UTF-8", "test.conll": "UTF-8"}
-            assert announced in shown
-        else:
-            assert set(encodings.values()) == {"UTF-8"} and announced not in shown
-    assert corpora["utf16"] == corpora["utf8"] and len(corpora["utf8"]) == 2
+        shown = " ".join(result.stdout.split())
+        assert encodings == {"train.conll": announced[name].split()[1].rstrip(",") if name in announced else "UTF-8",
+                             "dev.conll": "UTF-8", "test.conll": "UTF-8"}
+        assert [message in shown for message in announced.values()] == [key == name for key in announced]
+    assert corpora["utf16"] == corpora["latin1"] == corpora["utf8"] and len(corpora["utf8"]) == 2
+
+
+LEGACY = ReadOptions(legacy_encoding="latin-1")
+
+
+@pytest.mark.parametrize("suffix, text", [(".conll", CONLL_TEXT), (".jsonl", JSONL_TEXT.replace(" 🛢", "")),
+                                          (".json", JSON_TEXT.replace(" 🛢", "")), (".iob", "Ana|B-PER em|O São|B-LOC\n")])
+def test_a_declared_legacy_encoding_reads_files_that_are_not_utf8_and_never_those_that_are(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, text: str) -> None:
+    monkeypatch.setattr(TranscodedFile, "chunk_size", 5)
+    latin1, utf8 = tmp_path / f"latin1{suffix}", tmp_path / f"utf8{suffix}"
+    latin1.write_bytes(text.encode("latin-1"))
+    utf8.write_bytes(text.encode("utf8"))
+    with pytest.raises(UserError, match=r"not valid UTF-8 \(byte \d+ of the (line|file), 0xE3; as Windows-1252 it "
+                                        r"reads '.*São.*'\); re-save the file as UTF-8, or name its encoding with the "
+                                        r"legacy_encoding var"):
+        read_records(latin1)
+    stats, utf8_stats = FileStats(), FileStats()
+    records = [(r.text, r.entities) for r in iter_records(latin1, LEGACY, stats)]
+    assert records == [(r.text, r.entities) for r in iter_records(utf8, LEGACY, utf8_stats)]  # no mojibake
+    assert "São" in records[0][0] and (stats.encoding, utf8_stats.encoding) == ("latin-1", "UTF-8")
+
+
+def test_a_legacy_encoding_for_utf16_without_its_mark_and_for_a_brat_text(tmp_path: Path) -> None:
+    path = tmp_path / "windows.jsonl"
+    path.write_bytes(JSONL_TEXT.encode("utf-16-le"))
+    assert [r.text for r in read_records(path, ReadOptions(legacy_encoding="utf-16-le"))][0] == "Ana mora em São Paulo."
+    brat = tmp_path / "brat"
+    (brat / "doc.txt").parent.mkdir()
+    (brat / "doc.txt").write_bytes("Ana mora em São Paulo.".encode("cp1252"))
+    write_lines(brat / "doc.ann", ["T1\tLOC 12 21\tSão Paulo"])
+    assert [spans(r) for r in read_records(brat, ReadOptions(legacy_encoding="cp1252"))] == [["São Paulo/LOC"]]
+
+
+@pytest.mark.parametrize("options, cause", [
+    (ReadOptions(legacy_encoding="cp1252"), r"a.conll:2: not valid cp1252 \(.*\), which the legacy_encoding var "
+                                            r"declares"),  # 0x81 is no character in cp1252
+    (ReadOptions(legacy_encoding="klingon"), r"unknown legacy encoding 'klingon' \(expected a Python codec name"),
+])
+def test_legacy_encoding_errors(tmp_path: Path, options: ReadOptions, cause: str) -> None:
+    path = tmp_path / "a.conll"
+    path.write_bytes(b"Ana B-PER\nJos\x81 B-PER\n")
+    with pytest.raises(UserError, match=cause):
+        read_records(path, options)
 
 
 @pytest.mark.parametrize("suffix, compress", [(".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress)])

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from scripts.lib.errors import UserError
-from scripts.lib.readers import read_records, tags_to_spans
+from scripts.lib.readers import ReadOptions, read_records, tags_to_spans
 
 from .conftest import write_lines
 
@@ -50,8 +50,10 @@ def test_invalid_utf8_names_the_line_the_byte_and_the_word_as_windows_1252_reads
         tmp_path: Path, name: str, text: str, where: str) -> None:
     path = tmp_path / name
     path.write_bytes(text.encode("latin-1"))
-    with pytest.raises(UserError, match=where + "; re-save the file as UTF-8$"):
+    with pytest.raises(UserError, match=where + r"; re-save the file as UTF-8, or name its encoding with the "
+                                                r"legacy_encoding var \(e.g. cp1252\)$"):
         read_records(path)
+    assert read_records(path, ReadOptions(legacy_encoding="latin-1"))[-1].text in ("São Paulo", "Café")
 
 
 def test_invalid_utf8_outside_windows_1252_names_only_the_byte(tmp_path: Path) -> None:

@@ -26,7 +26,9 @@ Formats (detected from the file name and first record, or named explicitly):
 - `csv`: a table of one token a row whose header names the token, tag and
   (optionally) sentence columns, as spreadsheets, pandas and Kaggle write it.
 Every format is read as UTF-8, or as UTF-16 or UTF-32 where a byte-order mark
-announces it (Windows tools write such files); lines end in LF, CRLF or CR.
+announces it (Windows tools write such files), or, for a file that is neither,
+in the legacy encoding the caller declares (CoNLL-2002's Latin-1); lines end in
+LF, CRLF or CR.
 Structural problems (invalid UTF-8, NUL characters, malformed lines, offsets
 outside the text or away from the span's own text, invalid tag sequences in a
 strict scheme) raise `UserError` naming the file and line; annotation problems
@@ -119,6 +121,8 @@ NO_BOM_HINT = ("holds NUL characters: a UTF-16 or UTF-32 file without a byte-ord
 # (Latin-1 with curly quotes: what Excel and older Windows tools write) tells
 # the user which encoding to convert from.
 LIKELY_LEGACY_ENCODING = "cp1252"
+# What to do about an annotated file that is not UTF-8.
+LEGACY_FIX = "re-save the file as UTF-8, or name its encoding with the legacy_encoding var (e.g. cp1252)"
 WORD_EDGES = (b" ", b"\t", b'"', b",", b";", b"\r", b"\n")
 # A table of one token a row: the header names that mark its columns, in order of preference.
 CSV_COLUMNS = {"token": ("token", "word", "form", "text"),
@@ -174,6 +178,9 @@ class ReadOptions:
     tag_scheme: str = "auto"
     # CoNLL: a prefix to remove from every token that starts with it (WikiANN's "pt:").
     strip_prefix: str = ""
+    # The encoding of files that are not UTF-8 and carry no byte-order mark (a
+    # Python codec name: latin-1, cp1252, utf-16-le); empty: such a file stops.
+    legacy_encoding: str = ""
 
 
 @dataclass
@@ -181,7 +188,8 @@ class FileStats:
     """What reading one file found beyond its records, for the data report."""
 
     removed_characters: Counter = field(default_factory=Counter)
-    encoding: str = "UTF-8"  # or the UTF-16/UTF-32 its byte-order mark announced
+    encoding: str = "UTF-8"  # or the UTF-16/UTF-32 its byte-order mark announced, or the legacy encoding
+    legacy_encoding: str = ""  # ReadOptions.legacy_encoding
     tag_scheme: Optional[str] = None  # CoNLL: the scheme the tags were checked against
     # CoNLL tokens: how many, their "xx:" prefixes, prefixes stripped, and tokens
     # holding whitespace (spaCy's tokenizer never predicts on such a token).
@@ -191,6 +199,15 @@ class FileStats:
     spaced_tokens: int = 0
     comment_lines: int = 0  # CoNLL: lines of "#" comments (sentence ids, text) passed over
     first_spaced_token: Optional[Tuple[int, str]] = None
+    _codecs: Dict[Path, Optional[str]] = field(default_factory=dict)
+
+    def codec_of(self, path: Path) -> Optional[str]:
+        """The legacy encoding to read `path` in, if it is not UTF-8 and has no
+        byte-order mark; else None. Decided once a file (a brat pair is two)."""
+        if path not in self._codecs:
+            self._codecs[path] = legacy_codec(path, self.legacy_encoding)
+            self.encoding = self._codecs[path] or self.encoding
+        return self._codecs[path]
 
     def read_token(self, token: str, number: int, strip_prefix: str) -> str:
         """A CoNLL token as the corpus gets it (without `strip_prefix`), counted."""
@@ -244,6 +261,12 @@ def check_options(options: ReadOptions) -> None:
     if options.tag_scheme not in TAG_SCHEMES:
         raise UserError(f"unknown tag scheme {options.tag_scheme!r} "
                         f"(expected one of {', '.join(TAG_SCHEMES)})")
+    if options.legacy_encoding:
+        try:
+            codecs.lookup(options.legacy_encoding)
+        except LookupError:
+            raise UserError(f"unknown legacy encoding {options.legacy_encoding!r} (expected a Python codec "
+                            "name, e.g. latin-1, cp1252, utf-16-le)") from None
 
 
 def iter_records(path: Path, options: ReadOptions, stats: Optional[FileStats] = None
@@ -251,8 +274,10 @@ def iter_records(path: Path, options: ReadOptions, stats: Optional[FileStats] = 
     """Stream the records of one file, checking its structure as it goes."""
     check_options(options)
     stats = stats if stats is not None else FileStats()
-    stats.encoding = file_encoding(path) if path.is_file() else stats.encoding
-    fmt = detect_format(path) if options.format == "auto" else options.format
+    stats.legacy_encoding = options.legacy_encoding
+    if path.is_file():
+        stats.encoding = stats.codec_of(path) or file_encoding(path)
+    fmt = detect_format(path, options.legacy_encoding) if options.format == "auto" else options.format
     if fmt == "conll":
         records = read_conll(path, options.tag_column, options.tag_scheme, stats, options.strip_prefix)
     elif fmt == "iob":
@@ -287,14 +312,15 @@ def compression_suffix(path: Path) -> Optional[str]:
     return next((suffix for suffix in COMPRESSIONS if path.name.lower().endswith(suffix)), None)
 
 
-def detect_format(path: Path) -> str:
+def detect_format(path: Path, legacy_encoding: str = "") -> str:
     """The format of a file, from its suffix and, for JSON(L), its first record; a
     folder is a brat collection."""
     if path.is_dir():
         return "brat"
     suffix = data_suffix(path)
+    stats = FileStats(legacy_encoding=legacy_encoding)
     if suffix in CONLL_SUFFIXES:
-        return "iob" if _looks_like_iob(_first_sentence_line(path)) else "conll"
+        return "iob" if _looks_like_iob(_first_sentence_line(path, stats)) else "conll"
     if suffix == ".spacy":
         return "spacy"
     if suffix == BRAT_SUFFIX:
@@ -302,13 +328,13 @@ def detect_format(path: Path) -> str:
     if suffix == ".csv":
         return "csv"
     if suffix == ".jsonl":
-        first = next((line for _, line in _decoded_lines(path, FileStats()) if line.strip()), "")
+        first = next((line for _, line in _decoded_lines(path, stats) if line.strip()), "")
         try:
             return _record_format(json.loads(first))
         except json.JSONDecodeError:
             return "jsonl"  # read_jsonl reports the problem with its line
     if suffix == ".json":
-        for _, item in iter_json_array(path):
+        for _, item in iter_json_array(path, stats.codec_of(path)):
             if isinstance(item, dict) and "paragraphs" in item:
                 return "spacy_json"
             if isinstance(item, dict) and "data" in item:
@@ -325,12 +351,13 @@ def detect_format(path: Path) -> str:
 
 
 def guess_format(path: Path) -> Optional[str]:
-    """A format that the first lines of a file look like, to suggest in a message."""
+    """A format that the first lines of a file look like, to suggest in a message
+    (bytes that are not UTF-8 read as U+FFFD: a legacy encoding keeps the layout)."""
     try:
-        lines = [line for _, line in zip(range(200), _decoded_lines(path, FileStats()))]
+        lines = [raw.decode("utf8", "replace") for _, (_, raw) in zip(range(200), binary_lines(path))]
     except UserError:
         return None
-    content = [line.strip() for _, line in lines if line.strip()]
+    content = [line.strip().lstrip(BOM) for line in lines if line.strip()]
     if not content:
         return None
     if content[0].startswith("{"):
@@ -348,9 +375,9 @@ def guess_format(path: Path) -> Optional[str]:
     return None
 
 
-def _first_sentence_line(path: Path) -> str:
+def _first_sentence_line(path: Path, stats: FileStats) -> str:
     """The first line of a tagged-token file that is not blank, a comment or a document start."""
-    for _, line in _decoded_lines(path, FileStats()):
+    for _, line in _decoded_lines(path, stats):
         if line.strip() and not line.lstrip().startswith(("#", "-DOCSTART-")):
             return line
     return ""
@@ -380,13 +407,14 @@ def _record_format(record: object) -> str:
 
 
 class TranscodedFile:
-    """A file in the UTF-16 or UTF-32 its byte-order mark announces, read as UTF-8
-    bytes (without the mark), in lines that end at "\\n" as a binary file's do."""
+    """A file in the UTF-16 or UTF-32 its byte-order mark announces, or in a
+    declared legacy encoding (`declared`), read as UTF-8 bytes (without the
+    mark), in lines that end at "\\n" as a binary file's do."""
 
     chunk_size = 1 << 16
 
-    def __init__(self, raw: IO[bytes], encoding: str, path: Path) -> None:
-        self.raw, self.encoding, self.path = raw, encoding, path
+    def __init__(self, raw: IO[bytes], encoding: str, path: Path, declared: bool = False) -> None:
+        self.raw, self.encoding, self.path, self.declared = raw, encoding, path, declared
 
     def __enter__(self) -> "TranscodedFile":
         return self
@@ -396,7 +424,7 @@ class TranscodedFile:
 
     def __iter__(self) -> Iterator[bytes]:
         # "utf-16"/"utf-32" read the byte order from the mark and drop it.
-        decoder = codecs.getincrementaldecoder(self.encoding[:6].lower())()
+        decoder = codecs.getincrementaldecoder(self.encoding if self.declared else self.encoding[:6].lower())()
         pending, lines = "", 0
         try:
             for chunk in iter(lambda: self.raw.read(self.chunk_size), b""):
@@ -407,8 +435,10 @@ class TranscodedFile:
                     yield (line + "\n").encode("utf8")
             pending += decoder.decode(b"", final=True)
         except UnicodeDecodeError as err:
-            raise UserError(f"not valid {self.encoding} ({err.reason}), which its byte-order mark announces; "
-                            "re-save the file as UTF-8", self.path, lines + 1) from None
+            announced = "the legacy_encoding var declares" if self.declared else "its byte-order mark announces"
+            line = lines + 1 + err.object[:err.start].count(b"\n")  # lines the chunk held before the error
+            raise UserError(f"not valid {self.encoding} ({err.reason}), which {announced}; "
+                            "re-save the file as UTF-8", self.path, line) from None
         if pending:
             yield pending.encode("utf8")
 
@@ -443,16 +473,41 @@ def _announced_encoding(raw: IO[bytes]) -> Optional[str]:
     return next((name for name, mark in ANNOUNCED_ENCODINGS if head.startswith(mark)), None)
 
 
-def open_binary(path: Path) -> Union[IO[bytes], TranscodedFile]:
+def open_binary(path: Path, codec: Optional[str] = None) -> Union[IO[bytes], TranscodedFile]:
     """Open a data file for reading UTF-8 bytes: a compressed file decompressed on the fly,
-    a file whose byte-order mark announces UTF-16 or UTF-32 transcoded."""
+    a file whose byte-order mark announces UTF-16 or UTF-32, or one in the legacy
+    encoding `codec`, transcoded."""
     raw = _open_raw(path)
     try:
         encoding = _announced_encoding(raw)
     except BaseException:
         raw.close()
         raise
-    return raw if encoding is None else TranscodedFile(raw, encoding, path)
+    if encoding is not None:
+        return TranscodedFile(raw, encoding, path)
+    return raw if codec is None else TranscodedFile(raw, codec, path, declared=True)
+
+
+def legacy_codec(path: Path, legacy_encoding: str) -> Optional[str]:
+    """`legacy_encoding` if the file is not UTF-8 text (bytes that do not decode,
+    or NUL characters, as UTF-16 without its mark has) and carries no byte-order
+    mark; else None. A UTF-8 file is never read in the legacy encoding, which
+    would turn its accents into mojibake without an error."""
+    if not legacy_encoding:
+        return None
+    decoder = codecs.getincrementaldecoder("utf8")()
+    with _decompressing(path), _open_raw(path) as raw:
+        if _announced_encoding(raw) is not None:
+            return None
+        try:
+            for chunk in iter(lambda: raw.read(1 << 16), b""):
+                if b"\0" in chunk:
+                    return legacy_encoding
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return legacy_encoding
+    return None
 
 
 def file_encoding(path: Path) -> str:
@@ -461,17 +516,17 @@ def file_encoding(path: Path) -> str:
         return _announced_encoding(raw) or "UTF-8"
 
 
-def read_bytes(path: Path) -> bytes:
-    with _decompressing(path), open_binary(path) as file_:
+def read_bytes(path: Path, codec: Optional[str] = None) -> bytes:
+    with _decompressing(path), open_binary(path, codec) as file_:
         return file_.read()
 
 
-def binary_lines(path: Path) -> Iterator[Tuple[int, bytes]]:
+def binary_lines(path: Path, codec: Optional[str] = None) -> Iterator[Tuple[int, bytes]]:
     """Yield (line number, raw line) of a file, decompressed on the fly; a broken
     compressed file is a one-line error. A carriage return alone ends a line
     too (classic Mac OS, spreadsheet exports), as Python's universal newlines and
     text editors have it, so line numbers are the ones an editor shows."""
-    with _decompressing(path), open_binary(path) as file_:
+    with _decompressing(path), open_binary(path, codec) as file_:
         number = 0
         for raw_line in file_:
             ending = 2 if raw_line.endswith(b"\r\n") else 1 if raw_line.endswith((b"\n", b"\r")) else 0
@@ -488,7 +543,7 @@ def binary_lines(path: Path) -> Iterator[Tuple[int, bytes]]:
             yield number, last + raw_line[len(body):]
 
 
-def invalid_utf8(raw: bytes, position: int, unit: str) -> str:
+def invalid_utf8(raw: bytes, position: int, unit: str, fix: str = "re-save the file as UTF-8") -> str:
     """Why `raw` is not UTF-8 at byte `position` of its `unit` (line, file): the byte,
     and the word around it as Windows-1252 reads it, if it does."""
     start = max(raw.rfind(separator, 0, position) for separator in WORD_EDGES) + 1
@@ -498,11 +553,10 @@ def invalid_utf8(raw: bytes, position: int, unit: str) -> str:
         legacy = f"; as Windows-1252 it reads {word.decode(LIKELY_LEGACY_ENCODING)!r}"
     except UnicodeDecodeError:
         legacy = ""
-    return (f"not valid UTF-8 (byte {position + 1} of the {unit}, 0x{raw[position]:02X}{legacy}); "
-            "re-save the file as UTF-8")
+    return f"not valid UTF-8 (byte {position + 1} of the {unit}, 0x{raw[position]:02X}{legacy}); {fix}"
 
 
-def decode(raw: bytes, unit: str) -> Tuple[Optional[str], int, str]:
+def decode(raw: bytes, unit: str, fix: str = "re-save the file as UTF-8") -> Tuple[Optional[str], int, str]:
     """`raw` (a `unit`: a line, a file) as text; or None, the line of the problem
     counted from `raw`'s start, and the cause: bytes that are not UTF-8, or NUL
     characters (UTF-16 without its byte-order mark)."""
@@ -511,7 +565,7 @@ def decode(raw: bytes, unit: str) -> Tuple[Optional[str], int, str]:
     except UnicodeDecodeError as err:
         if b"\0" in raw:
             return None, raw[: raw.index(b"\0")].count(b"\n") + 1, NO_BOM_HINT
-        return None, raw[: err.start].count(b"\n") + 1, invalid_utf8(raw, err.start, unit)
+        return None, raw[: err.start].count(b"\n") + 1, invalid_utf8(raw, err.start, unit, fix)
     if "\0" in text:
         return None, text.count("\n", 0, text.index("\0")) + 1, NO_BOM_HINT
     return text, 0, ""
@@ -521,8 +575,8 @@ def _decoded_lines(path: Path, stats: FileStats, allow_empty: bool = False) -> I
     """Yield (line number, text) without line ends or leading byte-order marks;
     name the line of any invalid UTF-8. Streams, so a file never sits in memory whole."""
     any_content = False
-    for number, raw_line in binary_lines(path):
-        decoded, _, cause = decode(raw_line, "line")
+    for number, raw_line in binary_lines(path, stats.codec_of(path)):
+        decoded, _, cause = decode(raw_line, "line", LEGACY_FIX)
         if decoded is None:
             raise UserError(cause, path, number)
         line = stats.remove_leading_marks(decoded.rstrip("\r\n"))
@@ -554,7 +608,7 @@ def _records(path: Path, stats: FileStats) -> Iterator[Tuple[int, str, dict]]:
         for number, data in _json_lines(path, stats):
             yield number, f"{path.name}:{number}", data
         return
-    for index, (number, item) in enumerate(iter_json_array(path), start=1):
+    for index, (number, item) in enumerate(iter_json_array(path, stats.codec_of(path)), start=1):
         if not isinstance(item, dict):
             raise UserError(f"record {index}: expected a JSON object", path, number)
         yield number, f"{path.name}#{index}", item
@@ -616,18 +670,18 @@ def read_doccano(path: Path, stats: FileStats) -> Iterator[Record]:
         yield record
 
 
-def read_text(path: Path, keep_bom: bool = False) -> str:
-    """A whole file's text, decoded as the line readers decode it (UTF-8, or the
-    encoding its byte-order mark announces); the same errors, with their line."""
-    text, line, cause = decode(read_bytes(path), "file")
+def read_text(path: Path, keep_bom: bool = False, codec: Optional[str] = None) -> str:
+    """A whole file's text, decoded as the line readers decode it (UTF-8, the
+    encoding its byte-order mark announces, or `codec`); the same errors, with their line."""
+    text, line, cause = decode(read_bytes(path, codec), "file", LEGACY_FIX)
     if text is None:
         raise UserError(cause, path, line)
     return text if keep_bom else text.lstrip(BOM)
 
 
-def iter_json_array(path: Path) -> Iterator[Tuple[int, object]]:
+def iter_json_array(path: Path, codec: Optional[str] = None) -> Iterator[Tuple[int, object]]:
     """Items of a JSON array with the line each starts on."""
-    text = read_text(path)
+    text = read_text(path, codec=codec)
     decoder = json.JSONDecoder()
     position = _skip_space(text, 0)
     if not text.strip():
@@ -656,7 +710,7 @@ def _skip_space(text: str, position: int) -> int:
 
 
 def read_label_studio(path: Path, stats: FileStats) -> Iterator[Record]:
-    for index, (number, task) in enumerate(iter_json_array(path), start=1):
+    for index, (number, task) in enumerate(iter_json_array(path, stats.codec_of(path)), start=1):
         where = f"task {index}"
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
             raise UserError(f'{where}: expected a Label Studio task with a "data" object', path, number)
@@ -717,7 +771,8 @@ def read_brat(path: Path, stats: FileStats) -> Iterator[Record]:
         name = annotation.relative_to(path).with_suffix("").as_posix() if path.is_dir() else annotation.stem
         # brat reads a text as plain UTF-8 with universal newlines: its offsets count a
         # leading byte-order mark and a CRLF as one character.
-        as_brat_reads = read_text(text_path, keep_bom=True).replace("\r\n", "\n").replace("\r", "\n")
+        as_brat_reads = read_text(text_path, keep_bom=True, codec=stats.codec_of(text_path))
+        as_brat_reads = as_brat_reads.replace("\r\n", "\n").replace("\r", "\n")
         text = as_brat_reads.lstrip(BOM)
         shift = len(as_brat_reads) - len(text)
         record = Record(source=str(annotation), line=1, id=name, text=text, entities=[], group=name)
@@ -763,7 +818,7 @@ def read_docbin(path: Path, stats: FileStats) -> Iterator[Record]:
 def read_spacy_json(path: Path, stats: FileStats) -> Iterator[Record]:
     from spacy.training.converters import json_to_docs
 
-    for number, item in iter_json_array(path):
+    for number, item in iter_json_array(path, stats.codec_of(path)):
         try:
             docs = list(json_to_docs([item]))
         except (KeyError, ValueError, TypeError, IndexError) as err:
