@@ -347,7 +347,8 @@ def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cle
     report = {
         "dataset_dir": str(input_dir),
         "lang": settings.lang,
-        "labels": sorted(parse_labels(settings.labels) or []) or None,
+        "labels": cleaner.labels.as_dict() if cleaner.labels else None,
+        "renamed_labels": {f"{old}={new}": n for (old, new), n in sorted(cleaner.renamed.items())},
         "on_problem": settings.on_problem,
         "seed": settings.seed,
         "ratios": settings.ratios,
@@ -506,6 +507,8 @@ def _print_summary(report: Dict[str, Any]) -> None:
     records, entities = report["records"], report["entities"]
     msg.info(f"Records: {records['read']} read, {records['kept']} kept; entities: "
              f"{entities['read']} read, {entities['kept']} kept")
+    if report["renamed_labels"]:
+        msg.info("Labels renamed (labels var): " + ", ".join(f"{rename} {n}" for rename, n in report["renamed_labels"].items()))
     for item in report["not_read"]:
         msg.warn(f"Not read: {item['path']}: {item['reason']}"
                  + (f" ({item['read_with']})" if item.get("read_with") else ""))

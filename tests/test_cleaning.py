@@ -1,5 +1,5 @@
 import unicodedata
-from typing import List, Optional, Set
+from typing import List, Optional
 
 import pytest
 import spacy
@@ -23,8 +23,8 @@ def record(text: str, entities=(), line: int = 1, group: Optional[str] = None) -
                   entities=list(entities), group=group)
 
 
-def cleaner(policy: str = "drop", labels: Optional[Set[str]] = None) -> Cleaner:
-    return Cleaner(spacy.blank("pt"), labels, policy)
+def cleaner(policy: str = "drop", labels: str = "") -> Cleaner:
+    return Cleaner(spacy.blank("pt"), parse_labels(labels), policy)
 
 
 # The preprocess step streams records through these classes; the helpers feed them lists.
@@ -162,11 +162,22 @@ def test_fail_policy_stops_with_file_and_line(bad: Record, cause: str) -> None:
 
 def test_unknown_labels_are_dropped_or_fatal() -> None:
     rec = record("Ana mora em Lisboa.", [(0, 3, "PER"), (12, 18, "CITY")])
-    c = cleaner("drop", {"PER", "LOC"})
+    c = cleaner("drop", "PER,LOC")
     assert ents(c.to_doc(rec)) == ["Ana/PER"]
     assert [(p.action, p.kind) for p in c.problems] == [("dropped span", "label not in labels")]
-    with pytest.raises(UserError, match="label 'CITY' is not in labels"):
-        cleaner("fail", {"PER", "LOC"}).to_doc(rec)
+    with pytest.raises(UserError, match=r"label 'CITY' is not in labels \(LOC, PER\)"):
+        cleaner("fail", "PER,LOC").to_doc(rec)
+
+
+def test_the_labels_var_renames_merges_and_keeps_the_rest_with_a_star() -> None:
+    rec = record("Ana e Rui moram em Lisboa, na Europa.", [(0, 3, "PESSOA"), (6, 9, "person"), (19, 25, "LOCAL"),
+                                                           (30, 36, "CONTINENTE")])
+    merged = cleaner("drop", "PESSOA=PER,person=PER,LOCAL")
+    assert ents(merged.to_doc(rec)) == ["Ana/PER", "Rui/PER", "Lisboa/LOCAL"]
+    assert merged.renamed == {("PESSOA", "PER"): 1, ("person", "PER"): 1}
+    assert [p.reason for p in merged.problems] == ["label 'CONTINENTE' is not in labels (LOCAL, PESSOA=PER, person=PER)"]
+    starred = cleaner("fail", "PESSOA=PER, *")
+    assert ents(starred.to_doc(rec)) == ["Ana/PER", "Rui/person", "Lisboa/LOCAL", "Europa/CONTINENTE"]
 
 
 def test_unknown_policy_is_rejected() -> None:
@@ -257,5 +268,10 @@ def test_normalised_words_keep_vowel_signs_and_split_ideographs() -> None:
 
 
 def test_parse_labels() -> None:
-    assert parse_labels("") is None
-    assert parse_labels(" PER, LOC,,") == {"PER", "LOC"}
+    assert parse_labels("") is None and parse_labels(" , ") is None
+    assert parse_labels(" PER, LOC,,").as_dict() == {"kept": {"LOC": "LOC", "PER": "PER"}, "keep_others": False}
+    assert parse_labels("PESSOA = PER,*").as_dict() == {"kept": {"PESSOA": "PER"}, "keep_others": True}
+    for bad, cause in (("PER=", "'PER=' is not LABEL, OLD=NEW or \\*"), ("=PER", "'=PER' is not"),
+                       ("A=B=C", "'A=B=C' is not"), ("A=B,A=C", "'A' is renamed twice, to 'B' and to 'C'")):
+        with pytest.raises(UserError, match=f"labels: {cause}"):
+            parse_labels(bad)

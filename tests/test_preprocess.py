@@ -70,6 +70,17 @@ def test_labels_var_keeps_only_listed_labels(sample_data: Path, tmp_path: Path) 
     assert report["problem_counts"]["dropped span"]["label not in labels"] > 100
 
 
+def test_labels_var_renames_and_merges_labels_and_reports_it(sample_data: Path, tmp_path: Path) -> None:
+    result = preprocess(sample_data, tmp_path, "--lang", SAMPLE_LANG, "--labels", "PER=PESSOA,ORG=PESSOA,*")
+    assert result.returncode == 0, result.stderr
+    report = srsly.read_json(tmp_path / "data_report.json")
+    assert set(report["splits"]["train"]["labels"]) == {"PESSOA", "LOC", "MISC"}
+    renamed = report["renamed_labels"]
+    assert list(renamed) == ["ORG=PESSOA", "PER=PESSOA"] and min(renamed.values()) > 100
+    assert report["labels"] == {"kept": {"ORG": "PESSOA", "PER": "PESSOA"}, "keep_others": True}
+    assert "Labels renamed (labels var): ORG=PESSOA" in " ".join(result.stdout.split())
+
+
 def test_fail_policy_stops_at_the_first_annotation_problem(sample_data: Path, tmp_path: Path) -> None:
     result = preprocess(sample_data, tmp_path, "--lang", SAMPLE_LANG, "--on-problem", "fail")
     assert result.returncode == 1

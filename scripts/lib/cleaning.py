@@ -52,16 +52,56 @@ class Problem:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class LabelMap:
+    """The `labels` var: the labels to keep, each under its output name, and
+    whether labels it does not list are kept as they are ("*")."""
+
+    kept: Dict[str, str]
+    keep_others: bool = False
+
+    def __call__(self, label: str) -> Optional[str]:
+        """The label's output name, or None if it is not kept."""
+        return self.kept.get(label, label if self.keep_others else None)
+
+    def __str__(self) -> str:
+        return ", ".join([old if old == new else f"{old}={new}" for old, new in sorted(self.kept.items())]
+                         + ["*"] * self.keep_others)
+
+    def as_dict(self) -> Dict[str, object]:
+        return {"kept": dict(sorted(self.kept.items())), "keep_others": self.keep_others}
+
+
+def parse_labels(labels: str) -> Optional[LabelMap]:
+    """The `labels` var: comma-separated labels to keep, each `NAME` or
+    `OLD=NEW` (renamed; several OLD may share a NEW, merging them), and `*` for
+    every other label as it is; empty keeps every label as it is."""
+    kept: Dict[str, str] = {}
+    keep_others = False
+    for item in filter(None, (part.strip() for part in labels.split(","))):
+        if item == "*":
+            keep_others = True
+            continue
+        old, renamed, new = (part.strip() for part in item.partition("="))
+        new = new if renamed else old
+        if not old or not new or "=" in new:
+            raise UserError(f"labels: {item!r} is not LABEL, OLD=NEW or * (e.g. 'PER,LOC,PESSOA=PER,*')")
+        if kept.setdefault(old, new) != new:
+            raise UserError(f"labels: {old!r} is renamed twice, to {kept[old]!r} and to {new!r}")
+    return LabelMap(kept, keep_others) if kept or keep_others else None
+
+
 class Cleaner:
     """Applies the policy to records and collects what it dropped or fixed."""
 
-    def __init__(self, nlp: Language, labels: Optional[Set[str]], policy: str) -> None:
+    def __init__(self, nlp: Language, labels: Optional[LabelMap], policy: str) -> None:
         if policy not in POLICIES:
             raise UserError(f"on_problem must be one of {', '.join(POLICIES)}, got {policy!r}")
         self.nlp = nlp
         self.labels = labels
         self.policy = policy
         self.problems: List[Problem] = []
+        self.renamed: Counter = Counter()  # (old, new): entities whose label the labels var renamed
 
     def _note(self, record: Record, action: str, kind: str, reason: str) -> None:
         self.problems.append(Problem(record.source, record.line, record.id, action, kind, reason))
@@ -97,7 +137,7 @@ class Cleaner:
             self._note(record, "dropped record", "empty text", "empty text")
             return None
         spans = [span for span in map(lambda s: self._trim(record, s), record.entities) if span]
-        spans = [span for span in spans if self._known_label(record, span)]
+        spans = [span for span in map(lambda s: self._relabel(record, s), spans) if span]
         masked_chars: List[Tuple[int, int]] = []
         spans = self._resolve_overlaps(record, spans, masked_chars)
         if spans is None:
@@ -136,12 +176,18 @@ class Cleaner:
             return new_start, new_end, label
         return span
 
-    def _known_label(self, record: Record, span: CharSpan) -> bool:
-        if self.labels is None or span[2] in self.labels:
-            return True
-        self._problem(record, "dropped span", "label not in labels",
-                      f"label {span[2]!r} is not in labels ({', '.join(sorted(self.labels))})")
-        return False
+    def _relabel(self, record: Record, span: CharSpan) -> Optional[CharSpan]:
+        """The span under the label the labels var gives it, or None if that drops it."""
+        if self.labels is None:
+            return span
+        label = self.labels(span[2])
+        if label is None:
+            self._problem(record, "dropped span", "label not in labels",
+                          f"label {span[2]!r} is not in labels ({self.labels})")
+            return None
+        if label != span[2]:
+            self.renamed[span[2], label] += 1
+        return span[0], span[1], label
 
     def _resolve_overlaps(self, record: Record, spans: List[CharSpan],
                           masked_chars: List[Tuple[int, int]]) -> Optional[List[CharSpan]]:
@@ -542,9 +588,3 @@ def label_warnings(split_labels: Dict[str, Counter], min_count: int) -> List[Dic
                          "message": f"Labels with fewer than {min_count} training entities: "
                                     + ", ".join(f"{label} {n}" for label, n in rare.items())})
     return warnings
-
-
-def parse_labels(labels: str) -> Optional[Set[str]]:
-    """The `labels` var: comma-separated, empty for "keep every label"."""
-    names = {name.strip() for name in labels.split(",") if name.strip()}
-    return names or None
