@@ -417,6 +417,7 @@ def _read_file(path: Path, group: str, settings: Settings, cleaner: Cleaner, ded
             "encoding": stats.encoding, "removed_characters": dict(stats.removed_characters),
             "shared_token_prefix": stats.shared_prefix(), "stripped_prefix": stats.stripped_prefix,
             "comment_lines": stats.comment_lines,
+            "token_id_column": bool(stats.token_id_column),
             "tokens_with_spaces": stats.spaced_tokens and {
                 "count": stats.spaced_tokens, "first": dict(zip(("line", "token"), stats.first_spaced_token or ()))},
             "problems": summarise_problems(own)}
@@ -524,6 +525,9 @@ def _print_summary(report: Dict[str, Any]) -> None:
             msg.warn(f"{source['path']}: {100 * shared['share']:.1f}% of the tokens start with "
                      f"{shared['prefix']!r} (a language tag?); set the strip_prefix var to "
                      f"{shared['prefix']!r} to remove it")
+        if source.get("token_id_column"):
+            msg.info(f"Read the tokens of {source['path']} from column 1: column 0 holds token ids (1, 2, ... "
+                     "in each sentence)")
         if source.get("comment_lines"):
             msg.info(f"Passed over {source['comment_lines']:,} comment line(s) starting with '#' in {source['path']}")
         if source.get("stripped_prefix"):

@@ -74,6 +74,40 @@ def test_column_layout_errors_name_the_line(tmp_path: Path, lines: List[str], ca
         read_records(write_lines(tmp_path / "a.conll", lines))
 
 
+# Universal NER's layout: sentence comments, token ids, the tag in the third of five columns.
+UNER_LINES = ["# sent_id = answers-0001", "# text = Ana mora em São Paulo .", "1\tAna\tB-PER\t-\t-", "2\tmora\tO\t-\t-",
+              "3\tem\tO\t-\t-", "4\tSão\tB-LOC\t-\t-", "5\tPaulo\tI-LOC\t-\t-", "6\t.\tO\t-\t-", "",
+              "# sent_id = answers-0002", "1\t2\tO\t-\t-", "2\tcasas\tO\t-\t-", ""]
+
+
+def test_a_first_column_of_token_ids_is_passed_over(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "pt_bosque-ud-train.iob2", UNER_LINES)
+    with pytest.raises(UserError, match=r"iob2:3: tag '-' is not O .* \(column 2 holds a tag: set the tag_column var "
+                                        r"to 2; else "):
+        read_records(path)
+    stats = FileStats()
+    first, second = iter_records(path, ReadOptions(tag_column=2), stats)
+    assert (first.line, first.words, spans(first)) == (3, ["Ana", "mora", "em", "São", "Paulo", "."],
+                                                        ["Ana/PER", "São Paulo/LOC"])
+    assert second.words == ["2", "casas"] and (stats.token_id_column, stats.comment_lines) == (1, 3)
+    # NeuroNLP2's CoNLL-2003: ids before CoNLL's four columns, the tag last
+    neuro = write_lines(tmp_path / "eng.train.conll", ["1 EU NNP I-NP I-ORG", "2 rejects VBZ I-VP O", "", "1 Peter NNP I-NP I-PER"])
+    assert [spans(r) for r in read_records(neuro)] == [["EU/ORG"], ["Peter/PER"]]
+    broken = write_lines(tmp_path / "b.conll", ["1 Ana B-PER", "2 mora O", "", "1 Rui B-PER", "3 foi O"])
+    with pytest.raises(UserError, match=r"b.conll:5: column 0 holds token ids \(1, 2, ... in each sentence, .*\), but "
+                                        r"here it is '3' where 2 was expected"):
+        read_records(broken)
+    # a sentence that starts with the token "1" has no ids: its next token is not "2"
+    listed = write_lines(tmp_path / "c.conll", ["1 CD O", ". . O", "Ana NNP B-PER"])
+    assert read_records(listed)[0].words == ["1", ".", "Ana"]
+    for split in ("train", "dev", "test"):
+        write_lines(tmp_path / "uner" / f"pt_bosque-ud-{split}.iob2", UNER_LINES)
+    result = preprocess(tmp_path / "uner", tmp_path / "out", "--tag-column", "2", "--dedupe", "none")
+    assert result.returncode == 0, result.stderr
+    assert all(source["token_id_column"] for source in srsly.read_json(tmp_path / "out" / "data_report.json")["sources"])
+    assert "from column 1: column 0 holds token ids" in " ".join(result.stdout.split())
+
+
 def test_comment_lines_before_sentences_are_passed_over_and_counted(tmp_path: Path) -> None:
     """As MultiCoNER writes its files ("# id ...<TAB>domain=..."), and CoNLL-U its "# text = ...";
     a token "#" with its tag is a token."""

@@ -70,7 +70,7 @@ TAG_LIST_KEYS = ("ner_tags", "tags", "labels")
 # The keys that mark an object as a span (a start offset and a label), in any tool's spelling.
 SPAN_START_KEYS = ("start", "start_offset", "start_char", "begin")
 SPAN_LABEL_KEYS = ("label", "labels", "type", "entity", "entity_group")
-CONLL_SUFFIXES = (".conll", ".iob", ".bio", ".tsv")
+CONLL_SUFFIXES = (".conll", ".iob", ".iob2", ".bio", ".tsv")  # .iob2: Universal NER's
 # A file compressed on its own (not an archive of several) is read as its content,
 # decompressed on the fly: its format is the suffix before this one.
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
@@ -198,6 +198,7 @@ class FileStats:
     stripped_prefix: int = 0
     spaced_tokens: int = 0
     comment_lines: int = 0  # CoNLL: lines of "#" comments (sentence ids, text) passed over
+    token_id_column: int = 0  # CoNLL: 1 when column 0 holds token ids, passed over
     first_spaced_token: Optional[Tuple[int, str]] = None
     _codecs: Dict[Path, Optional[str]] = field(default_factory=dict)
 
@@ -956,13 +957,20 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
     A file whose first token line holds a tab is tab-separated: columns split on
     tabs only, so a token may contain spaces ("São Paulo"). Otherwise columns
     split on runs of whitespace. Every token line must have the first line's
-    number of columns.
+    number of columns. A first column of token ids (1, 2, ... in each sentence,
+    as CoNLL-U, Universal NER and NeuroNLP2's CoNLL-2003 have it) is passed over,
+    the tokens read from the second.
     """
     separator: Optional[str] = None
     expected: Optional[Tuple[int, int]] = None  # (columns, line of the first token)
     token_lines = numeric_first_columns = 0
     inside_sentence = False
-    for number, line in _decoded_lines(path, stats):
+    lines = _decoded_lines(path, stats)
+    first_sentence = _first_sentence(lines)
+    # The token's column; with token ids, the id the next token line must have.
+    token_at, next_id = int(_numbers_its_tokens(line for _, line in first_sentence)), 1
+    stats.token_id_column = token_at
+    for number, line in itertools.chain(first_sentence, lines):
         if line.startswith("#"):
             if expected is None and line.startswith(WEBANNO_HEADER):
                 raise UserError("a WebAnno TSV file (INCEpTION's and WebAnno's own format), which is not read; "
@@ -989,9 +997,11 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
                                        for c in columns) if c]
         inside_sentence = bool(columns) and columns[0] != "-DOCSTART-"
         if not columns:
+            next_id = 1
             yield number, None, ""
             continue
         if columns[0] == "-DOCSTART-":
+            next_id = 1
             yield number, None, "-DOCSTART-"
             continue
         if len(columns) < 2:
@@ -1016,23 +1026,62 @@ def _conll_rows(path: Path, tag_column: int, stats: FileStats,
             raise UserError(f"{len(columns)} columns, but line {expected[1]} has {expected[0]}"
                             f"{hint}", path, number)
         header = number == expected[1]  # the first token line
-        if not columns[0]:
+        if token_at:
+            if columns[0] != str(next_id):
+                raise UserError(f"column 0 holds token ids (1, 2, ... in each sentence, as CoNLL-U and Universal "
+                                f"NER files have them), but here it is {columns[0]!r} where {next_id} was expected",
+                                path, number)
+            next_id += 1
+        if not columns[token_at]:
             raise UserError("empty token" + (f" ({HEADER_HINT})" if header else ""), path, number)
         try:
             tag = columns[tag_column]
         except IndexError:
             raise UserError(f"no column {tag_column} (the line has {len(columns)}); check the "
                             "'tag_column' var", path, number) from None
-        problem = tag_problem(tag, io, "check the 'tag_column' var", HEADER_HINT if header else None)
+        problem = tag_problem(tag, io, "check the 'tag_column' var", _first_line_hint(columns, token_at, tag_column)
+                              if header else None)
         if problem:
             raise UserError(problem, path, number)
         token_lines += 1
-        numeric_first_columns += columns[0].isdigit()
-        yield number, stats.read_token(columns[0], number, strip_prefix), tag
+        numeric_first_columns += columns[token_at].isdigit()
+        yield number, stats.read_token(columns[token_at], number, strip_prefix), tag
     if token_lines >= ROW_INDEX_MIN_LINES and numeric_first_columns >= ROW_INDEX_SHARE * token_lines and expected:
         raise UserError(f"the first column, which must hold the tokens, is a number on "
                         f"{numeric_first_columns / token_lines:.0%} of the token lines: a row index, as spreadsheets "
                         "and pandas write? Remove that column", path, expected[1])
+
+
+# How many lines of a CoNLL file are held to see whether its first sentence numbers its tokens.
+FIRST_SENTENCE_LINES = 1000
+
+
+def _first_sentence(lines: Iterator[Tuple[int, str]]) -> List[Tuple[int, str]]:
+    """The numbered lines up to the blank line that ends the first sentence (at most FIRST_SENTENCE_LINES)."""
+    held: List[Tuple[int, str]] = []
+    started = False  # a token line was held
+    for number, line in lines:
+        held.append((number, line))
+        if (started and not line.strip()) or len(held) >= FIRST_SENTENCE_LINES:
+            break
+        started = started or bool(line.strip()) and not line.startswith(("#", "-DOCSTART-"))
+    return held
+
+
+def _numbers_its_tokens(lines: Iterator[str]) -> bool:
+    """Whether a sentence's token lines start with ids 1, 2, ... and two more columns
+    (a token and a tag at least): CoNLL-U's, Universal NER's and NeuroNLP2's layout."""
+    rows = [re.split(r"\t" if "\t" in line else r"\s+", line.strip()) for line in lines
+            if line.strip() and not line.startswith(("#", "-DOCSTART-"))]
+    return bool(rows) and all(len(row) >= 3 and row[0] == str(index) for index, row in enumerate(rows, start=1))
+
+
+def _first_line_hint(columns: List[str], token_at: int, tag_column: int) -> str:
+    """Why a CoNLL file's first token line has no tag where the tag_column var
+    looks: another column that holds one (Universal NER: the third), or a header."""
+    tagged = [index for index, column in enumerate(columns)
+              if index != token_at and index != tag_column % len(columns) and TAG_PATTERN.match(column)]
+    return f"column {tagged[-1]} holds a tag: set the tag_column var to {tagged[-1]}" if tagged else HEADER_HINT
 
 
 def infer_tag_scheme(tags: Iterator[str]) -> str:
