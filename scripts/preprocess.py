@@ -357,6 +357,7 @@ def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cle
         "tag_scheme": settings.read_options.tag_scheme,
         "strip_prefix": settings.read_options.strip_prefix,
         "legacy_encoding": settings.read_options.legacy_encoding,
+        "tag_names": settings.read_options.tag_names,
         "min_label_count": settings.min_label_count,
         "sources": sources,
         "not_read": inventory.ignored,
@@ -418,6 +419,7 @@ def _read_file(path: Path, group: str, settings: Settings, cleaner: Cleaner, ded
             "shared_token_prefix": stats.shared_prefix(), "stripped_prefix": stats.stripped_prefix,
             "comment_lines": stats.comment_lines,
             "token_id_column": bool(stats.token_id_column),
+            "named_tag_ids": stats.named_tag_ids,
             "tokens_with_spaces": stats.spaced_tokens and {
                 "count": stats.spaced_tokens, "first": dict(zip(("line", "token"), stats.first_spaced_token or ()))},
             "problems": summarise_problems(own)}
@@ -444,13 +446,14 @@ def main(
     split_files: str = typer.Option(..., help="SPLIT=PATTERN,... assigning files to splits by name (empty: the split words in file names)"),
     strip_prefix: str = typer.Option(..., help="CoNLL: remove this prefix from every token that starts with it (empty: none)"),
     legacy_encoding: str = typer.Option(..., help="Encoding of files that are not UTF-8 (e.g. latin-1); empty: they stop the step"),
+    tag_names: str = typer.Option(..., help="tokens files: names of numeric tag ids, comma-separated in id order"),
     # fmt: on
 ) -> None:
     check_plain_path(input_dir, "dataset")
     check_plain_path(output_dir, "dataset")
     if dedupe not in DEDUPE_SCOPES:
         raise UserError(f"dedupe must be one of {', '.join(DEDUPE_SCOPES)}, got {dedupe!r}")
-    read_options = ReadOptions(data_format, tag_column, tag_scheme, strip_prefix, legacy_encoding)
+    read_options = ReadOptions(data_format, tag_column, tag_scheme, strip_prefix, legacy_encoding, tag_names)
     check_options(read_options)
     known_md5s = check_manifest(manifest, input_dir) if manifest is not None else {}
     inventory = discover(input_dir, data_format, parse_split_files(split_files))
@@ -525,6 +528,8 @@ def _print_summary(report: Dict[str, Any]) -> None:
             msg.warn(f"{source['path']}: {100 * shared['share']:.1f}% of the tokens start with "
                      f"{shared['prefix']!r} (a language tag?); set the strip_prefix var to "
                      f"{shared['prefix']!r} to remove it")
+        if source.get("named_tag_ids"):
+            msg.info(f"Named {source['named_tag_ids']:,} numeric tag(s) of {source['path']} by the tag_names var")
         if source.get("token_id_column"):
             msg.info(f"Read the tokens of {source['path']} from column 1: column 0 holds token ids (1, 2, ... "
                      "in each sentence)")

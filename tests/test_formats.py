@@ -204,8 +204,22 @@ def test_token_lists_with_tag_names_as_hugging_face_datasets_write_them(tmp_path
     assert first.group == second.group == "train.jsonl#doc1"  # one document: joined as CoNLL's sentences are
 
 
+def test_numeric_tag_ids_are_read_under_the_tag_names_var(tmp_path: Path) -> None:
+    """Hugging Face's dataset.to_json() keeps class ids; the names come from its features."""
+    names = ReadOptions(tag_names="O, B-PER,I-PER,B-LOC,I-LOC")
+    path = write_lines(tmp_path / "train.jsonl", [json.dumps({"tokens": ["Ana", "Costa", "mora", "em", "Lisboa"],
+                                                              "ner_tags": [1, 2, 0, 0, 3]})])
+    stats = FileStats()
+    (record,) = iter_records(path, names, stats)
+    assert (spans(record), stats.named_tag_ids) == (["Ana Costa/PER", "Lisboa/LOC"], 5)
+    write_lines(path, [json.dumps({"tokens": ["Ana", "Rui"], "ner_tags": [1, 7]})])
+    with pytest.raises(UserError, match=r"train.jsonl:1: tag id 7 has no name: the tag_names var names ids 0 to 4"):
+        read_records(path, names)
+
+
 @pytest.mark.parametrize("record, cause", [
-    ({"tokens": ["Ana"], "ner_tags": [1]}, r"the tags are numbers \(class ids\): write their names into the file"),
+    ({"tokens": ["Ana"], "ner_tags": [1]}, r"the tags are numbers \(class ids\): set the tag_names var to their names "
+                                           r"in id order"),
     ({"tokens": ["Ana", "mora"], "ner_tags": ["B-PER"]}, r"2 token\(s\) but 1 tag\(s\)"),
     ({"tokens": ["Ana", "mora"], "tags": ["B-PER", "b-loc"]}, r"token 2 \('mora'\): tag 'b-loc' is not O or .* "
                                                                r"\(prefixes and O are upper case\)$"),

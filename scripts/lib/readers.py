@@ -8,7 +8,7 @@ Formats (detected from the file name and first record, or named explicitly):
 - `tokens`: `{"tokens": [...], "ner_tags": [...]}` per line (or "words",
   "tags"): one tokenised sentence and its tags, as Hugging Face datasets write
   them; the tags are read as CoNLL's are (`tag_scheme`), and a `-DOCSTART-`
-  record starts a document.
+  record starts a document; numeric tags are named by `tag_names`.
 - `prodigy`: Prodigy JSONL with `spans`; only `"answer": "accept"` is kept.
 - `doccano`: doccano JSONL exports with a `label` list (or `entities` objects).
   These three also read a `.json` file holding one JSON array of such records.
@@ -48,7 +48,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .errors import UserError
 from .review_tasks import carried_id
@@ -181,6 +181,9 @@ class ReadOptions:
     # The encoding of files that are not UTF-8 and carry no byte-order mark (a
     # Python codec name: latin-1, cp1252, utf-16-le); empty: such a file stops.
     legacy_encoding: str = ""
+    # `tokens`: the names of numeric tag ids, comma-separated in id order (as a
+    # Hugging Face dataset's features list them); empty: ids stop the step.
+    tag_names: str = ""
 
 
 @dataclass
@@ -198,6 +201,7 @@ class FileStats:
     stripped_prefix: int = 0
     spaced_tokens: int = 0
     comment_lines: int = 0  # CoNLL: lines of "#" comments (sentence ids, text) passed over
+    named_tag_ids: int = 0  # tokens: numeric tags read under the tag_names var's names
     token_id_column: int = 0  # CoNLL: 1 when column 0 holds token ids, passed over
     first_spaced_token: Optional[Tuple[int, str]] = None
     _codecs: Dict[Path, Optional[str]] = field(default_factory=dict)
@@ -286,7 +290,7 @@ def iter_records(path: Path, options: ReadOptions, stats: Optional[FileStats] = 
     elif fmt == "csv":
         records = read_csv(path, options.tag_scheme, stats)
     elif fmt == "tokens":
-        records = read_tokens(path, options.tag_scheme, stats)
+        records = read_tokens(path, options.tag_scheme, stats, parse_tag_names(options.tag_names))
     else:
         records = READERS[fmt](path, stats)
     found = False
@@ -1180,14 +1184,23 @@ def _csv_rows(path: Path, stats: FileStats, io: bool = False) -> Iterator[ConllR
         yield number, stats.read_token(token, number, ""), tag
 
 
-def read_tokens(path: Path, tag_scheme: str = "auto", stats: Optional[FileStats] = None) -> Iterator[Record]:
+def read_tokens(path: Path, tag_scheme: str = "auto", stats: Optional[FileStats] = None,
+                tag_names: Sequence[str] = ()) -> Iterator[Record]:
     """Read records of one tokenised sentence each, `{"tokens": [...], "ner_tags": [...]}`
-    (JSONL, or a JSON array); the tags are checked and read as CoNLL's are."""
+    (JSONL, or a JSON array); the tags are checked and read as CoNLL's are. Numeric
+    tags (class ids) are read as `tag_names[id]`."""
     stats = stats if stats is not None else FileStats()
-    return _tagged_records(path, _token_list_sentences(path, stats, io=tag_scheme == "io"), tag_scheme, stats)
+    sentences = _token_list_sentences(path, stats, tag_scheme == "io", tag_names)
+    return _tagged_records(path, sentences, tag_scheme, stats)
 
 
-def _token_list_sentences(path: Path, stats: FileStats, io: bool) -> Iterator["_Sentence"]:
+def parse_tag_names(tag_names: str) -> List[str]:
+    """The tag_names var: comma-separated tag names in id order."""
+    return [name.strip() for name in tag_names.split(",")] if tag_names.strip() else []
+
+
+def _token_list_sentences(path: Path, stats: FileStats, io: bool, tag_names: Sequence[str] = ()
+                          ) -> Iterator["_Sentence"]:
     """Sentences of token-list records; a record of the one token -DOCSTART- (as
     Hugging Face's conll2003 keeps CoNLL's) starts a document, as in CoNLL."""
     doc_index, seen_docstart = 0, False
@@ -1199,9 +1212,17 @@ def _token_list_sentences(path: Path, stats: FileStats, io: bool) -> Iterator["_
                             path, number)
         if not isinstance(tags, list):
             raise UserError(f"no list of tags under {' or '.join(map(repr, TAG_LIST_KEYS))}", path, number)
-        if any(isinstance(tag, int) for tag in tags):
-            raise UserError("the tags are numbers (class ids): write their names into the file (a Hugging Face "
-                            "dataset has them in dataset.features['ner_tags'].feature.names)", path, number)
+        if any(isinstance(tag, int) and not isinstance(tag, bool) for tag in tags):
+            if not tag_names:
+                raise UserError("the tags are numbers (class ids): set the tag_names var to their names in id order, "
+                                "comma-separated (a Hugging Face dataset lists them in "
+                                "dataset.features['ner_tags'].feature.names)", path, number)
+            outside = next((tag for tag in tags if isinstance(tag, int) and not 0 <= tag < len(tag_names)), None)
+            if outside is not None:
+                raise UserError(f"tag id {outside} has no name: the tag_names var names ids 0 to "
+                                f"{len(tag_names) - 1}", path, number)
+            stats.named_tag_ids += sum(isinstance(tag, int) for tag in tags)
+            tags = [tag_names[tag] if isinstance(tag, int) else tag for tag in tags]
         if not all(isinstance(tag, str) for tag in tags):
             raise UserError(f"tag {next(t for t in tags if not isinstance(t, str))!r} is not a string", path, number)
         if len(tags) != len(words):
