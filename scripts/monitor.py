@@ -4,7 +4,8 @@ Reads: MODEL (a run's model-best), REFERENCE (the run's reference.json from the
 `profile` step), INPUT (new raw text: a .txt/.jsonl file or folder, optionally
 compressed, as `annotate` reads it) and, optionally, --labelled: a small annotated
 sample of the new text in any format preprocess reads, scored against the
-run's test F1 (metrics.json beside the model).
+run's test F1 (metrics.json beside the model), and read as preprocess read the
+training data (--data-report: its read options and labels map).
 Writes into OUTPUT_DIR: monitor.json (every signal: reference and current
 figures, value, threshold, p-value where there is one, crossed or not; what was
 not read; examples) and monitor.html (the same for a person, with the history of
@@ -31,7 +32,7 @@ from .lib.annotation import Skipped, document_name, input_files, read_documents
 from .lib.drift import ALPHA, profile, signals
 from .lib.entities import score_entities
 from .lib.errors import UserError, exit_on_any_error
-from .lib.files import atomic_outputs, remove_path, write_text
+from .lib.files import atomic_outputs, read_step_output, remove_path, write_text
 from .lib.plots import html_page, plot_png, png_img
 from .lib.provenance import utc_now
 from .lib.readers import ReadOptions, iter_records
@@ -47,17 +48,19 @@ THRESHOLDS: Spec = {"min_docs": (int, 1), "max_label_js": (float, 0), "max_entit
                     "max_text_length_change": (float, 0), "max_f1_drop": (float, 0)}
 
 
-def labelled_f1(nlp: spacy.Language, path: Path) -> Dict[str, Any]:
+def labelled_f1(nlp: spacy.Language, path: Path, data_report: Optional[Path]) -> Dict[str, Any]:
     """Entity P/R/F1 of the model on an annotated sample of the new text, scored
-    as evaluate scores the test split."""
+    as evaluate scores the test split. The sample is read with the data report's
+    read options and labels map (renamed labels under the names the model
+    learnt, labels the training data dropped dropped), or the defaults."""
     from spacy.training import Example
 
-    from .lib.cleaning import Cleaner
+    from .lib.cleaning import Cleaner, reading_of
     from .lib.entities import with_entity_spans
 
-    cleaner = Cleaner(spacy.blank(nlp.lang), None, "drop")
-    gold = [with_entity_spans(doc) for doc in (cleaner.to_doc(r) for r in iter_records(path, ReadOptions()))
-            if doc]
+    options, labels = reading_of(read_step_output(data_report, "preprocess")) if data_report else (ReadOptions(), None)
+    cleaner = Cleaner(spacy.blank(nlp.lang), labels and labels.accepting_output_names(), "drop")
+    gold = [with_entity_spans(doc) for doc in (cleaner.to_doc(r) for r in iter_records(path, options)) if doc]
     if not gold:
         raise UserError("no usable annotated records in the labelled sample", path)
     scores = score_entities(nlp, [Example(nlp.make_doc(doc.text), doc) for doc in gold])
@@ -216,6 +219,7 @@ def main(
     output_dir: Path = typer.Argument(..., help="Folder for monitor.json, monitor.html and history.jsonl"),
     txt_documents: str = typer.Option(..., help=".txt files: one document per 'file' or per 'line'"),
     labelled: str = typer.Option(..., help="An annotated sample of the new text, scored against the test F1 (empty: none)"),
+    data_report: str = typer.Option(..., help="The dataset's data_report.json: the labelled sample is read as its data was (empty: defaults)"),
     thresholds_path: Path = typer.Option(..., "--thresholds", help="Thresholds, e.g. configs/monitor.yml"),
     # fmt: on
 ) -> None:
@@ -241,7 +245,7 @@ def main(
         sample: Optional[Dict[str, Any]] = None
         if labelled:
             test_scores = read_test_scores(model.parent)
-            sample = labelled_f1(nlp, Path(labelled))
+            sample = labelled_f1(nlp, Path(labelled), Path(data_report) if data_report else None)
             if test_scores is not None:
                 test_f1, drop = test_scores["overall"]["f"], test_scores["overall"]["f"] - sample["f"]
                 rows.append({"signal": "F1 on the labelled sample (drop from test)", "key": "f1_drop",

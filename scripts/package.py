@@ -23,17 +23,11 @@ from spacy.cli.package import generate_readme, package as spacy_package
 from wasabi import msg
 
 from .lib.errors import UserError, check_plain_name, exit_on_user_error
-from .lib.files import atomic_output, staging_folder
+from .lib.files import atomic_output, read_step_output, staging_folder
 from .lib.entities import score_prefix
 from .lib.run_record import Provenance, TestScores, read_provenance, read_test_scores
 
 UNKNOWN_LICENSE = "unknown"
-
-
-def read_json(path: Path, step: str) -> Dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"not found (run the '{step}' step first)", path)
-    return srsly.read_json(path)
 
 
 def data_license(report: Dict[str, Any], manifest: Dict[str, Any]) -> str:
@@ -56,7 +50,7 @@ def data_license(report: Dict[str, Any], manifest: Dict[str, Any]) -> str:
 
 def build_meta(model: Path, name: str, version: str, scores: TestScores, provenance: Provenance,
                report: Dict[str, Any], license_: str) -> Dict[str, Any]:
-    meta = read_json(model / "meta.json", "train")
+    meta = read_step_output(model / "meta.json", "train")
     overall, prefix = scores["overall"], score_prefix(meta.get("pipeline", []))
     meta.update({
         "name": name,
@@ -106,9 +100,9 @@ def main(
     if not name.isidentifier():
         raise UserError(f"the 'package_name' var must be a Python identifier (spaCy imports the "
                         f"package by name), got {name!r}; set --vars.package_name")
-    report = read_json(data_report, "preprocess")
+    report = read_step_output(data_report, "preprocess")
     if license_ == "auto":
-        license_ = data_license(report, read_json(manifest, "fetch"))
+        license_ = data_license(report, read_step_output(manifest, "fetch"))
     run_dir = model.parent
     scores, provenance = read_test_scores(run_dir), read_provenance(run_dir)
     if scores is None or provenance is None:

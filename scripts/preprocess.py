@@ -23,7 +23,7 @@ import fnmatch
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -36,6 +36,8 @@ from tqdm import tqdm
 from wasabi import msg
 
 from .lib.cleaning import (
+    LABELS_KEY,
+    READ_OPTIONS_KEY,
     SPLITS,
     Cleaner,
     Deduper,
@@ -347,17 +349,15 @@ def build_corpora(input_dir: Path, inventory: Inventory, settings: Settings, cle
     report = {
         "dataset_dir": str(input_dir),
         "lang": settings.lang,
-        "labels": cleaner.labels.as_dict() if cleaner.labels else None,
+        LABELS_KEY: cleaner.labels.as_dict() if cleaner.labels else None,
         "renamed_labels": {f"{old}={new}": n for (old, new), n in sorted(cleaner.renamed.items())},
         "on_problem": settings.on_problem,
         "seed": settings.seed,
         "ratios": settings.ratios,
         "n_sents": settings.n_sents,
         "dedupe": settings.dedupe,
-        "tag_scheme": settings.read_options.tag_scheme,
-        "strip_prefix": settings.read_options.strip_prefix,
-        "legacy_encoding": settings.read_options.legacy_encoding,
-        "tag_names": settings.read_options.tag_names,
+        # How the files were read: monitor reads an annotated sample of new text so too.
+        READ_OPTIONS_KEY: asdict(settings.read_options),
         "min_label_count": settings.min_label_count,
         "sources": sources,
         "not_read": inventory.ignored,
@@ -518,8 +518,8 @@ def _print_summary(report: Dict[str, Any]) -> None:
                  + (f" ({item['read_with']})" if item.get("read_with") else ""))
     for source in report["sources"]:
         if source["encoding"] != "UTF-8":
-            why = ("the legacy_encoding var declares (it is not UTF-8)" if source["encoding"] == report["legacy_encoding"]
-                   else "its byte-order mark announces")
+            declared = source["encoding"] == report[READ_OPTIONS_KEY]["legacy_encoding"]
+            why = "the legacy_encoding var declares (it is not UTF-8)" if declared else "its byte-order mark announces"
             msg.info(f"Read {source['path']} as {source['encoding']}, which {why}")
         for char, n in source["removed_characters"].items():
             msg.warn(f"Removed {n} invisible character(s) {char} from {source['path']}")

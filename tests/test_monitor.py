@@ -2,6 +2,7 @@
 stale report after a failure, no alarm on too few documents, and a page that
 shows what was not read, p-values, examples and every signal's history."""
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Dict, List
@@ -11,6 +12,7 @@ import spacy
 import srsly
 
 from scripts.lib.drift import profile, vocabulary
+from scripts.lib.errors import UserError
 
 from .conftest import ROOT, rules_model, run, settings_file, workflow_options, write_lines
 
@@ -95,3 +97,24 @@ def test_the_page_shows_what_was_not_read_p_values_examples_unseen_words_and_his
     assert f"{label_row['p_value']:.3g}" in page
     assert len(history(out)) == 2 and "2 run(s), 0 failed" in page
     assert re.search(r'<img alt="signals over time" src="data:image/png;base64,[A-Za-z0-9+/=]{100,}', page)
+
+
+def test_the_labelled_sample_is_read_as_preprocess_read_the_training_data(run_dir: Path, tmp_path: Path) -> None:
+    """The data report's read options (here a legacy encoding) and labels map:
+    labels renamed for training are scored under the names the model learnt."""
+    from scripts.lib.cleaning import LABELS_KEY, READ_OPTIONS_KEY
+    from scripts.lib.readers import ReadOptions
+    from scripts.monitor import labelled_f1
+
+    sample = tmp_path / "sample.jsonl"
+    sample.write_bytes("\n".join(json.dumps(record, ensure_ascii=False) for record in (
+        {"text": "A Ana mora em Lisboa, São.", "entities": [[2, 5, "PESSOA"], [14, 20, "LOCAL"], [22, 25, "TEMPO"]]},
+        {"text": "Ana chegou.", "entities": [[0, 3, "PER"]]},  # annotated with the model's labels
+    )).encode("latin-1"))
+    report = tmp_path / "data_report.json"
+    srsly.write_json(report, {READ_OPTIONS_KEY: vars(ReadOptions(legacy_encoding="latin-1")),
+                              LABELS_KEY: {"kept": {"PESSOA": "PER", "LOCAL": "LOC"}, "keep_others": False}})
+    scores = labelled_f1(spacy.load(run_dir / "model-best"), sample, report)
+    assert (scores["docs"], scores["f"], scores["dropped"]) == (2, 1.0, 1)  # TEMPO: not a label the data kept
+    with pytest.raises(UserError, match="not valid UTF-8"):
+        labelled_f1(spacy.load(run_dir / "model-best"), sample, None)

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -31,7 +31,7 @@ from spacy.vocab import Vocab
 
 from .doc_source import provenance
 from .errors import UserError
-from .readers import CharSpan, Record
+from .readers import CharSpan, ReadOptions, Record
 
 POLICIES = ("drop", "fix", "mask", "fail")
 SPLITS = ("train", "dev", "test")
@@ -70,6 +70,22 @@ class LabelMap:
 
     def as_dict(self) -> Dict[str, object]:
         return {"kept": dict(sorted(self.kept.items())), "keep_others": self.keep_others}
+
+    def accepting_output_names(self) -> "LabelMap":
+        """The map that also keeps labels already under their output names (text
+        annotated with the model's labels, as review's tasks carry them)."""
+        return LabelMap({**{new: new for new in self.kept.values()}, **self.kept}, self.keep_others)
+
+
+# The data report's keys for how preprocess read the files and which labels it
+# kept under which names: monitor reads an annotated sample of new text so too.
+READ_OPTIONS_KEY, LABELS_KEY = "read_options", "labels"
+
+
+def reading_of(report: Dict[str, Any]) -> Tuple[ReadOptions, Optional[LabelMap]]:
+    """The read options and labels map of a data report."""
+    labels = report.get(LABELS_KEY)
+    return ReadOptions(**report[READ_OPTIONS_KEY]), labels and LabelMap(labels["kept"], labels["keep_others"])
 
 
 def parse_labels(labels: str) -> Optional[LabelMap]:

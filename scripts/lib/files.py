@@ -11,6 +11,15 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import srsly
 
+from .errors import UserError
+
+
+def read_step_output(path: Path, step: str) -> Dict[str, Any]:
+    """A JSON file a workflow step writes, or an error naming the step to run."""
+    if not path.is_file():
+        raise UserError(f"not found (run the '{step}' step first)", path)
+    return srsly.read_json(path)
+
 
 def remove_path(path: Path) -> None:
     """Remove a file, a link or a whole directory, if it exists."""
