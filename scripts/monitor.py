@@ -59,7 +59,7 @@ def labelled_f1(nlp: spacy.Language, path: Path, data_report: Optional[Path]) ->
     from .lib.entities import with_entity_spans
 
     options, labels = reading_of(read_step_output(data_report, "preprocess")) if data_report else (ReadOptions(), None)
-    cleaner = Cleaner(spacy.blank(nlp.lang), labels and labels.accepting_output_names(), "drop")
+    cleaner = Cleaner(spacy.blank(nlp.lang), labels, "drop")
     gold = [with_entity_spans(doc) for doc in (cleaner.to_doc(r) for r in iter_records(path, options)) if doc]
     if not gold:
         raise UserError("no usable annotated records in the labelled sample", path)

@@ -55,14 +55,19 @@ class Problem:
 @dataclass(frozen=True)
 class LabelMap:
     """The `labels` var: the labels to keep, each under its output name, and
-    whether labels it does not list are kept as they are ("*")."""
+    whether labels it does not list are kept as they are ("*"). A label that
+    already is an output name is kept (data annotated with the model's labels:
+    review's corrections, a second dataset that says PER where the first says
+    PESSOA)."""
 
     kept: Dict[str, str]
     keep_others: bool = False
 
     def __call__(self, label: str) -> Optional[str]:
         """The label's output name, or None if it is not kept."""
-        return self.kept.get(label, label if self.keep_others else None)
+        if label in self.kept:
+            return self.kept[label]
+        return label if self.keep_others or label in self.kept.values() else None
 
     def __str__(self) -> str:
         return ", ".join([old if old == new else f"{old}={new}" for old, new in sorted(self.kept.items())]
@@ -70,11 +75,6 @@ class LabelMap:
 
     def as_dict(self) -> Dict[str, object]:
         return {"kept": dict(sorted(self.kept.items())), "keep_others": self.keep_others}
-
-    def accepting_output_names(self) -> "LabelMap":
-        """The map that also keeps labels already under their output names (text
-        annotated with the model's labels, as review's tasks carry them)."""
-        return LabelMap({**{new: new for new in self.kept.values()}, **self.kept}, self.keep_others)
 
 
 # The data report's keys for how preprocess read the files and which labels it
