@@ -2,9 +2,9 @@
 
 Reads: every file in the dataset folder, e.g. assets/sample/ (JSONL, Prodigy,
 doccano, Label Studio, CoNLL, spaCy's iob, CSV, brat, spaCy DocBin or v2 JSON,
-each optionally .gz, .bz2 or .xz; see scripts/lib/readers.py), and the fetch step's manifest
-of that folder, which must still match it. A file is read, or listed with the reason it was not and the var
-that would read it. Files named train.*, dev.* and test.* are pre-split: dev and
+each optionally .gz, .bz2 or .xz; see scripts/lib/readers.py), and the fetch
+step's manifest of that folder, which must still match it. A file is read, or
+listed with the reason it was not and the var that would read it. Files named train.*, dev.* and test.* are pre-split: dev and
 test are kept as given (a missing one is carved from train); other files are
 pooled and split by a seeded hash of each document, or of each text when records
 carry no `doc_id`. Sentences of one document (CoNLL) are joined into Docs of up
@@ -84,7 +84,8 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 # Formats whose files look alike to guess_format: a file with an unknown suffix
 # is read under an explicit format only if it looks like that format's family.
 FORMAT_FAMILIES = {"conll": "conll", "iob": "conll", "jsonl": "jsonl", "tokens": "jsonl", "prodigy": "jsonl",
-                   "doccano": "jsonl", "label_studio": "json", "spacy_json": "json", "spacy": "spacy", "brat": "brat", "csv": "csv"}
+                   "doccano": "jsonl", "label_studio": "json", "spacy_json": "json", "spacy": "spacy", "brat": "brat",
+                   "csv": "csv"}
 # How many repairs and warnings the console shows before "... and N more".
 SHOWN = 5
 
@@ -512,7 +513,8 @@ def _print_summary(report: Dict[str, Any]) -> None:
     msg.info(f"Records: {records['read']} read, {records['kept']} kept; entities: "
              f"{entities['read']} read, {entities['kept']} kept")
     if report["renamed_labels"]:
-        msg.info("Labels renamed (labels var): " + ", ".join(f"{rename} {n}" for rename, n in report["renamed_labels"].items()))
+        msg.info("Labels renamed (labels var): "
+                 + ", ".join(f"{rename} {n}" for rename, n in report["renamed_labels"].items()))
     for item in report["not_read"]:
         msg.warn(f"Not read: {item['path']}: {item['reason']}"
                  + (f" ({item['read_with']})" if item.get("read_with") else ""))

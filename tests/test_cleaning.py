@@ -177,7 +177,8 @@ def test_the_labels_var_renames_merges_and_keeps_the_rest_with_a_star() -> None:
     assert merged.renamed == {("PESSOA", "PER"): 1, ("person", "PER"): 1}
     # a label that already is an output name is kept: data that says PER where the rest says PESSOA
     assert ents(merged.to_doc(record("Eva chegou.", [(0, 3, "PER")], line=2))) == ["Eva/PER"]
-    assert [p.reason for p in merged.problems] == ["label 'CONTINENTE' is not in labels (LOCAL, PESSOA=PER, person=PER)"]
+    assert [p.reason for p in merged.problems] == [
+        "label 'CONTINENTE' is not in labels (LOCAL, PESSOA=PER, person=PER)"]
     starred = cleaner("fail", "PESSOA=PER, *")
     assert ents(starred.to_doc(rec)) == ["Ana/PER", "Rui/person", "Lisboa/LOCAL", "Europa/CONTINENTE"]
 

@@ -75,8 +75,8 @@ def test_column_layout_errors_name_the_line(tmp_path: Path, lines: List[str], ca
 
 
 # Universal NER's layout: sentence comments, token ids, the tag in the third of five columns.
-UNER_LINES = ["# sent_id = answers-0001", "# text = Ana mora em São Paulo .", "1\tAna\tB-PER\t-\t-", "2\tmora\tO\t-\t-",
-              "3\tem\tO\t-\t-", "4\tSão\tB-LOC\t-\t-", "5\tPaulo\tI-LOC\t-\t-", "6\t.\tO\t-\t-", "",
+UNER_LINES = ["# sent_id = answers-0001", "# text = Ana mora em São Paulo .", "1\tAna\tB-PER\t-\t-",
+              "2\tmora\tO\t-\t-", "3\tem\tO\t-\t-", "4\tSão\tB-LOC\t-\t-", "5\tPaulo\tI-LOC\t-\t-", "6\t.\tO\t-\t-", "",
               "# sent_id = answers-0002", "1\t2\tO\t-\t-", "2\tcasas\tO\t-\t-", ""]
 
 
@@ -91,7 +91,8 @@ def test_a_first_column_of_token_ids_is_passed_over(tmp_path: Path) -> None:
                                                         ["Ana/PER", "São Paulo/LOC"])
     assert second.words == ["2", "casas"] and (stats.token_id_column, stats.comment_lines) == (1, 3)
     # NeuroNLP2's CoNLL-2003: ids before CoNLL's four columns, the tag last
-    neuro = write_lines(tmp_path / "eng.train.conll", ["1 EU NNP I-NP I-ORG", "2 rejects VBZ I-VP O", "", "1 Peter NNP I-NP I-PER"])
+    neuro = write_lines(tmp_path / "eng.train.conll", ["1 EU NNP I-NP I-ORG", "2 rejects VBZ I-VP O", "",
+                                                       "1 Peter NNP I-NP I-PER"])
     assert [spans(r) for r in read_records(neuro)] == [["EU/ORG"], ["Peter/PER"]]
     broken = write_lines(tmp_path / "b.conll", ["1 Ana B-PER", "2 mora O", "", "1 Rui B-PER", "3 foi O"])
     with pytest.raises(UserError, match=r"b.conll:5: column 0 holds token ids \(1, 2, ... in each sentence, .*\), but "
@@ -104,7 +105,8 @@ def test_a_first_column_of_token_ids_is_passed_over(tmp_path: Path) -> None:
         write_lines(tmp_path / "uner" / f"pt_bosque-ud-{split}.iob2", UNER_LINES)
     result = preprocess(tmp_path / "uner", tmp_path / "out", "--tag-column", "2", "--dedupe", "none")
     assert result.returncode == 0, result.stderr
-    assert all(source["token_id_column"] for source in srsly.read_json(tmp_path / "out" / "data_report.json")["sources"])
+    sources = srsly.read_json(tmp_path / "out" / "data_report.json")["sources"]
+    assert len(sources) == 3 and all(source["token_id_column"] for source in sources)
     assert "from column 1: column 0 holds token ids" in " ".join(result.stdout.split())
 
 
@@ -251,7 +253,8 @@ LEGACY = ReadOptions(legacy_encoding="latin-1")
 
 
 @pytest.mark.parametrize("suffix, text", [(".conll", CONLL_TEXT), (".jsonl", JSONL_TEXT.replace(" 🛢", "")),
-                                          (".json", JSON_TEXT.replace(" 🛢", "")), (".iob", "Ana|B-PER em|O São|B-LOC\n")])
+                                          (".json", JSON_TEXT.replace(" 🛢", "")),
+                                          (".iob", "Ana|B-PER em|O São|B-LOC\n")])
 def test_a_declared_legacy_encoding_reads_files_that_are_not_utf8_and_never_those_that_are(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, text: str) -> None:
     monkeypatch.setattr(TranscodedFile, "chunk_size", 5)
@@ -271,7 +274,8 @@ def test_a_declared_legacy_encoding_reads_files_that_are_not_utf8_and_never_thos
 def test_a_legacy_encoding_for_utf16_without_its_mark_and_for_a_brat_text(tmp_path: Path) -> None:
     path = tmp_path / "windows.jsonl"
     path.write_bytes(JSONL_TEXT.encode("utf-16-le"))
-    assert [r.text for r in read_records(path, ReadOptions(legacy_encoding="utf-16-le"))][0] == "Ana mora em São Paulo."
+    utf16 = ReadOptions(legacy_encoding="utf-16-le")
+    assert [r.text for r in read_records(path, utf16)][0] == "Ana mora em São Paulo."
     brat = tmp_path / "brat"
     (brat / "doc.txt").parent.mkdir()
     (brat / "doc.txt").write_bytes("Ana mora em São Paulo.".encode("cp1252"))
