@@ -1,6 +1,8 @@
 """benchmark-configs: aggregation over seeds, the stock configs, run reuse, speed
 rounds, stopping, and a small real run through the benchmark project."""
 
+import json
+import os
 import shutil
 import signal
 import subprocess
@@ -532,3 +534,15 @@ def test_sigterm_stops_a_parallel_benchmark_and_its_training_runs(corpus_and_con
     assert not (tmp_path / "out" / "results.json").exists()
     leftover = subprocess.run(["pgrep", "-f", str(runs_dir)], capture_output=True, text=True).stdout
     assert not leftover.strip(), f"training processes left running: {leftover}"
+
+
+@pytest.mark.parametrize("env, affixes", [({}, [["T", "S"], ["nal", "ior"]]),
+                                          ({"AFFIX_PREFIX": "3"}, [["Tri", "Sup"], ["nal", "ior"]]),
+                                          ({"AFFIX_SUFFIX": "4"}, [["T", "S"], ["unal", "rior"]])])
+def test_the_affix_lengths_lever_sets_the_hashed_affixes_of_every_process(env: dict, affixes: list) -> None:
+    """NOTES.md's longer-affixes runs: the lever is a sitecustomize on PYTHONPATH."""
+    code = ("import json, spacy; doc = spacy.blank('pt')('Tribunal Superior'); "
+            "print(json.dumps([[t.prefix_ for t in doc], [t.suffix_ for t in doc]]))")
+    environment = {**os.environ, "PYTHONPATH": str(LEVERS / "affix_lengths"), **env}
+    output = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    assert json.loads(output.stdout) == affixes
