@@ -14,7 +14,8 @@ Formats (detected from the file name and first record, or named explicitly):
   These three also read a `.json` file holding one JSON array of such records.
 - `label_studio`: Label Studio JSON exports (`data.text`, `annotations[].result`).
 - `conll`: one token a line, the tag in a chosen column (default last), blank
-  lines between sentences, IOB1/IOB2/BILUO tags, optional `-DOCSTART-` lines.
+  lines between sentences, IOB1/IOB2/BILUO tags, optional `-DOCSTART-` lines;
+  a first column of token ids (CoNLL-U's, Universal NER's) is passed over.
 - `iob`: one sentence a line of `word|tag` or `word|POS|tag` tokens, as spaCy's
   `iob` converter reads them and WikiNER ships them; told from CoNLL by content.
 - `brat`: brat standoff, as brat and INCEpTION export it: each `.ann` file's
