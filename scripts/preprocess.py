@@ -81,6 +81,12 @@ ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tbz2", ".txz", ".7z", ".rar", ".ta
 DOC_PREFIXES = ("readme", "license", "licence", "copying", "source", "citation", "changelog")
 DOC_SUFFIXES = (".md", ".pdf", ".html", ".rst")
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+# Hugging Face datasets as save_to_disk and the Hub store them: Arrow or Parquet
+# tables beside JSON metadata, none of it records.
+HF_TABLE_SUFFIXES = (".arrow", ".parquet")
+HF_METADATA = ("dataset_dict.json", "dataset_info.json", "state.json")
+HF_READ_WITH = ("write each split as JSON lines, e.g. dataset['train'].to_json('train.jsonl'): the tokens format "
+                "(numeric tags need the tag_names var)")
 # Formats whose files look alike to guess_format: a file with an unknown suffix
 # is read under an explicit format only if it looks like that format's family.
 FORMAT_FAMILIES = {"conll": "conll", "iob": "conll", "jsonl": "jsonl", "tokens": "jsonl", "prodigy": "jsonl",
@@ -179,6 +185,8 @@ def _not_read_because(path: Path, data_format: str) -> Optional[Dict[str, str]]:
     if path.is_dir():
         if data_format in ("auto", "brat") and any(path.rglob(f"*{BRAT_SUFFIX}")):
             return None  # a brat collection, named like a split or pooled
+        if any((path / metadata).is_file() for metadata in HF_METADATA):
+            return {"reason": "a Hugging Face dataset folder (save_to_disk's Arrow tables)", "read_with": HF_READ_WITH}
         return {"reason": "folder (only files directly in the dataset folder, and folders of brat "
                           f"{BRAT_SUFFIX}/{BRAT_TEXT_SUFFIX} pairs, are read)",
                 "read_with": "move its files up into the dataset folder"}
@@ -186,6 +194,9 @@ def _not_read_because(path: Path, data_format: str) -> Optional[Dict[str, str]]:
         return {"reason": "archive", "read_with": "extract it into the dataset folder"}
     if name.startswith(DOC_PREFIXES) or name.endswith(DOC_SUFFIXES):
         return {"reason": "documentation"}
+    if name.endswith(HF_TABLE_SUFFIXES) or name in HF_METADATA:
+        return {"reason": "a Hugging Face dataset's " + ("metadata" if name in HF_METADATA else "table"),
+                "read_with": HF_READ_WITH}
     if name.endswith(SPREADSHEET_SUFFIXES):
         return {"reason": "spreadsheet", "read_with": "save it as CSV: a table of one token a row with a header "
                                                       "naming the token and tag columns is read (format csv)"}
@@ -215,9 +226,13 @@ def _not_brat_documents(folder: Path) -> List[Dict[str, str]]:
 def _ignored_summary(inventory: Inventory) -> str:
     if not inventory.ignored:
         return ""
-    return " (not read: " + "; ".join(f"{Path(i['path']).name}: {i['reason']}"
-                                       + (f", {i['read_with']}" if "read_with" in i else "")
-                                       for i in inventory.ignored[:SHOWN]) + ")"
+    shown, said = [], set()
+    for item in inventory.ignored[:SHOWN]:
+        read_with = item.get("read_with")
+        shown.append(f"{Path(item['path']).name}: {item['reason']}" + (f", {read_with}" if read_with not in said
+                                                                        and read_with else ""))
+        said.add(read_with)
+    return " (not read: " + "; ".join(shown) + ")"
 
 
 def check_manifest(manifest: Path, input_dir: Path) -> Dict[str, str]:

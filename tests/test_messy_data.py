@@ -410,6 +410,26 @@ def test_every_file_is_read_or_reported_with_the_var_that_reads_it(tmp_path: Pat
     assert (ignored["tags.xlsx"]["reason"], ignored["tags.xlsx"]["read_with"][:15]) == ("spreadsheet", "save it as CSV:")
 
 
+def test_a_hugging_face_dataset_on_disk_is_named_with_how_to_write_it_as_json_lines(tmp_path: Path) -> None:
+    """save_to_disk's Arrow tables and metadata, the Hub's Parquet: not records."""
+    saved = tmp_path / "saved"
+    (saved / "train").mkdir(parents=True)
+    (saved / "train" / "data-00000-of-00001.arrow").write_bytes(b"ARROW1")
+    (saved / "train" / "dataset_info.json").write_text('{"features": {}}')
+    (saved / "dataset_dict.json").write_text('{"splits": ["train"]}')
+    with pytest.raises(UserError, match=r"train: named like the train split but not read: a Hugging Face dataset "
+                                        r"folder \(save_to_disk's Arrow tables\); write each split as JSON lines, "
+                                        r"e.g. dataset\['train'\].to_json\('train.jsonl'\)"):
+        discover(saved)
+    hub = tmp_path / "hub"
+    write_lines(hub / "ner.conll", ["Ana B-PER"])
+    (hub / "0000.parquet").write_bytes(b"PAR1")
+    inventory = discover(hub)
+    assert [path.name for path in inventory.pooled] == ["ner.conll"]
+    assert [(Path(i["path"]).name, i["reason"]) for i in inventory.ignored] == [
+        ("0000.parquet", "a Hugging Face dataset's table")]
+
+
 def test_a_split_file_that_cannot_be_read_is_an_error_not_carved_from_train(tmp_path: Path) -> None:
     write_lines(tmp_path / "data" / "train.conll", ["Ana B-PER"])
     write_lines(tmp_path / "data" / "test.txt", ["Eva B-PER"])
