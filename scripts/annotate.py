@@ -71,6 +71,7 @@ def main(
     txt_documents: str = typer.Option(..., help=".txt files: one document per 'file' or per 'line'"),
     settings_path: Path = typer.Option(..., "--settings", help="Batch and shard sizes, processes, bad-input policy, e.g. configs/annotate.yml"),
     scheduler: str = typer.Option(..., help="Address of a Dask distributed scheduler (e.g. tcp://10.0.0.5:8786); empty: this machine"),
+    legacy_encoding: str = typer.Option(..., help="Encoding of input files that are not UTF-8 (e.g. latin-1); empty: they are bad input"),
     # fmt: on
 ) -> None:
     if txt_documents not in ("file", "line"):
@@ -81,7 +82,8 @@ def main(
     on_bad_input = options["on_bad_input"]
     files = input_files(input_path)
     nlp = load_model(model_path)
-    settings = {"per_line": per_line, "shard_size": shard_size, "on_bad_input": on_bad_input}
+    settings = {"per_line": per_line, "shard_size": shard_size, "on_bad_input": on_bad_input,
+                "legacy_encoding": legacy_encoding}
     key = job_key(nlp, model_path, files, settings)
     work = output_dir.with_name(f".{output_dir.name}.work")
     if work.exists() and (not (work / "job.json").is_file() or srsly.read_json(work / "job.json") != key):
@@ -93,7 +95,7 @@ def main(
     skipped: List[Skipped] = []
     documents = (doc for path in files
                  for doc in read_documents(path, per_line, nlp.max_length, skipped, on_bad_input,
-                                           document_name(path, input_path)))
+                                           document_name(path, input_path), legacy_encoding))
     counts = {"documents": 0, "entities": 0, "shards": 0, "shards_reused": 0}
     progress = tqdm(desc="Annotating", unit=" docs", disable=None)
 

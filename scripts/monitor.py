@@ -221,6 +221,7 @@ def main(
     labelled: str = typer.Option(..., help="An annotated sample of the new text, scored against the test F1 (empty: none)"),
     data_report: str = typer.Option(..., help="The dataset's data_report.json: the labelled sample is read as its data was (empty: defaults)"),
     thresholds_path: Path = typer.Option(..., "--thresholds", help="Thresholds, e.g. configs/monitor.yml"),
+    legacy_encoding: str = typer.Option(..., help="Encoding of input files that are not UTF-8 (e.g. latin-1); empty: they are bad input"),
     # fmt: on
 ) -> None:
     with report_or_remove(output_dir, input_path):
@@ -233,7 +234,7 @@ def main(
         skipped: List[Skipped] = []
         texts = (doc.text for path in input_files(input_path)
                  for doc in read_documents(path, txt_documents == "line", nlp.max_length, skipped, "skip",
-                                           document_name(path, input_path)))
+                                           document_name(path, input_path), legacy_encoding))
         current = profile(nlp, texts, set(reference["train_vocabulary"]))
         if not current["docs"]:
             raise UserError(f"no documents to monitor ({len(skipped)} record(s) not readable)", input_path)

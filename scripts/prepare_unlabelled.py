@@ -42,6 +42,7 @@ def main(
     output: Path = typer.Argument(..., help="The text to learn from (.txt.gz)"),
     report_path: Path = typer.Argument(..., help="What was read, kept and removed (JSON)"),
     lang: str = typer.Option(..., help="spaCy language code (its sentencizer splits the texts)"),
+    legacy_encoding: str = typer.Option(..., help="Encoding of input files that are not UTF-8 (e.g. latin-1); empty: they are bad input"),
     # fmt: on
 ) -> None:
     corpora = {split: corpus_dir / f"{split}.spacy" for split in HELD_OUT}
@@ -61,7 +62,7 @@ def main(
                 io.TextIOWrapper(raw, encoding="utf8") as out:
             for file in files:
                 documents = read_documents(file, per_line=True, max_length=nlp.max_length, skipped=[],
-                                           on_bad_input="stop", name=file.name)
+                                           on_bad_input="stop", name=file.name, legacy_encoding=legacy_encoding)
                 texts = (document.text for document in documents)
                 for doc in tqdm(nlp.pipe(texts, batch_size=256), desc=f"Reading {file.name}", unit=" texts"):
                     read["texts"] += 1

@@ -134,6 +134,7 @@ def main(
     batch: int = typer.Option(..., min=1, help="Documents to pick"),
     txt_documents: str = typer.Option(..., help=".txt input: one document per 'file' or per 'line'"),
     settings_path: Path = typer.Option(..., "--settings", help="configs/review.yml"),
+    legacy_encoding: str = typer.Option(..., help="Encoding of input files that are not UTF-8 (e.g. latin-1); empty: they are bad input"),
     # fmt: on
 ) -> None:
     settings = read_settings(settings_path, SETTINGS)
@@ -156,7 +157,8 @@ def main(
     skipped: List[Skipped] = []
     documents = (document for path in files
                  for document in read_documents(path, txt_documents == "line", models[0].max_length, skipped,
-                                                settings["on_bad_input"], document_name(path, input_path)))
+                                                settings["on_bad_input"], document_name(path, input_path),
+                                                legacy_encoding))
     keep = batch * settings["candidates_per_pick"]
     heap: List[Tuple[float, str, int, Task]] = []  # the best `keep` so far: lowest score on top
     counts: Counter = Counter()

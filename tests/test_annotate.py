@@ -85,6 +85,19 @@ def test_new_text_in_utf16_with_its_mark_reads_as_utf8_and_without_it_is_named(t
     assert read["no-mark"][0] == [] and read["no-mark"][1][0] == (1, NO_BOM_HINT)
 
 
+def test_new_text_in_a_legacy_encoding_reads_under_the_var_and_is_named_without_it(model: Path, tmp_path: Path) -> None:
+    source = tmp_path / "cartas.txt"
+    source.write_bytes("A Ana Costa visitou Lisboa.\nSão Lisboa, ô Ana.\n".encode("cp1252"))
+    stopped = annotate(model, source, tmp_path / "stopped", "--txt-documents", "line", on_bad_input="stop")
+    assert stopped.returncode == 1 and "cartas.txt:2: not valid UTF-8" in stopped.stderr
+    assert "name its encoding with the legacy_encoding var" in " ".join(stopped.stderr.split())
+    result = annotate(model, source, tmp_path / "out", "--txt-documents", "line", "--legacy-encoding", "cp1252")
+    assert result.returncode == 0, result.stderr
+    assert [[(e["start"], e["text"]) for e in r["entities"]] for r in records(tmp_path / "out")] == [
+        [(2, "Ana"), (20, "Lisboa")], [(4, "Lisboa"), (14, "Ana")]]  # "São", "ô": one character each
+    assert srsly.read_json(tmp_path / "out" / "annotate.json")["counts"]["documents"] == 2
+
+
 def test_one_document_per_line_and_two_processes_give_the_same_output(model: Path, tmp_path: Path) -> None:
     source = write_lines(tmp_path / "lines.txt", [f"Ana {i} foi a Lisboa." for i in range(40)])
     assert annotate(model, source, tmp_path / "one", "--txt-documents", "line").returncode == 0
@@ -124,7 +137,8 @@ def test_an_interrupted_job_resumes_without_redoing_finished_shards(model: Path,
         yield from real(nlp, shard, *args)
 
     options = dict(model_path=str(model), input_path=source, output_dir=out, txt_documents="line", scheduler="",
-                   settings_path=settings_file("annotate", tmp_path / "settings", batch_size=2, shard_size=2))
+                   settings_path=settings_file("annotate", tmp_path / "settings", batch_size=2, shard_size=2),
+                   legacy_encoding="")
     monkeypatch.setattr(annotate_step, "annotate_shard", crash_on_second_shard)
     with pytest.raises(KeyboardInterrupt):
         annotate_step.main(**options)

@@ -41,9 +41,20 @@ def with_formula(corpus: Path, dest: Path, formula: str) -> Path:
     return dest
 
 
-def prepare(source: Path, corpus: Path, out: Path):
+def prepare(source: Path, corpus: Path, out: Path, legacy_encoding: str = ""):
     return run(["python", "-m", "scripts.prepare_unlabelled", str(source), str(corpus), str(out / "text.txt.gz"),
-                str(out / "report.json"), *workflow_options("prepare-unlabelled", lang=SAMPLE_LANG)], ROOT)
+                str(out / "report.json"), *workflow_options("prepare-unlabelled", lang=SAMPLE_LANG,
+                                                            legacy_encoding=legacy_encoding)], ROOT)
+
+
+def test_unlabelled_text_in_a_legacy_encoding_is_read_under_the_var(corpus_and_config: Path, tmp_path: Path) -> None:
+    source = tmp_path / "arquivo.txt"
+    source.write_bytes("O tribunal de São Paulo reuniu-se ontem à tarde.\n".encode("latin-1"))
+    stopped = prepare(source, corpus_and_config / "corpus", tmp_path / "stopped")
+    assert stopped.returncode == 1 and "arquivo.txt:1: not valid UTF-8" in stopped.stderr
+    assert prepare(source, corpus_and_config / "corpus", tmp_path / "out", "latin-1").returncode == 0
+    kept = gzip.open(tmp_path / "out" / "text.txt.gz", "rt", encoding="utf8").read().splitlines()
+    assert kept == ["O tribunal de São Paulo reuniu-se ontem à tarde."]
 
 
 def test_sentences_of_dev_and_test_are_removed_exactly_or_nearly_and_reported(

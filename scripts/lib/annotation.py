@@ -22,7 +22,7 @@ from wasabi import msg
 from .entities import entity_records
 from .errors import UserError, die_with_parent
 from .files import md5_file
-from .readers import COMPRESSED, binary_lines, data_suffix, decode
+from .readers import COMPRESSED, LEGACY_FIX, binary_lines, data_suffix, decode, legacy_codec
 
 SUFFIXES = (".txt", ".jsonl")
 BAD_INPUT_POLICIES = ("skip", "stop")
@@ -71,11 +71,12 @@ def document_name(path: Path, input_path: Path) -> str:
 
 
 def read_documents(path: Path, per_line: bool, max_length: int, skipped: List[Skipped],
-                   on_bad_input: str, name: str = "") -> Iterator[Document]:
+                   on_bad_input: str, name: str = "", legacy_encoding: str = "") -> Iterator[Document]:
     """Stream one file's documents; a bad record stops the job or is skipped and
     listed, as `on_bad_input` says. Ids: `name` (the file's name by default) for a
     document per file, `name:line` for a document per line, unless a JSONL record
-    brings its own "id"."""
+    brings its own "id". A file that is not UTF-8 is read in `legacy_encoding`
+    if one is given (as preprocess reads annotated files)."""
 
     def bad(line: int, cause: str) -> None:
         if on_bad_input == "stop":
@@ -84,8 +85,9 @@ def read_documents(path: Path, per_line: bool, max_length: int, skipped: List[Sk
         skipped.append(Skipped(str(path), line, cause))
 
     name = name or path.name
+    codec = legacy_codec(path, legacy_encoding)
     if data_suffix(path) == ".txt" and not per_line:
-        decoded, line, cause = decode(b"".join(line for _, line in binary_lines(path)), "file")
+        decoded, line, cause = decode(b"".join(line for _, line in binary_lines(path, codec)), "file", LEGACY_FIX)
         if decoded is None:
             bad(line, cause)
             return
@@ -96,8 +98,8 @@ def read_documents(path: Path, per_line: bool, max_length: int, skipped: List[Sk
         elif text.strip():
             yield Document(name, text, str(path), 1)
         return
-    for number, raw_line in binary_lines(path):
-        decoded, _, cause = decode(raw_line, "line")
+    for number, raw_line in binary_lines(path, codec):
+        decoded, _, cause = decode(raw_line, "line", LEGACY_FIX)
         if decoded is None:
             bad(number, cause)
             continue

@@ -267,12 +267,16 @@ def check_options(options: ReadOptions) -> None:
     if options.tag_scheme not in TAG_SCHEMES:
         raise UserError(f"unknown tag scheme {options.tag_scheme!r} "
                         f"(expected one of {', '.join(TAG_SCHEMES)})")
-    if options.legacy_encoding:
-        try:
-            codecs.lookup(options.legacy_encoding)
-        except LookupError:
-            raise UserError(f"unknown legacy encoding {options.legacy_encoding!r} (expected a Python codec "
-                            "name, e.g. latin-1, cp1252, utf-16-le)") from None
+    check_encoding(options.legacy_encoding)
+
+
+def check_encoding(legacy_encoding: str) -> None:
+    """Stop on a legacy encoding Python has no codec for."""
+    try:
+        codecs.lookup(legacy_encoding) if legacy_encoding else None
+    except LookupError:
+        raise UserError(f"unknown legacy encoding {legacy_encoding!r} (expected a Python codec "
+                        "name, e.g. latin-1, cp1252, utf-16-le)") from None
 
 
 def iter_records(path: Path, options: ReadOptions, stats: Optional[FileStats] = None
@@ -501,6 +505,7 @@ def legacy_codec(path: Path, legacy_encoding: str) -> Optional[str]:
     would turn its accents into mojibake without an error."""
     if not legacy_encoding:
         return None
+    check_encoding(legacy_encoding)
     decoder = codecs.getincrementaldecoder("utf8")()
     with _decompressing(path), _open_raw(path) as raw:
         if _announced_encoding(raw) is not None:
