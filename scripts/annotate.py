@@ -37,6 +37,7 @@ from wasabi import msg
 
 from .lib.annotation import (
     BAD_INPUT_POLICIES,
+    LEGACY_ENCODING_HELP,
     Document,
     Skipped,
     annotate_shard,
@@ -71,7 +72,7 @@ def main(
     txt_documents: str = typer.Option(..., help=".txt files: one document per 'file' or per 'line'"),
     settings_path: Path = typer.Option(..., "--settings", help="Batch and shard sizes, processes, bad-input policy, e.g. configs/annotate.yml"),
     scheduler: str = typer.Option(..., help="Address of a Dask distributed scheduler (e.g. tcp://10.0.0.5:8786); empty: this machine"),
-    legacy_encoding: str = typer.Option(..., help="Encoding of input files that are not UTF-8 (e.g. latin-1); empty: they are bad input"),
+    legacy_encoding: str = typer.Option(..., help=LEGACY_ENCODING_HELP),
     # fmt: on
 ) -> None:
     if txt_documents not in ("file", "line"):

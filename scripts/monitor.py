@@ -28,7 +28,7 @@ import srsly
 import typer
 from wasabi import msg
 
-from .lib.annotation import Skipped, document_name, input_files, read_documents
+from .lib.annotation import LEGACY_ENCODING_HELP, Skipped, document_name, input_files, read_documents
 from .lib.drift import ALPHA, profile, signals
 from .lib.entities import score_entities
 from .lib.errors import UserError, exit_on_any_error
@@ -221,7 +221,7 @@ def main(
     labelled: str = typer.Option(..., help="An annotated sample of the new text, scored against the test F1 (empty: none)"),
     data_report: str = typer.Option(..., help="The dataset's data_report.json: the labelled sample is read as its data was (empty: defaults)"),
     thresholds_path: Path = typer.Option(..., "--thresholds", help="Thresholds, e.g. configs/monitor.yml"),
-    legacy_encoding: str = typer.Option(..., help="Encoding of input files that are not UTF-8 (e.g. latin-1); empty: they are bad input"),
+    legacy_encoding: str = typer.Option(..., help=LEGACY_ENCODING_HELP),
     # fmt: on
 ) -> None:
     with report_or_remove(output_dir, input_path):

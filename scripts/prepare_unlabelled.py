@@ -25,7 +25,7 @@ import typer
 from tqdm import tqdm
 from wasabi import msg
 
-from .lib.annotation import input_files, read_documents
+from .lib.annotation import LEGACY_ENCODING_HELP, input_files, read_documents
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_outputs, checksum
 from .lib.held_out import NEAR_JACCARD, NEAR_MIN_WORDS, HeldOutIndex, is_formula
@@ -42,7 +42,7 @@ def main(
     output: Path = typer.Argument(..., help="The text to learn from (.txt.gz)"),
     report_path: Path = typer.Argument(..., help="What was read, kept and removed (JSON)"),
     lang: str = typer.Option(..., help="spaCy language code (its sentencizer splits the texts)"),
-    legacy_encoding: str = typer.Option(..., help="Encoding of input files that are not UTF-8 (e.g. latin-1); empty: they are bad input"),
+    legacy_encoding: str = typer.Option(..., help=LEGACY_ENCODING_HELP),
     # fmt: on
 ) -> None:
     corpora = {split: corpus_dir / f"{split}.spacy" for split in HELD_OUT}

@@ -38,7 +38,8 @@ from spacy.language import Language
 from tqdm import tqdm
 from wasabi import msg
 
-from .lib.annotation import BAD_INPUT_POLICIES, Skipped, document_name, input_files, read_documents, shards
+from .lib.annotation import (BAD_INPUT_POLICIES, LEGACY_ENCODING_HELP, Skipped, document_name, input_files,
+                              read_documents, shards)
 from .lib.entities import entity_labels, entity_spans
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_output, checksum, md5_path
@@ -134,7 +135,7 @@ def main(
     batch: int = typer.Option(..., min=1, help="Documents to pick"),
     txt_documents: str = typer.Option(..., help=".txt input: one document per 'file' or per 'line'"),
     settings_path: Path = typer.Option(..., "--settings", help="configs/review.yml"),
-    legacy_encoding: str = typer.Option(..., help="Encoding of input files that are not UTF-8 (e.g. latin-1); empty: they are bad input"),
+    legacy_encoding: str = typer.Option(..., help=LEGACY_ENCODING_HELP),
     # fmt: on
 ) -> None:
     settings = read_settings(settings_path, SETTINGS)

@@ -26,6 +26,8 @@ from .readers import COMPRESSED, LEGACY_FIX, binary_lines, data_suffix, decode, 
 
 SUFFIXES = (".txt", ".jsonl")
 BAD_INPUT_POLICIES = ("skip", "stop")
+# The --legacy-encoding option of every step that reads raw text (read_documents).
+LEGACY_ENCODING_HELP = "Encoding of input files that are not UTF-8 (e.g. latin-1); empty: they are bad input"
 
 
 @dataclass
