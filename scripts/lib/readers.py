@@ -385,12 +385,14 @@ def guess_format(path: Path) -> Optional[str]:
     return None
 
 
+def _is_token_line(line: str) -> bool:
+    """Whether a line of a tagged-token file holds tokens: not blank, a '#' comment or a document start."""
+    return bool(line.strip()) and not line.lstrip().startswith(("#", "-DOCSTART-"))
+
+
 def _first_sentence_line(path: Path, stats: FileStats) -> str:
-    """The first line of a tagged-token file that is not blank, a comment or a document start."""
-    for _, line in _decoded_lines(path, stats):
-        if line.strip() and not line.lstrip().startswith(("#", "-DOCSTART-")):
-            return line
-    return ""
+    """The first token line of a tagged-token file."""
+    return next((line for _, line in _decoded_lines(path, stats) if _is_token_line(line)), "")
 
 
 def _looks_like_iob(line: str) -> bool:
@@ -1074,15 +1076,14 @@ def _first_sentence(lines: Iterator[Tuple[int, str]]) -> List[Tuple[int, str]]:
         held.append((number, line))
         if (started and not line.strip()) or len(held) >= FIRST_SENTENCE_LINES:
             break
-        started = started or bool(line.strip()) and not line.startswith(("#", "-DOCSTART-"))
+        started = started or _is_token_line(line)
     return held
 
 
 def _numbers_its_tokens(lines: Iterator[str]) -> bool:
     """Whether a sentence's token lines start with ids 1, 2, ... and two more columns
     (a token and a tag at least): CoNLL-U's, Universal NER's and NeuroNLP2's layout."""
-    rows = [re.split(r"\t" if "\t" in line else r"\s+", line.strip()) for line in lines
-            if line.strip() and not line.startswith(("#", "-DOCSTART-"))]
+    rows = [re.split(r"\t" if "\t" in line else r"\s+", line.strip()) for line in lines if _is_token_line(line)]
     return bool(rows) and all(len(row) >= 3 and row[0] == str(index) for index, row in enumerate(rows, start=1))
 
 
