@@ -152,8 +152,10 @@ def distill(runs: List[Path], unlabelled: Path, corpus_dir: Path, output: Path, 
             "peak_memory_mib": peak_memory_mib(),
             "environment": environment_info(),
         })
+    # Said on screen, not only in the report: silver mostly without entities pulls recall down (benchmarks/NOTES.md).
     msg.good(f"Kept {kept['sentences']:,} of {read['sentences']:,} sentences ({kept['words']:,} words, "
-             f"{sum(labels.values()):,} entities) where the {len(models)} teacher model(s) agree: {output}")
+             f"{sum(labels.values()):,} entities, {kept['with_entities']:,} sentence(s) with one) where the "
+             f"{len(models)} teacher model(s) agree: {output}")
 
 
 @exit_on_user_error

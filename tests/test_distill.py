@@ -52,6 +52,7 @@ def test_models_that_disagree_leave_the_sentence_out(corpus_and_config: Path, tm
     out = tmp_path / "out"
     result = distill(text, corpus, out, str(tmp_path / "teacher"), words=1000)
     assert result.returncode == 0, result.stderr
+    assert "1 entities, 1 sentence(s) with one)" in " ".join(result.stdout.split())
     nlp = spacy.blank(SAMPLE_LANG)
     docs = list(DocBin().from_disk(out / "silver.spacy").get_docs(nlp.vocab))
     assert [(doc.text, [(e.text, e.label_) for e in doc.ents]) for doc in docs] == [
