@@ -272,8 +272,10 @@ def check_options(options: ReadOptions) -> None:
 
 def check_encoding(legacy_encoding: str) -> None:
     """Stop on a legacy encoding Python has no codec for."""
+    if not legacy_encoding:
+        return
     try:
-        codecs.lookup(legacy_encoding) if legacy_encoding else None
+        codecs.lookup(legacy_encoding)
     except LookupError:
         raise UserError(f"unknown legacy encoding {legacy_encoding!r} (expected a Python codec "
                         "name, e.g. latin-1, cp1252, utf-16-le)") from None
