@@ -311,3 +311,31 @@ def test_benchmarks_readme_summary_of_every_lever_is_what_the_runs_measured() ->
         for folder in {folder for row_dataset, _, (folder, _) in LEVER_ROWS if row_dataset == dataset} - {"levers"}:
             compare = srsly.read_json(BENCHMARKS / dataset / folder / "compare.json")
             assert all("avx512f" in run["cpu_kind"] for run in compare["runs"]), folder
+
+
+def test_benchmarks_readme_quotes_the_floret_ngram_lever_and_the_other_cpu_kind_as_measured() -> None:
+    """floret_ngrams/compare.json holds floret vectors with n-grams of 3-5 and 4-5, seeds 0-4, on
+    the Intel kind; the 3-5 group repeats ner_model/floret's AMD group (same config and data)."""
+    quoted = re.search(
+        r"n-grams of 4 to 5 in place of 3 to 5 .*?: dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \(\+(\S+), Welch p (\S+)\), "
+        r"test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped\. .*? the means agree \(dev (\S+) against (\S+), Welch p (\S+)\)",
+        readme_words(BENCHMARKS / "README.md"))
+    assert quoted, "benchmarks/README.md's sentence on floret's n-grams moved or changed its wording"
+    compare = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
+    short, default = seed_group(compare, "ng45"), seed_group(compare, "floret")
+    assert short["seeds"] == default["seeds"] == [0, 1, 2, 3, 4]
+    assert short["config_md5"] == default["config_md5"]
+    amd_compare = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "floret" / "compare.json")
+    amd = seed_group(amd_compare, "floret")
+    assert (amd["config_md5"], amd["train_md5"], amd["test_md5"]) == \
+        (default["config_md5"], default["train_md5"], default["test_md5"])
+    default_dev, amd_dev = group_dev_by_seed(compare, default), group_dev_by_seed(amd_compare, amd)
+    assert [number(figure) for figure in quoted.groups()] == [
+        *mean_and_std((short, default), "dev_score"),
+        round(100 * (short["dev_score"]["mean"] - default["dev_score"]["mean"]), 2),
+        welch_p(group_dev_by_seed(compare, short), default_dev),
+        *mean_and_std((short, default), "f"),
+        round(100 * default["dev_score"]["mean"], 2), round(100 * amd["dev_score"]["mean"], 2),
+        welch_p(default_dev, amd_dev)]
+    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
+    assert all("AMD" in run["cpu_kind"] for run in amd_compare["runs"])
