@@ -313,29 +313,57 @@ def test_benchmarks_readme_summary_of_every_lever_is_what_the_runs_measured() ->
             assert all("avx512f" in run["cpu_kind"] for run in compare["runs"]), folder
 
 
+def lever_against_floret(compare: dict, lever: str) -> list:
+    """What a README sentence quotes of a floret lever (runs <lever>-s<seed>) against the
+    committed floret settings (floret-s<seed>), seeds 0-4 in one compare.json: dev mean ± std
+    of each, the difference and its Welch p, then test mean ± std of each."""
+    changed, default = seed_group(compare, lever), seed_group(compare, "floret")
+    assert changed["seeds"] == default["seeds"] == [0, 1, 2, 3, 4]
+    assert (changed["config_md5"], changed["train_md5"], changed["test_md5"]) == \
+        (default["config_md5"], default["train_md5"], default["test_md5"])
+    return [*mean_and_std((changed, default), "dev_score"),
+            round(100 * (changed["dev_score"]["mean"] - default["dev_score"]["mean"]), 2),
+            welch_p(group_dev_by_seed(compare, changed), group_dev_by_seed(compare, default)),
+            *mean_and_std((changed, default), "f")]
+
+
 def test_benchmarks_readme_quotes_the_floret_ngram_lever_and_the_other_cpu_kind_as_measured() -> None:
     """floret_ngrams/compare.json holds floret vectors with n-grams of 3-5 and 4-5, seeds 0-4, on
     the Intel kind; the 3-5 group repeats ner_model/floret's AMD group (same config and data)."""
     quoted = re.search(
-        r"n-grams of 4 to 5 in place of 3 to 5 .*?: dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \(\+(\S+), Welch p (\S+)\), "
+        r"n-grams of 4 to 5 in place of 3 to 5 .*?: dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), "
         r"test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped\. .*? the means agree \(dev (\S+) against (\S+), Welch p (\S+)\)",
         readme_words(BENCHMARKS / "README.md"))
     assert quoted, "benchmarks/README.md's sentence on floret's n-grams moved or changed its wording"
     compare = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
-    short, default = seed_group(compare, "ng45"), seed_group(compare, "floret")
-    assert short["seeds"] == default["seeds"] == [0, 1, 2, 3, 4]
-    assert short["config_md5"] == default["config_md5"]
+    default = seed_group(compare, "floret")
     amd_compare = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "floret" / "compare.json")
     amd = seed_group(amd_compare, "floret")
     assert (amd["config_md5"], amd["train_md5"], amd["test_md5"]) == \
         (default["config_md5"], default["train_md5"], default["test_md5"])
-    default_dev, amd_dev = group_dev_by_seed(compare, default), group_dev_by_seed(amd_compare, amd)
     assert [number(figure) for figure in quoted.groups()] == [
-        *mean_and_std((short, default), "dev_score"),
-        round(100 * (short["dev_score"]["mean"] - default["dev_score"]["mean"]), 2),
-        welch_p(group_dev_by_seed(compare, short), default_dev),
-        *mean_and_std((short, default), "f"),
+        *lever_against_floret(compare, "ng45"),
         round(100 * default["dev_score"]["mean"], 2), round(100 * amd["dev_score"]["mean"], 2),
-        welch_p(default_dev, amd_dev)]
+        welch_p(group_dev_by_seed(compare, default), group_dev_by_seed(amd_compare, amd))]
     assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
     assert all("AMD" in run["cpu_kind"] for run in amd_compare["runs"])
+
+
+def test_benchmarks_readme_quotes_floret_with_twice_the_passes_as_measured() -> None:
+    """floret_epochs/compare.json holds floret vectors trained for 10 and 5 passes over the legal
+    text, seeds 0-4, on the Intel kind; the 5-pass runs are floret_ngrams' own (not retrained)."""
+    quoted = re.search(
+        r"Floret trained for 10 passes over the unlabelled text in place of 5 .*?: dev F1 (\S+) ± (\S+) against "
+        r"(\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped\.",
+        readme_words(BENCHMARKS / "README.md"))
+    assert quoted, "benchmarks/README.md's sentence on floret's passes moved or changed its wording"
+    compare = srsly.read_json(BENCHMARKS / "lener_br" / "floret_epochs" / "compare.json")
+    assert [number(figure) for figure in quoted.groups()] == lever_against_floret(compare, "ep10")
+    ngrams = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
+    assert [run for run in compare["runs"] if run["run"].startswith("floret-s")] == \
+        [run for run in ngrams["runs"] if run["run"].startswith("floret-s")]
+    # The vectors are the only input that differs: the runs' inputs checksums part by group.
+    inputs = {name: {run["inputs_md5"] for run in compare["runs"] if run["run"].startswith(f"{name}-s")}
+              for name in ("floret", "ep10")}
+    assert len(inputs["floret"]) == len(inputs["ep10"]) == 1 and inputs["floret"] != inputs["ep10"]
+    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
