@@ -328,6 +328,11 @@ def lever_against_floret(compare: dict, lever: str, seeds: tuple = (0, 1, 2, 3, 
             *mean_and_std((changed, default), "f")]
 
 
+def floret_runs(compare: dict, seeds: tuple = (0, 1, 2, 3, 4)) -> list:
+    """A compare.json's runs of floret vectors as committed (floret-s<seed>) for `seeds`, as it lists them."""
+    return [run for run in compare["runs"] if run["run"] in {f"floret-s{seed}" for seed in seeds}]
+
+
 def test_benchmarks_readme_quotes_the_floret_ngram_lever_and_the_other_cpu_kind_as_measured() -> None:
     """floret_ngrams/compare.json holds floret vectors with n-grams of 3-5 and 4-5, seeds 0-4, on
     the Intel kind; the 3-5 group repeats ner_model/floret's AMD group (same config and data)."""
@@ -361,8 +366,7 @@ def test_benchmarks_readme_quotes_floret_with_twice_the_passes_as_measured() -> 
     assert quoted == lever_against_floret(compare, "ep10")
     assert seed_group(compare, "ep10")["config_md5"] == seed_group(compare, "floret")["config_md5"]
     ngrams = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
-    assert [run for run in compare["runs"] if run["run"].startswith("floret-s")] == \
-        [run for run in ngrams["runs"] if run["run"].startswith("floret-s")]
+    assert floret_runs(compare) == floret_runs(ngrams)
     # The vectors are the only input that differs: the runs' inputs checksums part by group.
     inputs = {name: {run["inputs_md5"] for run in compare["runs"] if run["run"].startswith(f"{name}-s")}
               for name in ("floret", "ep10")}
@@ -381,8 +385,7 @@ def test_benchmarks_readme_quotes_pretraining_over_the_whole_text_with_floret_as
     compare = srsly.read_json(BENCHMARKS / "lener_br" / "floret_pretrain_whole" / "compare.json")
     ngrams = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
     pretrained, five = seed_group(compare, "pt11m"), seed_group(ngrams, "floret")
-    assert [run for run in compare["runs"] if run["run"].startswith("floret-s")] == \
-        [run for run in ngrams["runs"] if run["run"] in ("floret-s0", "floret-s1", "floret-s2")]
+    assert floret_runs(compare) == floret_runs(ngrams, (0, 1, 2))
     assert pretrained["config_md5"] != five["config_md5"]  # the [pretraining] block
     assert quoted == [
         *lever_against_floret(compare, "pt11m", (0, 1, 2)),
