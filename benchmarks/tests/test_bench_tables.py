@@ -335,6 +335,16 @@ def floret_runs(compare: dict, seeds: tuple = (0, 1, 2, 3, 4)) -> list:
     return [run for run in compare["runs"] if run["run"] in {f"floret-s{seed}" for seed in seeds}]
 
 
+def floret_lever_compare(folder: str) -> dict:
+    """A LeNER-Br compare.json of a lever on floret vectors, Intel kind: its floret runs are
+    floret_ngrams' own (not retrained) and every run trained on that CPU kind."""
+    compare = srsly.read_json(BENCHMARKS / "lener_br" / folder / "compare.json")
+    ngrams = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
+    assert floret_runs(compare) == floret_runs(ngrams)
+    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
+    return compare
+
+
 def first_seeds_dev_gain(compare: dict, lever: str, seeds: tuple = (0, 1, 2)) -> list:
     """A lever's dev gain over floret vectors on its first seeds alone, and its Welch p: what a
     README quotes when the first seeds promised something the later ones had to confirm."""
@@ -372,16 +382,13 @@ def test_benchmarks_readme_quotes_floret_with_twice_the_passes_as_measured() -> 
         r"Floret trained for 10 passes over the unlabelled text in place of 5 .*?: dev F1 (\S+) ± (\S+) against "
         r"(\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped\.",
         "floret's passes")
-    compare = srsly.read_json(BENCHMARKS / "lener_br" / "floret_epochs" / "compare.json")
+    compare = floret_lever_compare("floret_epochs")
     assert quoted == lever_against_floret(compare, "ep10")
     assert seed_group(compare, "ep10")["config_md5"] == seed_group(compare, "floret")["config_md5"]
-    ngrams = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
-    assert floret_runs(compare) == floret_runs(ngrams)
     # The vectors are the only input that differs: the runs' inputs checksums part by group.
     inputs = {name: {run["inputs_md5"] for run in compare["runs"] if run["run"].startswith(f"{name}-s")}
               for name in ("floret", "ep10")}
     assert len(inputs["floret"]) == len(inputs["ep10"]) == 1 and inputs["floret"] != inputs["ep10"]
-    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
 
 
 def test_benchmarks_readme_quotes_pretraining_over_the_whole_text_with_floret_as_measured() -> None:
@@ -392,12 +399,9 @@ def test_benchmarks_readme_quotes_pretraining_over_the_whole_text_with_floret_as
         r"Floret vectors with pretraining over every word of the legal text .*?: dev F1 (\S+) ± (\S+) against "
         r"(\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Not taken: the dev gain is "
         r"inside the spread and shrank with seeds 3 and 4 \(seeds 0-2: (\S+), p (\S+)\)", "pretraining over the whole text")
-    compare = srsly.read_json(BENCHMARKS / "lener_br" / "floret_pretrain_whole" / "compare.json")
-    ngrams = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
-    assert floret_runs(compare) == floret_runs(ngrams)
+    compare = floret_lever_compare("floret_pretrain_whole")
     assert seed_group(compare, "pt11m")["config_md5"] != seed_group(compare, "floret")["config_md5"]  # [pretraining]
     assert quoted == [*lever_against_floret(compare, "pt11m"), *first_seeds_dev_gain(compare, "pt11m")]
-    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
 
 
 def test_benchmarks_readme_quotes_the_encoder_window_with_floret_as_measured() -> None:
@@ -407,11 +411,8 @@ def test_benchmarks_readme_quotes_the_encoder_window_with_floret_as_measured() -
         r"The encoder reading two words either side per layer over 96 × 3 .*?: dev F1 (\S+) ± (\S+) against (\S+) ± "
         r"(\S+) \(\+(\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Kept on dev, the first lever on this "
         r"kind whose gain held from three seeds to five \(\+(\S+), p (\S+)\)", "the encoder's window")
-    compare = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "compare.json")
-    ngrams = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
-    assert floret_runs(compare) == floret_runs(ngrams)
+    compare = floret_lever_compare("encoder_window")
     assert quoted == [*lever_against_floret(compare, "win2"), *first_seeds_dev_gain(compare, "win2")]
-    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
     assert seed_group(compare, "win2")["config_md5"] != seed_group(compare, "floret")["config_md5"]  # the encoder
     # The lever as committed sets the three values the table names.
     lever = (BENCHMARKS / "levers" / "encoder_window_2.cfg").read_text(encoding="utf8")
