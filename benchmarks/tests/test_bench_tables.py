@@ -317,15 +317,15 @@ def test_benchmarks_readme_summary_of_every_lever_is_what_the_runs_measured() ->
             assert all("avx512f" in run["cpu_kind"] for run in compare["runs"]), folder
 
 
-FLORET_LEVER_SEEDS = [0, 1, 2, 3, 4]  # every lever on floret vectors was measured at these seeds
+INTEL_LEVER_SEEDS = [0, 1, 2, 3, 4]  # every lever on the Intel kind was measured at these seeds
 
 
-def lever_against_floret(compare: dict, lever: str) -> list:
-    """What a README sentence quotes of a lever on floret vectors (runs <lever>-s<seed>) against
-    floret vectors as committed (floret-s<seed>), the same seeds in one compare.json: dev mean ± std
-    of each, the difference and its Welch p, then test mean ± std of each."""
-    changed, default = seed_group(compare, lever), seed_group(compare, "floret")
-    assert changed["seeds"] == default["seeds"] == FLORET_LEVER_SEEDS
+def lever_against(compare: dict, lever: str, baseline: str = "floret") -> list:
+    """What a README sentence quotes of a lever (runs <lever>-s<seed>) against the configuration
+    it changes (<baseline>-s<seed>; floret vectors as committed unless named), the same seeds in one
+    compare.json: dev mean ± std of each, the difference and its Welch p, then test mean ± std of each."""
+    changed, default = seed_group(compare, lever), seed_group(compare, baseline)
+    assert changed["seeds"] == default["seeds"] == INTEL_LEVER_SEEDS
     assert (changed["train_md5"], changed["test_md5"]) == (default["train_md5"], default["test_md5"])
     return [*mean_and_std((changed, default), "dev_score"),
             round(100 * (changed["dev_score"]["mean"] - default["dev_score"]["mean"]), 2),
@@ -335,7 +335,7 @@ def lever_against_floret(compare: dict, lever: str) -> list:
 
 def floret_runs(compare: dict) -> list:
     """A compare.json's runs of floret vectors as committed (floret-s<seed>), as it lists them."""
-    return [run for run in compare["runs"] if run["run"] in {f"floret-s{seed}" for seed in FLORET_LEVER_SEEDS}]
+    return [run for run in compare["runs"] if run["run"] in {f"floret-s{seed}" for seed in INTEL_LEVER_SEEDS}]
 
 
 def floret_lever_compare(folder: str) -> dict:
@@ -371,7 +371,7 @@ def test_benchmarks_readme_quotes_the_floret_ngram_lever_and_the_other_cpu_kind_
         (default["config_md5"], default["train_md5"], default["test_md5"])
     assert seed_group(compare, "ng45")["config_md5"] == default["config_md5"]
     assert quoted == [
-        *lever_against_floret(compare, "ng45"),
+        *lever_against(compare, "ng45"),
         round(100 * default["dev_score"]["mean"], 2), round(100 * amd["dev_score"]["mean"], 2),
         welch_p(group_dev_by_seed(compare, default), group_dev_by_seed(amd_compare, amd))]
     assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
@@ -386,7 +386,7 @@ def test_benchmarks_readme_quotes_floret_with_twice_the_passes_as_measured() -> 
         r"(\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped\.",
         "floret's passes")
     compare = floret_lever_compare("floret_epochs")
-    assert quoted == lever_against_floret(compare, "ep10")
+    assert quoted == lever_against(compare, "ep10")
     assert seed_group(compare, "ep10")["config_md5"] == seed_group(compare, "floret")["config_md5"]
     # The vectors are the only input that differs: the runs' inputs checksums part by group.
     inputs = {name: {run["inputs_md5"] for run in compare["runs"] if run["run"].startswith(f"{name}-s")}
@@ -404,7 +404,7 @@ def test_benchmarks_readme_quotes_pretraining_over_the_whole_text_with_floret_as
         r"inside the spread and shrank with seeds 3 and 4 \(seeds 0-2: (\S+), p (\S+)\)", "pretraining over the whole text")
     compare = floret_lever_compare("floret_pretrain_whole")
     assert seed_group(compare, "pt11m")["config_md5"] != seed_group(compare, "floret")["config_md5"]  # [pretraining]
-    assert quoted == [*lever_against_floret(compare, "pt11m"), *first_seeds_dev_gain(compare, "pt11m")]
+    assert quoted == [*lever_against(compare, "pt11m"), *first_seeds_dev_gain(compare, "pt11m")]
 
 
 def test_benchmarks_readme_quotes_the_encoder_window_with_floret_as_measured() -> None:
@@ -415,8 +415,40 @@ def test_benchmarks_readme_quotes_the_encoder_window_with_floret_as_measured() -
         r"(\S+) \(\+(\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Kept on dev, the first lever on this "
         r"kind whose gain held from three seeds to five \(\+(\S+), p (\S+)\)", "the encoder's window")
     compare = floret_lever_compare("encoder_window")
-    assert quoted == [*lever_against_floret(compare, "win2"), *first_seeds_dev_gain(compare, "win2")]
+    assert quoted == [*lever_against(compare, "win2"), *first_seeds_dev_gain(compare, "win2")]
     assert seed_group(compare, "win2")["config_md5"] != seed_group(compare, "floret")["config_md5"]  # the encoder
     # The lever as committed sets the three values the table names.
     lever = (BENCHMARKS / "levers" / "encoder_window_2.cfg").read_text(encoding="utf8")
     assert all(f"{key} = {value}" in lever for key, value in (("width", 96), ("depth", 3), ("window_size", 2)))
+
+
+def test_benchmarks_readme_quotes_the_encoder_window_without_vectors_as_measured() -> None:
+    """encoder_window_no_vectors/compare.json holds the committed encoder and the window lever with no
+    static vectors, seeds 0-4, on the Intel kind of encoder_window (whose floret runs the README sets the
+    template against: same corpus, seeds and kind); the README also sets the template against itself
+    trained on the AMD kind (ner_model/five_seeds)."""
+    quoted = quoted_figures(
+        r"The same window without vectors, 5 seeds on the same Intel Xeon, against the template trained beside it: "
+        r"dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. "
+        r"Dropped without vectors: .*? floret (\S+) \(Welch p (\S+)\), test \+(\S+)\. The same template config, data and "
+        r"seeds on the AMD kind scored (\S+) lower on dev \(Welch p (\S+)\)", "the encoder's window without vectors")
+    compare = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window_no_vectors" / "compare.json")
+    floret = floret_lever_compare("encoder_window")
+    template, with_floret = seed_group(compare, "tpl"), seed_group(floret, "floret")
+    assert all(run["cpu_kind"] == floret["runs"][0]["cpu_kind"] for run in compare["runs"])
+    assert (template["train_md5"], template["test_md5"]) == (with_floret["train_md5"], with_floret["test_md5"])
+    assert template["seeds"] == with_floret["seeds"] and len({run["inputs_md5"] for run in compare["runs"]}) == 1
+    # The template retrained beside the wider hidden layer on the AMD kind: the same config, data and seeds.
+    amd_compare = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "five_seeds" / "compare.json")
+    amd = seed_group(amd_compare, "efficiency")
+    assert (amd["config_md5"], amd["train_md5"], amd["test_md5"], amd["seeds"]) == \
+        (template["config_md5"], template["train_md5"], template["test_md5"], template["seeds"])
+    assert all("AMD" in run["cpu_kind"] for run in amd_compare["runs"])
+    assert quoted == [
+        *lever_against(compare, "win2", baseline="tpl"),
+        round(100 * (with_floret["dev_score"]["mean"] - template["dev_score"]["mean"]), 2),
+        welch_p(group_dev_by_seed(floret, with_floret), group_dev_by_seed(compare, template)),
+        round(100 * (with_floret["f"]["mean"] - template["f"]["mean"]), 2),
+        round(100 * (template["dev_score"]["mean"] - amd["dev_score"]["mean"]), 2),
+        welch_p(group_dev_by_seed(compare, template), group_dev_by_seed(amd_compare, amd))]
+    assert seed_group(compare, "win2")["config_md5"] != template["config_md5"]  # the encoder
