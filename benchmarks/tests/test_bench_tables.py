@@ -456,3 +456,17 @@ def test_benchmarks_readme_quotes_the_encoder_window_without_vectors_as_measured
     assert quoted_figures(r"An Intel Xeon with AVX-512 trains other models from the same seeds: LeNER-Br `cnn` (\S+) at 5 "
                           r"seeds, dev (\S+) above the AMD EPYC's \(p (\S+),", "the two CPU kinds", ROOT / "README.md") == \
         [round(100 * template["f"]["mean"], 2), *quoted[-2:]]
+
+
+def test_benchmarks_readme_quotes_the_encoder_window_without_vectors_on_conll2003_as_measured() -> None:
+    """conll2003/encoder_window_no_vectors/compare.json: the committed encoder and the window lever with
+    no static vectors, seeds 0-4, every run on the Intel kind, one set of inputs."""
+    quoted = quoted_figures(
+        r"On CoNLL-2003, the same two encoders without vectors, 5 seeds on the same Intel Xeon: dev F1 (\S+) ± (\S+) "
+        r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\.",
+        "the encoder's window without vectors on CoNLL-2003")
+    compare = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window_no_vectors" / "compare.json")
+    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
+    assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
+    assert seed_group(compare, "win2")["config_md5"] != seed_group(compare, "tpl")["config_md5"]
+    assert quoted == lever_against(compare, "win2", baseline="tpl")
