@@ -470,3 +470,26 @@ def test_benchmarks_readme_quotes_the_encoder_window_without_vectors_on_conll200
     assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
     assert seed_group(compare, "win2")["config_md5"] != seed_group(compare, "tpl")["config_md5"]
     assert quoted == lever_against(compare, "win2", baseline="tpl")
+
+
+def test_benchmarks_readme_quotes_the_encoder_window_with_floret_on_conll2003_as_measured() -> None:
+    """conll2003/encoder_window/compare.json: floret vectors with the committed encoder (ftpl) and with the
+    window lever (fwin2), seeds 0-4, one set of vectors, beside the template without vectors (tpl: the runs
+    of encoder_window_no_vectors, not retrained); every run on the Intel kind."""
+    quoted = quoted_figures(
+        r"On CoNLL-2003 with floret vectors from the shared news text, 5 seeds on the same Intel Xeon: dev F1 (\S+) ± "
+        r"(\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. .*? There "
+        r"floret vectors alone lead the template without vectors: dev (\S+) \(Welch p (\S+)\), test (\S+) ",
+        "the encoder's window with floret vectors on CoNLL-2003")
+    compare = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window" / "compare.json")
+    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
+    inputs = {run["run"].split("-")[0]: run["inputs_md5"] for run in compare["runs"]}  # the vectors
+    assert len({run["inputs_md5"] for run in compare["runs"]}) == 2 and inputs["ftpl"] == inputs["fwin2"] != inputs["tpl"]
+    floret, window, template = (seed_group(compare, name) for name in ("ftpl", "fwin2", "tpl"))
+    assert floret["config_md5"] != window["config_md5"]
+    no_vectors = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window_no_vectors" / "compare.json")
+    assert [run for run in compare["runs"] if run["run"].startswith("tpl-")] == \
+        [run for run in no_vectors["runs"] if run["run"].startswith("tpl-")]
+    with_vectors = lever_against(compare, "ftpl", baseline="tpl")
+    assert quoted == [*lever_against(compare, "fwin2", baseline="ftpl"), *with_vectors[4:6],
+                      round(100 * (floret["f"]["mean"] - template["f"]["mean"]), 2)]
