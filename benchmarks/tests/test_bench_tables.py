@@ -338,13 +338,19 @@ def floret_runs(compare: dict) -> list:
     return [run for run in compare["runs"] if run["run"] in {f"floret-s{seed}" for seed in INTEL_LEVER_SEEDS}]
 
 
+def intel_compare(dataset: str, folder: str) -> dict:
+    """A compare.json whose runs all trained on the Intel kind with AVX-512 (checked)."""
+    compare = srsly.read_json(BENCHMARKS / dataset / folder / "compare.json")
+    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"]), folder
+    return compare
+
+
 def floret_lever_compare(folder: str) -> dict:
     """A LeNER-Br compare.json of a lever on floret vectors, Intel kind: its floret runs are
     floret_ngrams' own (not retrained) and every run trained on that CPU kind."""
-    compare = srsly.read_json(BENCHMARKS / "lener_br" / folder / "compare.json")
+    compare = intel_compare("lener_br", folder)
     ngrams = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
     assert floret_runs(compare) == floret_runs(ngrams)
-    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
     return compare
 
 
@@ -363,7 +369,7 @@ def test_benchmarks_readme_quotes_the_floret_ngram_lever_and_the_other_cpu_kind_
         r"n-grams of 4 to 5 in place of 3 to 5 .*?: dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), "
         r"test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped\. .*? the means agree \(dev (\S+) against (\S+), Welch p (\S+)\)",
         "floret's n-grams")
-    compare = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
+    compare = intel_compare("lener_br", "floret_ngrams")
     default = seed_group(compare, "floret")
     amd_compare = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "floret" / "compare.json")
     amd = seed_group(amd_compare, "floret")
@@ -374,7 +380,6 @@ def test_benchmarks_readme_quotes_the_floret_ngram_lever_and_the_other_cpu_kind_
         *lever_against(compare, "ng45"),
         round(100 * default["dev_score"]["mean"], 2), round(100 * amd["dev_score"]["mean"], 2),
         welch_p(group_dev_by_seed(compare, default), group_dev_by_seed(amd_compare, amd))]
-    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
     assert all("AMD" in run["cpu_kind"] for run in amd_compare["runs"])
 
 
@@ -465,8 +470,7 @@ def test_benchmarks_readme_quotes_the_encoder_window_without_vectors_on_conll200
         r"On CoNLL-2003, the same two encoders without vectors, 5 seeds on the same Intel Xeon: dev F1 (\S+) ± (\S+) "
         r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\.",
         "the encoder's window without vectors on CoNLL-2003")
-    compare = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window_no_vectors" / "compare.json")
-    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
+    compare = intel_compare("conll2003", "encoder_window_no_vectors")
     assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
     assert seed_group(compare, "win2")["config_md5"] != seed_group(compare, "tpl")["config_md5"]
     assert quoted == lever_against(compare, "win2", baseline="tpl")
@@ -481,8 +485,7 @@ def test_benchmarks_readme_quotes_the_encoder_window_with_floret_on_conll2003_as
         r"(\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. .*? There "
         r"floret vectors alone lead the template without vectors: dev (\S+) \(Welch p (\S+)\), test (\S+) ",
         "the encoder's window with floret vectors on CoNLL-2003")
-    compare = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window" / "compare.json")
-    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
+    compare = intel_compare("conll2003", "encoder_window")
     inputs = {run["run"].split("-")[0]: run["inputs_md5"] for run in compare["runs"]}  # the vectors
     assert len({run["inputs_md5"] for run in compare["runs"]}) == 2 and inputs["ftpl"] == inputs["fwin2"] != inputs["tpl"]
     floret, window, template = (seed_group(compare, name) for name in ("ftpl", "fwin2", "tpl"))
