@@ -496,3 +496,23 @@ def test_benchmarks_readme_quotes_the_encoder_window_with_floret_on_conll2003_as
     vectors_dev_gain_and_p = lever_against(compare, "ftpl", baseline="tpl")[4:6]
     assert quoted == [*lever_against(compare, "fwin2", baseline="ftpl"), *vectors_dev_gain_and_p,
                       round(100 * (floret["f"]["mean"] - template["f"]["mean"]), 2)]
+
+
+def test_a_longer_patience_on_conll2003_repeats_every_floret_run_as_its_readme_says() -> None:
+    """conll2003/patience/compare.json: patience 3,200 (fpat) beside 1,600 (ftpl: encoder_window's runs, not
+    retrained), seeds 0-4, one set of vectors, every run on the Intel kind. No run found a later best, so each
+    keeps its seed's dev and test scores to the last digit, and the table's README quotes them."""
+    compare = intel_compare("conll2003", "patience")
+    window = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window" / "compare.json")
+    assert [run for run in compare["runs"] if run["run"].startswith("ftpl-")] == \
+        [run for run in window["runs"] if run["run"].startswith("ftpl-")]
+    runs = {run["run"]: run for run in compare["runs"]}
+    for seed in INTEL_LEVER_SEEDS:
+        longer, default = runs[f"fpat-s{seed}"], runs[f"ftpl-s{seed}"]
+        assert longer["config_md5"] != default["config_md5"] and longer["inputs_md5"] == default["inputs_md5"]
+        assert (longer["dev_score"], longer["f"]) == (default["dev_score"], default["f"])
+    quoted = quoted_figures(r"dev \((\S+) ± (\S+)\) and test F1 \((\S+) ± (\S+)\) are the same to the last digit",
+                            "patience 3,200 on CoNLL-2003", BENCHMARKS / "conll2003" / "patience" / "README.md")
+    longer = seed_group(compare, "fpat")
+    assert quoted == [*mean_and_std((longer,), "dev_score"), *mean_and_std((longer,), "f")]
+
