@@ -25,7 +25,7 @@ def readme_words(readme: Path = ROOT / "README.md") -> str:
 
 
 def number(quoted: str) -> float:
-    return float(quoted.replace("\u2212", "-"))  # a minus sign reads as -
+    return float(quoted.replace("\u2212", "-").replace(",", ""))  # a minus sign reads as -; 25,107 as 25107
 
 
 def quoted_figures(pattern: str, subject: str, readme: Path = BENCHMARKS / "README.md") -> list:
@@ -516,3 +516,39 @@ def test_a_longer_patience_on_conll2003_repeats_every_floret_run_as_its_readme_s
     longer = seed_group(compare, "fpat")
     assert quoted == [*mean_and_std((longer,), "dev_score"), *mean_and_std((longer,), "f")]
 
+
+def test_five_floret_teachers_on_conll2003_score_as_their_tables_readme_says() -> None:
+    """conll2003/distill_ensemble: floret vectors (ftpl: encoder_window's seeds 0-2, not retrained) beside the
+    same config trained on gold plus the silver all five ftpl runs agreed on (dist5); every run on the Intel
+    kind. The README's row of the students is what compare.json holds, against the floret runs' same seeds."""
+    compare = intel_compare("conll2003", "distill_ensemble")
+    window = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window" / "compare.json")
+    floret_seeds = {f"ftpl-s{seed}" for seed in (0, 1, 2)}
+    assert [run for run in compare["runs"] if run["run"] in floret_seeds] == \
+        [run for run in window["runs"] if run["run"] in floret_seeds]
+    floret, students = seed_group(compare, "ftpl"), seed_group(compare, "dist5")
+    assert floret["seeds"] == students["seeds"] == [0, 1, 2] and floret["config_md5"] == students["config_md5"]
+    inputs = {run["run"].split("-")[0]: run["inputs_md5"] for run in compare["runs"]}  # vectors; silver as well
+    assert inputs["ftpl"] != inputs["dist5"]
+    report = srsly.read_json(BENCHMARKS / "conll2003" / "distill_ensemble" / "silver_report.json")
+    assert [teacher["run"] for teacher in report["key"]["teacher"]] == [f"training/ftpl-s{seed}" for seed in range(5)]
+    quoted = quoted_figures(
+        r"\| the same \+ the five runs' silver \(`dist5`\) \| (\S+), (\S+), (\S+) \| (\S+) ± (\S+) \| (\S+) \(p (\S+)\) "
+        r"\| (\S+), (\S+), (\S+) \| (\S+) ± (\S+) \| (\S+) \(p (\S+)\) \|",
+        "the five floret teachers' students", BENCHMARKS / "conll2003" / "distill_ensemble" / "README.md")
+    measured = []
+    for figure in ("dev_score", "f"):
+        values = [run[figure] for run in sorted(compare["runs"], key=lambda run: run["seed"])
+                  if run["run"] in students["runs"]]
+        baseline = [run[figure] for run in sorted(compare["runs"], key=lambda run: run["seed"])
+                    if run["run"] in floret["runs"]]
+        measured += [*(round(100 * value, 2) for value in values), *mean_and_std((students,), figure),
+                     round(100 * (students[figure]["mean"] - floret[figure]["mean"]), 2), welch_p(values, baseline)]
+    assert quoted == measured
+    summary = quoted_figures(
+        r"the five floret runs as one teacher, the sentences all five label alike \((\S+) of 1M words' (\S+)\) beside "
+        r"gold, 3 seeds: dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) "
+        r"against (\S+) ± (\S+)\.", "the five floret teachers")
+    assert summary[:2] == [report["kept"]["sentences"], report["read"]["sentences"]]
+    assert summary[2:] == [*mean_and_std((students, floret), "dev_score"), *measured[5:7],
+                           *mean_and_std((students, floret), "f")]
