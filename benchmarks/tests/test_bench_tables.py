@@ -513,8 +513,8 @@ def test_a_longer_patience_on_conll2003_repeats_every_floret_run_as_its_readme_s
         assert (longer["dev_score"], longer["f"]) == (default["dev_score"], default["f"])
     quoted = quoted_figures(r"dev \((\S+) ± (\S+)\) and test F1 \((\S+) ± (\S+)\) are the same to the last digit",
                             "patience 3,200 on CoNLL-2003", BENCHMARKS / "conll2003" / "patience" / "README.md")
-    longer = seed_group(compare, "fpat")
-    assert quoted == [*mean_and_std((longer,), "dev_score"), *mean_and_std((longer,), "f")]
+    patient = seed_group(compare, "fpat")
+    assert quoted == [*mean_and_std((patient,), "dev_score"), *mean_and_std((patient,), "f")]
 
 
 def test_five_floret_teachers_on_conll2003_score_as_their_tables_readme_says() -> None:
@@ -537,16 +537,14 @@ def test_five_floret_teachers_on_conll2003_score_as_their_tables_readme_says() -
         r"\| (\S+), (\S+), (\S+) \| (\S+) ± (\S+) \| (\S+) \(p (\S+)\) \|",
         "the five floret teachers' students", BENCHMARKS / "conll2003" / "distill_ensemble" / "README.md")
     measured = []
-    for figure in ("dev_score", "f"):
-        values = [run[figure] for run in sorted(compare["runs"], key=lambda run: run["seed"])
-                  if run["run"] in students["runs"]]
-        baseline = [run[figure] for run in sorted(compare["runs"], key=lambda run: run["seed"])
-                    if run["run"] in floret["runs"]]
-        measured += [*(round(100 * value, 2) for value in values), *mean_and_std((students,), figure),
-                     round(100 * (students[figure]["mean"] - floret[figure]["mean"]), 2), welch_p(values, baseline)]
+    for figure, by_seed_of in (("dev_score", lambda group: group_dev_by_seed(compare, group)),
+                               ("f", lambda group: group["f_by_seed"])):
+        measured += [*(round(100 * value, 2) for value in by_seed_of(students)), *mean_and_std((students,), figure),
+                     round(100 * (students[figure]["mean"] - floret[figure]["mean"]), 2),
+                     welch_p(by_seed_of(students), by_seed_of(floret))]
     assert quoted == measured
     summary = quoted_figures(
-        r"the five floret runs as one teacher, the sentences all five label alike \((\S+) of 1M words' (\S+)\) beside "
+        r"the five floret runs as one teacher, the sentences all five label alike \((\S+) of the (\S+) in 1M words\) beside "
         r"gold, 3 seeds: dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) "
         r"against (\S+) ± (\S+)\.", "the five floret teachers")
     assert summary[:2] == [report["kept"]["sentences"], report["read"]["sentences"]]
