@@ -333,9 +333,13 @@ def lever_against(compare: dict, lever: str, baseline: str = "floret") -> list:
             *mean_and_std((changed, default), "f")]
 
 
-def floret_runs(compare: dict) -> list:
-    """A compare.json's runs of floret vectors as committed (floret-s<seed>), as it lists them."""
-    return [run for run in compare["runs"] if run["run"] in {f"floret-s{seed}" for seed in INTEL_LEVER_SEEDS}]
+def runs_named(compare: dict, name: str, seeds: tuple = tuple(INTEL_LEVER_SEEDS)) -> list:
+    """A compare.json's runs <name>-s<seed> of `seeds`, as it lists them: a table that reuses another
+    table's runs (not retrained) holds these records unchanged."""
+    names = {f"{name}-s{seed}" for seed in seeds}
+    runs = [run for run in compare["runs"] if run["run"] in names]
+    assert len(runs) == len(names), f"not every run of {sorted(names)}"
+    return runs
 
 
 def intel_compare(dataset: str, folder: str) -> dict:
@@ -350,7 +354,7 @@ def floret_lever_compare(folder: str) -> dict:
     floret_ngrams' own (not retrained) and every run trained on that CPU kind."""
     compare = intel_compare("lener_br", folder)
     ngrams = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
-    assert floret_runs(compare) == floret_runs(ngrams)
+    assert runs_named(compare, "floret") == runs_named(ngrams, "floret")
     return compare
 
 
@@ -491,8 +495,7 @@ def test_benchmarks_readme_quotes_the_encoder_window_with_floret_on_conll2003_as
     floret, window, template = (seed_group(compare, name) for name in ("ftpl", "fwin2", "tpl"))
     assert floret["config_md5"] != window["config_md5"]
     no_vectors = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window_no_vectors" / "compare.json")
-    assert [run for run in compare["runs"] if run["run"].startswith("tpl-")] == \
-        [run for run in no_vectors["runs"] if run["run"].startswith("tpl-")]
+    assert runs_named(compare, "tpl") == runs_named(no_vectors, "tpl")
     vectors_dev_gain_and_p = lever_against(compare, "ftpl", baseline="tpl")[4:6]
     assert quoted == [*lever_against(compare, "fwin2", baseline="ftpl"), *vectors_dev_gain_and_p,
                       round(100 * (floret["f"]["mean"] - template["f"]["mean"]), 2)]
@@ -504,8 +507,7 @@ def test_a_longer_patience_on_conll2003_repeats_every_floret_run_as_its_readme_s
     keeps its seed's dev and test scores to the last digit, and the table's README quotes them."""
     compare = intel_compare("conll2003", "patience")
     window = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window" / "compare.json")
-    assert [run for run in compare["runs"] if run["run"].startswith("ftpl-")] == \
-        [run for run in window["runs"] if run["run"].startswith("ftpl-")]
+    assert runs_named(compare, "ftpl") == runs_named(window, "ftpl")
     runs = {run["run"]: run for run in compare["runs"]}
     for seed in INTEL_LEVER_SEEDS:
         longer, default = runs[f"fpat-s{seed}"], runs[f"ftpl-s{seed}"]
@@ -523,9 +525,7 @@ def test_five_floret_teachers_on_conll2003_score_as_their_tables_readme_says() -
     kind. The README's row of the students is what compare.json holds, against the floret runs' same seeds."""
     compare = intel_compare("conll2003", "distill_ensemble")
     window = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window" / "compare.json")
-    floret_seeds = {f"ftpl-s{seed}" for seed in (0, 1, 2)}
-    assert [run for run in compare["runs"] if run["run"] in floret_seeds] == \
-        [run for run in window["runs"] if run["run"] in floret_seeds]
+    assert runs_named(compare, "ftpl", (0, 1, 2)) == runs_named(window, "ftpl", (0, 1, 2))
     floret, students = seed_group(compare, "ftpl"), seed_group(compare, "dist5")
     assert floret["seeds"] == students["seeds"] == [0, 1, 2] and floret["config_md5"] == students["config_md5"]
     inputs = {run["run"].split("-")[0]: run["inputs_md5"] for run in compare["runs"]}  # vectors; silver as well
