@@ -546,3 +546,42 @@ def test_the_affix_lengths_lever_sets_the_hashed_affixes_of_every_process(env: d
     environment = {**os.environ, "PYTHONPATH": str(LEVERS / "affix_lengths"), **env}
     output = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
     assert json.loads(output.stdout) == affixes
+
+
+MENTION_SWAP_CHECK = """
+import json, random, sys
+import spacy
+from spacy import registry
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+
+nlp = spacy.blank("pt")
+pool = [Doc(nlp.vocab, words=["Ana", "Maria", "Souza", "depôs", "no", "Supremo", "Tribunal", "Federal"],
+            ents=["B-PESSOA", "I-PESSOA", "I-PESSOA", "O", "O", "B-ORG", "I-ORG", "I-ORG"])]
+DocBin(docs=pool).to_disk(sys.argv[1])
+reference = Doc(nlp.vocab, words=["O", "juiz", "Rui", "ouviu", "a", "Caixa", "ontem", "."],
+                spaces=[True, True, True, True, True, True, False, False],
+                ents=["O", "O", "B-PESSOA", "O", "O", "B-ORG", "O", "O"])
+example = Example(nlp.make_doc(reference.text), reference)
+augment = registry.augmenters.get("lever.mention_swap.v1")
+random.seed(0)
+swapped = list(augment(level=1.0, source=sys.argv[1])(nlp, example))
+kept = list(augment(level=0.0, source=sys.argv[1])(nlp, example))
+print(json.dumps({
+    "swapped": [[(e.text, e.label_) for e in eg.reference.ents] for eg in swapped],
+    "texts": [[eg.reference.text, eg.predicted.text] for eg in swapped],
+    "kept": [eg is example for eg in kept],
+}))
+"""
+
+
+def test_the_mention_swap_lever_replaces_each_mention_by_a_training_mention_of_its_label(tmp_path: Path) -> None:
+    """NOTES.md's mention-swap runs: the lever is a sitecustomize on PYTHONPATH that
+    registers the augmenter mention_swap.cfg names; words around the mentions stay."""
+    environment = {**os.environ, "PYTHONPATH": str(LEVERS / "mention_swap")}
+    output = subprocess.run([sys.executable, "-c", MENTION_SWAP_CHECK, str(tmp_path / "train.spacy")],
+                            env=environment, capture_output=True, text=True, check=True)
+    result = json.loads(output.stdout)
+    assert result["swapped"] == [[["Ana Maria Souza", "PESSOA"], ["Supremo Tribunal Federal", "ORG"]]]
+    assert result["texts"] == [["O juiz Ana Maria Souza ouviu a Supremo Tribunal Federal ontem."] * 2]
+    assert result["kept"] == [True]

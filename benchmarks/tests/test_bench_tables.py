@@ -7,10 +7,12 @@ rerun (benchmarks/README.md) or the README no longer quotes them. Marked
 
 import re
 from pathlib import Path
+from typing import Tuple
 
 import pytest
 import srsly
 
+from scripts.lib.configs import read_overlay
 from scripts.lib.seeds import welch_t_test
 from tests.conftest import ROOT
 
@@ -519,30 +521,40 @@ def test_a_longer_patience_on_conll2003_repeats_every_floret_run_as_its_readme_s
     assert quoted == [*mean_and_std((patient,), "dev_score"), *mean_and_std((patient,), "f")]
 
 
-def test_five_floret_teachers_on_conll2003_score_as_their_tables_readme_says() -> None:
-    """conll2003/distill_ensemble: floret vectors (ftpl: encoder_window's seeds 0-2, not retrained) beside the
-    same config trained on gold plus the silver all five ftpl runs agreed on (dist5); every run on the Intel
-    kind. The README's row of the students is what compare.json holds, against the floret runs' same seeds."""
-    compare = intel_compare("conll2003", "distill_ensemble")
+def conll_floret_lever(folder: str, lever: str, row: str) -> Tuple[dict, list]:
+    """A CoNLL-2003 lever on floret vectors at seeds 0-2, Intel kind, whose floret runs are encoder_window's
+    ftpl-s0..2 (not retrained): checks the lever's row in the table's README (`| row | dev per seed |
+    mean ± std | Δ (p) | test per seed | mean ± std | Δ (p) |`) against compare.json, and returns
+    compare.json and the row's figures as measured. What the lever changes (config, inputs) the caller checks."""
+    compare = intel_compare("conll2003", folder)
     window = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window" / "compare.json")
     assert runs_named(compare, "ftpl", (0, 1, 2)) == runs_named(window, "ftpl", (0, 1, 2))
+    floret, levered = seed_group(compare, "ftpl"), seed_group(compare, lever)
+    assert floret["seeds"] == levered["seeds"] == [0, 1, 2]
+    quoted = quoted_figures(
+        rf"\| {row} \| (\S+), (\S+), (\S+) \| (\S+) ± (\S+) \| (\S+) \(p (\S+)\) "
+        r"\| (\S+), (\S+), (\S+) \| (\S+) ± (\S+) \| (\S+) \(p (\S+)\) \|",
+        f"{folder}'s row", BENCHMARKS / "conll2003" / folder / "README.md")
+    measured = []
+    for figure, by_seed_of in (("dev_score", lambda group: group_dev_by_seed(compare, group)),
+                               ("f", lambda group: group["f_by_seed"])):
+        measured += [*(round(100 * value, 2) for value in by_seed_of(levered)), *mean_and_std((levered,), figure),
+                     round(100 * (levered[figure]["mean"] - floret[figure]["mean"]), 2),
+                     welch_p(by_seed_of(levered), by_seed_of(floret))]
+    assert quoted == measured
+    return compare, measured
+
+
+def test_five_floret_teachers_on_conll2003_score_as_their_tables_readme_says() -> None:
+    """conll2003/distill_ensemble: floret vectors (ftpl) beside the same config trained on gold plus the
+    silver all five ftpl runs agreed on (dist5). The README's row of the students is what compare.json holds."""
+    compare, measured = conll_floret_lever("distill_ensemble", "dist5", r"the same \+ the five runs' silver \(`dist5`\)")
     floret, students = seed_group(compare, "ftpl"), seed_group(compare, "dist5")
-    assert floret["seeds"] == students["seeds"] == [0, 1, 2] and floret["config_md5"] == students["config_md5"]
+    assert floret["config_md5"] == students["config_md5"]
     inputs = {run["run"].split("-")[0]: run["inputs_md5"] for run in compare["runs"]}  # vectors; silver as well
     assert inputs["ftpl"] != inputs["dist5"]
     report = srsly.read_json(BENCHMARKS / "conll2003" / "distill_ensemble" / "silver_report.json")
     assert [teacher["run"] for teacher in report["key"]["teacher"]] == [f"training/ftpl-s{seed}" for seed in range(5)]
-    quoted = quoted_figures(
-        r"\| the same \+ the five runs' silver \(`dist5`\) \| (\S+), (\S+), (\S+) \| (\S+) ± (\S+) \| (\S+) \(p (\S+)\) "
-        r"\| (\S+), (\S+), (\S+) \| (\S+) ± (\S+) \| (\S+) \(p (\S+)\) \|",
-        "the five floret teachers' students", BENCHMARKS / "conll2003" / "distill_ensemble" / "README.md")
-    measured = []
-    for figure, by_seed_of in (("dev_score", lambda group: group_dev_by_seed(compare, group)),
-                               ("f", lambda group: group["f_by_seed"])):
-        measured += [*(round(100 * value, 2) for value in by_seed_of(students)), *mean_and_std((students,), figure),
-                     round(100 * (students[figure]["mean"] - floret[figure]["mean"]), 2),
-                     welch_p(by_seed_of(students), by_seed_of(floret))]
-    assert quoted == measured
     dev_gain_and_p = measured[5:7]  # after the three seeds' dev scores and their mean and std
     summary = quoted_figures(
         r"the five floret runs as one teacher, the sentences all five label alike \((\S+) of the (\S+) in 1M words\) beside "
@@ -551,3 +563,19 @@ def test_five_floret_teachers_on_conll2003_score_as_their_tables_readme_says() -
     assert summary[:2] == [report["kept"]["sentences"], report["read"]["sentences"]]
     assert summary[2:] == [*mean_and_std((students, floret), "dev_score"), *dev_gain_and_p,
                            *mean_and_std((students, floret), "f")]
+
+
+def test_swapped_mentions_on_conll2003_score_as_their_tables_readme_says() -> None:
+    """conll2003/mention_swap: floret vectors (ftpl) beside the same inputs with the mention-swap augmenter
+    in the config (swap). The README's row of the lever is what compare.json holds."""
+    compare, measured = conll_floret_lever("mention_swap", "swap", r"the same \+ mentions swapped \(`swap`\)")
+    assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
+    floret, swapped = seed_group(compare, "ftpl"), seed_group(compare, "swap")
+    assert floret["config_md5"] != swapped["config_md5"]
+    summary = quoted_figures(
+        r"each training mention swapped, with probability (\S+) each time its example is read, for another training "
+        r"mention of its label, 3 seeds: dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± "
+        r"(\S+) against (\S+) ± (\S+)\.", "swapped mentions")
+    level = read_overlay(BENCHMARKS / "levers" / "mention_swap.cfg")["corpora"]["train"]["augmenter"]["level"]
+    assert summary == [level, *mean_and_std((swapped, floret), "dev_score"), *measured[5:7],
+                       *mean_and_std((swapped, floret), "f")]
