@@ -172,6 +172,14 @@ def seed_group(compare: dict, name: str) -> dict:
     return group
 
 
+def inputs_by_name(compare: dict) -> dict:
+    """Each run name's (<name>-s<seed>) inputs MD5 in a compare.json: vectors, pretrained weights, silver."""
+    by_name = {}
+    for run in compare["runs"]:
+        assert by_name.setdefault(run["run"].split("-")[0], run["inputs_md5"]) == run["inputs_md5"], run["run"]
+    return by_name
+
+
 def group_dev_by_seed(compare: dict, group: dict) -> list:
     """A compare seed group's dev scores, in seed order (compare.json keeps them per run)."""
     return [run["dev_score"] for run in sorted(compare["runs"], key=lambda run: run["seed"]) if run["run"] in group["runs"]]
@@ -492,7 +500,7 @@ def test_benchmarks_readme_quotes_the_encoder_window_with_floret_on_conll2003_as
         r"floret vectors alone lead the template without vectors: dev (\S+) \(Welch p (\S+)\), test (\S+) ",
         "the encoder's window with floret vectors on CoNLL-2003")
     compare = intel_compare("conll2003", "encoder_window")
-    inputs = {run["run"].split("-")[0]: run["inputs_md5"] for run in compare["runs"]}  # the vectors
+    inputs = inputs_by_name(compare)  # the vectors
     assert len({run["inputs_md5"] for run in compare["runs"]}) == 2 and inputs["ftpl"] == inputs["fwin2"] != inputs["tpl"]
     floret, window, template = (seed_group(compare, name) for name in ("ftpl", "fwin2", "tpl"))
     assert floret["config_md5"] != window["config_md5"]
@@ -521,11 +529,17 @@ def test_a_longer_patience_on_conll2003_repeats_every_floret_run_as_its_readme_s
     assert quoted == [*mean_and_std((patient,), "dev_score"), *mean_and_std((patient,), "f")]
 
 
+# benchmarks/README.md's summary of a lever against a baseline: dev and test means ± std, dev Δ and p.
+SUMMARY = (r"dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against "
+           r"(\S+) ± (\S+)\.")
+
+
 def conll_floret_lever(folder: str, lever: str, row: str) -> Tuple[dict, list]:
     """A CoNLL-2003 lever on floret vectors at seeds 0-2, Intel kind, whose floret runs are encoder_window's
     ftpl-s0..2 (not retrained): checks the lever's row in the table's README (`| row | dev per seed |
-    mean ± std | Δ (p) | test per seed | mean ± std | Δ (p) |`) against compare.json, and returns
-    compare.json and the row's figures as measured. What the lever changes (config, inputs) the caller checks."""
+    mean ± std | Δ (p) | test per seed | mean ± std | Δ (p) |`) against compare.json. Returns compare.json
+    and the figures of benchmarks/README.md's SUMMARY of the lever, as measured. What the lever changes
+    (config, inputs) the caller checks."""
     compare = intel_compare("conll2003", folder)
     window = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window" / "compare.json")
     assert runs_named(compare, "ftpl", (0, 1, 2)) == runs_named(window, "ftpl", (0, 1, 2))
@@ -542,40 +556,46 @@ def conll_floret_lever(folder: str, lever: str, row: str) -> Tuple[dict, list]:
                      round(100 * (levered[figure]["mean"] - floret[figure]["mean"]), 2),
                      welch_p(by_seed_of(levered), by_seed_of(floret))]
     assert quoted == measured
-    return compare, measured
+    dev_gain_and_p = measured[5:7]  # after the three seeds' dev scores and their mean and std
+    return compare, [*mean_and_std((levered, floret), "dev_score"), *dev_gain_and_p, *mean_and_std((levered, floret), "f")]
 
 
 def test_five_floret_teachers_on_conll2003_score_as_their_tables_readme_says() -> None:
     """conll2003/distill_ensemble: floret vectors (ftpl) beside the same config trained on gold plus the
     silver all five ftpl runs agreed on (dist5). The README's row of the students is what compare.json holds."""
-    compare, measured = conll_floret_lever("distill_ensemble", "dist5", r"the same \+ the five runs' silver \(`dist5`\)")
-    floret, students = seed_group(compare, "ftpl"), seed_group(compare, "dist5")
-    assert floret["config_md5"] == students["config_md5"]
-    inputs = {run["run"].split("-")[0]: run["inputs_md5"] for run in compare["runs"]}  # vectors; silver as well
+    compare, summary = conll_floret_lever("distill_ensemble", "dist5", r"the same \+ the five runs' silver \(`dist5`\)")
+    assert seed_group(compare, "ftpl")["config_md5"] == seed_group(compare, "dist5")["config_md5"]
+    inputs = inputs_by_name(compare)  # vectors; silver as well
     assert inputs["ftpl"] != inputs["dist5"]
     report = srsly.read_json(BENCHMARKS / "conll2003" / "distill_ensemble" / "silver_report.json")
     assert [teacher["run"] for teacher in report["key"]["teacher"]] == [f"training/ftpl-s{seed}" for seed in range(5)]
-    dev_gain_and_p = measured[5:7]  # after the three seeds' dev scores and their mean and std
-    summary = quoted_figures(
+    quoted = quoted_figures(
         r"the five floret runs as one teacher, the sentences all five label alike \((\S+) of the (\S+) in 1M words\) beside "
-        r"gold, 3 seeds: dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) "
-        r"against (\S+) ± (\S+)\.", "the five floret teachers")
-    assert summary[:2] == [report["kept"]["sentences"], report["read"]["sentences"]]
-    assert summary[2:] == [*mean_and_std((students, floret), "dev_score"), *dev_gain_and_p,
-                           *mean_and_std((students, floret), "f")]
+        r"gold, 3 seeds: " + SUMMARY, "the five floret teachers")
+    assert quoted == [report["kept"]["sentences"], report["read"]["sentences"], *summary]
 
 
 def test_swapped_mentions_on_conll2003_score_as_their_tables_readme_says() -> None:
     """conll2003/mention_swap: floret vectors (ftpl) beside the same inputs with the mention-swap augmenter
     in the config (swap). The README's row of the lever is what compare.json holds."""
-    compare, measured = conll_floret_lever("mention_swap", "swap", r"the same \+ mentions swapped \(`swap`\)")
+    compare, summary = conll_floret_lever("mention_swap", "swap", r"the same \+ mentions swapped \(`swap`\)")
     assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
-    floret, swapped = seed_group(compare, "ftpl"), seed_group(compare, "swap")
-    assert floret["config_md5"] != swapped["config_md5"]
-    summary = quoted_figures(
+    assert seed_group(compare, "ftpl")["config_md5"] != seed_group(compare, "swap")["config_md5"]
+    quoted = quoted_figures(
         r"each training mention swapped, with probability (\S+) each time its example is read, for another training "
-        r"mention of its label, 3 seeds: dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± "
-        r"(\S+) against (\S+) ± (\S+)\.", "swapped mentions")
+        r"mention of its label, 3 seeds: " + SUMMARY, "swapped mentions")
     level = read_overlay(BENCHMARKS / "levers" / "mention_swap.cfg")["corpora"]["train"]["augmenter"]["level"]
-    assert summary == [level, *mean_and_std((swapped, floret), "dev_score"), *measured[5:7],
-                       *mean_and_std((swapped, floret), "f")]
+    assert quoted == [level, *summary]
+
+
+def test_floret_vectors_of_50000_rows_on_conll2003_score_as_their_tables_readme_says() -> None:
+    """conll2003/floret_rows: floret vectors of 20,000 rows (ftpl) beside 50,000 (fr50k), the same config:
+    only the vectors differ. The README's row of the lever is what compare.json holds."""
+    compare, summary = conll_floret_lever("floret_rows", "fr50k", r"floret vectors, 50,000 rows \(`fr50k`\)")
+    assert seed_group(compare, "ftpl")["config_md5"] == seed_group(compare, "fr50k")["config_md5"]
+    inputs = inputs_by_name(compare)  # the vectors
+    assert inputs["ftpl"] != inputs["fr50k"]
+    rows = srsly.read_yaml(BENCHMARKS / "levers" / "vectors_rows50k.yml")["rows"]
+    quoted = quoted_figures(r"Floret vectors of (\S+) rows in place of (\S+), the same text, 3 seeds: " + SUMMARY,
+                            "floret's rows on CoNLL-2003")
+    assert quoted == [rows, srsly.read_yaml(ROOT / "configs" / "vectors.yml")["rows"], *summary]
