@@ -1,16 +1,14 @@
 """Score a trained pipeline on the held-out test split.
 
-Reads: MODEL (a run's model-best), TEST (corpus/<dataset>/test.spacy) and, with
---train, the training split. Dev is for model selection during training; only
-this step sees test.
+Reads: MODEL (a run's model-best) and TEST (corpus/<dataset>/test.spacy). Dev is
+for model selection during training; only this step sees test.
 Writes into OUTPUT_DIR: metrics.json (precision, recall and F1 overall and per
-label, support per label; with --train the same for test mentions whose text is
-or is not a training mention; inference words/second, test checksum) and
-metrics.md (the same as Markdown tables).
+label, support per label, inference words/second, test checksum) and metrics.md
+(the same as Markdown tables).
 """
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import spacy
 import typer
@@ -18,7 +16,7 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
 
-from .lib.entities import mention_texts, score_by_novelty, score_entities, with_entity_spans
+from .lib.entities import score_entities, with_entity_spans
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import md5_file
 from .lib.provenance import environment_info, utc_now
@@ -38,17 +36,12 @@ def pipe_speed(nlp: spacy.Language, texts: List[str], min_seconds: float, batch_
 def metrics_markdown(metrics: Dict[str, Any]) -> str:
     rows = prf_rows([("**overall**", metrics["overall"]), *metrics["per_label"].items()])
     speed = metrics["speed"]
-    novelty = metrics.get("seen_in_training")
-    by_novelty = "" if novelty is None else (
-        f"\nTest mentions whose text is a training mention (`{novelty['train']['path']}`, any label) or not:\n\n"
-        + markdown_table(("mentions", *PRF_HEADER[1:]), prf_rows((group, novelty[group]) for group in ("seen", "unseen"))))
     return (
         f"# Test scores: {metrics['run']}\n\n"
         f"Model `{metrics['model']}` on `{metrics['test']['path']}` "
         f"({metrics['test']['docs']} docs, {metrics['test']['words']} words; "
         f"MD5 {metrics['test']['md5']}).\n\n"
         + markdown_table(PRF_HEADER, rows)
-        + by_novelty
         + f"\nInference: {speed['words_per_second']:,} words/second "
         f"(`nlp.pipe`, batch size {speed['batch_size']}, {metrics['environment']['cpu_count']} CPUs).\n"
     )
@@ -62,7 +55,6 @@ def main(
     output_dir: Path = typer.Argument(..., help="Folder for metrics.json and metrics.md"),
     gpu_id: int = typer.Option(..., help="GPU id, or -1 for CPU"),
     speed_seconds: float = typer.Option(..., min=0, help="Minimum seconds of the words/second measurement (the test split's texts, repeated); 0: one pass"),
-    train_path: Optional[Path] = typer.Option(None, "--train", help="Training corpus (.spacy): also score the test mentions seen and not seen in it"),
     # fmt: on
 ) -> None:
     check_plain_path(output_dir, "run")
@@ -70,8 +62,6 @@ def main(
         raise UserError("trained pipeline not found (run the 'train' step first)", model)
     if not test_path.is_file():
         raise UserError("test corpus not found (run the 'preprocess' step first)", test_path)
-    if train_path is not None and not train_path.is_file():
-        raise UserError("training corpus not found (run the 'preprocess' step first)", train_path)
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(model)
@@ -91,21 +81,10 @@ def main(
         "gpu_id": gpu_id,
         "environment": environment_info(),
     }
-    if train_path is not None:
-        training_mentions = mention_texts(DocBin().from_disk(train_path).get_docs(nlp.vocab))
-        # nlp.evaluate predicts on copies of the examples: the test split is read once more here.
-        predicted = nlp.pipe(nlp.make_doc(doc.text) for doc in gold)
-        scored = (Example(doc, example.reference) for doc, example in zip(predicted, examples))
-        metrics["seen_in_training"] = {"train": {"path": train_path.as_posix(), "md5": md5_file(train_path)},
-                                       **score_by_novelty(scored, training_mentions)}
     write_json_and_markdown(output_dir / "metrics", metrics, metrics_markdown(metrics))
     overall = metrics["overall"]
     msg.table(prf_rows([("overall", overall), *metrics["per_label"].items()]), header=PRF_HEADER,
               divider=True)
-    if "seen_in_training" in metrics:
-        seen, unseen = (metrics["seen_in_training"][group] for group in ("seen", "unseen"))
-        msg.info(f"Test mentions seen in training: F1 {100 * seen['f']:.2f} ({seen['support']:,}); "
-                 f"unseen: F1 {100 * unseen['f']:.2f} ({unseen['support']:,})")
     msg.good(f"Test F1 {100 * overall['f']:.2f}; {metrics['speed']['words_per_second']:,} words/s; "
              f"saved to {output_dir}/metrics.json and metrics.md")
 

@@ -27,8 +27,6 @@ from scripts.lib.entities import (
     SPANS_KEY,
     entity_records,
     entity_spans,
-    mention_texts,
-    score_by_novelty,
     suggester_max_size,
     too_long_for_suggester,
     with_entity_spans,
@@ -122,28 +120,6 @@ def test_a_ner_pipelines_entities_are_doc_ents_and_the_corpus_carries_both() -> 
     assert entity_records(doc) == [{"start": 11, "end": 20, "label": "PER", "text": "Ana Costa"}]
     assert [span.text for span in entity_spans(with_entity_spans(doc))] == ["Ana Costa"]
     assert list(doc.spans[SPANS_KEY]) == list(doc.ents)
-
-
-def test_mentions_are_scored_by_whether_their_text_is_a_training_mention() -> None:
-    """evaluate's seen/unseen table: a gold mention and the prediction that matches it fall in
-    one group; a wrong label counts against both precision and recall of its text's group."""
-    nlp = spacy.blank("pt")
-    training = nlp("Ana Costa vive em Lisboa .")
-    training.ents = [Span(training, 0, 2, "PER"), Span(training, 4, 5, "ORG")]
-    assert mention_texts([training]) == {"Ana Costa", "Lisboa"}
-    gold = nlp("Ana Costa e Rui Lopes visitaram Lisboa e Braga .")
-    gold.ents = [Span(gold, 0, 2, "PER"), Span(gold, 3, 5, "PER"), Span(gold, 6, 7, "LOC"), Span(gold, 8, 9, "LOC")]
-    predicted = nlp.make_doc(gold.text)
-    # Ana Costa right; Rui Lopes missed; Lisboa right (seen under another label); Braga as ORG; "e" a false PER.
-    predicted.ents = [Span(predicted, 0, 2, "PER"), Span(predicted, 6, 7, "LOC"), Span(predicted, 8, 9, "ORG"),
-                      Span(predicted, 7, 8, "PER")]
-    scores = score_by_novelty([Example(predicted, gold)], mention_texts([training]))
-    assert scores["seen"] == {"p": 1.0, "r": 1.0, "f": 1.0, "support": 2}
-    assert scores["unseen"] == {"p": 0.0, "r": 0.0, "f": 0.0, "support": 2}
-    predicted.ents = [Span(predicted, 3, 5, "PER")]
-    scores = score_by_novelty([Example(predicted, gold)], {"Rui Lopes"})
-    assert scores["seen"] == {"p": 1.0, "r": 1.0, "f": 1.0, "support": 1}
-    assert scores["unseen"] == {"p": 0.0, "r": 0.0, "f": 0.0, "support": 3}
 
 
 def test_entities_longer_than_the_suggester_proposes_are_counted_per_split() -> None:

@@ -4,7 +4,7 @@ spans may overlap and carry a score each. Every step that reads predicted
 entities reads them here; the corpus carries its entities in both places."""
 
 from collections import Counter
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import numpy
 from confection import Config
@@ -72,36 +72,6 @@ def score_entities(nlp: Language, examples: List[Example]) -> Dict[str, Any]:
         per_label[label] = {"p": prf["p"], "r": prf["r"], "f": prf["f"], "support": support[label]}
     overall = {key: scores.get(f"{prefix}_{key}") or 0.0 for key in "prf"}
     return {"overall": {**overall, "support": sum(support.values())}, "per_label": per_label}
-
-
-def mention_texts(docs: Iterable[Doc]) -> Set[str]:
-    """The texts of the docs' entities, whatever their label."""
-    return {span.text for doc in docs for span in entity_spans(doc)}
-
-
-def score_by_novelty(examples: Iterable[Example], training_mentions: Set[str]) -> Dict[str, Dict[str, Any]]:
-    """Precision, recall and F1 of the mentions whose text is a training mention
-    ("seen") and of the others ("unseen"), in examples whose predicted docs hold
-    the pipeline's entities. A predicted and a gold mention match on span and
-    label, and have the same text, so each pair falls in one group. A model that
-    has learnt names more than context scores far lower on unseen ones, and a test
-    split with more of them than dev scores lower than dev."""
-    counts = {group: Counter() for group in ("seen", "unseen")}
-    for example in examples:
-        gold, predicted = ({(span.start_char, span.end_char, span.label_): span.text for span in entity_spans(doc)}
-                           for doc in (example.reference, example.predicted))
-        for key, text in gold.items():
-            group = counts["seen" if text in training_mentions else "unseen"]
-            group["support"] += 1
-            group["correct"] += key in predicted
-        for text in predicted.values():
-            counts["seen" if text in training_mentions else "unseen"]["predicted"] += 1
-    scores = {}
-    for name, group in counts.items():
-        p = group["correct"] / group["predicted"] if group["predicted"] else 0.0
-        r = group["correct"] / group["support"] if group["support"] else 0.0
-        scores[name] = {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0, "support": group["support"]}
-    return scores
 
 
 def suggester_max_size(config: Config) -> Optional[int]:

@@ -19,5 +19,4 @@ def train_and_evaluate(config: Path, corpus_dir: Path, run_dir: Path, seed: int,
         log.write_text("", encoding="utf8")
     train_run(config, corpus_dir, run_dir, seed, gpu_id, log, silver=silver)
     run_checked(step_command("evaluate", run_dir / MODEL_BEST, corpus_dir / "test.spacy", run_dir,
-                             f"--gpu-id={gpu_id}", f"--speed-seconds={speed_seconds}",
-                             f"--train={corpus_dir / 'train.spacy'}"), log)
+                             f"--gpu-id={gpu_id}", f"--speed-seconds={speed_seconds}"), log)
