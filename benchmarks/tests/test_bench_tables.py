@@ -599,3 +599,18 @@ def test_floret_vectors_of_50000_rows_on_conll2003_score_as_their_tables_readme_
     quoted = quoted_figures(r"Floret vectors of (\S+) rows in place of (\S+), the same text, 3 seeds: " + SUMMARY,
                             "floret's rows on CoNLL-2003")
     assert quoted == [rows, srsly.read_yaml(ROOT / "configs" / "vectors.yml")["rows"], *summary]
+
+
+def test_floret_vectors_from_skipgram_on_conll2003_score_as_their_tables_readme_says() -> None:
+    """conll2003/floret_skipgram: floret vectors from cbow (ftpl) beside skipgram (fsg), the same config:
+    only the vectors differ. The README's row of the lever is what compare.json holds."""
+    compare, summary = conll_floret_lever("floret_skipgram", "fsg", r"floret vectors, skipgram \(`fsg`\)")
+    assert seed_group(compare, "ftpl")["config_md5"] == seed_group(compare, "fsg")["config_md5"]
+    inputs = inputs_by_name(compare)  # the vectors
+    assert inputs["ftpl"] != inputs["fsg"]
+    committed, lever = (srsly.read_yaml(path) for path in (ROOT / "configs" / "vectors.yml",
+                                                           BENCHMARKS / "levers" / "vectors_skipgram.yml"))
+    assert (committed.pop("model"), lever.pop("model")) == ("cbow", "skipgram") and committed == lever
+    quoted = quoted_figures(r"Floret's skipgram objective in place of cbow, the same text, 3 seeds: " + SUMMARY,
+                            "floret's skipgram objective on CoNLL-2003")
+    assert quoted == summary
