@@ -588,13 +588,19 @@ def test_swapped_mentions_on_conll2003_score_as_their_tables_readme_says() -> No
     assert quoted == [level, *summary]
 
 
+def other_floret_vectors(folder: str, lever: str, row: str) -> list:
+    """conll_floret_lever for floret settings: the same config as ftpl, other vectors (inputs)."""
+    compare, summary = conll_floret_lever(folder, lever, row)
+    assert seed_group(compare, "ftpl")["config_md5"] == seed_group(compare, lever)["config_md5"]
+    inputs = inputs_by_name(compare)
+    assert inputs["ftpl"] != inputs[lever]
+    return summary
+
+
 def test_floret_vectors_of_50000_rows_on_conll2003_score_as_their_tables_readme_says() -> None:
     """conll2003/floret_rows: floret vectors of 20,000 rows (ftpl) beside 50,000 (fr50k), the same config:
     only the vectors differ. The README's row of the lever is what compare.json holds."""
-    compare, summary = conll_floret_lever("floret_rows", "fr50k", r"floret vectors, 50,000 rows \(`fr50k`\)")
-    assert seed_group(compare, "ftpl")["config_md5"] == seed_group(compare, "fr50k")["config_md5"]
-    inputs = inputs_by_name(compare)  # the vectors
-    assert inputs["ftpl"] != inputs["fr50k"]
+    summary = other_floret_vectors("floret_rows", "fr50k", r"floret vectors, 50,000 rows \(`fr50k`\)")
     rows = srsly.read_yaml(BENCHMARKS / "levers" / "vectors_rows50k.yml")["rows"]
     quoted = quoted_figures(r"Floret vectors of (\S+) rows in place of (\S+), the same text, 3 seeds: " + SUMMARY,
                             "floret's rows on CoNLL-2003")
@@ -604,10 +610,7 @@ def test_floret_vectors_of_50000_rows_on_conll2003_score_as_their_tables_readme_
 def test_floret_vectors_from_skipgram_on_conll2003_score_as_their_tables_readme_says() -> None:
     """conll2003/floret_skipgram: floret vectors from cbow (ftpl) beside skipgram (fsg), the same config:
     only the vectors differ. The README's row of the lever is what compare.json holds."""
-    compare, summary = conll_floret_lever("floret_skipgram", "fsg", r"floret vectors, skipgram \(`fsg`\)")
-    assert seed_group(compare, "ftpl")["config_md5"] == seed_group(compare, "fsg")["config_md5"]
-    inputs = inputs_by_name(compare)  # the vectors
-    assert inputs["ftpl"] != inputs["fsg"]
+    summary = other_floret_vectors("floret_skipgram", "fsg", r"floret vectors, skipgram \(`fsg`\)")
     committed, lever = (srsly.read_yaml(path) for path in (ROOT / "configs" / "vectors.yml",
                                                            BENCHMARKS / "levers" / "vectors_skipgram.yml"))
     assert (committed.pop("model"), lever.pop("model")) == ("cbow", "skipgram") and committed == lever
