@@ -7,7 +7,6 @@ rerun (benchmarks/README.md) or the README no longer quotes them. Marked
 
 import re
 from pathlib import Path
-from typing import Tuple
 
 import pytest
 import srsly
@@ -534,17 +533,21 @@ SUMMARY = (r"dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)
            r"(\S+) ± (\S+)\.")
 
 
-def conll_floret_lever(folder: str, lever: str, row: str) -> Tuple[dict, list]:
+def conll_floret_lever(folder: str, lever: str, row: str, changes: str) -> list:
     """A CoNLL-2003 lever on floret vectors at seeds 0-2, Intel kind, whose floret runs are encoder_window's
-    ftpl-s0..2 (not retrained): checks the lever's row in the table's README (`| row | dev per seed |
-    mean ± std | Δ (p) | test per seed | mean ± std | Δ (p) |`) against compare.json. Returns compare.json
-    and the figures of benchmarks/README.md's SUMMARY of the lever, as measured. What the lever changes
-    (config, inputs) the caller checks."""
+    ftpl-s0..2 (not retrained), and which `changes` either the config or the inputs (vectors, silver), not
+    both: checks the lever's row in the table's README (`| row | dev per seed | mean ± std | Δ (p) | test per
+    seed | mean ± std | Δ (p) |`) against compare.json. Returns the figures of benchmarks/README.md's
+    SUMMARY of the lever, as measured."""
     compare = intel_compare("conll2003", folder)
     window = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window" / "compare.json")
     assert runs_named(compare, "ftpl", (0, 1, 2)) == runs_named(window, "ftpl", (0, 1, 2))
     floret, levered = seed_group(compare, "ftpl"), seed_group(compare, lever)
     assert floret["seeds"] == levered["seeds"] == [0, 1, 2]
+    inputs = inputs_by_name(compare)
+    assert changes in ("config", "inputs")
+    assert (floret["config_md5"] != levered["config_md5"]) == (changes == "config")
+    assert (inputs["ftpl"] != inputs[lever]) == (changes == "inputs")
     quoted = quoted_figures(
         rf"\| {row} \| (\S+), (\S+), (\S+) \| (\S+) ± (\S+) \| (\S+) \(p (\S+)\) "
         r"\| (\S+), (\S+), (\S+) \| (\S+) ± (\S+) \| (\S+) \(p (\S+)\) \|",
@@ -557,16 +560,14 @@ def conll_floret_lever(folder: str, lever: str, row: str) -> Tuple[dict, list]:
                      welch_p(by_seed_of(levered), by_seed_of(floret))]
     assert quoted == measured
     dev_gain_and_p = measured[5:7]  # after the three seeds' dev scores and their mean and std
-    return compare, [*mean_and_std((levered, floret), "dev_score"), *dev_gain_and_p, *mean_and_std((levered, floret), "f")]
+    return [*mean_and_std((levered, floret), "dev_score"), *dev_gain_and_p, *mean_and_std((levered, floret), "f")]
 
 
 def test_five_floret_teachers_on_conll2003_score_as_their_tables_readme_says() -> None:
     """conll2003/distill_ensemble: floret vectors (ftpl) beside the same config trained on gold plus the
     silver all five ftpl runs agreed on (dist5). The README's row of the students is what compare.json holds."""
-    compare, summary = conll_floret_lever("distill_ensemble", "dist5", r"the same \+ the five runs' silver \(`dist5`\)")
-    assert seed_group(compare, "ftpl")["config_md5"] == seed_group(compare, "dist5")["config_md5"]
-    inputs = inputs_by_name(compare)  # vectors; silver as well
-    assert inputs["ftpl"] != inputs["dist5"]
+    summary = conll_floret_lever("distill_ensemble", "dist5", r"the same \+ the five runs' silver \(`dist5`\)",
+                                 changes="inputs")  # the silver
     report = srsly.read_json(BENCHMARKS / "conll2003" / "distill_ensemble" / "silver_report.json")
     assert [teacher["run"] for teacher in report["key"]["teacher"]] == [f"training/ftpl-s{seed}" for seed in range(5)]
     quoted = quoted_figures(
@@ -578,9 +579,8 @@ def test_five_floret_teachers_on_conll2003_score_as_their_tables_readme_says() -
 def test_swapped_mentions_on_conll2003_score_as_their_tables_readme_says() -> None:
     """conll2003/mention_swap: floret vectors (ftpl) beside the same inputs with the mention-swap augmenter
     in the config (swap). The README's row of the lever is what compare.json holds."""
-    compare, summary = conll_floret_lever("mention_swap", "swap", r"the same \+ mentions swapped \(`swap`\)")
-    assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
-    assert seed_group(compare, "ftpl")["config_md5"] != seed_group(compare, "swap")["config_md5"]
+    summary = conll_floret_lever("mention_swap", "swap", r"the same \+ mentions swapped \(`swap`\)",
+                                 changes="config")  # the augmenter
     quoted = quoted_figures(
         r"each training mention swapped, with probability (\S+) each time its example is read, for another training "
         r"mention of its label, 3 seeds: " + SUMMARY, "swapped mentions")
@@ -588,19 +588,11 @@ def test_swapped_mentions_on_conll2003_score_as_their_tables_readme_says() -> No
     assert quoted == [level, *summary]
 
 
-def other_floret_vectors(folder: str, lever: str, row: str) -> list:
-    """conll_floret_lever for floret settings: the same config as ftpl, other vectors (inputs)."""
-    compare, summary = conll_floret_lever(folder, lever, row)
-    assert seed_group(compare, "ftpl")["config_md5"] == seed_group(compare, lever)["config_md5"]
-    inputs = inputs_by_name(compare)
-    assert inputs["ftpl"] != inputs[lever]
-    return summary
-
-
 def test_floret_vectors_of_50000_rows_on_conll2003_score_as_their_tables_readme_says() -> None:
     """conll2003/floret_rows: floret vectors of 20,000 rows (ftpl) beside 50,000 (fr50k), the same config:
     only the vectors differ. The README's row of the lever is what compare.json holds."""
-    summary = other_floret_vectors("floret_rows", "fr50k", r"floret vectors, 50,000 rows \(`fr50k`\)")
+    summary = conll_floret_lever("floret_rows", "fr50k", r"floret vectors, 50,000 rows \(`fr50k`\)",
+                                 changes="inputs")  # the vectors
     rows = srsly.read_yaml(BENCHMARKS / "levers" / "vectors_rows50k.yml")["rows"]
     quoted = quoted_figures(r"Floret vectors of (\S+) rows in place of (\S+), the same text, 3 seeds: " + SUMMARY,
                             "floret's rows on CoNLL-2003")
@@ -610,7 +602,8 @@ def test_floret_vectors_of_50000_rows_on_conll2003_score_as_their_tables_readme_
 def test_floret_vectors_from_skipgram_on_conll2003_score_as_their_tables_readme_says() -> None:
     """conll2003/floret_skipgram: floret vectors from cbow (ftpl) beside skipgram (fsg), the same config:
     only the vectors differ. The README's row of the lever is what compare.json holds."""
-    summary = other_floret_vectors("floret_skipgram", "fsg", r"floret vectors, skipgram \(`fsg`\)")
+    summary = conll_floret_lever("floret_skipgram", "fsg", r"floret vectors, skipgram \(`fsg`\)",
+                                 changes="inputs")  # the vectors
     committed, lever = (srsly.read_yaml(path) for path in (ROOT / "configs" / "vectors.yml",
                                                            BENCHMARKS / "levers" / "vectors_skipgram.yml"))
     assert (committed.pop("model"), lever.pop("model")) == ("cbow", "skipgram") and committed == lever

@@ -40,8 +40,7 @@ def create_mention_swap(level: float, source: str) -> Callable[[Language, Exampl
     def augment(nlp: Language, example: Example) -> Iterator[Example]:
         reference = example.reference
         # Examples with unannotated tokens pass as they are: a swap would have to guess their tags.
-        if level <= 0 or not reference.ents or not reference.has_annotation("ENT_IOB") or \
-                any(token.ent_iob == 0 for token in reference):
+        if level <= 0 or not reference.ents or any(token.ent_iob == 0 for token in reference):
             yield example
             return
         if not mentions_by_label:
