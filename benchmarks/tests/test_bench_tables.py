@@ -472,6 +472,21 @@ def test_benchmarks_readme_quotes_the_encoder_window_with_floret_on_the_amd_kind
                       welch_p(pooled["win2"], pooled["floret"])]
 
 
+def test_benchmarks_readme_quotes_two_window_layers_with_floret_as_measured() -> None:
+    """encoder_window/depth2/compare.json: the 96 × 2 window-2 encoder at seeds 0-4 on the AMD kind,
+    beside the floret runs of encoder_window/amd (not retrained)."""
+    quoted = quoted_figures(
+        r"Two such layers in place of three \(96 × 2, .*?\), 5 seeds on the same AMD EPYC: dev F1 (\S+) ± (\S+) "
+        r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\.", "two window layers")
+    compare = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "depth2" / "compare.json")
+    amd = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "amd" / "compare.json")
+    assert runs_named(compare, "floret") == runs_named(amd, "floret")
+    assert all("AMD EPYC" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
+    assert inputs_by_name(compare)["w2d2"] == inputs_by_name(compare)["floret"]  # the same vectors
+    assert seed_group(compare, "w2d2")["config_md5"] != seed_group(compare, "floret")["config_md5"]  # the encoder
+    assert quoted == lever_against(compare, "w2d2")
+
+
 def test_benchmarks_readme_quotes_the_encoder_window_without_vectors_as_measured() -> None:
     """encoder_window_no_vectors/compare.json holds the committed encoder and the window lever with no
     static vectors, seeds 0-4, on the Intel kind of encoder_window (whose floret runs the README sets the
