@@ -351,17 +351,18 @@ def runs_named(compare: dict, name: str, seeds: tuple = tuple(INTEL_LEVER_SEEDS)
     return runs
 
 
-def intel_compare(dataset: str, folder: str) -> dict:
-    """A compare.json whose runs all trained on the Intel kind with AVX-512 (checked)."""
+def one_kind_compare(dataset: str, folder: str, kind: str = "Intel") -> dict:
+    """A compare.json whose runs all trained on one CPU kind with AVX-512 (checked): the Intel Xeon,
+    or the AMD EPYC with kind="AMD EPYC"."""
     compare = srsly.read_json(BENCHMARKS / dataset / folder / "compare.json")
-    assert all("Intel" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"]), folder
+    assert all(kind in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"]), folder
     return compare
 
 
 def floret_lever_compare(folder: str) -> dict:
     """A LeNER-Br compare.json of a lever on floret vectors, Intel kind: its floret runs are
     floret_ngrams' own (not retrained) and every run trained on that CPU kind."""
-    compare = intel_compare("lener_br", folder)
+    compare = one_kind_compare("lener_br", folder)
     ngrams = srsly.read_json(BENCHMARKS / "lener_br" / "floret_ngrams" / "compare.json")
     assert runs_named(compare, "floret") == runs_named(ngrams, "floret")
     return compare
@@ -382,7 +383,7 @@ def test_benchmarks_readme_quotes_the_floret_ngram_lever_and_the_other_cpu_kind_
         r"n-grams of 4 to 5 in place of 3 to 5 .*?: dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), "
         r"test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped\. .*? the means agree \(dev (\S+) against (\S+), Welch p (\S+)\)",
         "floret's n-grams")
-    compare = intel_compare("lener_br", "floret_ngrams")
+    compare = one_kind_compare("lener_br", "floret_ngrams")
     default = seed_group(compare, "floret")
     amd_compare = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "floret" / "compare.json")
     amd = seed_group(amd_compare, "floret")
@@ -449,8 +450,7 @@ def test_benchmarks_readme_quotes_the_encoder_window_with_floret_on_the_amd_kind
         r"\(\+(\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+) \(p (\S+), not used to decide\)\. The dev "
         r"gain does not hold on that kind: the window stays a lever\. Over both kinds, ten seeds a system, dev \+(\S+) "
         r"\(p (\S+)\)", "the encoder's window on the AMD kind")
-    compare = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "amd" / "compare.json")
-    assert all("AMD EPYC" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
+    compare = one_kind_compare("lener_br", "encoder_window/amd", "AMD EPYC")
     intel = floret_lever_compare("encoder_window")
     for name in ("floret", "win2"):
         assert seed_group(compare, name)["config_md5"] == seed_group(intel, name)["config_md5"], name
@@ -478,10 +478,9 @@ def test_benchmarks_readme_quotes_two_window_layers_with_floret_as_measured() ->
     quoted = quoted_figures(
         r"Two such layers in place of three \(96 × 2, .*?\), 5 seeds on the same AMD EPYC: dev F1 (\S+) ± (\S+) "
         r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\.", "two window layers")
-    compare = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "depth2" / "compare.json")
+    compare = one_kind_compare("lener_br", "encoder_window/depth2", "AMD EPYC")
     amd = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "amd" / "compare.json")
     assert runs_named(compare, "floret") == runs_named(amd, "floret")
-    assert all("AMD EPYC" in run["cpu_kind"] and "avx512f" in run["cpu_kind"] for run in compare["runs"])
     assert inputs_by_name(compare)["w2d2"] == inputs_by_name(compare)["floret"]  # the same vectors
     assert seed_group(compare, "w2d2")["config_md5"] != seed_group(compare, "floret")["config_md5"]  # the encoder
     assert quoted == lever_against(compare, "w2d2")
@@ -530,7 +529,7 @@ def test_benchmarks_readme_quotes_the_encoder_window_without_vectors_on_conll200
         r"On CoNLL-2003, the same two encoders without vectors, 5 seeds on the same Intel Xeon: dev F1 (\S+) ± (\S+) "
         r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\.",
         "the encoder's window without vectors on CoNLL-2003")
-    compare = intel_compare("conll2003", "encoder_window_no_vectors")
+    compare = one_kind_compare("conll2003", "encoder_window_no_vectors")
     assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
     assert seed_group(compare, "win2")["config_md5"] != seed_group(compare, "tpl")["config_md5"]
     assert quoted == lever_against(compare, "win2", baseline="tpl")
@@ -545,7 +544,7 @@ def test_benchmarks_readme_quotes_the_encoder_window_with_floret_on_conll2003_as
         r"(\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. .*? There "
         r"floret vectors alone lead the template without vectors: dev (\S+) \(Welch p (\S+)\), test (\S+) ",
         "the encoder's window with floret vectors on CoNLL-2003")
-    compare = intel_compare("conll2003", "encoder_window")
+    compare = one_kind_compare("conll2003", "encoder_window")
     inputs = inputs_by_name(compare)  # the vectors
     assert len({run["inputs_md5"] for run in compare["runs"]}) == 2 and inputs["ftpl"] == inputs["fwin2"] != inputs["tpl"]
     floret, window, template = (seed_group(compare, name) for name in ("ftpl", "fwin2", "tpl"))
@@ -561,7 +560,7 @@ def test_a_longer_patience_on_conll2003_repeats_every_floret_run_as_its_readme_s
     """conll2003/patience/compare.json: patience 3,200 (fpat) beside 1,600 (ftpl: encoder_window's runs, not
     retrained), seeds 0-4, one set of vectors, every run on the Intel kind. No run found a later best, so each
     keeps its seed's dev and test scores to the last digit, and the table's README quotes them."""
-    compare = intel_compare("conll2003", "patience")
+    compare = one_kind_compare("conll2003", "patience")
     window = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window" / "compare.json")
     assert runs_named(compare, "ftpl") == runs_named(window, "ftpl")
     runs = {run["run"]: run for run in compare["runs"]}
@@ -586,7 +585,7 @@ def conll_floret_lever(folder: str, lever: str, row: str, changes: str) -> list:
     both: checks the lever's row in the table's README (`| row | dev per seed | mean ± std | Δ (p) | test per
     seed | mean ± std | Δ (p) |`) against compare.json. Returns the figures of benchmarks/README.md's
     SUMMARY of the lever, as measured."""
-    compare = intel_compare("conll2003", folder)
+    compare = one_kind_compare("conll2003", folder)
     window = srsly.read_json(BENCHMARKS / "conll2003" / "encoder_window" / "compare.json")
     assert runs_named(compare, "ftpl", (0, 1, 2)) == runs_named(window, "ftpl", (0, 1, 2))
     floret, levered = seed_group(compare, "ftpl"), seed_group(compare, lever)
