@@ -179,6 +179,16 @@ def inputs_by_name(compare: dict) -> dict:
     return by_name
 
 
+def assert_lever_changes(compare: dict, baseline: str, lever: str, changes: str) -> None:
+    """The lever's runs (<lever>-s<seed>) change either the config or the inputs (vectors, silver) of the
+    baseline's runs, not both: `changes` is "config" or "inputs"."""
+    assert changes in ("config", "inputs")
+    inputs = inputs_by_name(compare)
+    assert (seed_group(compare, baseline)["config_md5"] != seed_group(compare, lever)["config_md5"]) == \
+        (changes == "config")
+    assert (inputs[baseline] != inputs[lever]) == (changes == "inputs")
+
+
 def group_dev_by_seed(compare: dict, group: dict) -> list:
     """A compare seed group's dev scores, in seed order (compare.json keeps them per run)."""
     return [run["dev_score"] for run in sorted(compare["runs"], key=lambda run: run["seed"]) if run["run"] in group["runs"]]
@@ -406,11 +416,7 @@ def test_benchmarks_readme_quotes_floret_with_twice_the_passes_as_measured() -> 
         "floret's passes")
     compare = floret_lever_compare("floret_epochs")
     assert quoted == lever_against(compare, "ep10")
-    assert seed_group(compare, "ep10")["config_md5"] == seed_group(compare, "floret")["config_md5"]
-    # The vectors are the only input that differs: the runs' inputs checksums part by group.
-    inputs = {name: {run["inputs_md5"] for run in compare["runs"] if run["run"].startswith(f"{name}-s")}
-              for name in ("floret", "ep10")}
-    assert len(inputs["floret"]) == len(inputs["ep10"]) == 1 and inputs["floret"] != inputs["ep10"]
+    assert_lever_changes(compare, "floret", "ep10", changes="inputs")  # the vectors alone
 
 
 def test_benchmarks_readme_quotes_pretraining_over_the_whole_text_with_floret_as_measured() -> None:
@@ -481,8 +487,7 @@ def test_benchmarks_readme_quotes_two_window_layers_with_floret_as_measured() ->
     compare = one_kind_compare("lener_br", "encoder_window/depth2", "AMD EPYC")
     amd = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "amd" / "compare.json")
     assert runs_named(compare, "floret") == runs_named(amd, "floret")
-    assert inputs_by_name(compare)["w2d2"] == inputs_by_name(compare)["floret"]  # the same vectors
-    assert seed_group(compare, "w2d2")["config_md5"] != seed_group(compare, "floret")["config_md5"]  # the encoder
+    assert_lever_changes(compare, "floret", "w2d2", changes="config")  # the encoder
     assert quoted == lever_against(compare, "w2d2")
 
 
@@ -590,10 +595,7 @@ def conll_floret_lever(folder: str, lever: str, row: str, changes: str) -> list:
     assert runs_named(compare, "ftpl", (0, 1, 2)) == runs_named(window, "ftpl", (0, 1, 2))
     floret, levered = seed_group(compare, "ftpl"), seed_group(compare, lever)
     assert floret["seeds"] == levered["seeds"] == [0, 1, 2]
-    inputs = inputs_by_name(compare)
-    assert changes in ("config", "inputs")
-    assert (floret["config_md5"] != levered["config_md5"]) == (changes == "config")
-    assert (inputs["ftpl"] != inputs[lever]) == (changes == "inputs")
+    assert_lever_changes(compare, "ftpl", lever, changes)
     quoted = quoted_figures(
         rf"\| {row} \| (\S+), (\S+), (\S+) \| (\S+) ± (\S+) \| (\S+) \(p (\S+)\) "
         r"\| (\S+), (\S+), (\S+) \| (\S+) ± (\S+) \| (\S+) \(p (\S+)\) \|",
