@@ -369,6 +369,15 @@ def one_kind_compare(dataset: str, folder: str, kind: str = "Intel") -> dict:
     return compare
 
 
+def pooled_dev_gain(tables: tuple, lever: str, baseline: str = "floret") -> list:
+    """A lever's dev gain over its baseline with the runs of several tables (one per CPU kind) as one
+    sample a system, every seed once per table, and its Welch p: what a README quotes of both kinds."""
+    pooled = {name: [run["dev_score"] for table in tables for run in runs_named(table, name)]
+              for name in (lever, baseline)}
+    return [round(100 * (sum(pooled[lever]) - sum(pooled[baseline])) / len(pooled[lever]), 2),
+            welch_p(pooled[lever], pooled[baseline])]
+
+
 def floret_lever_compare(folder: str) -> dict:
     """A LeNER-Br compare.json of a lever on floret vectors, Intel kind: its floret runs are
     floret_ngrams' own (not retrained) and every run trained on that CPU kind."""
@@ -405,6 +414,22 @@ def test_benchmarks_readme_quotes_the_floret_ngram_lever_and_the_other_cpu_kind_
         round(100 * default["dev_score"]["mean"], 2), round(100 * amd["dev_score"]["mean"], 2),
         welch_p(group_dev_by_seed(compare, default), group_dev_by_seed(amd_compare, amd))]
     assert all("AMD" in run["cpu_kind"] for run in amd_compare["runs"])
+
+
+def test_benchmarks_readme_quotes_the_floret_ngram_lever_on_the_amd_kind_as_measured() -> None:
+    """floret_ngrams/amd/compare.json: n-grams of 4-5 at seeds 0-4 on the AMD kind, beside the floret
+    runs of encoder_window/amd (not retrained); the README also quotes both kinds' runs pooled."""
+    quoted = quoted_figures(
+        r"Retrained beside the AMD kind's floret runs, n-grams of 4 to 5, 5 seeds on an AMD EPYC with AVX-512: dev F1 "
+        r"(\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. "
+        r"Dropped on that kind too; over both kinds, ten seeds a system, dev (\S+) \(p (\S+)\)", "floret's n-grams on AMD")
+    compare = one_kind_compare("lener_br", "floret_ngrams/amd", "AMD EPYC")
+    window = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "amd" / "compare.json")
+    assert runs_named(compare, "floret") == runs_named(window, "floret")
+    assert_lever_changes(compare, "floret", "ng45", changes="inputs")  # the vectors alone
+    intel = one_kind_compare("lener_br", "floret_ngrams")
+    assert seed_group(intel, "ng45")["config_md5"] == seed_group(compare, "ng45")["config_md5"]
+    assert quoted == [*lever_against(compare, "ng45"), *pooled_dev_gain((intel, compare), "ng45")]
 
 
 def test_benchmarks_readme_quotes_floret_with_twice_the_passes_as_measured() -> None:
@@ -468,14 +493,10 @@ def test_benchmarks_readme_quotes_the_encoder_window_with_floret_on_the_amd_kind
 
     assert floret_runs(compare) == floret_runs(earlier)
     assert all("AMD EPYC" in run["cpu_kind"] for run in runs_named(earlier, "floret"))
-    # Both kinds' runs as one sample a system: every seed twice, once per kind.
-    pooled = {name: [run["dev_score"] for table in (intel, compare) for run in runs_named(table, name)]
-              for name in ("win2", "floret")}
     assert quoted == [*lever_against(compare, "win2"),
                       round(welch_t_test(seed_group(compare, "win2")["f_by_seed"],  # near 0.05: three digits
                                          seed_group(compare, "floret")["f_by_seed"])["p"], 3),
-                      round(100 * (sum(pooled["win2"]) - sum(pooled["floret"])) / len(pooled["win2"]), 2),
-                      welch_p(pooled["win2"], pooled["floret"])]
+                      *pooled_dev_gain((intel, compare), "win2")]
 
 
 def test_benchmarks_readme_quotes_two_window_layers_with_floret_as_measured() -> None:
