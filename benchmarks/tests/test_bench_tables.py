@@ -387,6 +387,15 @@ def floret_lever_compare(folder: str) -> dict:
     return compare
 
 
+def amd_floret_lever_compare(folder: str) -> dict:
+    """A LeNER-Br compare.json of a lever on floret vectors, AMD kind: its floret runs are
+    encoder_window/amd's own (not retrained) and every run trained on that CPU kind."""
+    compare = one_kind_compare("lener_br", folder, "AMD EPYC")
+    window = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "amd" / "compare.json")
+    assert runs_named(compare, "floret") == runs_named(window, "floret")
+    return compare
+
+
 def first_seeds_dev_gain(compare: dict, lever: str, seeds: tuple = (0, 1, 2)) -> list:
     """A lever's dev gain over floret vectors on its first seeds alone, and its Welch p: what a
     README quotes when the first seeds promised something the later ones had to confirm."""
@@ -423,9 +432,7 @@ def test_benchmarks_readme_quotes_the_floret_ngram_lever_on_the_amd_kind_as_meas
         r"Retrained beside the AMD kind's floret runs, n-grams of 4 to 5, 5 seeds on an AMD EPYC with AVX-512: dev F1 "
         r"(\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. "
         r"Dropped on that kind too; over both kinds, ten seeds a system, dev (\S+) \(p (\S+)\)", "floret's n-grams on AMD")
-    compare = one_kind_compare("lener_br", "floret_ngrams/amd", "AMD EPYC")
-    window = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "amd" / "compare.json")
-    assert runs_named(compare, "floret") == runs_named(window, "floret")
+    compare = amd_floret_lever_compare("floret_ngrams/amd")
     assert_lever_changes(compare, "floret", "ng45", changes="inputs")  # the vectors alone
     intel = one_kind_compare("lener_br", "floret_ngrams")
     assert seed_group(intel, "ng45")["config_md5"] == seed_group(compare, "ng45")["config_md5"]
@@ -505,11 +512,22 @@ def test_benchmarks_readme_quotes_two_window_layers_with_floret_as_measured() ->
     quoted = quoted_figures(
         r"Two such layers in place of three \(96 × 2, .*?\), 5 seeds on the same AMD EPYC: dev F1 (\S+) ± (\S+) "
         r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\.", "two window layers")
-    compare = one_kind_compare("lener_br", "encoder_window/depth2", "AMD EPYC")
-    amd = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "amd" / "compare.json")
-    assert runs_named(compare, "floret") == runs_named(amd, "floret")
+    compare = amd_floret_lever_compare("encoder_window/depth2")
     assert_lever_changes(compare, "floret", "w2d2", changes="config")  # the encoder
     assert quoted == lever_against(compare, "w2d2")
+
+
+def test_benchmarks_readme_quotes_the_hidden_layer_of_96_with_floret_as_measured() -> None:
+    """ner_model/floret_h96/compare.json: the NER's hidden layer of 96 at seeds 0-4 on the AMD kind,
+    beside the floret runs of encoder_window/amd (not retrained)."""
+    quoted = quoted_figures(
+        r"A hidden layer of 96 \(.*?\) with the same floret vectors, 5 seeds on the same AMD EPYC: dev F1 (\S+) ± (\S+) "
+        r"against (\S+) ± (\S+) \(\+(\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Not taken: inside "
+        r"the spread, \+(\S+) on seeds 0-2", "the hidden layer of 96")
+    compare = amd_floret_lever_compare("ner_model/floret_h96")
+    assert_lever_changes(compare, "floret", "h96", changes="config")  # the NER's model
+    assert quoted == [*lever_against(compare, "h96"), first_seeds_dev_gain(compare, "h96")[0]]
+    assert "hidden_width = 96" in (BENCHMARKS / "levers" / "ner_hidden_96.cfg").read_text(encoding="utf8")
 
 
 def test_benchmarks_readme_quotes_the_encoder_window_without_vectors_as_measured() -> None:
