@@ -1,6 +1,7 @@
 """benchmark-configs: aggregation over seeds, the stock configs, run reuse, speed
 rounds, stopping, and a small real run through the benchmark project."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -154,6 +155,14 @@ def test_systems_this_machine_cannot_run_come_with_a_reason() -> None:
 # Levers that refine an architecture's overlay, and go after it (as in NOTES.md).
 LEVERS = ROOT / "benchmarks" / "levers"
 LEVER_AFTER = {"suggester_20.cfg": ROOT / "configs" / "architecture" / "spancat.cfg"}
+# Levers whose overlay names code of their own: the folder that registers it.
+LEVER_CODE = {"bilstm.cfg": LEVERS / "bilstm"}
+
+
+def import_lever_code(folder: Path) -> None:
+    """Run a lever's sitecustomize in this process, as PYTHONPATH would at start-up."""
+    spec = importlib.util.spec_from_file_location(f"lever_{folder.name}", folder / "sitecustomize.py")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
 
 @pytest.mark.parametrize("lever", sorted(path.name for path in LEVERS.glob("*.cfg")))
@@ -161,6 +170,8 @@ def test_each_committed_lever_still_builds_a_trainable_config(lever: str) -> Non
     """NOTES.md tells readers to rerun these overlays: a base-config change must not
     silently break one (a renamed block, a schedule that no longer resolves)."""
     overlays = [LEVER_AFTER[lever]] if lever in LEVER_AFTER else []
+    if lever in LEVER_CODE:
+        import_lever_code(LEVER_CODE[lever])
     # The default budget: levers that set a schedule's length set it to this.
     config = build_config(ROOT / "configs" / "base.cfg", [*overlays, LEVERS / lever], "pt", {"max_steps": 20000})
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
@@ -585,3 +596,20 @@ def test_the_mention_swap_lever_replaces_each_mention_by_a_training_mention_of_i
     assert result["swapped"] == [[["Ana Maria Souza", "PESSOA"], ["Supremo Tribunal Federal", "ORG"]]]
     assert result["texts"] == [["O juiz Ana Maria Souza ouviu a Supremo Tribunal Federal ontem."] * 2]
     assert result["kept"] == [True]
+
+
+def test_the_bilstm_lever_gives_each_word_the_whole_sentence() -> None:
+    """NOTES.md's BiLSTM probe: the first word's vector depends on the last word,
+    ten words away, which the committed CNN (three words either side) never sees."""
+    import_lever_code(LEVER_CODE["bilstm.cfg"])
+    nlp = load_model_from_config(build_config(ROOT / "configs" / "base.cfg", [LEVERS / "bilstm.cfg"], "pt",
+                                              {"max_steps": 20000}), auto_fill=True, validate=True)
+    nlp.initialize()
+    tok2vec = nlp.get_pipe("tok2vec").model
+    words = "a lei foi aprovada pelo congresso e publicada no diário oficial".split()
+
+    def first_word_vector(last_word: str):
+        return tok2vec.predict([nlp.make_doc(" ".join([*words, last_word]))])[0][0]
+
+    assert tok2vec.get_dim("nO") == 112
+    assert abs(first_word_vector("ontem") - first_word_vector("hoje")).max() > 1e-6
