@@ -530,6 +530,34 @@ def test_benchmarks_readme_quotes_the_hidden_layer_of_96_with_floret_as_measured
     assert "hidden_width = 96" in (BENCHMARKS / "levers" / "ner_hidden_96.cfg").read_text(encoding="utf8")
 
 
+def test_benchmarks_readme_quotes_two_window_layers_with_the_hidden_layer_of_96_as_measured() -> None:
+    """encoder_window/depth2_h96/compare.json: the two window layers of depth2 with the NER's hidden
+    layer of 96, seeds 0-4 on the AMD kind, beside the floret runs of encoder_window/amd (not retrained);
+    the README also sets it against depth2's own runs and quotes test seed by seed."""
+    quoted = quoted_figures(
+        r"The same two layers with the NER's hidden layer of 96 .*? 5 seeds on the same AMD EPYC: dev F1 (\S+) ± (\S+) "
+        r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Not taken on dev, "
+        r"level with the two layers alone too \((\S+), p (\S+)\); test is higher on every seed \(p (\S+), not used",
+        "two window layers with the hidden layer of 96")
+    compare = amd_floret_lever_compare("encoder_window/depth2_h96")
+    assert_lever_changes(compare, "floret", "wh", changes="config")
+    depth2 = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "depth2" / "compare.json")
+    assert runs_named(depth2, "floret") == runs_named(compare, "floret")
+    combined, two_layers = seed_group(compare, "wh"), seed_group(depth2, "w2d2")
+    floret = seed_group(compare, "floret")
+    assert all(map(float.__gt__, combined["f_by_seed"], floret["f_by_seed"]))  # test, seed by seed
+    assert quoted == [
+        *lever_against(compare, "wh"),
+        round(100 * (combined["dev_score"]["mean"] - two_layers["dev_score"]["mean"]), 2),
+        welch_p(group_dev_by_seed(compare, combined), group_dev_by_seed(depth2, two_layers)),
+        round(welch_t_test(combined["f_by_seed"], floret["f_by_seed"])["p"], 3)]  # as compare.md: three digits
+    # The lever is exactly the two levers it joins (one sets the tok2vec, the other the NER).
+    encoder, hidden = (read_overlay(BENCHMARKS / "levers" / name)["components"]
+                       for name in ("encoder_window_2_depth_2.cfg", "ner_hidden_96.cfg"))
+    assert read_overlay(BENCHMARKS / "levers" / "encoder_window_2_depth_2_hidden_96.cfg") == \
+        {"components": {**encoder, **hidden}} and not encoder.keys() & hidden.keys()
+
+
 def test_benchmarks_readme_quotes_the_encoder_window_without_vectors_as_measured() -> None:
     """encoder_window_no_vectors/compare.json holds the committed encoder and the window lever with no
     static vectors, seeds 0-4, on the Intel kind of encoder_window (whose floret runs the README sets the
