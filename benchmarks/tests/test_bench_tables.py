@@ -6,6 +6,7 @@ rerun (benchmarks/README.md) or the README no longer quotes them. Marked
 `python -m pytest -m "not benchmarks"`."""
 
 import re
+import statistics
 from pathlib import Path
 
 import pytest
@@ -556,6 +557,28 @@ def test_benchmarks_readme_quotes_two_window_layers_with_the_hidden_layer_of_96_
                        for name in ("encoder_window_2_depth_2.cfg", "ner_hidden_96.cfg"))
     assert read_overlay(BENCHMARKS / "levers" / "encoder_window_2_depth_2_hidden_96.cfg") == \
         {"components": {**encoder, **hidden}} and not encoder.keys() & hidden.keys()
+
+
+# The AMD kind's LeNER-Br tables with floret vectors, seeds 0-4: each system's runs and their table.
+AMD_FLORET_SYSTEMS = {"floret": "encoder_window/amd", "win2": "encoder_window/amd", "w2d2": "encoder_window/depth2",
+                      "wh": "encoder_window/depth2_h96", "h96": "ner_model/floret_h96", "ng45": "floret_ngrams/amd"}
+
+
+def test_benchmarks_readme_quotes_how_far_dev_tracks_test_over_the_amd_floret_runs() -> None:
+    """The README's measure of what dev can decide: Pearson's r of dev and test F1 over every run of
+    the six AMD systems with floret vectors, and over the systems' means."""
+    quoted = quoted_figures(
+        r"over the thirty runs of the six LeNER-Br systems .*? a run's dev F1 and its test F1 correlate at Pearson r "
+        r"(\S+), and the six systems' means at r (\S+)\.", "how far dev tracks test")
+    systems = {name: {run["run"]: run for run in runs_named(amd_floret_lever_compare(folder), name)}
+               for name, folder in AMD_FLORET_SYSTEMS.items()}
+    runs = [run for by_name in systems.values() for run in by_name.values()]
+    means = [[statistics.mean(run[key] for run in by_name.values()) for key in ("dev_score", "f")]
+             for by_name in systems.values()]
+    assert (len(runs), len(systems)) == (30, 6)
+    assert quoted == [
+        round(statistics.correlation([run["dev_score"] for run in runs], [run["f"] for run in runs]), 2),
+        round(statistics.correlation(*zip(*means)), 2)]
 
 
 def test_benchmarks_readme_quotes_the_encoder_window_without_vectors_as_measured() -> None:
