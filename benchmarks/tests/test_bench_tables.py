@@ -559,6 +559,33 @@ def test_benchmarks_readme_quotes_two_window_layers_with_the_hidden_layer_of_96_
         {"components": {**encoder, **hidden}} and not encoder.keys() & hidden.keys()
 
 
+def test_benchmarks_readme_quotes_two_window_layers_without_vectors_on_the_amd_kind_as_measured() -> None:
+    """encoder_window_no_vectors/depth2_amd/compare.json: the two window layers without vectors, seeds
+    0-4 on the AMD kind, and the template's seed 0 retrained beside them, which must repeat
+    ner_model/five_seeds' run to the last digit for that table's five seeds to be the baseline."""
+    quoted = quoted_figures(
+        r"Two such layers \(96 × 2\) without vectors, 5 seeds on the AMD EPYC, .*?: dev F1 (\S+) ± (\S+) against (\S+) ± "
+        r"(\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Level on dev",
+        "two window layers without vectors on the AMD kind")
+    compare = one_kind_compare("lener_br", "encoder_window_no_vectors/depth2_amd", "AMD EPYC")
+    five_seeds = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "five_seeds" / "compare.json")
+    assert all("AMD EPYC" in run["cpu_kind"] for run in five_seeds["runs"])
+    def outcome(table: dict) -> list:  # what a deterministic retraining repeats (not its date or seconds)
+        return [{key: run[key] for key in ("config_md5", "inputs_md5", "train_md5", "dev_md5", "test_md5",
+                                           "dev_score", "f", "p", "r", "per_label_f", "best_step", "steps")}
+                for run in runs_named(table, "efficiency", (0,))]
+
+    assert outcome(compare) == outcome(five_seeds)
+    lever, template = seed_group(compare, "nv"), seed_group(five_seeds, "efficiency")
+    assert lever["seeds"] == template["seeds"] == INTEL_LEVER_SEEDS
+    assert (lever["train_md5"], lever["test_md5"]) == (template["train_md5"], template["test_md5"])
+    assert lever["config_md5"] != template["config_md5"]  # the encoder
+    assert quoted == [*mean_and_std((lever, template), "dev_score"),
+                      round(100 * (lever["dev_score"]["mean"] - template["dev_score"]["mean"]), 2),
+                      welch_p(group_dev_by_seed(compare, lever), group_dev_by_seed(five_seeds, template)),
+                      *mean_and_std((lever, template), "f")]
+
+
 # The AMD kind's LeNER-Br tables with floret vectors, seeds 0-4: each system's runs and their table.
 AMD_FLORET_SYSTEMS = {"floret": "encoder_window/amd", "win2": "encoder_window/amd", "w2d2": "encoder_window/depth2",
                       "wh": "encoder_window/depth2_h96", "h96": "ner_model/floret_h96", "ng45": "floret_ngrams/amd"}
