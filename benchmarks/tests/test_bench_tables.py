@@ -362,6 +362,16 @@ def runs_named(compare: dict, name: str, seeds: tuple = tuple(INTEL_LEVER_SEEDS)
     return runs
 
 
+# What a deterministic retraining repeats to the last digit (not its date, seconds or speed).
+RETRAINING_REPEATS = ("config_md5", "train_md5", "dev_md5", "test_md5", "dev_score", "f", "p", "r", "per_label_f",
+                      "best_step", "steps")
+
+
+def repeated_outcomes(compare: dict, name: str, seeds: tuple = tuple(INTEL_LEVER_SEEDS)) -> dict:
+    """The runs <name>-s<seed> as a retraining on the same CPU kind must repeat them."""
+    return {run["run"]: [run[key] for key in RETRAINING_REPEATS] for run in runs_named(compare, name, seeds)}
+
+
 def one_kind_compare(dataset: str, folder: str, kind: str = "Intel") -> dict:
     """A compare.json whose runs all trained on one CPU kind with AVX-512 (checked): the Intel Xeon,
     or the AMD EPYC with kind="AMD EPYC"."""
@@ -494,12 +504,7 @@ def test_benchmarks_readme_quotes_the_encoder_window_with_floret_on_the_amd_kind
     for name in ("floret", "win2"):
         assert seed_group(compare, name)["config_md5"] == seed_group(intel, name)["config_md5"], name
     earlier = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "floret" / "compare.json")
-
-    def floret_runs(table: dict) -> dict:
-        return {run["run"]: [run[key] for key in ("config_md5", "dev_score", "f", "best_step", "steps")]
-                for run in runs_named(table, "floret")}
-
-    assert floret_runs(compare) == floret_runs(earlier)
+    assert repeated_outcomes(compare, "floret") == repeated_outcomes(earlier, "floret")
     assert all("AMD EPYC" in run["cpu_kind"] for run in runs_named(earlier, "floret"))
     assert quoted == [*lever_against(compare, "win2"),
                       round(welch_t_test(seed_group(compare, "win2")["f_by_seed"],  # near 0.05: three digits
@@ -542,8 +547,7 @@ def test_benchmarks_readme_quotes_two_window_layers_with_the_hidden_layer_of_96_
         "two window layers with the hidden layer of 96")
     compare = amd_floret_lever_compare("encoder_window/depth2_h96")
     assert_lever_changes(compare, "floret", "wh", changes="config")
-    depth2 = srsly.read_json(BENCHMARKS / "lener_br" / "encoder_window" / "depth2" / "compare.json")
-    assert runs_named(depth2, "floret") == runs_named(compare, "floret")
+    depth2 = amd_floret_lever_compare("encoder_window/depth2")
     combined, two_layers = seed_group(compare, "wh"), seed_group(depth2, "w2d2")
     floret = seed_group(compare, "floret")
     assert all(map(float.__gt__, combined["f_by_seed"], floret["f_by_seed"]))  # test, seed by seed
@@ -568,14 +572,10 @@ def test_benchmarks_readme_quotes_two_window_layers_without_vectors_on_the_amd_k
         r"(\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Level on dev",
         "two window layers without vectors on the AMD kind")
     compare = one_kind_compare("lener_br", "encoder_window_no_vectors/depth2_amd", "AMD EPYC")
-    five_seeds = srsly.read_json(BENCHMARKS / "lener_br" / "ner_model" / "five_seeds" / "compare.json")
-    assert all("AMD EPYC" in run["cpu_kind"] for run in five_seeds["runs"])
-    def outcome(table: dict) -> list:  # what a deterministic retraining repeats (not its date or seconds)
-        return [{key: run[key] for key in ("config_md5", "inputs_md5", "train_md5", "dev_md5", "test_md5",
-                                           "dev_score", "f", "p", "r", "per_label_f", "best_step", "steps")}
-                for run in runs_named(table, "efficiency", (0,))]
-
-    assert outcome(compare) == outcome(five_seeds)
+    five_seeds = one_kind_compare("lener_br", "ner_model/five_seeds", "AMD EPYC")
+    retrained, earlier = (runs_named(table, "efficiency", (0,))[0] for table in (compare, five_seeds))
+    assert repeated_outcomes(compare, "efficiency", (0,)) == repeated_outcomes(five_seeds, "efficiency", (0,))
+    assert retrained["inputs_md5"] == earlier["inputs_md5"]
     lever, template = seed_group(compare, "nv"), seed_group(five_seeds, "efficiency")
     assert lever["seeds"] == template["seeds"] == INTEL_LEVER_SEEDS
     assert (lever["train_md5"], lever["test_md5"]) == (template["train_md5"], template["test_md5"])
@@ -597,11 +597,9 @@ def test_benchmarks_readme_quotes_how_far_dev_tracks_test_over_the_amd_floret_ru
     quoted = quoted_figures(
         r"over the thirty runs of the six LeNER-Br systems .*? a run's dev F1 and its test F1 correlate at Pearson r "
         r"(\S+), and the six systems' means at r (\S+)\.", "how far dev tracks test")
-    systems = {name: {run["run"]: run for run in runs_named(amd_floret_lever_compare(folder), name)}
-               for name, folder in AMD_FLORET_SYSTEMS.items()}
-    runs = [run for by_name in systems.values() for run in by_name.values()]
-    means = [[statistics.mean(run[key] for run in by_name.values()) for key in ("dev_score", "f")]
-             for by_name in systems.values()]
+    systems = [runs_named(amd_floret_lever_compare(folder), name) for name, folder in AMD_FLORET_SYSTEMS.items()]
+    runs = [run for system in systems for run in system]
+    means = [[statistics.mean(run[key] for run in system) for key in ("dev_score", "f")] for system in systems]
     assert (len(runs), len(systems)) == (30, 6)
     assert quoted == [
         round(statistics.correlation([run["dev_score"] for run in runs], [run["f"] for run in runs]), 2),
