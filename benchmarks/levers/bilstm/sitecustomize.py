@@ -4,7 +4,7 @@ With this folder on PYTHONPATH, Python imports this file at start-up in every
 process (weasel's steps too) and it registers the encoder
 `lever.CNNBiLSTMEncoder.v1`, which `bilstm.cfg` (beside this folder) puts in
 the tok2vec. It is thinc's own LSTM (compiled NumPy code, no PyTorch), both
-directions, `width` outputs (half a direction), added to its input, after
+directions, `width` outputs (half from each direction), added to its input, after
 `depth` of the committed CNN's layers (none: the LSTM reads the embeddings, as
 in the LSTM-CRF published on LeNER-Br). Every word then sees the whole
 sentence, where the CNN sees three words either side.
