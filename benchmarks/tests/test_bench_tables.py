@@ -586,6 +586,27 @@ def test_benchmarks_readme_quotes_two_window_layers_without_vectors_on_the_amd_k
                       *mean_and_std((lever, template), "f")]
 
 
+def test_benchmarks_readme_quotes_two_window_layers_without_vectors_on_conll2003_as_measured() -> None:
+    """conll2003/encoder_window_no_vectors/depth2_amd/compare.json: the template and the two window
+    layers without vectors, seeds 0-4 on the AMD kind; the template's seeds 0-2 repeat the levers
+    table's (the benchmark harness's runs on that kind) on every figure both record."""
+    quoted = quoted_figures(
+        r"On CoNLL-2003, the same two layers without vectors, 5 seeds on the AMD EPYC, .*?: dev F1 (\S+) ± (\S+) against "
+        r"(\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Level on dev on both datasets",
+        "two window layers without vectors on CoNLL-2003")
+    compare = one_kind_compare("conll2003", "encoder_window_no_vectors/depth2_amd", "AMD EPYC")
+    levers = srsly.read_json(BENCHMARKS / "conll2003" / "levers" / "results.json")
+    assert levers["environment"]["cpu"].startswith("AMD EPYC") and levers["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
+    harness = [[run[key] for key in ("dev_score", "f", "p", "r", "per_label", "best_step", "steps")]
+               for run in sorted(levers["runs"], key=lambda run: run["seed"]) if run["system"] == "template"]
+    retrained = [[run[key] for key in ("dev_score", "f", "p", "r", "per_label_f", "best_step", "steps")]
+                 for run in sorted(runs_named(compare, "tpl", (0, 1, 2)), key=lambda run: run["seed"])]
+    assert retrained == harness
+    assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
+    assert_lever_changes(compare, "tpl", "w2d2", changes="config")
+    assert quoted == lever_against(compare, "w2d2", baseline="tpl")
+
+
 # The AMD kind's LeNER-Br tables with floret vectors, seeds 0-4: each system's runs and their table.
 AMD_FLORET_SYSTEMS = {"floret": "encoder_window/amd", "win2": "encoder_window/amd", "w2d2": "encoder_window/depth2",
                       "wh": "encoder_window/depth2_h96", "h96": "ner_model/floret_h96", "ng45": "floret_ngrams/amd"}
