@@ -69,6 +69,19 @@ def test_each_overlay_builds_its_pipeline_and_drops_the_blocks_it_replaced(archi
         assert (encode["width"], encode["depth"]) == (256, 8)
 
 
+@pytest.mark.parametrize("architecture, encoder", [("cnn_large", (256, 8, 1)), ("spancat", (112, 3, 1))])
+def test_the_slower_architectures_keep_the_encoder_their_benchmarks_measured(tmp_path: Path, architecture: str,
+                                                                             encoder: tuple) -> None:
+    """The default tables' cnn_large and spancat rows stay true of what ships when base.cfg's encoder changes."""
+    base = Config().from_disk(ROOT / "configs" / "base.cfg", interpolate=False)
+    base["components"]["tok2vec"]["model"]["encode"].update({"width": 64, "depth": 5, "window_size": 3})
+    base.to_disk(tmp_path / "base.cfg")
+    config = build_config(tmp_path / "base.cfg", [ROOT / "configs" / "architecture" / f"{architecture}.cfg",
+                                                  ROOT / "configs" / "optimize" / "efficiency.cfg"], "pt", {})
+    encode = config["components"]["tok2vec"]["model"]["encode"]
+    assert (encode["width"], encode["depth"], encode["window_size"]) == encoder
+
+
 def test_the_beam_overlay_swaps_the_ner_for_beam_search_and_keeps_its_model(corpus_and_config: Path) -> None:
     config = config_for("cnn", optimize="beam", max_steps=1234)
     greedy = config_for("cnn", max_steps=1234)

@@ -87,7 +87,7 @@ def test_the_shipped_search_space_is_valid() -> None:
 
 def test_the_shipped_base_config_lies_inside_the_shipped_space(corpus_and_config: Path) -> None:
     params = baseline_params(corpus_and_config / "config.cfg", read_space(ROOT / "configs/search_space.yml"))
-    assert params["components.tok2vec.model.encode.width"] == 112
+    assert params["components.tok2vec.model.encode.width"] == 96
     assert params["training.batcher.size.start"] == 200
     assert params["components.tok2vec.model.embed.rows"] == "[10000, 2000, 5000, 5000]"
     assert params["training.optimizer.learn_rate.base_rate"] == 0.0014  # the schedule's start

@@ -154,7 +154,8 @@ def test_systems_this_machine_cannot_run_come_with_a_reason() -> None:
 
 # Levers that refine an architecture's overlay, and go after it (as in NOTES.md).
 LEVERS = ROOT / "benchmarks" / "levers"
-LEVER_AFTER = {"suggester_20.cfg": ROOT / "configs" / "architecture" / "spancat.cfg"}
+LEVER_AFTER = {"suggester_20.cfg": ROOT / "configs" / "architecture" / "spancat.cfg",
+               "beam_width_2.cfg": ROOT / "configs" / "optimize" / "beam.cfg"}
 # Levers whose overlay names code of their own: the folder that registers it.
 LEVER_CODE = {"bilstm.cfg": LEVERS / "bilstm"}
 
@@ -600,7 +601,7 @@ def test_the_mention_swap_lever_replaces_each_mention_by_a_training_mention_of_i
 
 def test_the_bilstm_lever_gives_each_word_the_whole_sentence() -> None:
     """NOTES.md's BiLSTM probe: the first word's vector depends on the last word,
-    ten words away, which the committed CNN (three words either side) never sees."""
+    ten words away, which the committed CNN (four words either side) never sees."""
     import_lever_code(LEVER_CODE["bilstm.cfg"])
     nlp = load_model_from_config(build_config(ROOT / "configs" / "base.cfg", [LEVERS / "bilstm.cfg"], "pt",
                                               {"max_steps": 20000}), auto_fill=True, validate=True)
