@@ -259,3 +259,22 @@ def test_make_sample_rebuilds_the_shipped_new_text_as_its_docstring_says(tmp_pat
     copy = tmp_path / "new.jsonl"
     run([sys.executable, words[1], str(copy), *words[3:]], ROOT, check=True)
     assert md5_file(copy) == asset["checksum"]
+
+
+def committed_markdown() -> List[Path]:
+    """The project's Markdown files under version control (a user's venv or runs hold others)."""
+    listed = run(["git", "ls-files", "*.md"], cwd=ROOT, check=False)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    return [ROOT / name for name in listed.stdout.split() if (ROOT / name).is_file()]
+
+
+def test_every_relative_link_in_the_documentation_resolves() -> None:
+    """Tables and READMEs move (a default table superseded, a folder renamed): a link left behind fails here.
+    A project cloned for a new task may delete benchmarks/ (benchmarks/README.md): links into it are then its own."""
+    deleted = [] if (ROOT / "benchmarks").is_dir() else [ROOT / "benchmarks"]
+    broken = [f"{path.relative_to(ROOT)}: {target}" for path in committed_markdown()
+              for target in re.findall(r"\]\(([^)\s#]+)(?:#[^)\s]*)?\)", path.read_text(encoding="utf8"))
+              if "://" not in target and not target.startswith("mailto:") and not (path.parent / target).exists()
+              and not any((path.parent / target).resolve().is_relative_to(folder) for folder in deleted)]
+    assert not broken
