@@ -72,7 +72,8 @@ def test_each_overlay_builds_its_pipeline_and_drops_the_blocks_it_replaced(archi
 @pytest.mark.parametrize("architecture, encoder", [("cnn_large", (256, 8, 1)), ("spancat", (112, 3, 1))])
 def test_the_slower_architectures_keep_the_encoder_their_benchmarks_measured(tmp_path: Path, architecture: str,
                                                                              encoder: tuple) -> None:
-    """The default tables' cnn_large and spancat rows stay true of what ships when base.cfg's encoder changes."""
+    """The earlier default tables' cnn_large and spancat rows (encoder_112x3/) stay true of what ships when base.cfg's
+    encoder changes."""
     base = Config().from_disk(ROOT / "configs" / "base.cfg", interpolate=False)
     base["components"]["tok2vec"]["model"]["encode"].update({"width": 64, "depth": 5, "window_size": 3})
     base.to_disk(tmp_path / "base.cfg")
