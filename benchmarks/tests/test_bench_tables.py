@@ -108,6 +108,25 @@ def test_benchmarks_readme_quotes_the_default_tables_as_measured(dataset: str) -
                       round(template["vs_stock_efficiency"]["f_points"], 2), round(template["welch_p"]["stock-efficiency"], 3)]
 
 
+def test_benchmarks_readme_quotes_the_narrow_beam_as_measured() -> None:
+    """lener_br/beam_width_2: the lever trained beside the default table's own runs (reused, not retrained)."""
+    quoted = quoted_figures(r"Beam search with two analyses in place of four, on base.cfg's 96 × 2 encoder, 3 seeds, same CPU "
+                            r"kind: dev F1 (\S+) ± (\S+) against the template's (\S+) ± (\S+) \((\S+), Welch p (\S+)\), at "
+                            r"(\S+)× stock efficiency one text at a time; test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped",
+                            "the narrow beam")
+    table = srsly.read_json(BENCHMARKS / "lener_br" / "beam_width_2" / "results.json")
+    default = srsly.read_json(BENCHMARKS / "lener_br" / "results.json")
+    summary = table["summary"]
+    lever, template = summary["beam2"], summary["template"]
+    assert quoted == [*mean_and_std((lever, template), "dev_score"),
+                      round(100 * (lever["dev_score"]["mean"] - template["dev_score"]["mean"]), 2),
+                      welch_p(by_seed(table, "beam2", "dev_score"), by_seed(table, "template", "dev_score")),
+                      round(lever["vs_stock_efficiency"]["inference_single_ratio"], 2), *mean_and_std((lever, template), "f")]
+    assert lever["dev_score"]["mean"] < template["dev_score"]["mean"]  # dropped on dev
+    for system in ("template", "stock-efficiency"):
+        assert f_by_seed(table, system) == f_by_seed(default, system)
+
+
 def test_benchmarks_readme_quotes_the_unlabelled_text_lever_as_its_table_measured_it() -> None:
     quoted = quoted_figures(r"\(kept on dev\), test (\S+) ± \S+ against (\S+) ± \S+ \(Welch p (\S+): not significant\)",
                             "the unlabelled-text lever")
