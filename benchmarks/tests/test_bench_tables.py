@@ -87,7 +87,7 @@ def test_readme_headline_quotes_the_committed_default_budget_tables() -> None:
 
 @pytest.mark.parametrize("dataset, lever", [("lener_br", "nv"), ("conll2003", "w2d2")])
 def test_the_default_tables_repeat_the_runs_that_chose_base_cfgs_encoder(dataset: str, lever: str) -> None:
-    """Same kind, seeds, data and settings, weeks apart: the default table's stock runs are the levers table's,
+    """Same kind, seeds, data and settings, days apart: the default table's stock runs are the levers table's,
     its template runs the encoder lever's (the template's workflow), dev and test F1 to the last digit."""
     table = srsly.read_json(BENCHMARKS / dataset / "results.json")
     levers = srsly.read_json(BENCHMARKS / dataset / "levers" / "results.json")
