@@ -13,6 +13,7 @@ import pytest
 import srsly
 
 from scripts.lib.configs import read_overlay
+from scripts.lib.run_record import inputs_md5
 from scripts.lib.seeds import welch_t_test
 from tests.conftest import ROOT
 
@@ -669,6 +670,40 @@ def test_benchmarks_readme_quotes_two_window_layers_without_vectors_on_conll2003
     assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
     assert_lever_changes(compare, "tpl", "w2d2", changes="config")
     assert quoted == lever_against(compare, "w2d2", baseline="tpl")
+
+
+# <dataset>/floret_96x2: each dataset's runs of base.cfg's 96 × 2 encoder without and with floret vectors.
+FLORET_96X2_RUNS = {"lener_br": ("nv", "w2d2"), "conll2003": ("w2d2", "fnew")}
+
+
+@pytest.mark.parametrize("dataset", sorted(FLORET_96X2_RUNS))
+def test_floret_on_base_cfgs_encoder_stands_beside_the_default_tables_runs(dataset: str) -> None:
+    """<dataset>/floret_96x2/compare.json: the runs without vectors are the encoder's own table's (not retrained),
+    whose first three seeds the default table repeats to the last digit; the floret runs differ from them only by
+    the vectors (their inputs and the config lines that read them), every run on the AMD kind."""
+    none, floret = FLORET_96X2_RUNS[dataset]
+    compare = one_kind_compare(dataset, "floret_96x2", "AMD EPYC")
+    encoder = one_kind_compare(dataset, "encoder_window_no_vectors/depth2_amd", "AMD EPYC")
+    assert runs_named(compare, none) == runs_named(encoder, none)
+    default = srsly.read_json(BENCHMARKS / dataset / "results.json")
+    without = seed_group(compare, none)
+    assert f_by_seed(default, "template") == without["f_by_seed"][:3]
+    assert by_seed(default, "template", "dev_score") == group_dev_by_seed(compare, without)[:3]
+    inputs = inputs_by_name(compare)
+    assert inputs[none] == inputs_md5({}) != inputs[floret]  # no vectors, then floret's
+    assert lever_against(compare, floret, baseline=none)  # same seeds and data
+
+
+def test_benchmarks_readme_quotes_floret_on_base_cfgs_encoder_as_measured() -> None:
+    quoted = quoted_figures(
+        r"Floret vectors on base.cfg's 96 × 2 encoder, 5 seeds .*?: LeNER-Br dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) "
+        r"\((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+); CoNLL-2003 dev F1 (\S+) ± (\S+) against "
+        r"(\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Still a var",
+        "floret vectors on base.cfg's encoder")
+    measured = []
+    for dataset, (none, floret) in sorted(FLORET_96X2_RUNS.items(), key=lambda item: item[0] != "lener_br"):
+        measured += lever_against(srsly.read_json(BENCHMARKS / dataset / "floret_96x2" / "compare.json"), floret, none)
+    assert quoted == measured
 
 
 # The AMD kind's LeNER-Br tables with floret vectors, seeds 0-4: each system's runs and their table.
