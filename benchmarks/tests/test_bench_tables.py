@@ -676,12 +676,14 @@ FLORET_96X2_RUNS = {"lener_br": ("nv", "w2d2"), "conll2003": ("w2d2", "fnew")}
 @pytest.mark.parametrize("dataset", sorted(FLORET_96X2_RUNS))
 def test_floret_on_base_cfgs_encoder_stands_beside_the_default_tables_runs(dataset: str) -> None:
     """<dataset>/floret_96x2/compare.json: the runs without vectors are the encoder's own table's (not retrained),
-    whose first three seeds the default table repeats to the last digit; the floret runs differ from them only by
-    the vectors (their inputs and the config lines that read them), every run on the AMD kind."""
+    whose first three seeds the default table repeats to the last digit; the floret runs learnt from vectors those
+    lack; every run on the AMD kind. LeNER-Br's floret runs are encoder_window/depth2's, not retrained."""
     none, floret = FLORET_96X2_RUNS[dataset]
     compare = one_kind_compare(dataset, "floret_96x2", "AMD EPYC")
     encoder = one_kind_compare(dataset, "encoder_window_no_vectors/depth2_amd", "AMD EPYC")
     assert runs_named(compare, none) == runs_named(encoder, none)
+    if dataset == "lener_br":
+        assert runs_named(compare, floret) == runs_named(amd_floret_lever_compare("encoder_window/depth2"), floret)
     default = srsly.read_json(BENCHMARKS / dataset / "results.json")
     without = seed_group(compare, none)
     assert f_by_seed(default, "template") == without["f_by_seed"][:3]
