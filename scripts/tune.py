@@ -249,12 +249,12 @@ def trial_rows(study) -> List[Dict[str, Any]]:
 
 
 def overlay_text(params: Dict[str, Any]) -> str:
-    """Dotted settings as config sections, e.g. [training.optimizer] learn_rate = 0.001."""
+    """Dotted settings as config sections, e.g. [training.optimizer] learn_rate = 0.001.
+    Floats keep every digit the trial trained with (not rounded for show): the same
+    seed and budget over the overlay repeat the trial."""
     sections: Dict[str, List[str]] = {}
     for key, value in sorted(params.items()):
         section, name = key.rsplit(".", 1)
-        if isinstance(value, float):
-            value = float(f"{value:.4g}")
         sections.setdefault(section, []).append(f"{name} = {json.dumps(value)}")
     return "\n".join(f"[{section}]\n" + "\n".join(lines) + "\n" for section, lines in sections.items())
 
