@@ -15,6 +15,7 @@ import srsly
 from scripts.lib.configs import read_overlay
 from scripts.lib.run_record import inputs_md5
 from scripts.lib.seeds import welch_t_test
+from scripts.tune import baseline_params, decode, read_space
 from tests.conftest import ROOT
 
 BENCHMARKS = ROOT / "benchmarks"
@@ -131,6 +132,62 @@ def test_benchmarks_readme_quotes_the_narrow_beam_as_measured() -> None:
     assert lever["dev_score"]["mean"] < template["dev_score"]["mean"]  # dropped on dev
     for system in ("template", "stock-efficiency"):
         assert f_by_seed(table, system) == f_by_seed(default, system)
+
+
+def dotted_settings(config: dict, prefix: str = "") -> dict:
+    """A nested config's settings by dotted path, as a search space names them."""
+    settings = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            settings.update(dotted_settings(value, f"{prefix}{key}."))
+        else:
+            settings[f"{prefix}{key}"] = value
+    return settings
+
+
+def test_the_committed_tuned_overlay_is_the_best_trial_of_a_study_from_todays_base_config(corpus_and_config: Path) -> None:
+    """configs/optimize/tuned.cfg is what `tune` wrote for the study in lener_br/tuned_96x2/trials.json: its best
+    trial's settings, and that study's first trial trained base.cfg's own values of the searched settings as they are
+    now. Editing base.cfg (or the search space) fails this until the study is rerun and tuned.cfg renewed."""
+    study = srsly.read_json(BENCHMARKS / "lener_br" / "tuned_96x2" / "trials.json")
+    best = study["best"]
+    path = ROOT / "configs" / "optimize" / "tuned.cfg"
+    assert f"best of study '{study['study']}' (trial {best['number']}, dev score {100 * best['value']:.2f})" in \
+        path.read_text(encoding="utf8").splitlines()[0]
+    overlay = read_overlay(path)
+    assert dotted_settings(overlay).keys() == best["params"].keys()
+    for key, value in best["params"].items():
+        # trials.json (srsly) keeps ten decimals of a float; the overlay every digit the trial trained with.
+        assert dotted_settings(overlay)[key] == (pytest.approx(value, abs=1e-10) if isinstance(value, float) else value), key
+    (first,) = [trial for trial in study["trials"] if trial["baseline"]]
+    space = read_space(ROOT / "configs" / "search_space.yml")
+    base = {key: decode(value) for key, value in baseline_params(corpus_and_config / "config.cfg", space).items()}
+    assert first["number"] == 0 and first["params"] == base
+
+
+def test_benchmarks_readme_quotes_the_renewed_search_as_measured() -> None:
+    """lener_br/tuned_96x2: the study's gain on its one seed, then its best trial (configs/optimize/tuned.cfg) at the
+    default budget beside the default table's own runs (reused, not retrained)."""
+    quoted = quoted_figures(
+        r"found 64 × 2 with the NER's hidden layer of 128, dev \+(\S+) over base.cfg's own settings on that seed\. At the "
+        r"default budget, 3 seeds, same CPU kind: dev F1 (\S+) ± (\S+) against the template's (\S+) ± (\S+) \((\S+), "
+        r"Welch p (\S+)\), at (\S+)× stock efficiency one text at a time; test (\S+) ± (\S+) against (\S+) ± (\S+)\. "
+        r"Dropped on dev", "the renewed search")
+    folder = BENCHMARKS / "lener_br" / "tuned_96x2"
+    study = srsly.read_json(folder / "trials.json")
+    (first,) = [trial for trial in study["trials"] if trial["baseline"]]
+    table, default = srsly.read_json(folder / "results.json"), srsly.read_json(BENCHMARKS / "lener_br" / "results.json")
+    tuned, template = table["summary"]["tuned"], table["summary"]["template"]
+    assert quoted == [round(100 * (study["best"]["value"] - first["value"]), 2),
+                      *mean_and_std((tuned, template), "dev_score"),
+                      round(100 * (tuned["dev_score"]["mean"] - template["dev_score"]["mean"]), 2),
+                      welch_p(by_seed(table, "tuned", "dev_score"), by_seed(table, "template", "dev_score")),
+                      round(tuned["vs_stock_efficiency"]["inference_single_ratio"], 2), *mean_and_std((tuned, template), "f")]
+    assert tuned["dev_score"]["mean"] < template["dev_score"]["mean"]  # dropped on dev
+    assert by_seed(table, "tuned", "dev_score")[0] == study["best"]["value"]  # seed 0 repeats the trial
+    for system in ("template", "stock-efficiency"):
+        assert f_by_seed(table, system) == f_by_seed(default, system)
+    assert made_on_the_amd_kind(table) and table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
 
 
 def test_benchmarks_readme_quotes_the_unlabelled_text_lever_as_its_table_measured_it() -> None:
