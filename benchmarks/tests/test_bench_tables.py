@@ -145,11 +145,18 @@ def dotted_settings(config: dict, prefix: str = "") -> dict:
     return settings
 
 
+def renewed_search() -> tuple:
+    """lener_br/tuned_96x2's study (trials.json) and its first trial, the one that trained the config's own settings."""
+    study = srsly.read_json(BENCHMARKS / "lener_br" / "tuned_96x2" / "trials.json")
+    (first,) = [trial for trial in study["trials"] if trial["baseline"]]
+    return study, first
+
+
 def test_the_committed_tuned_overlay_is_the_best_trial_of_a_study_from_todays_base_config(corpus_and_config: Path) -> None:
     """configs/optimize/tuned.cfg is what `tune` wrote for the study in lener_br/tuned_96x2/trials.json: its best
     trial's settings, and that study's first trial trained base.cfg's own values of the searched settings as they are
     now. Editing base.cfg (or the search space) fails this until the study is rerun and tuned.cfg renewed."""
-    study = srsly.read_json(BENCHMARKS / "lener_br" / "tuned_96x2" / "trials.json")
+    study, first = renewed_search()
     best = study["best"]
     path = ROOT / "configs" / "optimize" / "tuned.cfg"
     assert f"best of study '{study['study']}' (trial {best['number']}, dev score {100 * best['value']:.2f})" in \
@@ -159,7 +166,6 @@ def test_the_committed_tuned_overlay_is_the_best_trial_of_a_study_from_todays_ba
     for key, value in best["params"].items():
         # trials.json (srsly) keeps ten decimals of a float; the overlay every digit the trial trained with.
         assert overlay[key] == (pytest.approx(value, abs=1e-10) if isinstance(value, float) else value), key
-    (first,) = [trial for trial in study["trials"] if trial["baseline"]]
     space = read_space(ROOT / "configs" / "search_space.yml")
     base = {key: decode(value) for key, value in baseline_params(corpus_and_config / "config.cfg", space).items()}
     assert first["number"] == 0 and first["params"] == base
@@ -173,10 +179,9 @@ def test_benchmarks_readme_quotes_the_renewed_search_as_measured() -> None:
         r"default budget, 3 seeds, same CPU kind: dev F1 (\S+) ± (\S+) against the template's (\S+) ± (\S+) \((\S+), "
         r"Welch p (\S+)\), at (\S+)× stock efficiency one text at a time; test (\S+) ± (\S+) against (\S+) ± (\S+)\. "
         r"Dropped on dev", "the renewed search")
-    folder = BENCHMARKS / "lener_br" / "tuned_96x2"
-    study = srsly.read_json(folder / "trials.json")
-    (first,) = [trial for trial in study["trials"] if trial["baseline"]]
-    table, default = srsly.read_json(folder / "results.json"), srsly.read_json(BENCHMARKS / "lener_br" / "results.json")
+    study, first = renewed_search()
+    table = srsly.read_json(BENCHMARKS / "lener_br" / "tuned_96x2" / "results.json")
+    default = srsly.read_json(BENCHMARKS / "lener_br" / "results.json")
     tuned, template = table["summary"]["tuned"], table["summary"]["template"]
     assert quoted == [round(100 * (study["best"]["value"] - first["value"]), 2),
                       *mean_and_std((tuned, template), "dev_score"),
