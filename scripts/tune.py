@@ -5,11 +5,16 @@ test) and SPACE (configs/search_space.yml: which config settings to search and
 over what ranges).
 Writes: OUTPUT_DIR/trials.json, trials.md and trials.png (dev score against
 trial), and OVERLAY (configs/optimize/tuned.cfg): the best trial's settings as a
-config overlay, used by `weasel run all . --vars.optimize tuned`; and one run
-folder per trial, OUTPUT_DIR/trials/trial-<number>/ (config, models, log, run.json).
+config overlay, used by `weasel run all . --vars.optimize tuned`; and per trial,
+OUTPUT_DIR/trials/trial-<number>/config.cfg and one run folder per training seed,
+seed-<seed>/ (models, log, run.json).
 
-How many trials this worker runs, for how long, from which sampler seed and with
-which training budget per trial: --settings (configs/tune.yml).
+How many trials this worker runs, for how long, from which sampler seed, with
+which training budget per trial and on how many training seeds: --settings
+(configs/tune.yml). A trial's score is the mean of its seeds' best dev scores
+(CONFIG's seed and the next ones): one seed's score moves with the draw as much as
+the settings do, and a search on one seed keeps its luckiest draw. The pruner
+watches the first seed; a trial that outlives it trains the other seeds in full.
 The study lives in --storage: an SQLite file by default; any database URL Optuna
 supports (e.g. postgresql://user@host/db) lets workers on several machines run
 trials of one study at once, each started with the same command. Each trial is a
@@ -28,6 +33,7 @@ import json
 import os
 import random
 import socket
+import statistics
 import time
 import warnings
 from pathlib import Path
@@ -52,7 +58,10 @@ DISTRIBUTIONS = ("float", "int", "categorical")
 STARTUP_TRIALS = 5
 # The keys of the settings file, with their types and smallest values.
 SETTINGS: Spec = {"trials": (int, 1), "timeout_seconds": (float, 0), "seed": (int, 0), "max_steps": (int, 1),
-                  "heartbeat_seconds": (int, 1), "startup_trials": (int, 0), "warmup_evaluations": (int, 0)}
+                  "seeds_per_trial": (int, 1), "heartbeat_seconds": (int, 1), "startup_trials": (int, 0),
+                  "warmup_evaluations": (int, 0)}
+# Stored with a study: what makes its trials' scores comparable. Every worker must agree.
+SCORING = "scoring"
 
 
 def read_space(path: Path) -> Dict[str, Dict[str, Any]]:
@@ -148,26 +157,35 @@ def write_trial_config(config_path: Path, overrides: Dict[str, Any], path: Path)
 
 
 def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, Any]],
-                   budget: Dict[str, int], trials_dir: Path, gpu_id: int):
-    """Each trial is a run of the train step in trials_dir/trial-<number>/; its
-    dev scores go to Optuna as it trains, and a pruned trial's run is stopped."""
+                   budget: Dict[str, int], trials_dir: Path, gpu_id: int, seeds_per_trial: int = 1):
+    """Each trial trains its settings once per seed, each a run of the train step in
+    trials_dir/trial-<number>/seed-<seed>/, and scores the mean of their best dev
+    scores. The first seed's dev scores go to Optuna as it trains, and a pruned
+    trial's run is stopped; the pruner compares them with other trials' first seeds."""
     import optuna
 
     def objective(trial: "optuna.Trial") -> float:
         trial.set_user_attr("worker", WORKER)
-        run_dir = trials_dir / f"trial-{trial.number}"
+        trial_dir = trials_dir / f"trial-{trial.number}"
         overrides = {**{f"training.{key}": value for key, value in budget.items()},
                      **sample(trial, space)}
-        seed = write_trial_config(config, overrides, run_dir / "config.cfg")
+        first_seed = write_trial_config(config, overrides, trial_dir / "config.cfg")
+        seeds = list(range(first_seed, first_seed + seeds_per_trial))
 
         def report(record: Dict[str, Any]) -> None:
             trial.report(record["score"], record["step"])
             if trial.should_prune():
                 raise optuna.TrialPruned(f"dev score {record['score']:.3f} at step {record['step']}")
 
-        msg.divider(f"Trial {trial.number} ({WORKER})")
-        train_run(run_dir / "config.cfg", corpus_dir, run_dir, seed, gpu_id, on_evaluation=report)
-        return float(read_run(run_dir)["training"]["best_dev_score"])
+        scores: List[float] = []
+        for seed in seeds:
+            msg.divider(f"Trial {trial.number}, seed {seed} ({WORKER})")
+            run_dir = trial_dir / f"seed-{seed}"
+            train_run(trial_dir / "config.cfg", corpus_dir, run_dir, seed, gpu_id,
+                      on_evaluation=report if seed == first_seed else None)
+            scores.append(float(read_run(run_dir)["training"]["best_dev_score"]))
+            trial.set_user_attr("dev_scores", dict(zip(map(str, seeds), scores)))
+        return statistics.fmean(scores)
 
     return objective
 
@@ -236,6 +254,25 @@ def open_study(storage: str, name: str, seed: int, heartbeat: int, startup_trial
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=warmup_steps))
 
 
+def check_scoring(study: Any, name: str, scoring: Dict[str, int]) -> None:
+    """Keep one study's trials comparable: the study stores how its trials are
+    scored (budget and seeds), and a worker that would score them otherwise stops
+    once a trial has a score or is being scored (only failed trials: it starts afresh)."""
+    import optuna
+
+    stored = study.user_attrs.get(SCORING)
+    changed = [f"{key} {stored.get(key)} in the study, {value} in this worker's settings"
+               for key, value in sorted(scoring.items()) if stored is not None and stored.get(key) != value]
+    scored = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                      optuna.trial.TrialState.PRUNED,
+                                                      optuna.trial.TrialState.RUNNING))
+    if changed and scored:
+        raise UserError(f"study '{name}' scored its trials otherwise ({'; '.join(changed)}): "
+                        f"run with the study's settings, or start a new study (the tune_study var)")
+    if stored != scoring:
+        study.set_user_attr(SCORING, scoring)
+
+
 def trial_rows(study) -> List[Dict[str, Any]]:
     rows = []
     for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
@@ -243,6 +280,7 @@ def trial_rows(study) -> List[Dict[str, Any]]:
             if trial.datetime_complete and trial.datetime_start else None
         rows.append({"number": trial.number, "state": trial.state.name, "value": trial.value,
                      "params": {key: decode(v) for key, v in trial.params.items()},
+                     "dev_scores": trial.user_attrs.get("dev_scores", {}),
                      "worker": trial.user_attrs.get("worker"), "seconds": duration,
                      "baseline": bool(trial.user_attrs.get("baseline"))})
     return rows
@@ -280,14 +318,18 @@ def plot(study: Any, path: Path) -> None:
 def trials_markdown(name: str, rows: List[Dict[str, Any]], best: Optional[Dict[str, Any]]) -> str:
     states = statistics_by_state(rows)
     table = markdown_table(
-        ("trial", "state", "dev score", "seconds", "worker", "settings"),
+        ("trial", "state", "dev score", "by seed", "seconds", "worker", "settings"),
         [(f"{r['number']} (config)" if r.get("baseline") else r["number"], r["state"].lower(),
           "" if r["value"] is None else f"{100 * r['value']:.2f}",
+          ", ".join(f"{100 * score:.2f}" for score in r.get("dev_scores", {}).values()),
           "" if r["seconds"] is None else f"{r['seconds']:.0f}", r["worker"] or "",
           "; ".join(f"{k.rsplit('.', 1)[-1]}={_short(v)}" for k, v in r["params"].items())) for r in rows])
-    head = f"# Study `{name}`\n\n{states}\n\n"
+    head = (f"# Study `{name}`\n\n{states}. A trial's dev score is the mean of its seeds' best; "
+            f"a pruned trial's is its first seed's last.\n\n")
     if best:
         head += f"Best: trial {best['number']}, dev score {100 * best['value']:.2f}"
+        if len(best.get("dev_scores", {})) > 1:
+            head += f" (seeds {', '.join(best['dev_scores'])})"
         baseline = next((r for r in rows if r.get("baseline") and r["state"] == "COMPLETE"), None)
         if baseline:
             head += (f"; the config's own settings (trial {baseline['number']}) scored "
@@ -334,6 +376,7 @@ def main(
     # Trials keep the run's evaluation rhythm (from its config) with their own length.
     eval_frequency = read_budget(config_path)["eval_frequency"]
     budget = {"max_steps": settings["max_steps"], "eval_frequency": eval_frequency, "max_epochs": 0}
+    seeds_per_trial = settings["seeds_per_trial"]
     try:
         # Early dev scores favour fast learners, so the first evaluations never prune.
         study_ = open_study(storage, study, seed, settings["heartbeat_seconds"], settings["startup_trials"],
@@ -341,8 +384,10 @@ def main(
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:  # bad URL, server down, no driver
         raise UserError(f"cannot open the study storage {storage!r}: {err}") from None
     optuna.storages.fail_stale_trials(study_)
+    check_scoring(study_, study, {**budget, "seeds_per_trial": seeds_per_trial})
     enqueue_baseline(study_, config_path, space)
-    objective = make_objective(config_path, corpus_dir, space, budget, output_dir / "trials", gpu_id)
+    objective = make_objective(config_path, corpus_dir, space, budget, output_dir / "trials", gpu_id,
+                               seeds_per_trial)
     try:
         study_.optimize(objective, n_trials=n_trials, timeout=timeout or None, gc_after_trial=True)
     except KeyboardInterrupt:
@@ -355,7 +400,8 @@ def main(
     outputs = [output_dir / name for name in ("trials.json", "trials.md", "trials.png")]
     with atomic_outputs(*outputs) as temps:
         srsly.write_json(temps[0], {"study": study, "storage": storage.split("@")[-1], "seed": seed,
-                                    "space": space, "budget": budget, "best": best, "trials": rows})
+                                    "space": space, "budget": budget, "seeds_per_trial": seeds_per_trial,
+                                    "best": best, "trials": rows})
         temps[1].write_text(trials_markdown(study, rows, best), encoding="utf8")
         plot(study_, temps[2])
     if not best:

@@ -1,11 +1,14 @@
-"""The tuning sampler: reproducible from its seed, and never replaying trials
-when a study is resumed or shared by workers with the same seed."""
+"""The tuning study in process: its sampler is reproducible from its seed and never
+replays trials when a study is resumed or shared by workers with the same seed, and
+its workers all score trials alike."""
 
 from typing import Any, Dict, List
 
 import optuna
+import pytest
 
-from scripts.tune import trial_seeded_sampler
+from scripts.lib.errors import UserError
+from scripts.tune import SCORING, check_scoring, trial_seeded_sampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -33,3 +36,21 @@ def test_a_resumed_study_continues_the_search_instead_of_replaying_it() -> None:
     resumed = sampled(storage, "resumed", 0, 2)  # a new worker process, same seed
     assert resumed[2:] != resumed[:2]
     assert resumed == sampled(None, "uninterrupted", 0, 4)
+
+
+def test_a_worker_scoring_trials_otherwise_than_its_study_stops() -> None:
+    storage = optuna.storages.InMemoryStorage()
+    scoring = {"max_steps": 5000, "eval_frequency": 200, "max_epochs": 0, "seeds_per_trial": 3}
+    study = optuna.create_study(storage=storage, study_name="s")
+    check_scoring(study, "s", scoring)
+    study.optimize(lambda trial: 1 / 0, n_trials=1, catch=(ZeroDivisionError,))
+    # Failed trials have no score to compare with: a worker may start the study afresh.
+    fresh = {**scoring, "seeds_per_trial": 1}
+    check_scoring(optuna.load_study(storage=storage, study_name="s"), "s", fresh)
+    study.optimize(lambda trial: 0.5, n_trials=1)
+    again = optuna.load_study(storage=storage, study_name="s")
+    check_scoring(again, "s", dict(fresh))  # the same settings resume it
+    with pytest.raises(UserError, match=r"study 's' scored its trials otherwise \(max_steps 5000 in the study, "
+                                        r"2000 in this worker's settings; seeds_per_trial 1 in the study, 3 in"):
+        check_scoring(again, "s", {**scoring, "max_steps": 2000})
+    assert optuna.load_study(storage=storage, study_name="s").user_attrs[SCORING] == fresh
