@@ -27,6 +27,8 @@ one worker's search is reproducible from its seed, while a resumed study or a
 second worker with the same seed explores new settings instead of replaying
 the first trials. The first trial of a new study trains CONFIG's own values of
 the searched settings, so the table shows what the search gained over them.
+With min_speed_ratio (configs/tune.yml), each trial's settings are first timed
+against CONFIG's own, and settings slower than the bound are pruned untrained.
 """
 
 import json
@@ -36,6 +38,7 @@ import socket
 import statistics
 import time
 import warnings
+from itertools import islice
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -51,6 +54,7 @@ from .lib.run_record import read_run
 from .lib.runs import train_run
 from .lib.settings import Spec, read_settings
 from .lib.tables import markdown_table
+from .lib.timing import best_of_rounds_speeds
 
 WORKER = f"{socket.gethostname()}-{os.getpid()}"
 DISTRIBUTIONS = ("float", "int", "categorical")
@@ -58,8 +62,15 @@ DISTRIBUTIONS = ("float", "int", "categorical")
 STARTUP_TRIALS = 5
 # The keys of the settings file, with their types and smallest values.
 SETTINGS: Spec = {"trials": (int, 1), "timeout_seconds": (float, 0), "seed": (int, 0), "max_steps": (int, 1),
-                  "seeds_per_trial": (int, 1), "heartbeat_seconds": (int, 1), "startup_trials": (int, 0),
-                  "warmup_evaluations": (int, 0)}
+                  "seeds_per_trial": (int, 1), "min_speed_ratio": (float, 0), "heartbeat_seconds": (int, 1),
+                  "startup_trials": (int, 0), "warmup_evaluations": (int, 0)}
+# How a trial's speed is timed: pipelines initialised on this many training docs, run one
+# text at a time over dev texts of about this many words, for at least this many seconds
+# a round, in this many rounds.
+SPEED_INIT_DOCS = 200
+SPEED_WORDS = 5000
+SPEED_SECONDS = 1.0
+SPEED_ROUNDS = 3
 # Stored with a study: what makes its trials' scores comparable. Every worker must agree.
 SCORING = "scoring"
 
@@ -156,13 +167,58 @@ def write_trial_config(config_path: Path, overrides: Dict[str, Any], path: Path)
     return int(config["system"]["seed"])
 
 
+class SpeedCheck:
+    """How fast a trial's settings run against CONFIG's own, one text at a time. Both
+    pipelines are initialised, not trained: speed is the architecture's (on LeNER-Br,
+    initialised and trained models of one study's trials gave ratios within 0.08 of
+    each other), so a trial too slow for the bound is pruned before it trains."""
+
+    def __init__(self, config: Path, corpus_dir: Path) -> None:
+        from spacy.tokens import DocBin
+        from spacy.vocab import Vocab
+
+        self.config = config
+        self.train_docs = list(islice(DocBin().from_disk(corpus_dir / "train.spacy").get_docs(Vocab()),
+                                      SPEED_INIT_DOCS))
+        self.texts: List[str] = []
+        words = 0
+        for doc in DocBin().from_disk(corpus_dir / "dev.spacy").get_docs(Vocab()):
+            if words >= SPEED_WORDS:
+                break
+            self.texts.append(doc.text)
+            words += len(doc)
+        self._baseline: Any = None
+
+    def initialised(self, config: Path) -> Any:
+        from spacy.training import Example
+        from spacy.util import load_config, load_model_from_config
+
+        nlp = load_model_from_config(load_config(config), auto_fill=True, validate=True)
+        examples = [Example(nlp.make_doc(doc.text), doc) for doc in self.train_docs]
+        nlp.initialize(lambda: examples)
+        return nlp
+
+    def ratio(self, trial_config: Path) -> float:
+        """Words/second of trial_config's pipeline over CONFIG's, timed in turns."""
+        if self._baseline is None:
+            self._baseline = self.initialised(self.config)
+        speeds = best_of_rounds_speeds({"trial": self.initialised(trial_config), "config": self._baseline},
+                                       self.texts, SPEED_SECONDS, SPEED_ROUNDS, modes=("single",))
+        return speeds["trial"]["single"] / speeds["config"]["single"]
+
+
 def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, Any]],
-                   budget: Dict[str, int], trials_dir: Path, gpu_id: int, seeds_per_trial: int = 1):
+                   budget: Dict[str, int], trials_dir: Path, gpu_id: int, seeds_per_trial: int = 1,
+                   min_speed_ratio: float = 0.0):
     """Each trial trains its settings once per seed, each a run of the train step in
     trials_dir/trial-<number>/seed-<seed>/, and scores the mean of their best dev
     scores. The first seed's dev scores go to Optuna as it trains, and a pruned
-    trial's run is stopped; the pruner compares them with other trials' first seeds."""
+    trial's run is stopped; the pruner compares them with other trials' first seeds.
+    With min_speed_ratio, settings slower than that fraction of CONFIG's speed are
+    pruned before training (the first trial, CONFIG's own settings, is the reference)."""
     import optuna
+
+    speed = SpeedCheck(config, corpus_dir) if min_speed_ratio > 0 else None
 
     def objective(trial: "optuna.Trial") -> float:
         trial.set_user_attr("worker", WORKER)
@@ -171,6 +227,13 @@ def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, An
                      **sample(trial, space)}
         first_seed = write_trial_config(config, overrides, trial_dir / "config.cfg")
         seeds = list(range(first_seed, first_seed + seeds_per_trial))
+        if speed is not None and not trial.user_attrs.get("baseline"):
+            ratio = speed.ratio(trial_dir / "config.cfg")
+            trial.set_user_attr("speed_ratio", round(ratio, 3))
+            if ratio < min_speed_ratio:
+                trial.set_user_attr("pruned_for", "speed")
+                raise optuna.TrialPruned(f"{ratio:.2f}× the config's speed one text at a time, "
+                                         f"under min_speed_ratio {min_speed_ratio}")
 
         def report(record: Dict[str, Any]) -> None:
             trial.report(record["score"], record["step"])
@@ -281,6 +344,8 @@ def trial_rows(study) -> List[Dict[str, Any]]:
         rows.append({"number": trial.number, "state": trial.state.name, "value": trial.value,
                      "params": {key: decode(v) for key, v in trial.params.items()},
                      "dev_scores": trial.user_attrs.get("dev_scores", {}),
+                     "speed_ratio": trial.user_attrs.get("speed_ratio"),
+                     "pruned_for": trial.user_attrs.get("pruned_for"),
                      "worker": trial.user_attrs.get("worker"), "seconds": duration,
                      "baseline": bool(trial.user_attrs.get("baseline"))})
     return rows
@@ -318,14 +383,17 @@ def plot(study: Any, path: Path) -> None:
 def trials_markdown(name: str, rows: List[Dict[str, Any]], best: Optional[Dict[str, Any]]) -> str:
     states = statistics_by_state(rows)
     table = markdown_table(
-        ("trial", "state", "dev score", "by seed", "seconds", "worker", "settings"),
-        [(f"{r['number']} (config)" if r.get("baseline") else r["number"], r["state"].lower(),
+        ("trial", "state", "dev score", "by seed", "speed vs config", "seconds", "worker", "settings"),
+        [(f"{r['number']} (config)" if r.get("baseline") else r["number"],
+          r["state"].lower() + (f" ({r['pruned_for']})" if r.get("pruned_for") else ""),
           "" if r["value"] is None else f"{100 * r['value']:.2f}",
           ", ".join(f"{100 * score:.2f}" for score in r.get("dev_scores", {}).values()),
+          "" if r.get("speed_ratio") is None else f"{r['speed_ratio']:.2f}×",
           "" if r["seconds"] is None else f"{r['seconds']:.0f}", r["worker"] or "",
           "; ".join(f"{k.rsplit('.', 1)[-1]}={_short(v)}" for k, v in r["params"].items())) for r in rows])
     head = (f"# Study `{name}`\n\n{states}. A trial's dev score is the mean of its seeds' best; "
-            f"a pruned trial's is its first seed's last.\n\n")
+            f"a pruned trial's is its first seed's last. Speed: one text at a time, initialised pipelines, "
+            f"against the config's own settings; a trial pruned for speed never trained.\n\n")
     if best:
         head += f"Best: trial {best['number']}, dev score {100 * best['value']:.2f}"
         if len(best.get("dev_scores", {})) > 1:
@@ -376,7 +444,7 @@ def main(
     # Trials keep the run's evaluation rhythm (from its config) with their own length.
     eval_frequency = read_budget(config_path)["eval_frequency"]
     budget = {"max_steps": settings["max_steps"], "eval_frequency": eval_frequency, "max_epochs": 0}
-    seeds_per_trial = settings["seeds_per_trial"]
+    seeds_per_trial, min_speed_ratio = settings["seeds_per_trial"], settings["min_speed_ratio"]
     try:
         # Early dev scores favour fast learners, so the first evaluations never prune.
         study_ = open_study(storage, study, seed, settings["heartbeat_seconds"], settings["startup_trials"],
@@ -387,7 +455,7 @@ def main(
     check_scoring(study_, study, {**budget, "seeds_per_trial": seeds_per_trial})
     enqueue_baseline(study_, config_path, space)
     objective = make_objective(config_path, corpus_dir, space, budget, output_dir / "trials", gpu_id,
-                               seeds_per_trial)
+                               seeds_per_trial, min_speed_ratio)
     try:
         study_.optimize(objective, n_trials=n_trials, timeout=timeout or None, gc_after_trial=True)
     except KeyboardInterrupt:
@@ -401,6 +469,7 @@ def main(
     with atomic_outputs(*outputs) as temps:
         srsly.write_json(temps[0], {"study": study, "storage": storage.split("@")[-1], "seed": seed,
                                     "space": space, "budget": budget, "seeds_per_trial": seeds_per_trial,
+                                    "min_speed_ratio": min_speed_ratio,
                                     "best": best, "trials": rows})
         temps[1].write_text(trials_markdown(study, rows, best), encoding="utf8")
         plot(study_, temps[2])

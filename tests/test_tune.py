@@ -25,8 +25,8 @@ from scripts.lib.processes import free_port
 from .conftest import ROOT, copy_project, run, settings_file, wait_for, weasel, workflow_options, write_lines
 
 pytestmark = pytest.mark.slow
-# Trials of 20 updates (dev every 10, from the fixture's config) on one seed.
-TINY = {"max_steps": 20, "seeds_per_trial": 1}
+# Trials of 20 updates (dev every 10, from the fixture's config) on one seed, not timed.
+TINY = {"max_steps": 20, "seeds_per_trial": 1, "min_speed_ratio": 0}
 
 
 def tune_command(base: Path, out: Path, storage: str, **settings: Any) -> List[str]:
@@ -165,6 +165,22 @@ def test_sqlite_search_writes_table_plot_overlay_and_is_reproducible(corpus_and_
     assert "the config's own settings (trial 0) scored" in (out / "results" / "trials.md").read_text()
 
 
+def test_settings_slower_than_the_bound_are_pruned_before_they_train(corpus_and_config: Path,
+                                                                     tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    # No sampled settings run five times as fast as the config's own: every trial but the first is too slow.
+    result = tune(corpus_and_config, tmp_path, storage, trials=2, **{**TINY, "min_speed_ratio": 5})
+    assert result.returncode == 0, result.stderr[-3000:]
+    baseline, sampled = trials(storage)
+    assert baseline.state.name == "COMPLETE" and "speed_ratio" not in baseline.user_attrs  # the reference
+    assert sampled.state.name == "PRUNED" and sampled.user_attrs["pruned_for"] == "speed"
+    assert 0 < sampled.user_attrs["speed_ratio"] < 5 and not sampled.intermediate_values
+    folder = tmp_path / "results" / "trials"
+    assert (folder / "trial-0" / "seed-0" / "run.json").is_file() and not (folder / "trial-1" / "seed-0").exists()
+    row = f"| 1 | pruned (speed) |  |  | {sampled.user_attrs['speed_ratio']:.2f}× |"
+    assert row in (tmp_path / "results" / "trials.md").read_text()
+
+
 def test_ctrl_c_leaves_the_study_consistent_and_resumable(corpus_and_config: Path, tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
     process = start_long_trial(corpus_and_config, tmp_path, storage)
@@ -253,7 +269,7 @@ def test_two_workers_share_one_study_in_postgresql(corpus_and_config: Path, tmp_
 
 def test_tuning_workflow_through_weasel_and_using_its_overlay(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    settings_file("tune", project / "configs", trials=2, max_steps=20, seeds_per_trial=1)
+    settings_file("tune", project / "configs", trials=2, **TINY)
     weasel(["run", "tuning", ".", "--vars.eval_frequency", "10", "--vars.max_steps", "20"], project)
     study = project / "training" / "tune" / "sample-cnn-efficiency"
     assert len(srsly.read_json(study / "trials.json")["trials"]) == 2

@@ -30,7 +30,6 @@ import spacy
 import srsly
 import typer
 from spacy.cli.init_config import init_config
-from spacy.language import Language
 from spacy.tokens import DocBin
 from wasabi import msg
 
@@ -53,7 +52,7 @@ from scripts.lib.runs import stop_running
 from scripts.lib.scored_runs import train_and_evaluate
 from scripts.lib.seeds import mean_std, parse_seeds, welch_t_test
 from scripts.lib.tables import markdown_table, write_json_and_markdown
-from scripts.lib.timing import words_per_second
+from scripts.lib.timing import best_of_rounds_speeds
 
 STOCK = {"stock-efficiency": "efficiency", "stock-accuracy": "accuracy"}
 BASELINE = "stock-efficiency"
@@ -271,22 +270,6 @@ def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, paralle
             failed.set()
             stop_running()
             raise
-
-
-def best_of_rounds_speeds(models: Dict[Any, Language], texts: List[str], min_seconds: float,
-                  rounds: int) -> Dict[Any, Dict[str, float]]:
-    """Words/second of each model, batched (`nlp.pipe`) and one text at a time.
-    Models take turns for `rounds` rounds and keep their best round: on a shared
-    machine, interference only ever slows a measurement down."""
-    best: Dict[Any, Dict[str, float]] = {key: {"batch": 0.0, "single": 0.0} for key in models}
-    for _ in range(rounds):
-        for key, nlp in models.items():
-            batch = lambda: sum(len(doc) for doc in nlp.pipe(texts, batch_size=256))  # noqa: E731
-            single = lambda: sum(len(nlp(text)) for text in texts)  # noqa: E731
-            for mode, process_all in (("batch", batch), ("single", single)):
-                speed = words_per_second(process_all, min_seconds)[0]
-                best[key][mode] = max(best[key][mode], speed)
-    return best
 
 
 def dir_size_mib(path: Path) -> float:
