@@ -40,7 +40,7 @@ import time
 import warnings
 from itertools import islice
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import srsly
 import typer
@@ -55,6 +55,9 @@ from .lib.runs import train_run
 from .lib.settings import Spec, read_settings
 from .lib.tables import markdown_table
 from .lib.timing import best_of_rounds_speeds
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 WORKER = f"{socket.gethostname()}-{os.getpid()}"
 DISTRIBUTIONS = ("float", "int", "categorical")
@@ -187,9 +190,9 @@ class SpeedCheck:
                 break
             self.texts.append(doc.text)
             words += len(doc)
-        self._baseline: Any = None
+        self._baseline: Optional["Language"] = None
 
-    def initialised(self, config: Path) -> Any:
+    def initialised(self, config: Path) -> "Language":
         from spacy.training import Example
         from spacy.util import load_config, load_model_from_config
 
