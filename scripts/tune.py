@@ -430,7 +430,7 @@ def main(
     overlay: Path = typer.Argument(..., help="Where to write the best settings as an overlay"),
     storage: str = typer.Option(..., help="Optuna storage URL"),
     study: str = typer.Option(..., help="Study name (shared by all workers)"),
-    settings_path: Path = typer.Option(..., "--settings", help="Trials, time limit, sampler seed, budget and pruning of this worker, e.g. configs/tune.yml"),
+    settings_path: Path = typer.Option(..., "--settings", help="Trials, time limit, sampler seed, budget, seeds per trial, speed bound and pruning of this worker, e.g. configs/tune.yml"),
     gpu_id: int = typer.Option(..., help="GPU id, or -1 for CPU"),
     # fmt: on
 ) -> None:
