@@ -15,6 +15,8 @@ import srsly
 from scripts.lib.configs import read_overlay
 from scripts.lib.run_record import inputs_md5
 from scripts.lib.seeds import welch_t_test
+from scripts.lib.settings import read_settings
+from scripts.tune import SETTINGS as TUNE_SETTINGS
 from scripts.tune import baseline_params, decode, read_space
 from tests.conftest import ROOT
 
@@ -145,18 +147,22 @@ def dotted_settings(config: dict, prefix: str = "") -> dict:
     return settings
 
 
-def renewed_search() -> tuple:
-    """lener_br/tuned_96x2's study (trials.json) and its first trial, the one that trained the config's own settings."""
-    study = srsly.read_json(BENCHMARKS / "lener_br" / "tuned_96x2" / "trials.json")
+# The study configs/optimize/tuned.cfg comes from: three seeds a trial, within the speed bound.
+TUNED_STUDY = "tuned_3_seeds"
+
+
+def renewed_search(folder: str = "tuned_96x2") -> tuple:
+    """A lener_br study's trials.json and its first trial, the one that trained the config's own settings."""
+    study = srsly.read_json(BENCHMARKS / "lener_br" / folder / "trials.json")
     (first,) = [trial for trial in study["trials"] if trial["baseline"]]
     return study, first
 
 
 def test_the_committed_tuned_overlay_is_the_best_trial_of_a_study_from_todays_base_config(corpus_and_config: Path) -> None:
-    """configs/optimize/tuned.cfg is what `tune` wrote for the study in lener_br/tuned_96x2/trials.json: its best
+    """configs/optimize/tuned.cfg is what `tune` wrote for the study in lener_br/<TUNED_STUDY>/trials.json: its best
     trial's settings, and that study's first trial trained base.cfg's own values of the searched settings as they are
     now. Editing base.cfg (or the search space) fails this until the study is rerun and tuned.cfg renewed."""
-    study, first = renewed_search()
+    study, first = renewed_search(TUNED_STUDY)
     best = study["best"]
     path = ROOT / "configs" / "optimize" / "tuned.cfg"
     assert f"best of study '{study['study']}' (trial {best['number']}, dev score {100 * best['value']:.2f})" in \
@@ -169,6 +175,26 @@ def test_the_committed_tuned_overlay_is_the_best_trial_of_a_study_from_todays_ba
     space = read_space(ROOT / "configs" / "search_space.yml")
     base = {key: decode(value) for key, value in baseline_params(corpus_and_config / "config.cfg", space).items()}
     assert first["number"] == 0 and first["params"] == base
+
+
+def test_the_three_seed_search_scored_every_trial_on_three_seeds_within_the_speed_bound() -> None:
+    """lener_br/tuned_3_seeds: the study ran with configs/tune.yml's seeds and speed bound; its first trial's seeds
+    repeat the default table's template runs (which stopped before 5,000 updates) to the last digit; every complete
+    trial scored the mean of its three seeds, and every trial pruned for speed was under the bound and never trained."""
+    study, first = renewed_search(TUNED_STUDY)
+    shipped = read_settings(ROOT / "configs" / "tune.yml", TUNE_SETTINGS)
+    bound = shipped["min_speed_ratio"]
+    assert study["seeds_per_trial"] == shipped["seeds_per_trial"] == 3
+    assert study["min_speed_ratio"] == pytest.approx(bound) and study["budget"]["max_steps"] == shipped["max_steps"]
+    default = srsly.read_json(BENCHMARKS / "lener_br" / "results.json")
+    assert list(first["dev_scores"].values()) == by_seed(default, "template", "dev_score")
+    for trial in study["trials"]:
+        if trial["state"] == "COMPLETE":
+            assert list(trial["dev_scores"]) == ["0", "1", "2"], trial["number"]
+            assert trial["value"] == pytest.approx(statistics.mean(trial["dev_scores"].values()), abs=1e-9)
+            assert trial["baseline"] or trial["speed_ratio"] >= bound, trial["number"]
+        if trial["pruned_for"] == "speed":
+            assert trial["speed_ratio"] < bound and not trial["dev_scores"] and trial["value"] is None, trial["number"]
 
 
 def test_benchmarks_readme_quotes_the_renewed_search_as_measured() -> None:
