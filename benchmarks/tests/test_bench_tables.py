@@ -197,6 +197,20 @@ def test_the_three_seed_search_scored_every_trial_on_three_seeds_within_the_spee
             assert trial["speed_ratio"] < bound and not trial["dev_scores"] and trial["value"] is None, trial["number"]
 
 
+def test_benchmarks_readme_quotes_the_three_seed_search_as_measured() -> None:
+    """lener_br/tuned_3_seeds: the study's counts, and its best trial against base.cfg on the seeds it scored."""
+    quoted = quoted_figures(
+        r"A search scoring each trial on three seeds within a speed bound .*?: (\d+) trials, (\d+) pruned for speed "
+        r"untrained\) found 96 × 4, dev F1 (\S+) against base.cfg's (\S+) on seeds 0-2 \(\+(\S+), Welch p (\S+)\)",
+        "the three-seed search")
+    study, first = renewed_search(TUNED_STUDY)
+    best = study["best"]
+    assert quoted == [len(study["trials"]), sum(trial["pruned_for"] == "speed" for trial in study["trials"]),
+                      round(100 * best["value"], 2), round(100 * first["value"], 2),
+                      round(100 * (best["value"] - first["value"]), 2),
+                      welch_p(list(best["dev_scores"].values()), list(first["dev_scores"].values()))]
+
+
 def test_benchmarks_readme_quotes_the_renewed_search_as_measured() -> None:
     """lener_br/tuned_96x2: the study's gain on its one seed, then its best trial (configs/optimize/tuned.cfg) at the
     default budget beside the default table's own runs (reused, not retrained)."""
