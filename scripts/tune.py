@@ -211,8 +211,8 @@ class SpeedCheck:
 
 
 def make_objective(config: Path, corpus_dir: Path, space: Dict[str, Dict[str, Any]],
-                   budget: Dict[str, int], trials_dir: Path, gpu_id: int, seeds_per_trial: int = 1,
-                   min_speed_ratio: float = 0.0):
+                   budget: Dict[str, int], trials_dir: Path, gpu_id: int, seeds_per_trial: int,
+                   min_speed_ratio: float):
     """Each trial trains its settings once per seed, each a run of the train step in
     trials_dir/trial-<number>/seed-<seed>/, and scores the mean of their best dev
     scores. The first seed's dev scores go to Optuna as it trains, and a pruned
