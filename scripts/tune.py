@@ -47,7 +47,7 @@ import typer
 from confection import Config, ConfigValidationError
 from wasabi import msg
 
-from .lib.configs import check_not_hand_edited, read_budget, write_generated
+from .lib.configs import check_not_hand_edited, chosen_on, read_budget, write_generated
 from .lib.errors import UserError, exit_on_user_error
 from .lib.files import atomic_outputs
 from .lib.run_record import read_run
@@ -480,7 +480,7 @@ def main(
         raise UserError(f"no trial of study '{study}' completed; see {output_dir}/trials.md")
     write_generated(overlay, overlay_text(best["params"]),
                     f"tune.py: best of study '{study}' (trial {best['number']}, "
-                    f"dev score {100 * best['value']:.2f})")
+                    f"dev score {100 * best['value']:.2f}, {chosen_on([int(seed) for seed in best['dev_scores']])})")
     msg.good(f"Best dev score {100 * best['value']:.2f} (trial {best['number']}); settings in {overlay}")
     msg.good(f"{statistics_by_state(rows)}; table in {output_dir}/trials.md")
 

@@ -1,9 +1,11 @@
 import re
 from pathlib import Path
 
+import pytest
 from confection import Config
 
-from scripts.lib.configs import build_config
+from scripts.lib.configs import build_config, check_unseen_seeds, chosen_on, seeds_chosen_on, write_generated
+from scripts.lib.errors import UserError
 
 from .conftest import ROOT, run, workflow_options
 
@@ -72,3 +74,19 @@ def test_an_overlay_that_swaps_an_architecture_replaces_the_block(tmp_path: Path
     out = tmp_path / "config.cfg"
     assert create(out, "--overlay", str(overlay)).returncode == 0  # spaCy fills and validates it
     assert "spacy.CharacterEmbed.v2" in out.read_text()
+
+
+def test_an_overlay_is_judged_only_on_seeds_it_was_not_chosen_on(tmp_path: Path) -> None:
+    chosen = tmp_path / "tuned.cfg"
+    write_generated(chosen, "[training]\ndropout = 0.2\n",
+                    f"tune.py: best of study 'x' (trial 3, dev score 70.00, {chosen_on([0, 1, 2])})")
+    assert seeds_chosen_on(chosen) == [0, 1, 2]
+    check_unseen_seeds([chosen], [3, 4, 5])
+    with pytest.raises(UserError, match=r"tuned.cfg: was chosen on seeds 0, 1, 2; judging it on seed\(s\) 2 "
+                                        r"would score the draws it was picked for"):
+        check_unseen_seeds([chosen], [3, 2])
+    # Only a generated file's header counts: a hand-written overlay's comment names no seeds.
+    mine = tmp_path / "mine.cfg"
+    mine.write_text("# chosen on seeds 0, 1\n[training]\ndropout = 0.2\n", encoding="utf8")
+    assert seeds_chosen_on(mine) == []
+    check_unseen_seeds([mine], [0])

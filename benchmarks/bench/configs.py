@@ -33,7 +33,7 @@ from spacy.cli.init_config import init_config
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from scripts.lib.configs import generate, read_budget, set_budget
+from scripts.lib.configs import check_unseen_seeds, generate, read_budget, set_budget
 from scripts.lib.errors import UserError, exit_on_user_error
 from scripts.lib.files import md5_file
 from scripts.lib.pretrained import PRETRAIN_RECORD, VECTORS_RECORD, pretrained_weights, static_vectors
@@ -532,6 +532,7 @@ def main(
         raise UserError(f"--systems takes {', '.join(DEFAULT_SYSTEMS)} and must include {BASELINE}; "
                         f"got {systems!r}")
     extra_overlays = parse_extra(extra)
+    check_unseen_seeds([*overlay, *(path for paths in extra_overlays.values() for path in paths)], seed_list)
     cannot_run_reasons = parse_cannot_run(cannot_run, builtin + list(extra_overlays))
     system_list = builtin + list(extra_overlays)
     test_path = corpus_dir / "test.spacy"

@@ -30,10 +30,11 @@ from bench.configs import (
     stock_config,
     summarise,
 )
-from scripts.lib.configs import build_config, read_overlay
+from scripts.lib.configs import build_config, read_overlay, seeds_chosen_on
 from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
 from scripts.lib.run_record import config_inputs, settings_md5
+from scripts.lib.seeds import parse_seeds
 from scripts.lib.settings import read_settings
 from scripts.train_vectors import SETTINGS as VECTORS_SETTINGS
 
@@ -110,6 +111,22 @@ def test_extra_systems_are_named_overlays(tmp_path: Path) -> None:
         with pytest.raises(UserError, match=cause):
             parse_extra([bad])
 
+
+
+def test_the_tuned_overlay_is_judged_on_seeds_its_search_did_not_score(tmp_path: Path) -> None:
+    """benchmark-tuned's seeds are not those the committed tuned.cfg was chosen on; given those, the benchmark stops
+    before it writes or trains anything."""
+    tuned = ROOT / "configs" / "optimize" / "tuned.cfg"
+    chosen = seeds_chosen_on(tuned)
+    tuned_seeds = parse_seeds(srsly.read_yaml(ROOT / "benchmarks" / "project.yml")["vars"]["tuned_seeds"])
+    assert chosen and not set(chosen) & set(tuned_seeds)
+    result = run(["python", "-m", "bench.configs", str(tmp_path / "corpus"), str(tmp_path / "out"),
+                  "--extra", f"tuned={tuned}", "--seeds", f"{tuned_seeds[0]},{chosen[-1]}",
+                  "--budget-config", str(ROOT / "configs" / "base.cfg")], ROOT / "benchmarks")
+    assert result.returncode == 1
+    assert f"tuned.cfg: was chosen on seeds {', '.join(map(str, chosen))}; judging it on seed(s) {chosen[-1]} " \
+        "would score the draws it was picked for" in result.stdout + result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_each_lever_gets_the_inputs_named_for_it_or_given_to_all(tmp_path: Path) -> None:
@@ -408,7 +425,7 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     (project / "configs" / "optimize" / "tuned.cfg").write_text(
         "[components.tok2vec.model.encode]\nwidth = 64\n")
     before = (runs / "template-s0" / "run.json").read_bytes()
-    run_workflow_after_prepare(project, "tuned", [*small, "--vars.parallel", "2"])
+    run_workflow_after_prepare(project, "tuned", [*small, "--vars.tuned_seeds", "0", "--vars.parallel", "2"])
     tuned = srsly.read_json(project / "benchmarks" / "sample" / "tuned" / "results.json")
     assert [(r["system"], r["seed"], r["reused"]) for r in tuned["runs"]] == \
         [(s, 0, s != "tuned") for s in ("stock-efficiency", "template", "tuned")]

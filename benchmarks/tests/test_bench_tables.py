@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import srsly
 
-from scripts.lib.configs import read_overlay
+from scripts.lib.configs import read_overlay, seeds_chosen_on
 from scripts.lib.run_record import inputs_md5
 from scripts.lib.seeds import welch_t_test
 from scripts.lib.settings import read_settings
@@ -165,8 +165,9 @@ def test_the_committed_tuned_overlay_is_the_best_trial_of_a_study_from_todays_ba
     study, first = renewed_search(TUNED_STUDY)
     best = study["best"]
     path = ROOT / "configs" / "optimize" / "tuned.cfg"
-    assert f"best of study '{study['study']}' (trial {best['number']}, dev score {100 * best['value']:.2f})" in \
+    assert f"best of study '{study['study']}' (trial {best['number']}, dev score {100 * best['value']:.2f}, " in \
         path.read_text(encoding="utf8").splitlines()[0]
+    assert seeds_chosen_on(path) == [int(seed) for seed in best["dev_scores"]] == [0, 1, 2]
     overlay = dotted_settings(read_overlay(path))
     assert overlay.keys() == best["params"].keys()
     for key, value in best["params"].items():

@@ -6,6 +6,7 @@ import configparser
 import hashlib
 import importlib.util
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -57,6 +58,35 @@ def write_generated(path: Path, body: str, origin: str) -> None:
     checksum of its body, so that a later hand edit is detected."""
     header = f"{HEADER_MARK}{origin}. Do not edit.\n{CHECKSUM_PREFIX}{body_checksum(body)}\n"
     write_text(path, header + body)
+
+
+# An overlay chosen by scoring runs of some seeds (tune's best trial) names them in its header: judged on the
+# same seeds, it would be scored on the draws it was picked for.
+CHOSEN_ON = "chosen on seeds "
+
+
+def chosen_on(seeds: List[int]) -> str:
+    """The header's words for the seeds an overlay was chosen on."""
+    return CHOSEN_ON + ", ".join(map(str, seeds))
+
+
+def seeds_chosen_on(path: Path) -> List[int]:
+    """The seeds a generated overlay's header says it was chosen on; none for any other file."""
+    first_line = path.read_text(encoding="utf8").split("\n", 1)[0]
+    found = re.search(re.escape(CHOSEN_ON) + r"(\d+(?:, \d+)*)", first_line)
+    if not first_line.startswith(HEADER_MARK) or not found:
+        return []
+    return [int(seed) for seed in found.group(1).split(", ")]
+
+
+def check_unseen_seeds(overlays: List[Path], seeds: List[int]) -> None:
+    """Refuse to judge an overlay on seeds it was chosen on: its score there is biased upward."""
+    for overlay in overlays:
+        chosen = seeds_chosen_on(overlay)
+        seen = [seed for seed in seeds if seed in chosen]
+        if seen:
+            raise UserError(f"was {chosen_on(chosen)}; judging it on seed(s) {', '.join(map(str, seen))} would "
+                            f"score the draws it was picked for: give seeds it has not seen", overlay)
 
 
 def check_not_hand_edited(path: Path) -> None:
