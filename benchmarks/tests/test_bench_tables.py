@@ -198,18 +198,42 @@ def test_the_three_seed_search_scored_every_trial_on_three_seeds_within_the_spee
             assert trial["speed_ratio"] < bound and not trial["dev_scores"] and trial["value"] is None, trial["number"]
 
 
+# The seeds the three-seed search's best was checked on: none of those it was chosen on.
+FRESH_SEEDS = (3, 4, 5, 6)
+
+
+def test_the_three_seed_searchs_best_was_checked_on_seeds_it_never_saw() -> None:
+    """lener_br/tuned_3_seeds/compare.json: tuned.cfg's settings and base.cfg's, trained through the workflow on
+    seeds the study never scored, every run on the AMD kind; the template's seeds 3 and 4 are floret_96x2's runs
+    (not retrained); both train and test on the same corpus without vectors."""
+    compare = one_kind_compare("lener_br", TUNED_STUDY, "AMD EPYC")
+    floret = one_kind_compare("lener_br", "floret_96x2", "AMD EPYC")
+    assert runs_named(compare, "nv", (3, 4)) == runs_named(floret, "nv", (3, 4))
+    tuned, template = seed_group(compare, "lener_br-cnn-tuned"), seed_group(compare, "nv")
+    assert tuned["seeds"] == template["seeds"] == list(FRESH_SEEDS)
+    assert not set(FRESH_SEEDS) & set(seeds_chosen_on(ROOT / "configs" / "optimize" / "tuned.cfg"))
+    assert tuned["config_md5"] != template["config_md5"]
+    assert set(inputs_by_name(compare).values()) == {inputs_md5({})}  # no vectors, weights or silver
+    assert len(compare["runs"]) == 2 * len(FRESH_SEEDS)
+
+
 def test_benchmarks_readme_quotes_the_three_seed_search_as_measured() -> None:
     """lener_br/tuned_3_seeds: the study's counts, and its best trial against base.cfg on the seeds it scored."""
     quoted = quoted_figures(
         r"A search scoring each trial on three seeds within a speed bound .*?: (\d+) trials, (\d+) pruned for speed "
-        r"untrained\) found 96 × 4, dev F1 (\S+) against base.cfg's (\S+) on seeds 0-2 \(\+(\S+), Welch p (\S+)\)",
+        r"untrained\) found 96 × 4, dev F1 (\S+) against base.cfg's (\S+) on seeds 0-2 \(\+(\S+), Welch p (\S+)\)\. "
+        r"On four seeds it never saw \(3-6, default budget, same CPU kind\): dev F1 (\S+) ± (\S+) against the "
+        r"template's (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped on dev",
         "the three-seed search")
     study, first = renewed_search(TUNED_STUDY)
     best = study["best"]
+    compare = one_kind_compare("lener_br", TUNED_STUDY, "AMD EPYC")
+    fresh = lever_against(compare, "lener_br-cnn-tuned", baseline="nv", seeds=FRESH_SEEDS)
     assert quoted == [len(study["trials"]), sum(trial["pruned_for"] == "speed" for trial in study["trials"]),
                       round(100 * best["value"], 2), round(100 * first["value"], 2),
                       round(100 * (best["value"] - first["value"]), 2),
-                      welch_p(list(best["dev_scores"].values()), list(first["dev_scores"].values()))]
+                      welch_p(list(best["dev_scores"].values()), list(first["dev_scores"].values())), *fresh]
+    assert fresh[4] < 0  # dropped on dev
 
 
 def test_benchmarks_readme_quotes_the_renewed_search_as_measured() -> None:
@@ -502,12 +526,12 @@ def test_benchmarks_readme_summary_of_every_lever_is_what_the_runs_measured() ->
 INTEL_LEVER_SEEDS = [0, 1, 2, 3, 4]  # every lever on the Intel kind was measured at these seeds
 
 
-def lever_against(compare: dict, lever: str, baseline: str = "floret") -> list:
+def lever_against(compare: dict, lever: str, baseline: str = "floret", seeds: tuple = tuple(INTEL_LEVER_SEEDS)) -> list:
     """What a README sentence quotes of a lever (runs <lever>-s<seed>) against the configuration
     it changes (<baseline>-s<seed>; floret vectors as committed unless named), the same seeds in one
     compare.json: dev mean ± std of each, the difference and its Welch p, then test mean ± std of each."""
     changed, default = seed_group(compare, lever), seed_group(compare, baseline)
-    assert changed["seeds"] == default["seeds"] == INTEL_LEVER_SEEDS
+    assert changed["seeds"] == default["seeds"] == list(seeds)
     assert (changed["train_md5"], changed["test_md5"]) == (default["train_md5"], default["test_md5"])
     return [*mean_and_std((changed, default), "dev_score"),
             round(100 * (changed["dev_score"]["mean"] - default["dev_score"]["mean"]), 2),
