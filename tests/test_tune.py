@@ -16,10 +16,11 @@ import pytest
 import srsly
 from confection import Config
 
-from scripts.lib.configs import seeds_chosen_on
+from scripts import tune as tune_module
+from scripts.lib.configs import read_budget, seeds_chosen_on, stock_config
 from scripts.lib.errors import UserError
 from scripts.lib.files import leftover_pid, process_alive
-from scripts.tune import baseline_params, decode, overlay_text, read_space
+from scripts.tune import SpeedCheck, baseline_params, decode, overlay_text, read_space
 
 from scripts.lib.processes import free_port
 
@@ -173,17 +174,38 @@ def test_sqlite_search_writes_table_plot_overlay_and_is_reproducible(corpus_and_
 def test_settings_slower_than_the_bound_are_pruned_before_they_train(corpus_and_config: Path,
                                                                      tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
-    # No sampled settings run five times as fast as the config's own: every trial but the first is too slow.
-    result = tune(corpus_and_config, tmp_path, storage, trials=2, **{**TINY, "min_speed_ratio": 5})
+    # Nothing here runs five times as fast as stock spaCy's pipeline: every trial is too slow.
+    result = tune(corpus_and_config, tmp_path, storage, trials=2,
+                  **{**TINY, "min_speed_ratio": 5, "speed_reference": "stock"})
     assert result.returncode == 0, result.stderr[-3000:]
     baseline, sampled = trials(storage)
-    assert baseline.state.name == "COMPLETE" and "speed_ratio" not in baseline.user_attrs  # the reference
+    # The config's own settings train all the same, their ratio recorded and the user warned.
+    assert baseline.state.name == "COMPLETE" and 0 < baseline.user_attrs["speed_ratio"] < 5
+    assert "The config's own settings run at" in result.stdout + result.stderr
     assert sampled.state.name == "PRUNED" and sampled.user_attrs["pruned_for"] == "speed"
     assert 0 < sampled.user_attrs["speed_ratio"] < 5 and not sampled.intermediate_values
     folder = tmp_path / "results" / "trials"
     assert (folder / "trial-0" / "seed-0" / "run.json").is_file() and not (folder / "trial-1" / "seed-0").exists()
-    row = f"| 1 | pruned (speed) |  |  | {sampled.user_attrs['speed_ratio']:.2f}× |"
-    assert row in (tmp_path / "results" / "trials.md").read_text()
+    table = (tmp_path / "results" / "trials.md").read_text()
+    assert f"| 1 | pruned (speed) |  |  | {sampled.user_attrs['speed_ratio']:.2f}× |" in table
+    assert "| speed vs stock |" in table
+    assert srsly.read_json(tmp_path / "results" / "trials.json")["speed_reference"] == "stock"
+
+
+def test_the_speed_bound_is_a_fraction_of_stock_spacys_pipeline_or_the_configs_own(
+        corpus_and_config: Path, monkeypatch) -> None:
+    """The reference pipeline a trial is timed against: `spacy init config`'s efficiency NER pipeline in the
+    config's language, or the config's own settings, which then time at about 1 against themselves."""
+    monkeypatch.setattr(tune_module, "SPEED_SECONDS", 0.05)
+    monkeypatch.setattr(tune_module, "SPEED_ROUNDS", 2)
+    config = corpus_and_config / "config.cfg"
+    own = Config().from_disk(config, interpolate=False)
+    stock = SpeedCheck(config, corpus_and_config / "corpus", "stock").reference
+    assert stock == stock_config(own["nlp"]["lang"], "efficiency", read_budget(config)) != own
+    assert stock["components"]["tok2vec"]["model"]["encode"]["depth"] == 4  # spaCy's, not base.cfg's 2
+    check = SpeedCheck(config, corpus_and_config / "corpus", "config")
+    assert check.reference == own
+    assert 0.5 < check.ratio(config) < 2
 
 
 def test_ctrl_c_leaves_the_study_consistent_and_resumable(corpus_and_config: Path, tmp_path: Path) -> None:

@@ -29,11 +29,10 @@ from typing import Any, Collection, Dict, List, Mapping, Optional, Tuple
 import spacy
 import srsly
 import typer
-from spacy.cli.init_config import init_config
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from scripts.lib.configs import check_unseen_seeds, generate, read_budget, set_budget
+from scripts.lib.configs import check_unseen_seeds, generate, read_budget, stock_config
 from scripts.lib.errors import UserError, exit_on_user_error
 from scripts.lib.files import md5_file
 from scripts.lib.pretrained import PRETRAIN_RECORD, VECTORS_RECORD, pretrained_weights, static_vectors
@@ -59,20 +58,6 @@ BASELINE = "stock-efficiency"
 TEMPLATE = "template"
 DEFAULT_SYSTEMS = (BASELINE, "stock-accuracy", TEMPLATE)
 RATIOS_KEY = "vs_" + BASELINE.replace("-", "_")
-
-
-def stock_config(lang: str, optimize: str, path: Path, budget: Dict[str, int]) -> None:
-    """`spacy init config` for a CPU NER pipeline, without pretrained vectors,
-    with the benchmark's training budget."""
-    config = set_budget(init_config(lang=lang, pipeline=["ner"], optimize=optimize, gpu=False,
-                                    silent=True), budget)
-    config["paths"]["vectors"] = None
-    config["initialize"]["vectors"] = None
-    embed = config["components"]["tok2vec"]["model"]["embed"]
-    if "include_static_vectors" in embed:
-        embed["include_static_vectors"] = False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    config.to_disk(path)
 
 
 def split_named(item: str, option: str, form: str) -> Tuple[str, str]:
@@ -198,7 +183,8 @@ def write_configs(systems: List[str], extra: Dict[str, List[Path]], base: Path, 
         path = configs[system] = config_dir / f"{system}.cfg"
         inputs = levers.get(system, NO_INPUTS)
         if system in STOCK:
-            stock_config(lang, STOCK[system], path, budget)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            stock_config(lang, STOCK[system], budget).to_disk(path)
         else:
             path.unlink(missing_ok=True)
             generate(base, overlays if system == TEMPLATE else extra[system], lang, path, budget,

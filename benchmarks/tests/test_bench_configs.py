@@ -89,7 +89,7 @@ def test_summary_gives_mean_std_and_ratios_against_stock_efficiency() -> None:
 
 def test_stock_accuracy_config_has_no_vectors(tmp_path: Path) -> None:
     budget = {"max_epochs": 0, "max_steps": 123, "eval_frequency": 7, "patience": 0}
-    stock_config("pt", "accuracy", tmp_path / "acc.cfg", budget)
+    stock_config("pt", "accuracy", budget).to_disk(tmp_path / "acc.cfg")
     config = Config().from_disk(tmp_path / "acc.cfg", interpolate=False)
     assert {key: config["training"][key] for key in budget} == budget  # the benchmark's budget
     assert config["paths"]["vectors"] is None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from confection import Config, ConfigValidationError
-from spacy.cli.init_config import fill_config
+from spacy.cli.init_config import fill_config, init_config
 from spacy.language import DEFAULT_CONFIG_PRETRAIN_PATH
 
 from .errors import UserError
@@ -195,4 +195,17 @@ def set_budget(config: Config, budget: Dict[str, int]) -> Config:
     """`config` with `budget` in its [training] block (for configs made elsewhere,
     like the stock ones the benchmark compares against)."""
     config["training"].update(budget)
+    return config
+
+
+def stock_config(lang: str, optimize: str, budget: Dict[str, int]) -> Config:
+    """What `spacy init config` gives a CPU NER pipeline (optimize "efficiency" or
+    "accuracy"), without pretrained vectors, with `budget` in its [training] block:
+    the stock system a benchmark trains and a tune speed bound is a fraction of."""
+    config = set_budget(init_config(lang=lang, pipeline=["ner"], optimize=optimize, gpu=False, silent=True), budget)
+    config["paths"]["vectors"] = None
+    config["initialize"]["vectors"] = None
+    embed = config["components"]["tok2vec"]["model"]["embed"]
+    if "include_static_vectors" in embed:
+        embed["include_static_vectors"] = False
     return config
