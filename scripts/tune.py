@@ -341,9 +341,9 @@ def open_study(storage: str, name: str, seed: int, heartbeat: int, startup_trial
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=warmup_steps))
 
 
-def check_scoring(study: Any, name: str, scoring: Dict[str, int]) -> None:
+def check_scoring(study: Any, name: str, scoring: Dict[str, Any]) -> None:
     """Keep one study's trials comparable: the study stores how its trials are
-    scored (budget and seeds), and a worker that would score them otherwise stops
+    scored (budget, seeds and speed bound), and a worker that would score them otherwise stops
     once a trial has a score or is being scored (only failed trials: it starts afresh)."""
     import optuna
 
@@ -478,7 +478,8 @@ def main(
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:  # bad URL, server down, no driver
         raise UserError(f"cannot open the study storage {storage!r}: {err}") from None
     optuna.storages.fail_stale_trials(study_)
-    check_scoring(study_, study, {**budget, "seeds_per_trial": seeds_per_trial})
+    check_scoring(study_, study, {**budget, "seeds_per_trial": seeds_per_trial,
+                                  "min_speed_ratio": min_speed_ratio, "speed_reference": speed_reference})
     enqueue_baseline(study_, config_path, space)
     objective = make_objective(config_path, corpus_dir, space, budget, output_dir / "trials", gpu_id,
                                seeds_per_trial, min_speed_ratio, speed_reference)

@@ -60,7 +60,7 @@ def answer_ctrl_c() -> None:
 
 def start_long_trial(base: Path, out: Path, storage: str, **settings: Any) -> subprocess.Popen:
     """A worker whose first trial would train for long; returns once it is training."""
-    worker = start_worker(base, out, storage, **{"trials": 5, "max_steps": 100000, **settings})
+    worker = start_worker(base, out, storage, **{"trials": 5, "max_steps": 100000, "min_speed_ratio": 0, **settings})
     trial = out / "results" / "trials" / "trial-0" / "seed-0"
     wait_for(lambda: any(log.read_text().count("\n") >= 2 for log in trial.glob(".staging-*/train_log.jsonl")),
              "the first trial never trained")
@@ -221,9 +221,13 @@ def test_ctrl_c_leaves_the_study_consistent_and_resumable(corpus_and_config: Pat
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     states = [t.state.name for t in trials(storage)]
     assert states == ["FAIL", "COMPLETE"]
-    # Once a trial is scored, a worker that would score trials on other seeds stops before training.
-    other = tune(corpus_and_config, tmp_path, storage, trials=1, **{**TINY, "seeds_per_trial": 2})
-    assert other.returncode == 1 and "seeds_per_trial 1 in the study, 2 in this worker's settings" in other.stderr
+    # Once a trial is scored, a worker that would score trials on other seeds, or bound their speed
+    # otherwise, stops before training.
+    other = tune(corpus_and_config, tmp_path, storage, trials=1,
+                 **{**TINY, "seeds_per_trial": 2, "min_speed_ratio": 0.5})
+    assert other.returncode == 1
+    assert "min_speed_ratio 0.0 in the study, 0.5 in this worker's settings; " \
+        "seeds_per_trial 1 in the study, 2 in this worker's settings" in other.stderr
     assert [t.state.name for t in trials(storage)] == states
 
 

@@ -40,7 +40,8 @@ def test_a_resumed_study_continues_the_search_instead_of_replaying_it() -> None:
 
 def test_a_worker_scoring_trials_otherwise_than_its_study_stops() -> None:
     storage = optuna.storages.InMemoryStorage()
-    scoring = {"max_steps": 5000, "eval_frequency": 200, "max_epochs": 0, "seeds_per_trial": 3}
+    scoring = {"max_steps": 5000, "eval_frequency": 200, "max_epochs": 0, "seeds_per_trial": 3,
+               "min_speed_ratio": 0.8, "speed_reference": "stock"}
     study = optuna.create_study(storage=storage, study_name="s")
     check_scoring(study, "s", scoring)
     study.optimize(lambda trial: 1 / 0, n_trials=1, catch=(ZeroDivisionError,))
@@ -53,4 +54,6 @@ def test_a_worker_scoring_trials_otherwise_than_its_study_stops() -> None:
     with pytest.raises(UserError, match=r"study 's' scored its trials otherwise \(max_steps 5000 in the study, "
                                         r"2000 in this worker's settings; seeds_per_trial 1 in the study, 3 in"):
         check_scoring(again, "s", {**scoring, "max_steps": 2000})
+    with pytest.raises(UserError, match=r"speed_reference stock in the study, config in this worker's settings"):
+        check_scoring(again, "s", {**fresh, "speed_reference": "config"})
     assert optuna.load_study(storage=storage, study_name="s").user_attrs[SCORING] == fresh
