@@ -724,6 +724,20 @@ def test_benchmarks_readme_quotes_the_hidden_layer_of_96_with_floret_as_measured
     assert "hidden_width = 96" in (BENCHMARKS / "levers" / "ner_hidden_96.cfg").read_text(encoding="utf8")
 
 
+def test_benchmarks_readme_quotes_the_hidden_layer_of_96_on_base_cfgs_encoder_as_measured() -> None:
+    """ner_model/h96_96x2/compare.json: the NER's hidden layer of 96 on base.cfg's 96 × 2 encoder without vectors,
+    seeds 0-4 on the AMD kind, beside that encoder's own runs (floret_96x2's `nv`, not retrained)."""
+    quoted = quoted_figures(
+        r"The NER's hidden layer of 96 on base.cfg's 96 × 2 encoder, without vectors, 5 seeds .*?: dev F1 (\S+) ± (\S+) "
+        r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\.",
+        "the hidden layer of 96 without vectors")
+    compare = one_kind_compare("lener_br", "ner_model/h96_96x2", "AMD EPYC")
+    assert runs_named(compare, "nv") == runs_named(one_kind_compare("lener_br", "floret_96x2", "AMD EPYC"), "nv")
+    assert_lever_changes(compare, "nv", "h96nv", changes="config")  # the NER's model, no vectors in either
+    assert inputs_by_name(compare)["nv"] == inputs_md5({})
+    assert quoted == lever_against(compare, "h96nv", baseline="nv")
+
+
 def test_benchmarks_readme_quotes_two_window_layers_with_the_hidden_layer_of_96_as_measured() -> None:
     """encoder_window/depth2_h96/compare.json: the two window layers of depth2 with the NER's hidden
     layer of 96, seeds 0-4 on the AMD kind, beside the floret runs of encoder_window/amd (not retrained);
