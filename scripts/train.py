@@ -33,7 +33,7 @@ from confection import Config
 from spacy.cli.train import train as spacy_train
 from wasabi import msg
 
-from .lib.configs import read_budget
+from .lib.configs import read_budget, warn_if_chosen_on
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs, remove_leftovers, staging_folder, write_text
 from .lib.pretrained import has_pretraining, pretrained_weights
@@ -130,6 +130,7 @@ def main(
     inputs = with_silver(config_inputs(config_path, path_overrides), silver)
     corpora = {split: corpus_summary(corpus_dir / f"{split}.spacy") for split in ("train", "dev")}
     settings = read_budget(config_path)  # set by create-config from the vars
+    warn_if_chosen_on(config_path, [seed])
     with run_lock(run_dir):
         for name in remove_leftovers(run_dir):
             msg.info(f"Removed {run_dir / name}, left by a step that was killed")

@@ -3,7 +3,8 @@
 Reads: CONFIG (a generated training config) and CORPUS_DIR/{train,dev,test}.spacy.
 Writes: GROUP_DIR/s<seed>/ for every seed, each a complete run folder (model-best,
 model-last, train_log.jsonl, run.json with its seed, metrics.json, metrics.md),
-and GROUP_DIR/summary.json with test P/R/F1 as mean ± std over the seeds. The
+and GROUP_DIR/summary.json with test P/R/F1 as mean ± std over the seeds (and the
+seeds the config was chosen on, if tune chose it: it warns when those are trained). The
 whole group is built in a staging folder and replaces the previous one only when
 every seed succeeded. `weasel run compare` lists the runs and the group.
 """
@@ -15,7 +16,7 @@ import srsly
 import typer
 from wasabi import msg
 
-from .lib.configs import read_budget
+from .lib.configs import read_budget, warn_if_chosen_on
 from .lib.errors import exit_on_user_error
 from .lib.files import atomic_output
 from .lib.run_record import read_test_scores
@@ -36,6 +37,7 @@ def main(
 ) -> None:
     seed_list = sorted(parse_seeds(seeds, minimum=2))  # one seed is the 'train' command
     budget = read_budget(config_path)
+    chosen_on = warn_if_chosen_on(config_path, seed_list)
     with atomic_output(group_dir) as staging:
         staging.mkdir()
         scores: Dict[str, list] = {"f": [], "p": [], "r": []}
@@ -46,7 +48,8 @@ def main(
             overall = read_test_scores(run_dir)["overall"]  # type: ignore[index]
             for key in scores:
                 scores[key].append(overall[key])
-        summary = {"config": config_path.as_posix(), "seeds": seed_list, "budget": budget,
+        summary = {"config": config_path.as_posix(), "seeds": seed_list, "chosen_on_seeds": chosen_on,
+                   "budget": budget,
                    **{key: {**mean_std(values), "values": values} for key, values in scores.items()}}
         srsly.write_json(staging / "summary.json", summary)
     f = summary["f"]

@@ -2,6 +2,7 @@ import re
 from pathlib import Path
 
 import pytest
+import srsly
 from confection import Config
 
 from scripts.lib.configs import build_config, check_unseen_seeds, chosen_on, seeds_chosen_on, write_generated
@@ -90,3 +91,28 @@ def test_an_overlay_is_judged_only_on_seeds_it_was_not_chosen_on(tmp_path: Path)
     mine.write_text("# chosen on seeds 0, 1\n[training]\ndropout = 0.2\n", encoding="utf8")
     assert seeds_chosen_on(mine) == []
     check_unseen_seeds([mine], [0])
+
+
+@pytest.mark.slow
+def test_training_a_tuned_config_on_the_seeds_that_chose_it_warns_and_is_recorded(corpus_and_config: Path,
+                                                                                   tmp_path: Path) -> None:
+    tuned = tmp_path / "tuned.cfg"
+    write_generated(tuned, "[training]\ndropout = 0.2\n",
+                    f"tune.py: best of study 'x' (trial 3, dev score 70.00, {chosen_on([0, 1])})")
+    config = tmp_path / "run" / "config.cfg"
+    result = create(config, "--overlay", str(tuned), "--max-steps", "20", "--eval-frequency", "10",
+                    "--patience", "0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert seeds_chosen_on(config) == [0, 1]  # carried from the overlay into the generated config
+    assert create(tmp_path / "plain.cfg").returncode == 0 and seeds_chosen_on(tmp_path / "plain.cfg") == []
+
+    group = tmp_path / "seeds"
+    result = run(["python", "-m", "scripts.train_seeds", str(config), str(corpus_and_config / "corpus"), str(group),
+                  *workflow_options("train-seeds", seeds="1,2", speed_seconds=0)], ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    output = " ".join(result.stdout.split())
+    warning = (f"{config} was chosen on seeds 0, 1: the dev and test scores of seed(s) 1 are biased upward, "
+               "scored on the draws it was picked for; to judge it, train seeds it has not seen (e.g. ")
+    assert output.count(warning + "2,3)") == 1  # the group's two seeds
+    assert output.count(warning + "2)") == 1  # the run of seed 1; seed 2's run does not warn
+    assert srsly.read_json(group / "summary.json")["chosen_on_seeds"] == [0, 1]

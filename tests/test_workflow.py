@@ -364,6 +364,7 @@ def check_seeds_compare_and_review(project: Path, seeds: List[int], batch: int) 
     group = project / "training" / "sample-cnn-efficiency-seeds"
     summary = srsly.read_json(group / "summary.json")
     assert summary["seeds"] == seeds and set(summary["f"]) == {"mean", "std", "values"}
+    assert summary["chosen_on_seeds"] == []  # base.cfg was chosen on no seeds
     for seed in seeds:
         assert srsly.read_json(group / f"s{seed}" / "run.json")["seed"] == seed
     # Seed 0 of the group reproduces the single run exactly.

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 from confection import Config, ConfigValidationError
 from spacy.cli.init_config import fill_config, init_config
 from spacy.language import DEFAULT_CONFIG_PRETRAIN_PATH
+from wasabi import msg
 
 from .errors import UserError
 from .files import write_text
@@ -87,6 +88,19 @@ def check_unseen_seeds(overlays: List[Path], seeds: List[int]) -> None:
         if seen:
             raise UserError(f"was {chosen_on(chosen)}; judging it on seed(s) {', '.join(map(str, seen))} would "
                             f"score the draws it was picked for: give seeds it has not seen", overlay)
+
+
+def warn_if_chosen_on(config_path: Path, seeds: List[int]) -> List[int]:
+    """Warn when a generated config is trained with seeds it was chosen on (it names them when an overlay did):
+    the model is fine to use, but its scores are biased upward. Returns the seeds it was chosen on."""
+    chosen = seeds_chosen_on(config_path)
+    seen = [seed for seed in seeds if seed in chosen]
+    if seen:
+        unseen = list(range(max(chosen) + 1, max(chosen) + 1 + len(seeds)))
+        msg.warn(f"{config_path} was {chosen_on(chosen)}: the dev and test scores of seed(s) "
+                 f"{', '.join(map(str, seen))} are biased upward, scored on the draws it was picked for; to judge "
+                 f"it, train seeds it has not seen (e.g. {','.join(map(str, unseen))})")
+    return chosen
 
 
 def check_not_hand_edited(path: Path) -> None:
@@ -182,7 +196,10 @@ def generate(base: Path, overlays: List[Path], lang: str, output: Path,
             raise UserError("spaCy could not fill the config (see the message above)", base) from None
         body = filled.read_text(encoding="utf8")
     sources = ", ".join(str(p) for p in [base, *overlays])
-    write_generated(output, body, f"create_config.py from {sources} (lang={lang})")
+    # The seeds an overlay was chosen on carry over, so that the steps training this config can tell.
+    chosen = sorted({seed for overlay in overlays for seed in seeds_chosen_on(overlay)})
+    write_generated(output, body, f"create_config.py from {sources} (lang={lang}"
+                                  f"{', ' + chosen_on(chosen) if chosen else ''})")
 
 
 def read_budget(config_path: Path) -> Dict[str, int]:
