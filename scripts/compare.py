@@ -3,7 +3,7 @@
 Reads: each training/**/run.json with the metrics.json beside it.
 Writes: OUTPUT_DIR/compare.json and OUTPUT_DIR/compare.md: a table of all runs
 (name, date, config and data checksums, seed, test F1/P/R, training time and
-words/second, CPU kind), runs that differ only by seed summarised as mean ± std
+words/second, CPU kind; a seed the run's config was chosen on, by tune, marked), runs that differ only by seed summarised as mean ± std
 (the group best on dev marked, the others with Welch's t-test p against it), and the
 per-label F1 difference between the latest run and a baseline (the best earlier
 run on the same test data, or the run named by --baseline). With --max-drop N (points), the
@@ -112,10 +112,21 @@ def cpu_kinds_markdown(rows: List[Dict[str, Any]]) -> Tuple[Dict[Optional[str], 
                      + legend)
 
 
+# Marks a seed its run's config was chosen on, in both tables.
+CHOSE_CONFIG = "†"
+
+
+def seeds_markdown(runs: List[Dict[str, Any]]) -> str:
+    return ", ".join(f"{run['seed']}{CHOSE_CONFIG if run.get('seed_chose_config') else ''}" for run in runs)
+
+
 def comparison_markdown(result: Dict[str, Any]) -> str:
     letters, legend = cpu_kinds_markdown(result["runs"])
+    if any(run.get("seed_chose_config") for run in result["runs"]):
+        legend += (f"\n{CHOSE_CONFIG} A seed the run's config was chosen on (tune's best trial, named in its "
+                   "header): its dev score, and its group's, are biased upward. Judge the config on other seeds.\n")
     runs = [(f"`{r['run']}`", r["created"][:16].replace("T", " "), r["config_md5"][:8],
-             f"{r['train_md5'][:8]}/{r['dev_md5'][:8]}/{r['test_md5'][:8]}", r["seed"], percent(r["f"]),
+             f"{r['train_md5'][:8]}/{r['dev_md5'][:8]}/{r['test_md5'][:8]}", seeds_markdown([r]), percent(r["f"]),
              percent(r["p"]), percent(r["r"]), f"{r['train_seconds']:.0f}", r["train_words_per_second"],
              r["inference_words_per_second"], letters[r["cpu_kind"]]) for r in result["runs"]]
     text = ("# Runs\n\n" + markdown_table(
@@ -129,7 +140,8 @@ def comparison_markdown(result: Dict[str, Any]) -> str:
             p_value = group["p_vs_best_on_dev"]
             return "best on dev" if group["best_on_dev"] else f"p {p_value:.3f}"
 
-        groups = [(", ".join(f"`{name}`" for name in g["runs"]), ", ".join(map(str, g["seeds"])),
+        by_name = {run["run"]: run for run in result["runs"]}
+        groups = [(", ".join(f"`{name}`" for name in g["runs"]), seeds_markdown([by_name[name] for name in g["runs"]]),
                    mean_std(g["dev_score"]), mean_std(g["f"]), mean_std(g["p"]), mean_std(g["r"]), chosen(g))
                   for g in result["seed_groups"]]
         text += ("\n# Same config, data and inputs, several seeds\n\nThe group with the best mean dev score is "

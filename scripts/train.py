@@ -33,7 +33,7 @@ from confection import Config
 from spacy.cli.train import train as spacy_train
 from wasabi import msg
 
-from .lib.configs import read_budget, warn_if_chosen_on
+from .lib.configs import read_budget, seeds_chosen_on, warn_if_chosen_on
 from .lib.errors import UserError, check_plain_path, exit_on_user_error
 from .lib.files import atomic_outputs, remove_leftovers, staging_folder, write_text
 from .lib.pretrained import has_pretraining, pretrained_weights
@@ -191,7 +191,7 @@ def train(config_path: Path, corpora: Dict[str, Dict[str, Any]], run_dir: Path, 
         log = read_log(temps[2])
         best, needed = best_entry(log), patience_needed(log)
         srsly.write_json(temps[3], run_record(run_dir, seed, gpu_id, config_path, corpora, inputs, settings,
-                                              log, wall_time))
+                                              log, wall_time, seeds_chosen_on(config_path)))
     msg.good(f"Run saved to {run_dir} in {wall_time:.0f}s (best dev score "
              f"{best['score'] if best else float('nan'):.3f} at step {best and best['step']})")
     # The figure to set the patience var from: a smaller one ends training sooner

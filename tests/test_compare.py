@@ -13,13 +13,14 @@ from .conftest import ROOT, run, workflow_options
 def fake_run(training: Path, name: str, created: str, seed: int, f: float, config: str = "c1",
              test: str = "t1", per_label=None, settings: Optional[str] = None,
              dev: Optional[float] = None, inputs: Optional[Dict[str, Any]] = None,
-             cpu: str = "AMD EPYC") -> None:
+             cpu: str = "AMD EPYC", chosen_on: Optional[list] = None) -> None:
     run_dir = training / name
     run_dir.mkdir(parents=True)
     per_label = per_label or {"PER": f, "LOC": f}
     srsly.write_json(run_dir / "run.json", {
         "run": name, "created": created, "seed": seed,
-        "config": {"md5": config, **({"settings_md5": settings} if settings else {})},
+        "config": {"md5": config, **({"settings_md5": settings} if settings else {}),
+                   **({"chosen_on_seeds": chosen_on} if chosen_on else {})},
         "corpus": {"train": {"md5": "tr"}, "dev": {"md5": "dv"}},
         "training": {"words_per_second": 1000, "steps": 100, "best_step": 80,
                      "best_dev_score": f - 0.01 if dev is None else dev},
@@ -58,6 +59,22 @@ def test_table_groups_diff_and_passing_gate(tmp_path: Path) -> None:
     markdown = (training / "compare.md").read_text()
     assert "| `b-s0` |" in markdown and "82.00 ± 2.83" in markdown and "Gate passed" in result.stdout
     assert "Every run on one CPU kind: AMD EPYC (avx2 fma); BLAS OpenBLAS 0.3." in markdown
+    assert "†" not in markdown  # no config here was chosen on a seed
+
+
+def test_a_seed_its_config_was_chosen_on_is_marked_in_both_tables(tmp_path: Path) -> None:
+    training = tmp_path / "training"
+    for seed in (0, 1, 3):
+        fake_run(training, f"tuned-s{seed}", f"2026-01-0{seed + 1}T10:00:00", seed, 0.80, config="tuned",
+                 chosen_on=[0, 1])
+    assert compare(training).returncode == 0
+    assert [run["seed_chose_config"] for run in srsly.read_json(training / "compare.json")["runs"]] == \
+        [True, True, False]
+    markdown = (training / "compare.md").read_text()
+    assert "| 0† | 80.00 |" in markdown and "| 3 | 80.00 |" in markdown  # the runs
+    assert "| 0†, 1†, 3 |" in markdown  # the seed group
+    assert ("† A seed the run's config was chosen on (tune's best trial, named in its header): its dev score, and "
+            "its group's, are biased upward.") in markdown
 
 
 def test_runs_from_other_cpu_kinds_are_told_apart(tmp_path: Path) -> None:

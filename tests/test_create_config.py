@@ -116,3 +116,4 @@ def test_training_a_tuned_config_on_the_seeds_that_chose_it_warns_and_is_recorde
     assert output.count(warning + "2,3)") == 1  # the group's two seeds
     assert output.count(warning + "2)") == 1  # the run of seed 1; seed 2's run does not warn
     assert srsly.read_json(group / "summary.json")["chosen_on_seeds"] == [0, 1]
+    assert srsly.read_json(group / "s1" / "run.json")["config"]["chosen_on_seeds"] == [0, 1]  # compare marks seed 1

@@ -97,17 +97,19 @@ def corpus_summary(path: Path) -> Dict[str, Any]:
 
 def run_record(run_dir: Path, seed: int, gpu_id: int, config: Path, corpora: Dict[str, Dict[str, Any]],
                inputs: Dict[str, Dict[str, Any]], budget: Dict[str, int], log: List[Dict[str, Any]],
-               wall_time: float) -> Dict[str, Any]:
+               wall_time: float, chosen_on_seeds: List[int]) -> Dict[str, Any]:
     """run.json of a finished training: what it learned from (config, corpus and
-    input checksums), with which seed and budget, how it went (from its log), on
-    which machine and versions."""
+    input checksums, and the seeds the config was chosen on, if tune chose it),
+    with which seed and budget, how it went (from its log), on which machine and
+    versions."""
     best, last = best_entry(log), (log[-1] if log else {})
     return {
         "run": run_dir.name,
         "created": utc_now(),
         "seed": seed,
         "gpu_id": gpu_id,
-        "config": {"path": config.as_posix(), "md5": md5_file(config), "settings_md5": settings_md5(config)},
+        "config": {"path": config.as_posix(), "md5": md5_file(config), "settings_md5": settings_md5(config),
+                   "chosen_on_seeds": chosen_on_seeds},
         "corpus": corpora,
         "inputs": inputs,
         "training": {
@@ -322,6 +324,8 @@ def run_figures(run_dir: Path) -> Dict[str, Any]:
     return {
         "created": run["created"],
         "seed": run["seed"],
+        # A seed its config was chosen on (tune's best trial) scores the draw it was picked for.
+        "seed_chose_config": run["seed"] in run["config"].get("chosen_on_seeds", []),
         # Runs with the same settings are one config, whatever their comments.
         "config_md5": run["config"].get("settings_md5", run["config"]["md5"]),
         "inputs_md5": inputs_md5(run.get("inputs", {})),
