@@ -729,13 +729,36 @@ def test_benchmarks_readme_quotes_the_hidden_layer_of_96_on_base_cfgs_encoder_as
     seeds 0-4 on the AMD kind, beside that encoder's own runs (floret_96x2's `nv`, not retrained)."""
     quoted = quoted_figures(
         r"The NER's hidden layer of 96 on base.cfg's 96 × 2 encoder, without vectors, 5 seeds .*?: dev F1 (\S+) ± (\S+) "
-        r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\.",
+        r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+), at ",
         "the hidden layer of 96 without vectors")
     compare = one_kind_compare("lener_br", "ner_model/h96_96x2", "AMD EPYC")
     assert runs_named(compare, "nv") == runs_named(one_kind_compare("lener_br", "floret_96x2", "AMD EPYC"), "nv")
     assert_lever_changes(compare, "nv", "h96nv", changes="config")  # the NER's model, no vectors in either
     assert inputs_by_name(compare)["nv"] == inputs_md5({})
     assert quoted == lever_against(compare, "h96nv", baseline="nv")
+
+
+def test_benchmarks_readme_quotes_the_hidden_layer_of_96_on_conll_2003_as_measured() -> None:
+    """conll2003/ner_model/h96_96x2/compare.json: the same lever on CoNLL-2003, seeds 0-4, beside base.cfg's own runs,
+    all on one Intel Xeon kind; base.cfg's runs have the settings and data of floret_96x2's `w2d2` runs on the AMD
+    kind, and another CPU kind trained other models from them."""
+    quoted = quoted_figures(
+        r"The same lever on CoNLL-2003, 5 seeds beside base.cfg's own runs, all on an Intel Xeon with AVX-512 \(Ice Lake\): "
+        r"dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) \((\S+), Welch p (\S+), behind on every seed\), test (\S+) ± (\S+) "
+        r"against (\S+) ± (\S+)\. Not taken", "the hidden layer of 96 on CoNLL-2003")
+    compare = one_kind_compare("conll2003", "ner_model/h96_96x2")
+    assert len({run["cpu_kind"] for run in compare["runs"]}) == 1 and "amx_tile" not in compare["runs"][0]["cpu_kind"]
+    assert_lever_changes(compare, "nv", "h96nv", changes="config")
+    assert inputs_by_name(compare)["nv"] == inputs_md5({})
+    assert quoted == lever_against(compare, "h96nv", baseline="nv")
+    lever, base = (sorted(runs_named(compare, name), key=lambda run: run["seed"]) for name in ("h96nv", "nv"))
+    assert all(changed["dev_score"] < default["dev_score"] for changed, default in zip(lever, base))
+    # Same settings and data as the AMD kind's runs of base.cfg, other models: no seed repeats its dev score.
+    amd = sorted(runs_named(one_kind_compare("conll2003", "floret_96x2", "AMD EPYC"), "w2d2"),
+                 key=lambda run: run["seed"])
+    shared = ("config_md5", "train_md5", "dev_md5", "test_md5")
+    assert [[run[key] for key in shared] for run in base] == [[run[key] for key in shared] for run in amd]
+    assert all(here["dev_score"] != there["dev_score"] for here, there in zip(base, amd))
 
 
 def test_benchmarks_readme_quotes_two_window_layers_with_the_hidden_layer_of_96_as_measured() -> None:
