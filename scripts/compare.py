@@ -3,7 +3,8 @@
 Reads: each training/**/run.json with the metrics.json beside it.
 Writes: OUTPUT_DIR/compare.json and OUTPUT_DIR/compare.md: a table of all runs
 (name, date, config and data checksums, seed, test F1/P/R, training time and
-words/second, CPU kind; a seed the run's config was chosen on, by tune, marked), runs that differ only by seed summarised as mean ± std
+words/second, CPU kind; a seed the run's config was chosen on by tune is marked),
+runs that differ only by seed summarised as mean ± std
 (the group best on dev marked, the others with Welch's t-test p against it), and the
 per-label F1 difference between the latest run and a baseline (the best earlier
 run on the same test data, or the run named by --baseline). With --max-drop N (points), the
