@@ -4,6 +4,7 @@ rounds, stopping, and a small real run through the benchmark project."""
 import importlib.util
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -13,9 +14,12 @@ from pathlib import Path
 from typing import List
 
 import pytest
+import spacy
 import srsly
 from confection import Config
 from spacy.schemas import ConfigSchemaTraining
+from spacy.tokens import Doc
+from spacy.training import Example
 from spacy.util import load_model_from_config, registry
 
 from bench import configs as benchmark
@@ -614,6 +618,31 @@ def test_the_mention_swap_lever_replaces_each_mention_by_a_training_mention_of_i
     assert result["swapped"] == [[["Ana Maria Souza", "PESSOA"], ["Supremo Tribunal Federal", "ORG"]]]
     assert result["texts"] == [["O juiz Ana Maria Souza ouviu a Supremo Tribunal Federal ontem."] * 2]
     assert result["kept"] == [True]
+
+
+def test_the_upper_case_lever_writes_whole_sentences_in_capitals_and_keeps_their_tags() -> None:
+    """NOTES.md's upper-case runs: each sentence, or none of it, in capitals; the
+    tags and the alignment stay, and a letter whose capital is longer stays."""
+    import_lever_code(LEVERS / "upper_case")
+    nlp = spacy.blank("pt")
+    words = ["A", "Straße", "de", "Ana", ".", "Rui", "mora", "em", "Lisboa", "."]
+    reference = Doc(nlp.vocab, words=words, spaces=[True, True, True, False, True, True, True, True, False, False],
+                    sent_starts=[True, False, False, False, False, True, False, False, False, False],
+                    ents=["O", "O", "O", "B-PER", "O", "B-PER", "O", "O", "B-LOC", "O"])
+    example = Example(nlp.make_doc(reference.text), reference)
+    augment = registry.augmenters.get("lever.upper_case.v1")
+    (every,) = augment(level=1.0)(nlp, example)
+    assert every.reference.text == every.predicted.text == "A STRAßE DE ANA. RUI MORA EM LISBOA."
+    assert [(e.text, e.label_) for e in every.reference.ents] == [("ANA", "PER"), ("RUI", "PER"), ("LISBOA", "LOC")]
+    assert every.get_aligned_ner() == ["O", "O", "O", "U-PER", "O", "U-PER", "O", "O", "U-LOC", "O"]
+    assert list(augment(level=0.0)(nlp, example)) == [example]
+    unannotated = Doc(nlp.vocab, words=["Rui", "mora", "aqui"], sent_starts=[True, False, False], ents=["B-PER", None, "O"])
+    (kept,) = augment(level=1.0)(nlp, Example(nlp.make_doc(unannotated.text), unannotated))
+    assert [token.ent_iob_ for token in kept.reference] == ["B", "", "O"]  # a token without a tag stays without
+    random.seed(1)
+    sentences = {tuple(sentence.ents[0].text.isupper() for sentence in eg.reference.sents)
+                 for _ in range(20) for eg in augment(level=0.5)(nlp, example)}
+    assert sentences == {(False, False), (True, False), (False, True), (True, True)}
 
 
 def test_the_bilstm_lever_gives_each_word_the_whole_sentence() -> None:
