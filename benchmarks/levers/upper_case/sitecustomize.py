@@ -4,7 +4,8 @@ With this folder on PYTHONPATH, Python imports this file at start-up in every
 process (weasel's steps too) and it registers the augmenter
 `lever.upper_case.v1`, which `upper_case.cfg` (beside this folder) puts on the
 training corpus. Each time a training example is read, each of its sentences
-is, with probability `level`, written in capitals; the tags stay. CoNLL-2003's
+is, with probability `level`, written in capitals; the tags stay (a document
+without sentence boundaries passes as it is). CoNLL-2003's
 test mentions in capitals (headlines, sports tables) score some 8 points under
 the rest (fortieth session), and the training split holds few of them, so the
 model learns how a name is written in capitals from little. spaCy's own
