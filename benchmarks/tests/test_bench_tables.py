@@ -789,26 +789,28 @@ def test_benchmarks_readme_quotes_case_augmentation_on_conll_2003_as_measured() 
 
 
 def test_benchmarks_readme_quotes_the_encoders_maxout_pieces_and_the_weight_decay_on_conll_2003_as_measured() -> None:
-    """conll2003/maxout_weight_decay/compare.json: two maxout pieces in the encoder and Adam's weight decay 0.05,
-    seeds 0-4, beside base.cfg's runs of ner_model/h96_96x2 (not retrained), all on that table's Intel kind;
+    """conll2003/maxout_weight_decay/compare.json: two maxout pieces in the encoder, Adam's weight decay 0.05 and
+    none, seeds 0-4, beside base.cfg's runs of ner_model/h96_96x2 (not retrained), all on that table's Intel kind;
     each lever is its overlay's one setting."""
     quoted = quoted_figures(
         r"the encoder's maxout units of 2 pieces in place of 3, dev F1 (\S+) ± (\S+) against (\S+) ± (\S+) "
         r"\((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+), for .*?; Adam's weight decay 0\.05 "
-        r"in place of 0\.01, dev F1 (\S+) ± (\S+) \((\S+), p (\S+)\), test (\S+) ± (\S+)\. Both dropped: the first "
-        r"behind on dev with every seed, the second level",
+        r"in place of 0\.01, dev F1 (\S+) ± (\S+) \((\S+), p (\S+)\), test (\S+) ± (\S+), and none, dev F1 (\S+) ± "
+        r"(\S+) \((\S+), p (\S+)\), test (\S+) ± (\S+)\. All dropped: the maxout pieces and no weight decay behind on "
+        r"dev with every seed, 0\.05 level",
         "the encoder's maxout pieces and the weight decay on CoNLL-2003")
     compare = one_kind_compare("conll2003", "maxout_weight_decay")
     assert len({run["cpu_kind"] for run in compare["runs"]}) == 1
     assert runs_named(compare, "nv") == runs_named(one_kind_compare("conll2003", "case"), "nv")
-    maxout, decay = lever_against(compare, "mp2", baseline="nv"), lever_against(compare, "wd5", baseline="nv")
-    assert quoted == [*maxout, *decay[:2], *decay[4:8]]
+    maxout, decay, no_decay = (lever_against(compare, lever, baseline="nv") for lever in ("mp2", "wd5", "wd0"))
+    assert quoted == [*maxout, *decay[:2], *decay[4:8], *no_decay[:2], *no_decay[4:8]]
     assert read_overlay(BENCHMARKS / "levers" / "encoder_maxout_2.cfg") == \
         {"components": {"tok2vec": {"model": {"encode": {"maxout_pieces": 2}}}}}
-    assert read_overlay(BENCHMARKS / "levers" / "weight_decay_05.cfg") == {"training": {"optimizer": {"L2": 0.05}}}
-    for lever in ("mp2", "wd5"):
+    for name, weight_decay in (("weight_decay_05.cfg", 0.05), ("weight_decay_0.cfg", 0.0)):
+        assert read_overlay(BENCHMARKS / "levers" / name) == {"training": {"optimizer": {"L2": weight_decay}}}
+    for lever in ("mp2", "wd5", "wd0"):
         assert_lever_changes(compare, "nv", lever, changes="config")
-    assert behind_on_dev_with_every_seed(compare, "mp2", "nv")
+    assert behind_on_dev_with_every_seed(compare, "mp2", "nv") and behind_on_dev_with_every_seed(compare, "wd0", "nv")
     assert not behind_on_dev_with_every_seed(compare, "wd5", "nv") and decay[5] > 0.05  # level: ahead on some seeds
 
 
