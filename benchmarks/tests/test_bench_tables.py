@@ -813,6 +813,54 @@ def test_benchmarks_readme_quotes_the_encoders_maxout_pieces_and_the_weight_deca
     assert not behind_on_dev_with_every_seed(compare, "wd5", "nv") and decay[5] > 0.05  # level: ahead on some seeds
 
 
+def test_benchmarks_readme_quotes_the_entity_context_on_base_cfgs_encoder_on_conll_2003_as_measured() -> None:
+    """conll2003/ner_model/entity_context_96x2/compare.json: the open entity's first words in the NER's state on
+    base.cfg's 96 × 2 encoder, seeds 0-4, beside base.cfg's runs of ner_model/h96_96x2 (not retrained), on that
+    table's Intel kind; the lever is its overlay's one setting, behind on dev on some seeds and ahead on one."""
+    quoted = quoted_figures(
+        r"The open entity's first five words in the NER's state on the same runs and kind, dev F1 (\S+) ± (\S+) "
+        r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped: behind "
+        r"on dev with four seeds of five", "the entity context on base.cfg's encoder on CoNLL-2003")
+    compare = one_kind_compare("conll2003", "ner_model/entity_context_96x2")
+    assert runs_named(compare, "nv") == runs_named(one_kind_compare("conll2003", "maxout_weight_decay"), "nv")
+    assert quoted == lever_against(compare, "est", baseline="nv")
+    assert read_overlay(BENCHMARKS / "levers" / "ner_entity_context.cfg") == \
+        {"components": {"ner": {"model": {"extra_state_tokens": True}}}}
+    assert_lever_changes(compare, "nv", "est", changes="config")
+    lever, base = ({run["seed"]: run["dev_score"] for run in runs_named(compare, name)} for name in ("est", "nv"))
+    assert sum(lever[seed] < base[seed] for seed in base) == 4
+
+
+# The Intel (Ice Lake) kind's CoNLL-2003 systems without vectors, seeds 0-4: each system's runs and their table.
+ICE_LAKE_CONLL_SYSTEMS = {"nv": "ner_model/h96_96x2", "h96nv": "ner_model/h96_96x2", "up": "case", "lc": "case",
+                          "mp2": "maxout_weight_decay", "wd5": "maxout_weight_decay", "wd0": "maxout_weight_decay",
+                          "est": "ner_model/entity_context_96x2"}
+
+
+def test_benchmarks_readme_quotes_how_far_dev_tracks_test_over_the_ice_lake_conll_runs() -> None:
+    """The README's measure of what dev decides on CoNLL-2003: Pearson's r of dev and test F1 over every run of
+    the eight Ice Lake systems without vectors and over their means, and how often a lever's run moved dev and
+    test the same way against base.cfg's run of its seed; base.cfg has the best dev mean of the eight."""
+    quoted = quoted_figures(
+        r"over the forty runs of the eight CoNLL-2003 systems .*? a run's dev F1 and its test F1 correlate at Pearson "
+        r"r (\S+), and the eight systems' means at r (\S+); against base\.cfg's run of the same seed, the other 35 "
+        r"moved dev and test the same way (\S+) times\.", "how far dev tracks test on CoNLL-2003")
+    tables = {name: one_kind_compare("conll2003", folder) for name, folder in ICE_LAKE_CONLL_SYSTEMS.items()}
+    systems = {name: runs_named(table, name) for name, table in tables.items()}
+    assert len({run["cpu_kind"] for table in tables.values() for run in table["runs"]}) == 1
+    runs = [run for system in systems.values() for run in system]
+    means = {name: [statistics.mean(run[key] for run in system) for key in ("dev_score", "f")]
+             for name, system in systems.items()}
+    assert (len(runs), len(systems)) == (40, 8)
+    assert max(means, key=lambda name: means[name][0]) == "nv"
+    base = {run["seed"]: run for run in systems["nv"]}
+    same_way = sum((run["dev_score"] > base[run["seed"]]["dev_score"]) == (run["f"] > base[run["seed"]]["f"])
+                   for name, system in systems.items() if name != "nv" for run in system)
+    assert quoted == [
+        round(statistics.correlation([run["dev_score"] for run in runs], [run["f"] for run in runs]), 2),
+        round(statistics.correlation(*zip(*means.values())), 2), same_way]
+
+
 def test_benchmarks_readme_quotes_two_window_layers_with_the_hidden_layer_of_96_as_measured() -> None:
     """encoder_window/depth2_h96/compare.json: the two window layers of depth2 with the NER's hidden
     layer of 96, seeds 0-4 on the AMD kind, beside the floret runs of encoder_window/amd (not retrained);
