@@ -831,6 +831,49 @@ def test_benchmarks_readme_quotes_the_entity_context_on_base_cfgs_encoder_on_con
     assert sum(lever[seed] < base[seed] for seed in base) == 4
 
 
+def dev_ahead_by_seed(compare: dict, lever: str, baseline: str) -> list:
+    """Whether each run of a lever (<lever>-s<seed>, seeds 0-4) has a higher dev score than the baseline's run of its seed."""
+    base = {run["seed"]: run["dev_score"] for run in runs_named(compare, baseline)}
+    return [run["dev_score"] > base[run["seed"]] for run in sorted(runs_named(compare, lever), key=lambda run: run["seed"])]
+
+
+def test_benchmarks_readme_quotes_lener_br_on_the_ice_lake_kind_as_measured() -> None:
+    """lener_br/ner_model/ice_lake/compare.json: base.cfg, the hidden layer of 96 and the entity context, seeds 0-4 on
+    the Ice Lake kind of the CoNLL-2003 tables; base.cfg's runs have the config and data of h96_96x2's on the AMD kind
+    (other models), and the hidden layer's gain is also quoted with both kinds' runs as one sample."""
+    quoted = quoted_figures(
+        r"On LeNER-Br without vectors on that Ice Lake Xeon, 5 seeds: base\.cfg dev F1 (\S+) ± (\S+), test (\S+) ± (\S+), "
+        r"against (\S+) ± (\S+) and (\S+) ± (\S+) on the AMD EPYC \(dev (\S+), Welch p (\S+)\): .*? the hidden layer of 96, "
+        r"dev F1 (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+), and the open entity's first five words in "
+        r"the state, dev F1 (\S+) ± (\S+) \((\S+), p (\S+)\), test (\S+) ± (\S+)\. Neither taken: the hidden layer is "
+        r"ahead on three seeds of five on both kinds \((\S+), p (\S+), their ten runs together\)",
+        "LeNER-Br on the Ice Lake kind")
+    compare = one_kind_compare("lener_br", "ner_model/ice_lake")
+    assert compare["runs"][0]["cpu_kind"] == one_kind_compare("conll2003", "case")["runs"][0]["cpu_kind"]
+    amd = one_kind_compare("lener_br", "ner_model/h96_96x2", "AMD EPYC")
+    shared = ("config_md5", "train_md5", "dev_md5", "test_md5")
+    here, there = ([[run[key] for key in shared] for run in sorted(runs_named(table, name), key=lambda run: run["seed"])]
+                   for table, name in ((compare, "lnv"), (amd, "nv")))
+    assert here == there
+    for lever in ("lh96", "lest"):
+        assert_lever_changes(compare, "lnv", lever, changes="config")
+    assert read_overlay(BENCHMARKS / "levers" / "ner_hidden_96.cfg") == \
+        {"components": {"ner": {"model": {"hidden_width": 96}}}}
+    assert dev_ahead_by_seed(compare, "lh96", "lnv") == dev_ahead_by_seed(amd, "h96nv", "nv") == \
+        [True, False, True, True, False]
+    base_here, base_there = seed_group(compare, "lnv"), seed_group(amd, "nv")
+    hidden, context = (lever_against(compare, lever, baseline="lnv") for lever in ("lh96", "lest"))
+    lever_dev, base_dev = ([run["dev_score"] for table, name in runs for run in runs_named(table, name)]
+                           for runs in (((compare, "lh96"), (amd, "h96nv")), ((compare, "lnv"), (amd, "nv"))))
+    assert quoted == [*mean_and_std((base_here,), "dev_score"), *mean_and_std((base_here,), "f"),
+                      *mean_and_std((base_there,), "dev_score"), *mean_and_std((base_there,), "f"),
+                      round(100 * (base_here["dev_score"]["mean"] - base_there["dev_score"]["mean"]), 2),
+                      welch_p(group_dev_by_seed(compare, base_here), group_dev_by_seed(amd, base_there)),
+                      *hidden[:2], *hidden[4:8], *context[:2], *context[4:8],
+                      round(100 * (statistics.fmean(lever_dev) - statistics.fmean(base_dev)), 2),
+                      welch_p(lever_dev, base_dev)]
+
+
 # The Intel (Ice Lake) kind's CoNLL-2003 systems without vectors, seeds 0-4: each system's runs and their table.
 ICE_LAKE_CONLL_SYSTEMS = {"nv": "ner_model/h96_96x2", "h96nv": "ner_model/h96_96x2", "up": "case", "lc": "case",
                           "mp2": "maxout_weight_decay", "wd5": "maxout_weight_decay", "wd0": "maxout_weight_decay",
