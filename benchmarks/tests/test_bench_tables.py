@@ -819,8 +819,8 @@ def test_benchmarks_readme_quotes_the_entity_context_on_base_cfgs_encoder_on_con
     table's Intel kind; the lever is its overlay's one setting, behind on dev on some seeds and ahead on one."""
     quoted = quoted_figures(
         r"The open entity's first five words in the NER's state on the same runs and kind, dev F1 (\S+) ± (\S+) "
-        r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped: behind "
-        r"on dev with four seeds of five", "the entity context on base.cfg's encoder on CoNLL-2003")
+        r"against (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+)\. Dropped: "
+        r"behind on dev with four seeds of five", "the entity context on base.cfg's encoder on CoNLL-2003")
     compare = one_kind_compare("conll2003", "ner_model/entity_context_96x2")
     assert runs_named(compare, "nv") == runs_named(one_kind_compare("conll2003", "maxout_weight_decay"), "nv")
     assert quoted == lever_against(compare, "est", baseline="nv")
@@ -832,9 +832,14 @@ def test_benchmarks_readme_quotes_the_entity_context_on_base_cfgs_encoder_on_con
 
 
 def dev_ahead_by_seed(compare: dict, lever: str, baseline: str) -> list:
-    """Whether each run of a lever (<lever>-s<seed>, seeds 0-4) has a higher dev score than the baseline's run of its seed."""
+    """Whether each run of a lever (<lever>-s<seed>), by seed, has a higher dev score than the baseline's run of its
+    seed."""
     base = {run["seed"]: run["dev_score"] for run in runs_named(compare, baseline)}
-    return [run["dev_score"] > base[run["seed"]] for run in sorted(runs_named(compare, lever), key=lambda run: run["seed"])]
+    return [run["dev_score"] > base[run["seed"]] for run in by_seed_order(runs_named(compare, lever))]
+
+
+def by_seed_order(runs: list) -> list:
+    return sorted(runs, key=lambda run: run["seed"])
 
 
 def test_benchmarks_readme_quotes_lener_br_on_the_ice_lake_kind_as_measured() -> None:
@@ -842,17 +847,17 @@ def test_benchmarks_readme_quotes_lener_br_on_the_ice_lake_kind_as_measured() ->
     the Ice Lake kind of the CoNLL-2003 tables; base.cfg's runs have the config and data of h96_96x2's on the AMD kind
     (other models), and the hidden layer's gain is also quoted with both kinds' runs as one sample."""
     quoted = quoted_figures(
-        r"On LeNER-Br without vectors on that Ice Lake Xeon, 5 seeds: base\.cfg dev F1 (\S+) ± (\S+), test (\S+) ± (\S+), "
-        r"against (\S+) ± (\S+) and (\S+) ± (\S+) on the AMD EPYC \(dev (\S+), Welch p (\S+)\): .*? the hidden layer of 96, "
-        r"dev F1 (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+), and the open entity's first five words in "
-        r"the state, dev F1 (\S+) ± (\S+) \((\S+), p (\S+)\), test (\S+) ± (\S+)\. Neither taken: the hidden layer is "
-        r"ahead on three seeds of five on both kinds \((\S+), p (\S+), their ten runs together\)",
+        r"On LeNER-Br without vectors on that Ice Lake Xeon, 5 seeds: base\.cfg dev F1 (\S+) ± (\S+), test (\S+) ± "
+        r"(\S+), against (\S+) ± (\S+) and (\S+) ± (\S+) on the AMD EPYC \(dev (\S+), Welch p (\S+)\): .*? the hidden "
+        r"layer of 96, dev F1 (\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+), and the open entity's first "
+        r"five words in the state, dev F1 (\S+) ± (\S+) \((\S+), p (\S+)\), test (\S+) ± (\S+)\. Neither taken: the "
+        r"hidden layer is ahead on three seeds of five on both kinds \((\S+), p (\S+), their ten runs together\)",
         "LeNER-Br on the Ice Lake kind")
     compare = one_kind_compare("lener_br", "ner_model/ice_lake")
     assert compare["runs"][0]["cpu_kind"] == one_kind_compare("conll2003", "case")["runs"][0]["cpu_kind"]
     amd = one_kind_compare("lener_br", "ner_model/h96_96x2", "AMD EPYC")
     shared = ("config_md5", "train_md5", "dev_md5", "test_md5")
-    here, there = ([[run[key] for key in shared] for run in sorted(runs_named(table, name), key=lambda run: run["seed"])]
+    here, there = ([[run[key] for key in shared] for run in by_seed_order(runs_named(table, name))]
                    for table, name in ((compare, "lnv"), (amd, "nv")))
     assert here == there
     for lever in ("lh96", "lest"):
