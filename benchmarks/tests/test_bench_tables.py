@@ -47,9 +47,13 @@ def quoted_p(p: float) -> float:
     return round(p, 2) if p >= 0.01 else float(f"{p:.1g}")
 
 
+def in_seed_order(runs: list) -> list:
+    return sorted(runs, key=lambda run: run["seed"])
+
+
 def by_seed(table: dict, system: str, figure: str) -> list:
     """A system's figure (f, dev_score) per seed in a benchmark table, in seed order."""
-    return [run[figure] for run in sorted(table["runs"], key=lambda run: run["seed"]) if run["system"] == system]
+    return [run[figure] for run in in_seed_order(table["runs"]) if run["system"] == system]
 
 
 def f_by_seed(table: dict, system: str) -> list:
@@ -380,7 +384,7 @@ def assert_lever_changes(compare: dict, baseline: str, lever: str, changes: str)
 
 def group_dev_by_seed(compare: dict, group: dict) -> list:
     """A compare seed group's dev scores, in seed order (compare.json keeps them per run)."""
-    return [run["dev_score"] for run in sorted(compare["runs"], key=lambda run: run["seed"]) if run["run"] in group["runs"]]
+    return [run["dev_score"] for run in in_seed_order(compare["runs"]) if run["run"] in group["runs"]]
 
 
 def test_benchmarks_readme_quotes_the_ner_model_levers_as_their_seed_runs_measured_them() -> None:
@@ -494,7 +498,7 @@ def expected_lever_row(dataset: str, name: str, source: tuple) -> list:
     template_dev = by_seed(levers, "template", "dev_score")
     folder, system = source
     if folder == "levers":
-        seeds = [run["seed"] for run in sorted(levers["runs"], key=lambda run: run["seed"]) if run["system"] == system]
+        seeds = [run["seed"] for run in in_seed_order(levers["runs"]) if run["system"] == system]
         dev, test = by_seed(levers, system, "dev_score"), f_by_seed(levers, system)
     else:
         compare = srsly.read_json(BENCHMARKS / dataset / folder / "compare.json")
@@ -560,10 +564,24 @@ def repeated_outcomes(compare: dict, name: str, seeds: tuple = tuple(INTEL_LEVER
     return {run["run"]: [run[key] for key in RETRAINING_REPEATS] for run in runs_named(compare, name, seeds)}
 
 
+# What runs of one config on the same data share, whatever the CPU kind that trained them.
+SETTINGS_AND_DATA = ("config_md5", "train_md5", "dev_md5", "test_md5")
+
+
+def settings_and_data(runs: list) -> list:
+    """Each run's config and corpus checksums, in seed order."""
+    return [[run[key] for key in SETTINGS_AND_DATA] for run in in_seed_order(runs)]
+
+
+def dev_gains_by_seed(compare: dict, lever: str, baseline: str) -> list:
+    """Each run of a lever (<lever>-s<seed>) less the baseline's run of its seed, on dev, in seed order."""
+    default = {run["seed"]: run["dev_score"] for run in runs_named(compare, baseline)}
+    return [run["dev_score"] - default[run["seed"]] for run in in_seed_order(runs_named(compare, lever))]
+
+
 def behind_on_dev_with_every_seed(compare: dict, lever: str, baseline: str) -> bool:
     """Whether each run of a lever (<lever>-s<seed>) has a lower dev score than the baseline's run of its seed."""
-    changed, default = ({run["seed"]: run["dev_score"] for run in runs_named(compare, name)} for name in (lever, baseline))
-    return changed.keys() == default.keys() and all(changed[seed] < default[seed] for seed in changed)
+    return all(gain < 0 for gain in dev_gains_by_seed(compare, lever, baseline))
 
 
 def one_kind_compare(dataset: str, folder: str, kind: str = "Intel") -> dict:
@@ -759,12 +777,10 @@ def test_benchmarks_readme_quotes_the_hidden_layer_of_96_on_conll_2003_as_measur
     assert inputs_by_name(compare)["nv"] == inputs_md5({})
     assert quoted == lever_against(compare, "h96nv", baseline="nv")
     assert behind_on_dev_with_every_seed(compare, "h96nv", "nv")
-    base = sorted(runs_named(compare, "nv"), key=lambda run: run["seed"])
+    base = in_seed_order(runs_named(compare, "nv"))
     # Same settings and data as the AMD kind's runs of base.cfg, other models: no seed repeats its dev score.
-    amd = sorted(runs_named(one_kind_compare("conll2003", "floret_96x2", "AMD EPYC"), "w2d2"),
-                 key=lambda run: run["seed"])
-    shared = ("config_md5", "train_md5", "dev_md5", "test_md5")
-    assert [[run[key] for key in shared] for run in base] == [[run[key] for key in shared] for run in amd]
+    amd = in_seed_order(runs_named(one_kind_compare("conll2003", "floret_96x2", "AMD EPYC"), "w2d2"))
+    assert settings_and_data(base) == settings_and_data(amd)
     assert all(here["dev_score"] != there["dev_score"] for here, there in zip(base, amd))
 
 
@@ -827,19 +843,7 @@ def test_benchmarks_readme_quotes_the_entity_context_on_base_cfgs_encoder_on_con
     assert read_overlay(BENCHMARKS / "levers" / "ner_entity_context.cfg") == \
         {"components": {"ner": {"model": {"extra_state_tokens": True}}}}
     assert_lever_changes(compare, "nv", "est", changes="config")
-    lever, base = ({run["seed"]: run["dev_score"] for run in runs_named(compare, name)} for name in ("est", "nv"))
-    assert sum(lever[seed] < base[seed] for seed in base) == 4
-
-
-def dev_ahead_by_seed(compare: dict, lever: str, baseline: str) -> list:
-    """Whether each run of a lever (<lever>-s<seed>), by seed, has a higher dev score than the baseline's run of its
-    seed."""
-    base = {run["seed"]: run["dev_score"] for run in runs_named(compare, baseline)}
-    return [run["dev_score"] > base[run["seed"]] for run in by_seed_order(runs_named(compare, lever))]
-
-
-def by_seed_order(runs: list) -> list:
-    return sorted(runs, key=lambda run: run["seed"])
+    assert sum(gain < 0 for gain in dev_gains_by_seed(compare, "est", "nv")) == 4
 
 
 def test_benchmarks_readme_quotes_lener_br_on_the_ice_lake_kind_as_measured() -> None:
@@ -856,16 +860,14 @@ def test_benchmarks_readme_quotes_lener_br_on_the_ice_lake_kind_as_measured() ->
     compare = one_kind_compare("lener_br", "ner_model/ice_lake")
     assert compare["runs"][0]["cpu_kind"] == one_kind_compare("conll2003", "case")["runs"][0]["cpu_kind"]
     amd = one_kind_compare("lener_br", "ner_model/h96_96x2", "AMD EPYC")
-    shared = ("config_md5", "train_md5", "dev_md5", "test_md5")
-    here, there = ([[run[key] for key in shared] for run in by_seed_order(runs_named(table, name))]
-                   for table, name in ((compare, "lnv"), (amd, "nv")))
-    assert here == there
+    assert settings_and_data(runs_named(compare, "lnv")) == settings_and_data(runs_named(amd, "nv"))
     for lever in ("lh96", "lest"):
         assert_lever_changes(compare, "lnv", lever, changes="config")
     assert read_overlay(BENCHMARKS / "levers" / "ner_hidden_96.cfg") == \
         {"components": {"ner": {"model": {"hidden_width": 96}}}}
-    assert dev_ahead_by_seed(compare, "lh96", "lnv") == dev_ahead_by_seed(amd, "h96nv", "nv") == \
-        [True, False, True, True, False]
+    ahead = [[gain > 0 for gain in dev_gains_by_seed(table, lever, base)]
+             for table, lever, base in ((compare, "lh96", "lnv"), (amd, "h96nv", "nv"))]
+    assert ahead == [[True, False, True, True, False]] * 2
     base_here, base_there = seed_group(compare, "lnv"), seed_group(amd, "nv")
     hidden, context = (lever_against(compare, lever, baseline="lnv") for lever in ("lh96", "lest"))
     lever_dev, base_dev = ([run["dev_score"] for table, name in runs for run in runs_named(table, name)]
@@ -974,9 +976,9 @@ def test_benchmarks_readme_quotes_two_window_layers_without_vectors_on_conll2003
     figures = {"dev_score": "dev_score", "f": "f", "p": "p", "r": "r", "per_label": "per_label_f",
                "best_step": "best_step", "steps": "steps"}
     harness = [[run[key] for key in figures]
-               for run in sorted(levers["runs"], key=lambda run: run["seed"]) if run["system"] == "template"]
+               for run in in_seed_order(levers["runs"]) if run["system"] == "template"]
     retrained = [[run[key] for key in figures.values()]
-                 for run in sorted(runs_named(compare, "tpl", (0, 1, 2)), key=lambda run: run["seed"])]
+                 for run in in_seed_order(runs_named(compare, "tpl", (0, 1, 2)))]
     assert retrained == harness
     assert len({run["inputs_md5"] for run in compare["runs"]}) == 1
     assert_lever_changes(compare, "tpl", "w2d2", changes="config")
