@@ -8,6 +8,7 @@ rerun (benchmarks/README.md) or the README no longer quotes them. Marked
 import re
 import statistics
 from pathlib import Path
+from typing import Union
 
 import pytest
 import srsly
@@ -593,13 +594,17 @@ def one_kind_compare(dataset: str, folder: str, kind: str = "Intel") -> dict:
     return compare
 
 
-def pooled_dev_gain(tables: tuple, lever: str, baseline: str = "floret") -> list:
+def pooled_dev_gain(tables: tuple, lever: Union[str, tuple], baseline: Union[str, tuple] = "floret") -> list:
     """A lever's dev gain over its baseline with the runs of several tables (one per CPU kind) as one
-    sample a system, every seed once per table, and its Welch p: what a README quotes of both kinds."""
-    pooled = {name: [run["dev_score"] for table in tables for run in runs_named(table, name)]
-              for name in (lever, baseline)}
-    return [round(100 * (sum(pooled[lever]) - sum(pooled[baseline])) / len(pooled[lever]), 2),
-            welch_p(pooled[lever], pooled[baseline])]
+    sample a system, every seed once per table, and its Welch p: what a README quotes of both kinds.
+    A system's runs have one name in every table, or a tuple of names, one per table."""
+    def pooled(names: Union[str, tuple]) -> list:
+        names = (names,) * len(tables) if isinstance(names, str) else names
+        assert len(names) == len(tables), names
+        return [run["dev_score"] for table, name in zip(tables, names) for run in runs_named(table, name)]
+
+    changed, default = pooled(lever), pooled(baseline)
+    return [round(100 * (sum(changed) - sum(default)) / len(changed), 2), welch_p(changed, default)]
 
 
 def floret_lever_compare(folder: str) -> dict:
@@ -870,15 +875,12 @@ def test_benchmarks_readme_quotes_lener_br_on_the_ice_lake_kind_as_measured() ->
     assert ahead == [[True, False, True, True, False]] * 2
     base_here, base_there = seed_group(compare, "lnv"), seed_group(amd, "nv")
     hidden, context = (lever_against(compare, lever, baseline="lnv") for lever in ("lh96", "lest"))
-    lever_dev, base_dev = ([run["dev_score"] for table, name in runs for run in runs_named(table, name)]
-                           for runs in (((compare, "lh96"), (amd, "h96nv")), ((compare, "lnv"), (amd, "nv"))))
     assert quoted == [*mean_and_std((base_here,), "dev_score"), *mean_and_std((base_here,), "f"),
                       *mean_and_std((base_there,), "dev_score"), *mean_and_std((base_there,), "f"),
                       round(100 * (base_here["dev_score"]["mean"] - base_there["dev_score"]["mean"]), 2),
                       welch_p(group_dev_by_seed(compare, base_here), group_dev_by_seed(amd, base_there)),
                       *hidden[:2], *hidden[4:8], *context[:2], *context[4:8],
-                      round(100 * (statistics.fmean(lever_dev) - statistics.fmean(base_dev)), 2),
-                      welch_p(lever_dev, base_dev)]
+                      *pooled_dev_gain((compare, amd), ("lh96", "h96nv"), ("lnv", "nv"))]
 
 
 # The Intel (Ice Lake) kind's CoNLL-2003 systems without vectors, seeds 0-4: each system's runs and their table.
