@@ -48,7 +48,7 @@ from scripts.lib.run_record import (
     with_silver,
 )
 from scripts.lib.runs import stop_running
-from scripts.lib.scored_runs import train_and_evaluate
+from scripts.lib.scored_runs import train_and_evaluate, train_logged
 from scripts.lib.seeds import mean_std, parse_seeds, welch_t_test
 from scripts.lib.tables import markdown_table, write_json_and_markdown
 from scripts.lib.timing import best_of_rounds_speeds
@@ -220,10 +220,11 @@ def training_job(system: str, seed: int, config: Path, runs_dir: Path, corpus_md
 
 
 def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, parallel: int,
-              speed_seconds: float) -> None:
+              speed_seconds: float, evaluate: bool = True) -> None:
     """Train and evaluate every job not already finished, `parallel` at a time, on
     its own "corpus_dir" if it has one, else on `corpus_dir`; evaluate measures
-    words/second for `speed_seconds`.
+    words/second for `speed_seconds`. Without `evaluate`, the runs only train
+    (their test split is not read).
     Parallel runs write their console output to RUNS_DIR/<run>.log."""
     todo = [job for job in jobs if not job["reused"]]
     for job in jobs:
@@ -237,9 +238,13 @@ def train_all(jobs: List[Dict[str, Any]], corpus_dir: Path, gpu_id: int, paralle
             return
         log = job["run_dir"].parent / f"{job['run_dir'].name}.log" if parallel > 1 else None
         msg.divider(f"{job['system']}, seed {job['seed']}" + (f" (log: {log})" if log else ""))
+        corpus = job.get("corpus_dir", corpus_dir)
         try:
-            train_and_evaluate(job["config"], job.get("corpus_dir", corpus_dir), job["run_dir"], job["seed"], gpu_id,
-                               speed_seconds, log=log, silver=job.get("silver"))
+            if evaluate:
+                train_and_evaluate(job["config"], corpus, job["run_dir"], job["seed"], gpu_id, speed_seconds,
+                                   log=log, silver=job.get("silver"))
+            else:
+                train_logged(job["config"], corpus, job["run_dir"], job["seed"], gpu_id, log, job.get("silver"))
         except BaseException:
             failed.set()
             raise

@@ -171,6 +171,26 @@ def read_test_scores(run_dir: Path) -> Optional[TestScores]:
             "words_per_second": metrics["speed"]["words_per_second"]}
 
 
+def read_dev_scores(run_dir: Path) -> Optional[Dict[str, Any]]:
+    """What a run's model-best scored on its dev split when train chose it
+    (spaCy's "performance" in its meta.json): "overall" and "per_label" P, R and
+    F, or None before training finished."""
+    path = run_dir / MODEL_BEST / "meta.json"
+    return performance_scores(srsly.read_json(path)) if path.is_file() else None
+
+
+def performance_scores(meta: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The entity scores of a pipeline's meta.json "performance" (overall and per
+    label), or None when it holds none."""
+    performance = meta.get("performance", {})
+    prefix = score_prefix(meta.get("pipeline", []))
+    if f"{prefix}_f" not in performance:
+        return None
+    return {"overall": _scores({key: performance[f"{prefix}_{key}"] for key in "prf"}),
+            "per_label": {label: _scores(values)
+                          for label, values in performance.get(f"{prefix}_per_type", {}).items()}}
+
+
 def _scores(values: Dict[str, Any]) -> Scores:
     return {"p": values["p"], "r": values["r"], "f": values["f"]}
 
@@ -199,12 +219,9 @@ def records_from_meta(meta: Dict[str, Any], model_dir: Optional[Path]
     if not packaged:
         return None, None
     scores: Optional[TestScores] = None
-    prefix = score_prefix(meta.get("pipeline", []))
-    if f"{prefix}_f" in performance:
-        scores = {"overall": _scores({key: performance[f"{prefix}_{key}"] for key in "prf"}),
-                  "per_label": {label: _scores(values)
-                                for label, values in performance.get(f"{prefix}_per_type", {}).items()},
-                  "test_corpus_md5": packaged["test_corpus_md5"],
+    entity_scores = performance_scores(meta)
+    if entity_scores is not None:
+        scores = {**entity_scores, "test_corpus_md5": packaged["test_corpus_md5"],
                   "words_per_second": performance.get("speed", 0)}
     # A package built before a key was recorded lacks it.
     provenance: Provenance = {key: packaged.get(key) for key in Provenance.__annotations__}  # type: ignore

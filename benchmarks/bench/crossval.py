@@ -1,0 +1,270 @@
+"""Cross-validate the template's config against levers on train and dev, to
+decide levers too small for one dev split to rank.
+
+Reads: CORPUS_DIR/train.spacy and dev.spacy (never test.spacy), the base config
+and overlays. Their docs, pooled in order (train, then dev), are cut into FOLDS
+contiguous blocks of about equal words. Contiguous, not shuffled: neighbouring
+docs are consecutive sentences of one source document, which share names, and
+shuffled folds would put a document on both sides of a split and flatter every
+system. Each system trains once per fold and seed: on the other blocks, with
+its block as the dev split that picks model-best and that the fold's score
+comes from, so every word of train and dev is held out once.
+
+Writes: OUTPUT_DIR/results.json and OUTPUT_DIR/results.md: each system's F1, P
+and R on every fold (the mean over seeds) and over the folds, per label; each
+--extra system's gain against the template fold by fold, with the paired
+t-test over folds and the same test corrected for the training data that folds
+share (Nadeau and Bengio 2003); the folds' sizes and bounds; the machine and
+versions. Fold corpora, configs, runs and their logs go to RUNS_DIR (default
+OUTPUT_DIR/runs, git-ignored); a finished run of the same config, fold corpus,
+seed and budget is reused, not retrained, so an interrupted benchmark resumes.
+"""
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import spacy
+import typer
+from spacy.tokens import Doc, DocBin
+from wasabi import msg
+
+from bench.configs import TEMPLATE, config_sources, parse_extra, produced_note, train_all, write_configs
+from scripts.lib.configs import check_unseen_seeds, read_budget
+from scripts.lib.errors import UserError, exit_on_user_error
+from scripts.lib.files import atomic_output, md5_file
+from scripts.lib.pretrained import static_vectors
+from scripts.lib.provenance import environment_info, utc_now
+from scripts.lib.run_record import read_dev_scores, read_run, same_training
+from scripts.lib.seeds import mean_std, paired_t_test, parse_seeds
+from scripts.lib.tables import markdown_table, percent, write_json_and_markdown
+
+SPLITS = ("train", "dev")
+
+
+def fold_bounds(doc_words: Sequence[int], folds: int) -> List[Tuple[int, int]]:
+    """Cut docs of these word counts, in order, into `folds` contiguous blocks
+    (start, end) of about equal words: block i ends at the first doc that
+    takes the running total to i/folds of all words or past it, and no block is
+    empty."""
+    if folds < 2:
+        raise UserError(f"cross-validation needs 2 folds or more, got {folds}")
+    if len(doc_words) < folds:
+        raise UserError(f"{len(doc_words)} docs in train and dev cannot make {folds} folds")
+    total, running, ends = sum(doc_words), 0, []
+    for index, words in enumerate(doc_words):
+        running += words
+        # Leave at least one doc for each block still to come.
+        if len(ends) < folds - 1 and running * folds >= total * (len(ends) + 1) \
+                and len(doc_words) - (index + 1) >= folds - 1 - len(ends):
+            ends.append(index + 1)
+    # Too few words late in the corpus: the last blocks take a doc each.
+    while len(ends) < folds - 1:
+        ends.append(ends[-1] + 1 if ends else 1)
+    starts = [0, *ends]
+    return list(zip(starts, [*ends, len(doc_words)]))
+
+
+def pooled_docs(corpus_dir: Path, lang: str) -> List[Doc]:
+    """The docs of train.spacy, then dev.spacy, with their provenance."""
+    vocab = spacy.blank(lang).vocab
+    docs: List[Doc] = []
+    for split in SPLITS:
+        path = corpus_dir / f"{split}.spacy"
+        if not path.is_file():
+            raise UserError("corpus not found (run the 'preprocess' step first)", path)
+        docs.extend(DocBin().from_disk(path).get_docs(vocab))
+    return docs
+
+
+def write_if_changed(path: Path, data: bytes) -> None:
+    """Write `data` atomically, leaving a file that already holds it untouched."""
+    if path.is_file() and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_folds(docs: List[Doc], folds: int, folds_dir: Path) -> List[Dict[str, Any]]:
+    """Each fold's corpus as FOLDS_DIR/fold-<i>/{train,dev}.spacy (dev: block i;
+    train: the other blocks, in order), and what each holds."""
+    bounds = fold_bounds([len(doc) for doc in docs], folds)
+    records = []
+    for fold, (start, end) in enumerate(bounds):
+        held_out = docs[start:end]
+        parts = {"train": docs[:start] + docs[end:], "dev": held_out}
+        fold_dir = folds_dir / f"fold-{fold}"
+        for split, split_docs in parts.items():
+            write_if_changed(fold_dir / f"{split}.spacy", DocBin(docs=split_docs, store_user_data=True).to_bytes())
+        records.append({
+            "fold": fold, "corpus_dir": fold_dir,
+            **{f"{split}_{key}": value for split, split_docs in parts.items() for key, value in
+               (("docs", len(split_docs)), ("words", sum(len(doc) for doc in split_docs)),
+                ("md5", md5_file(fold_dir / f"{split}.spacy")))},
+            "first_doc": held_out[0].user_data.get("id", str(start)),
+            "last_doc": held_out[-1].user_data.get("id", str(end - 1)),
+        })
+    return records
+
+
+def fold_jobs(systems: List[str], configs: Dict[str, Path], folds: List[Dict[str, Any]], seeds: List[int],
+              runs_dir: Path, budget: Dict[str, int]) -> List[Dict[str, Any]]:
+    """One training job a system, fold and seed, in RUNS_DIR/<system>-f<fold>-s<seed>,
+    marked "reused" when that folder holds a finished run of the same training."""
+    jobs = []
+    for fold in folds:
+        corpus_md5 = {split: fold[f"{split}_md5"] for split in SPLITS}
+        for seed in seeds:
+            for system in systems:
+                run_dir = runs_dir / f"{system}-f{fold['fold']}-s{seed}"
+                reused = (read_dev_scores(run_dir) is not None
+                          and same_training(read_run(run_dir), configs[system], corpus_md5, seed, budget))
+                jobs.append({"system": system, "seed": seed, "fold": fold["fold"], "config": configs[system],
+                             "corpus_dir": fold["corpus_dir"], "run_dir": run_dir, "reused": reused})
+    return jobs
+
+
+def run_result(job: Dict[str, Any]) -> Dict[str, Any]:
+    """What a finished fold run scored on its held-out block, and what it cost."""
+    scores = read_dev_scores(job["run_dir"])
+    run = read_run(job["run_dir"])
+    if scores is None or run is None:
+        raise UserError("run did not finish", job["run_dir"])
+    return {"system": job["system"], "fold": job["fold"], "seed": job["seed"], "reused": job["reused"],
+            **scores["overall"], "per_label": {label: s["f"] for label, s in scores["per_label"].items()},
+            "best_step": run["training"]["best_step"], "steps": run["training"]["steps"],
+            "train_seconds": run["wall_time_seconds"]}
+
+
+def summarise(runs: List[Dict[str, Any]], folds: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Each system's scores fold by fold (the mean over its seeds) and over the
+    folds; against the template, the gain on each fold and its paired tests."""
+    fold_ids = [fold["fold"] for fold in folds]
+    summary: Dict[str, Any] = {}
+    for system in dict.fromkeys(run["system"] for run in runs):
+        own = [run for run in runs if run["system"] == system]
+
+        def by_fold(key: str, label: Optional[str] = None) -> List[float]:
+            return [mean_std([run["per_label"].get(label, 0.0) if label else run[key]
+                              for run in own if run["fold"] == fold])["mean"] for fold in fold_ids]
+
+        labels = sorted({label for run in own for label in run["per_label"]})
+        summary[system] = {
+            "f_by_fold": by_fold("f"),
+            **{key: mean_std(by_fold(key)) for key in ("f", "p", "r", "best_step", "train_seconds")},
+            "per_label_f": {label: mean_std(by_fold("f", label)) for label in labels},
+        }
+    # Held-out words over training words, averaged over folds: the correction's ratio.
+    ratio = mean_std([fold["dev_words"] / fold["train_words"] for fold in folds])["mean"]
+    reference = summary.get(TEMPLATE)
+    for system, values in summary.items():
+        if reference is None or system == TEMPLATE:
+            continue
+        gains = [mine - theirs for mine, theirs in zip(values["f_by_fold"], reference["f_by_fold"])]
+        values["vs_template"] = {
+            "gain_by_fold": gains, "gain": mean_std(gains),
+            "folds_ahead": sum(gain > 0 for gain in gains), "folds_behind": sum(gain < 0 for gain in gains),
+            "p_paired": paired_t_test(gains)["p"], "p_corrected": paired_t_test(gains, ratio)["p"],
+        }
+    return summary
+
+
+def results_markdown(results: Dict[str, Any]) -> str:
+    def pm(value: Dict[str, float], scale: float = 100.0, digits: int = 2) -> str:
+        return f"{scale * value['mean']:.{digits}f} ± {scale * value['std']:.{digits}f}"
+
+    summary, folds = results["summary"], results["folds"]
+    main = []
+    for system, values in summary.items():
+        against = values.get("vs_template")
+        main.append((f"`{system}`", ", ".join(percent(f) for f in values["f_by_fold"]), pm(values["f"]),
+                     pm(values["p"]), pm(values["r"]),
+                     f"{100 * against['gain']['mean']:+.2f}" if against else "",
+                     f"{against['folds_ahead']} / {against['folds_behind']}" if against else "",
+                     f"{against['p_paired']:.3f}" if against else "",
+                     f"{against['p_corrected']:.3f}" if against else "",
+                     pm(values["best_step"], 1, 0), pm(values["train_seconds"], 1, 0)))
+    labels = sorted({label for values in summary.values() for label in values["per_label_f"]})
+    per_label = [(label, *(pm(summary[s]["per_label_f"].get(label, {"mean": 0, "std": 0})) for s in summary))
+                 for label in labels]
+    fold_rows = [(fold["fold"], f"{fold['dev_docs']:,}", f"{fold['dev_words']:,}", f"`{fold['first_doc']}`",
+                  f"`{fold['last_doc']}`", f"{fold['train_words']:,}") for fold in folds]
+    budget = ", ".join(f"{key} {value}" for key, value in results["budget"].items())
+    words = sum(fold["dev_words"] for fold in folds)
+    return (
+        f"# Cross-validation: {results['dataset']}\n\n"
+        f"Train and dev of `{results['corpus_dir']}` pooled ({words:,} words; the test split is not read), "
+        f"cut into {len(folds)} contiguous folds; each system trains once per fold and seed "
+        f"(seeds {', '.join(map(str, results['seeds']))}) on the other folds, and its fold's F1 is what "
+        f"model-best scored on the held-out fold. Same budget for every run ({budget}); "
+        f"{results['parallel']} training run(s) at a time. Mean ± standard deviation over folds; Δ: the "
+        f"gain against `{TEMPLATE}`, fold by fold; p: the paired t-test over folds (two-sided), and the same "
+        "corrected for the training data that folds share (Nadeau and Bengio), which is the one to "
+        "decide by.\n\n"
+        + markdown_table(("system", "F1 per fold", "F1", "P", "R", "ΔF1 (points)", "folds ahead / behind",
+                          "p (paired)", "p (corrected)", "best step", "train s"), main)
+        + "\n## Folds\n\n"
+        + markdown_table(("fold", "docs", "words", "first doc", "last doc", "training words"), fold_rows)
+        + "\n## F1 per label (mean over folds)\n\n"
+        + markdown_table(("label", *(f"`{s}`" for s in summary)), per_label)
+        + "\n## Configs\n\n"
+        + markdown_table(("system", "config"), [(f"`{s}`", source) for s, source in results["configs"].items()])
+        + produced_note(results)
+    )
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    corpus_dir: Path = typer.Argument(..., help="Folder with train.spacy and dev.spacy (test.spacy is not read)"),
+    output_dir: Path = typer.Argument(..., help="Where to write results.json and results.md"),
+    lang: str = typer.Option("pt", help="spaCy language code"),
+    base: Path = typer.Option(Path("configs/base.cfg"), help="The template's base config"),
+    overlay: List[Path] = typer.Option([], help="The template's overlay config(s)"),
+    extra: List[str] = typer.Option([], help="Also cross-validate NAME=OVERLAY[,OVERLAY...]: the base config with those overlays, in order"),
+    vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors: its static vectors, if any, are read by every system", file_okay=False),
+    folds: int = typer.Option(5, help="Number of folds"),
+    seeds: str = typer.Option("0", help="Comma-separated training seeds, each run on every fold"),
+    budget_config: Path = typer.Option(..., help="A generated run config whose training budget every run gets", exists=True, dir_okay=False),
+    runs_dir: Optional[Path] = typer.Option(None, help="Where fold corpora and runs go (default OUTPUT_DIR/runs)"),
+    gpu_id: int = typer.Option(-1, help="GPU id, or -1 for CPU"),
+    parallel: int = typer.Option(1, help="Training runs at a time (at most one per CPU core)"),
+    # fmt: on
+) -> None:
+    seed_list = parse_seeds(seeds)
+    extra_overlays = parse_extra(extra)
+    check_unseen_seeds([*overlay, *(path for paths in extra_overlays.values() for path in paths)], seed_list)
+    systems = [TEMPLATE, *extra_overlays]
+    runs_dir = runs_dir or output_dir / "runs"
+    budget = read_budget(budget_config)
+    vectors_dir = static_vectors(vectors) if vectors is not None else None
+    fold_records = write_folds(pooled_docs(corpus_dir, lang), folds, runs_dir / "folds")
+    msg.info(f"{folds} folds of {corpus_dir}'s train and dev: "
+             + ", ".join(f"{fold['dev_words']:,}" for fold in fold_records) + " words")
+    configs = write_configs(systems, extra_overlays, base, overlay, lang, runs_dir / "configs", budget,
+                            vectors=vectors_dir)
+    jobs = fold_jobs(systems, configs, fold_records, seed_list, runs_dir, budget)
+    train_all(jobs, corpus_dir, gpu_id, parallel, speed_seconds=0.0, evaluate=False)
+    runs = [run_result(job) for job in jobs]
+    results = {
+        "dataset": corpus_dir.name,
+        "corpus_dir": corpus_dir.as_posix(),
+        "seeds": seed_list,
+        "budget": budget,
+        "parallel": parallel,
+        "folds": [{key: value.as_posix() if isinstance(value, Path) else value for key, value in fold.items()}
+                  for fold in fold_records],
+        "configs": config_sources(systems, extra_overlays, base, overlay, vectors_dir),
+        "created": utc_now(),
+        "environment": environment_info(),
+        "summary": summarise(runs, fold_records),
+        "runs": runs,
+    }
+    markdown = results_markdown(results)
+    write_json_and_markdown(output_dir / "results", results, markdown)
+    print(markdown)
+    msg.good(f"Saved {output_dir}/results.json and results.md")
+
+
+if __name__ == "__main__":
+    typer.run(main)
