@@ -159,6 +159,22 @@ def test_welch_t_test_matches_published_values() -> None:
         welch_t_test([1.0], [1.0, 2.0])
 
 
+def test_the_paired_t_test_matches_published_values_and_its_correction_widens_it() -> None:
+    from scripts.lib.seeds import paired_t_test
+
+    # R's t.test(c(1, 2, 3, 0.5, 1.5)): t 3.7199, df 4, p 0.02048.
+    gains = [1.0, 2.0, 3.0, 0.5, 1.5]
+    plain = paired_t_test(gains)
+    assert (plain["t"], plain["df"], plain["p"]) == pytest.approx((3.7199, 4, 0.020476), abs=1e-4)
+    # Nadeau and Bengio: variance s²(1/5 + 1/4) for folds holding out a quarter of what they train on.
+    corrected = paired_t_test(gains, held_out_ratio=0.25)
+    assert (corrected["t"], corrected["p"]) == pytest.approx((2.4799, 0.068215), abs=1e-4)
+    assert paired_t_test([-g for g in gains])["p"] == pytest.approx(plain["p"])
+    assert paired_t_test([0.0, 0.0])["p"] == 1.0 and paired_t_test([0.5, 0.5])["p"] == 0.0
+    with pytest.raises(UserError, match="two pairs"):
+        paired_t_test([1.0])
+
+
 def test_msgpack_coders_are_looked_up_once_until_another_is_registered(monkeypatch: pytest.MonkeyPatch) -> None:
     """Importing the scripts package caches srsly's encoder and decoder lookups (a
     DocBin document loads msgpack three times); one registered later still counts."""

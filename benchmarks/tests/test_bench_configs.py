@@ -531,6 +531,22 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert (project / "benchmarks" / "sample" / "active" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
     assert "| round | pool share % |" in (project / "benchmarks" / "sample" / "active" / "results.md").read_text()
 
+    # Cross-validation of the default lever on two folds of train and dev, two runs at a
+    # time. The test split is not read (it is made unreadable first); run again, it
+    # retrains nothing.
+    (project / "corpus" / "sample" / "test.spacy").write_bytes(b"not a DocBin")
+    crossval_options = [*small, "--vars.crossval_folds", "2", "--vars.parallel", "2"]
+    run_workflow_after_prepare(project, "crossval", crossval_options)
+    lever = srsly.read_yaml(project / "benchmarks" / "project.yml")["vars"]["crossval_lever"]
+    table = project / "benchmarks" / "sample" / "crossval" / lever / "results.json"
+    crossval = srsly.read_json(table)
+    assert [(r["system"], r["fold"], r["reused"]) for r in crossval["runs"]] == \
+        [(system, fold, False) for fold in (0, 1) for system in ("template", lever)]
+    assert [fold["fold"] for fold in crossval["folds"]] == [0, 1]
+    assert set(crossval["summary"][lever]["vs_template"]) >= {"gain_by_fold", "p_paired", "p_corrected"}
+    weasel(["run", "benchmark-crossval", "benchmarks", *crossval_options, "--force"], project)
+    assert all(run["reused"] for run in srsly.read_json(table)["runs"])
+
 
 def test_a_failed_run_stops_the_benchmark_before_later_runs_start(tmp_path: Path, monkeypatch) -> None:
     started = []
