@@ -29,7 +29,7 @@ from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
 from bench.configs import TEMPLATE, config_sources, parse_extra, produced_note, train_all, write_configs
-from scripts.lib.configs import check_unseen_seeds, read_budget
+from scripts.lib.configs import read_budget, seeds_chosen_on
 from scripts.lib.errors import UserError, exit_on_user_error
 from scripts.lib.files import atomic_output, md5_file
 from scripts.lib.pretrained import static_vectors
@@ -62,6 +62,17 @@ def fold_bounds(doc_words: Sequence[int], folds: int) -> List[Tuple[int, int]]:
         ends.append(ends[-1] + 1 if ends else 1)
     starts = [0, *ends]
     return list(zip(starts, [*ends, len(doc_words)]))
+
+
+def check_not_chosen_on_dev(overlays: List[Path]) -> None:
+    """Refuse an overlay that a search chose by its dev scores (tune's best trial
+    names the seeds it was chosen on): the folds hold dev out, so its score on
+    them would be biased upward whatever the seeds."""
+    for overlay in overlays:
+        if seeds_chosen_on(overlay):
+            raise UserError("was chosen by its score on the dev split, which the folds hold out: cross-validate "
+                            "settings chosen some other way, or judge it on unseen seeds (`weasel run tuned "
+                            "benchmarks`)", overlay)
 
 
 def pooled_docs(corpus_dir: Path, lang: str) -> List[Doc]:
@@ -233,7 +244,7 @@ def main(
 ) -> None:
     seed_list = parse_seeds(seeds)
     extra_overlays = parse_extra(extra)
-    check_unseen_seeds([*overlay, *(path for paths in extra_overlays.values() for path in paths)], seed_list)
+    check_not_chosen_on_dev([*overlay, *(path for paths in extra_overlays.values() for path in paths)])
     systems = [TEMPLATE, *extra_overlays]
     runs_dir = runs_dir or output_dir / "runs"
     budget = read_budget(budget_config)
