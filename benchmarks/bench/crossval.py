@@ -206,7 +206,7 @@ def results_markdown(results: Dict[str, Any]) -> str:
         f"# Cross-validation: {results['dataset']}\n\n"
         f"Train and dev of `{results['corpus_dir']}` pooled ({words:,} words; the test split is not read), "
         f"cut into {len(folds)} contiguous folds; each system trains once per fold and seed "
-        f"(seeds {', '.join(map(str, results['seeds']))}) on the other folds, and its fold's F1 is what "
+        f"(seed{'s' if len(results['seeds']) > 1 else ''} {', '.join(map(str, results['seeds']))}) on the other folds, and its fold's F1 is what "
         f"model-best scored on the held-out fold. Same budget for every run ({budget}); "
         f"{results['parallel']} training run(s) at a time. Mean ± standard deviation over folds; Δ: the "
         f"gain against `{TEMPLATE}`, fold by fold; p: the paired t-test over folds (two-sided), and the same "
