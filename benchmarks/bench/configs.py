@@ -489,6 +489,13 @@ def config_sources(systems: List[str], extra: Dict[str, List[Path]], base: Path,
     return sources
 
 
+def save_results(output_dir: Path, results: Dict[str, Any], markdown: str) -> None:
+    """A benchmark's table: OUTPUT_DIR/results.json and results.md, written together, and shown."""
+    write_json_and_markdown(output_dir / "results", results, markdown)
+    print(markdown)
+    msg.good(f"Saved {output_dir}/results.json and results.md")
+
+
 @exit_on_user_error
 def main(
     # fmt: off
@@ -572,10 +579,7 @@ def main(
         "cannot_run": cannot_run_reasons,
         "runs": runs,
     }
-    markdown = results_markdown(results)
-    write_json_and_markdown(output_dir / "results", results, markdown)
-    print(markdown)
-    msg.good(f"Saved {output_dir}/results.json and results.md")
+    save_results(output_dir, results, results_markdown(results))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,15 @@ import typer
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
-from bench.configs import TEMPLATE, config_sources, parse_extra, produced_note, train_all, write_configs
+from bench.configs import (
+    TEMPLATE,
+    config_sources,
+    parse_extra,
+    produced_note,
+    save_results,
+    train_all,
+    write_configs,
+)
 from scripts.lib.configs import read_budget, seeds_chosen_on
 from scripts.lib.errors import UserError, exit_on_user_error
 from scripts.lib.files import atomic_output, md5_file
@@ -36,7 +44,7 @@ from scripts.lib.pretrained import static_vectors
 from scripts.lib.provenance import environment_info, utc_now
 from scripts.lib.run_record import read_dev_scores, read_run, same_training
 from scripts.lib.seeds import mean_std, paired_t_test, parse_seeds
-from scripts.lib.tables import markdown_table, percent, write_json_and_markdown
+from scripts.lib.tables import markdown_table, percent
 
 SPLITS = ("train", "dev")
 
@@ -271,10 +279,7 @@ def main(
         "summary": summarise(runs, fold_records),
         "runs": runs,
     }
-    markdown = results_markdown(results)
-    write_json_and_markdown(output_dir / "results", results, markdown)
-    print(markdown)
-    msg.good(f"Saved {output_dir}/results.json and results.md")
+    save_results(output_dir, results, results_markdown(results))
 
 
 if __name__ == "__main__":
