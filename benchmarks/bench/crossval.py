@@ -8,7 +8,10 @@ docs are consecutive sentences of one source document, which share names, and
 shuffled folds would put a document on both sides of a split and flatter every
 system. Each system trains once per fold and seed: on the other blocks, with
 its block as the dev split that picks model-best and that the fold's score
-comes from, so every word of train and dev is held out once.
+comes from, so every word of train and dev is held out once. Static vectors, if
+given, are train-vectors', which read the training split's text: every system
+reads the same ones, so the comparison stays fair, though a fold's held-out
+text was seen by them (without its labels).
 
 Writes: OUTPUT_DIR/results.json and OUTPUT_DIR/results.md: each system's F1, P
 and R on every fold (the mean over seeds) and over the folds, per label; each
@@ -52,8 +55,8 @@ SPLITS = ("train", "dev")
 def fold_bounds(doc_words: Sequence[int], folds: int) -> List[Tuple[int, int]]:
     """Cut docs of these word counts, in order, into `folds` contiguous blocks
     (start, end) of about equal words: block i ends at the first doc that
-    takes the running total to i/folds of all words or past it, and no block is
-    empty."""
+    brings the running total to (i + 1)/folds of all words or past it, and no
+    block is empty."""
     if folds < 2:
         raise UserError(f"cross-validation needs 2 folds or more, got {folds}")
     if len(doc_words) < folds:
@@ -210,11 +213,12 @@ def results_markdown(results: Dict[str, Any]) -> str:
                   f"`{fold['last_doc']}`", f"{fold['train_words']:,}") for fold in folds]
     budget = ", ".join(f"{key} {value}" for key, value in results["budget"].items())
     words = sum(fold["dev_words"] for fold in folds)
+    seeds = f"seed{'s' if len(results['seeds']) > 1 else ''} {', '.join(map(str, results['seeds']))}"
     return (
         f"# Cross-validation: {results['dataset']}\n\n"
         f"Train and dev of `{results['corpus_dir']}` pooled ({words:,} words; the test split is not read), "
         f"cut into {len(folds)} contiguous folds; each system trains once per fold and seed "
-        f"(seed{'s' if len(results['seeds']) > 1 else ''} {', '.join(map(str, results['seeds']))}) on the other folds, and its fold's F1 is what "
+        f"({seeds}) on the other folds, and its fold's F1 is what "
         f"model-best scored on the held-out fold. Same budget for every run ({budget}); "
         f"{results['parallel']} training run(s) at a time. Mean ± standard deviation over folds; Δ: the "
         f"gain against `{TEMPLATE}`, fold by fold; p: the paired t-test over folds (two-sided), and the same "

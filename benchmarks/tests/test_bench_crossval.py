@@ -102,7 +102,7 @@ def test_a_lever_is_compared_with_the_template_fold_by_fold_with_seeds_averaged_
                                               "versions": {"python": "3", "spacy": "3", "thinc": "8"}}})
     assert "| `lever` | 82.00, 71.00, 74.00 | 75.67 ± 5.69 |" in table
     assert f"| +0.67 | 2 / 1 | {against['p_paired']:.3f} | {against['p_corrected']:.3f} |" in table
-    assert "(300,000" not in table and "300 words; the test split is not read" in table
+    assert "pooled (300 words; the test split is not read)" in table and "(seeds 0, 1)" in table
 
 
 def test_an_overlay_a_search_chose_on_dev_is_refused(tmp_path: Path) -> None:
