@@ -1,7 +1,8 @@
 """Runs trained and then scored on the test split, for the steps that compare
 runs (train-seeds, benchmark-configs), or trained only, for those that score
-them on held-out parts of train and dev (benchmark-crossval). Kept apart from `runs` so that the steps
-that only train (tune) do not depend on the evaluate step."""
+them on held-out parts of train and dev (benchmark-crossval). Kept apart from
+`runs` so that the steps that only train (tune) do not depend on the evaluate
+step."""
 
 from pathlib import Path
 from typing import Optional

@@ -40,13 +40,11 @@ def welch_t_test(first: List[float], second: List[float]) -> Dict[str, float]:
         raise UserError("Welch's t-test needs at least two seeds in each group")
     a, b = mean_std(first), mean_std(second)
     var_a, var_b = a["std"] ** 2 / len(first), b["std"] ** 2 / len(second)
-    difference = a["mean"] - b["mean"]
     if var_a + var_b == 0:
-        return {"t": 0.0 if difference == 0 else math.copysign(math.inf, difference),
-                "df": float(len(first) + len(second) - 2), "p": 1.0 if difference == 0 else 0.0}
-    t = difference / math.sqrt(var_a + var_b)
-    df = (var_a + var_b) ** 2 / (var_a ** 2 / (len(first) - 1) + var_b ** 2 / (len(second) - 1))
-    return {"t": t, "df": df, "p": two_sided_p(t, df)}
+        df = float(len(first) + len(second) - 2)
+    else:
+        df = (var_a + var_b) ** 2 / (var_a ** 2 / (len(first) - 1) + var_b ** 2 / (len(second) - 1))
+    return t_test_result(a["mean"] - b["mean"], var_a + var_b, df)
 
 
 def paired_t_test(differences: List[float], held_out_ratio: float = 0.0) -> Dict[str, float]:
@@ -62,17 +60,18 @@ def paired_t_test(differences: List[float], held_out_ratio: float = 0.0) -> Dict
     if n < 2:
         raise UserError("a paired t-test needs at least two pairs")
     summary = mean_std(differences)
-    variance = summary["std"] ** 2 * (1 / n + held_out_ratio)
+    return t_test_result(summary["mean"], summary["std"] ** 2 * (1 / n + held_out_ratio), float(n - 1))
+
+
+def t_test_result(difference: float, variance: float, df: float) -> Dict[str, float]:
+    """t = difference / √variance, its degrees of freedom and its two-sided p (the
+    regularised incomplete beta I_x(df/2, 1/2)); without variance, p is 1 when the
+    difference is 0, else 0."""
     if variance == 0:
-        return {"t": 0.0 if summary["mean"] == 0 else math.copysign(math.inf, summary["mean"]),
-                "df": float(n - 1), "p": 1.0 if summary["mean"] == 0 else 0.0}
-    t = summary["mean"] / math.sqrt(variance)
-    return {"t": t, "df": float(n - 1), "p": two_sided_p(t, n - 1)}
-
-
-def two_sided_p(t: float, df: float) -> float:
-    """Two-sided tail of Student's t: the regularised incomplete beta I_x(df/2, 1/2)."""
-    return min(1.0, max(0.0, incomplete_beta(df / (df + t * t), df / 2, 0.5)))
+        return {"t": 0.0 if difference == 0 else math.copysign(math.inf, difference), "df": df,
+                "p": 1.0 if difference == 0 else 0.0}
+    t = difference / math.sqrt(variance)
+    return {"t": t, "df": df, "p": min(1.0, max(0.0, incomplete_beta(df / (df + t * t), df / 2, 0.5)))}
 
 
 def incomplete_beta(x: float, a: float, b: float) -> float:
