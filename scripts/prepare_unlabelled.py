@@ -9,7 +9,7 @@ as spaCy's sentencizer for LANG splits them, that leak a held-out sentence
 exactly or nearly; see lib/held_out.py for the measure) and REPORT (JSON: texts,
 sentences and words read and kept; sentences removed by kind and by split, the
 distinctive ones apart from short formulae, with the first examples of each; the
-MD5 and size of every input and of OUTPUT).
+MD5 and size of every input, of the held-out splits and of OUTPUT).
 Streams: memory holds the held-out splits, never the unlabelled text.
 """
 
@@ -34,22 +34,11 @@ HELD_OUT = ("dev", "test")
 EXAMPLES = 10
 
 
-@exit_on_user_error
-def main(
-    # fmt: off
-    unlabelled: Path = typer.Argument(..., help="Unlabelled text: a .txt/.jsonl file (one text a line) or a folder of them"),
-    corpus_dir: Path = typer.Argument(..., help="Folder with dev.spacy and test.spacy"),
-    output: Path = typer.Argument(..., help="The text to learn from (.txt.gz)"),
-    report_path: Path = typer.Argument(..., help="What was read, kept and removed (JSON)"),
-    lang: str = typer.Option(..., help="spaCy language code (its sentencizer splits the texts)"),
-    legacy_encoding: str = typer.Option(..., help=LEGACY_ENCODING_HELP),
-    # fmt: on
-) -> None:
-    corpora = {split: corpus_dir / f"{split}.spacy" for split in HELD_OUT}
-    for path in corpora.values():
-        if not path.is_file():
-            raise UserError("corpus not found (run the 'preprocess' step first)", path)
-    files = input_files(unlabelled, purpose="of unlabelled text", allow_none=True)
+def write_without_held_out(files: List[Path], corpora: Dict[str, Path], output: Path, report_path: Path,
+                           lang: str, legacy_encoding: str) -> Dict[str, Any]:
+    """Write the texts of `files` to OUTPUT without their sentences that leak a
+    sentence of `corpora` (split name -> DocBin), and REPORT on what was read,
+    kept and removed; both atomically. Returns the report."""
     index = HeldOutIndex.from_corpora(corpora)
     nlp = spacy.blank(lang)
     nlp.add_pipe("sentencizer")
@@ -92,7 +81,7 @@ def main(
         report = {
             "inputs": [{"path": file.as_posix(), **checksum(file)} for file in files],
             "output": {"path": output.as_posix(), **checksum(text_tmp)},
-            "held_out": {split: path.as_posix() for split, path in corpora.items()},
+            "held_out": {split: {"path": path.as_posix(), **checksum(path)} for split, path in corpora.items()},
             "measure": {"normalisation": "case, punctuation and spacing folded",
                         "exact": "the same normalised sentence",
                         "near": f"Jaccard similarity of the sets of words >= {NEAR_JACCARD} "
@@ -102,7 +91,7 @@ def main(
             "read": dict(read), "kept": dict(kept),
             "removed": {"exact": removed["exact"], "near": removed["near"],
                         "by_split": {split: removed[f"exact {split}"] + removed[f"near {split}"]
-                                     for split in HELD_OUT},
+                                     for split in corpora},
                         "distinctive": removed["exact"] + removed["near"] - sum(formulae.values()),
                         "formulae": sum(formulae.values())},
             "examples": examples,
@@ -110,10 +99,32 @@ def main(
                          for sentence, count in formulae.most_common(EXAMPLES)],
         }
         srsly.write_json(report_tmp, report)
+    return report
+
+
+@exit_on_user_error
+def main(
+    # fmt: off
+    unlabelled: Path = typer.Argument(..., help="Unlabelled text: a .txt/.jsonl file (one text a line) or a folder of them"),
+    corpus_dir: Path = typer.Argument(..., help="Folder with dev.spacy and test.spacy"),
+    output: Path = typer.Argument(..., help="The text to learn from (.txt.gz)"),
+    report_path: Path = typer.Argument(..., help="What was read, kept and removed (JSON)"),
+    lang: str = typer.Option(..., help="spaCy language code (its sentencizer splits the texts)"),
+    legacy_encoding: str = typer.Option(..., help=LEGACY_ENCODING_HELP),
+    # fmt: on
+) -> None:
+    corpora = {split: corpus_dir / f"{split}.spacy" for split in HELD_OUT}
+    for path in corpora.values():
+        if not path.is_file():
+            raise UserError("corpus not found (run the 'preprocess' step first)", path)
+    files = input_files(unlabelled, purpose="of unlabelled text", allow_none=True)
+    report = write_without_held_out(files, corpora, output, report_path, lang, legacy_encoding)
+    # Counters: a file without any text reads and keeps nothing, not a missing key.
+    removed, read, kept = report["removed"], Counter(report["read"]), Counter(report["kept"])
     gone = removed["exact"] + removed["near"]
     if gone:
         msg.warn(f"Removed {gone:,} sentence(s) that repeat dev or test ({removed['exact']:,} exact, "
-                 f"{removed['near']:,} near); {report['removed']['distinctive']:,} of them distinctive, "
+                 f"{removed['near']:,} near); {removed['distinctive']:,} of them distinctive, "
                  f"the rest formulae of under {NEAR_MIN_WORDS} words; examples in {report_path}")
     msg.good(f"Kept {kept['words']:,} of {read['words']:,} words ({kept['texts']:,} texts) in {output}")
 

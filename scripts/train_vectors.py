@@ -47,6 +47,14 @@ SETTINGS: Spec = {"dim": (int, 1), "rows": (int, 1), "hash_count": (int, 1), "mi
 FLORET_KEYS = tuple(key for key in SETTINGS if not key.startswith("large_text_"))
 
 
+def read_floret_settings(path: Path) -> Dict[str, Any]:
+    """The settings file (configs/vectors.yml), checked."""
+    settings = read_settings(path, SETTINGS)
+    if settings["minn"] > settings["maxn"]:
+        raise UserError(f"need minn <= maxn, got minn {settings['minn']}, maxn {settings['maxn']}", path)
+    return settings
+
+
 def floret_settings(settings: Dict[str, Any], words: int) -> Dict[str, Any]:
     """The settings floret trains with on `words` words: `epochs` passes, or
     `large_text_epochs` once the text has `large_text_words` or more."""
@@ -80,6 +88,43 @@ def train_floret(text_path: Path, output: Path, settings: Dict[str, Any]) -> Non
         raise UserError(f"floret training failed (exit code {err.returncode}; its message is above)") from None
 
 
+def write_floret_vectors(train: Path, unlabelled: Optional[Path], lang: str, settings: Dict[str, Any],
+                         output: Path) -> None:
+    """floret vectors of the training split's and the unlabelled text's words, as
+    a vectors pipeline at OUTPUT with its record (vectors.json), written atomically."""
+    if importlib.util.find_spec("floret") is None:
+        raise UserError("floret is not installed: pip install -r requirements.txt")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        text_path = Path(tmp) / "text.txt"
+        with text_path.open("w", encoding="utf8") as text_file:
+            record = write_raw_text(train, unlabelled, lang,
+                                    lambda words: text_file.write(" ".join(words) + "\n"))
+        words = total_words(record)
+        applied = floret_settings(settings, words)
+        msg.info(f"Training floret vectors on {words:,} words, {applied['epochs']} epochs")
+        floret_path = Path(tmp) / "vectors.floret"
+        train_floret(text_path, floret_path, applied)
+        nlp = spacy.blank(lang)
+        convert_vectors(nlp, floret_path, truncate=0, prune=-1, mode="floret")
+    with atomic_output(output) as tmp_output:
+        nlp.to_disk(tmp_output)
+        write_json(tmp_output / VECTORS_RECORD, {
+            "created": utc_now(),
+            "method": "floret",
+            **record,
+            # As floret trained: epochs is the passes made over this text.
+            "settings": {**applied, "threads": 1},
+            # The one-off cost, for the benchmark tables.
+            "seconds": round(time.perf_counter() - started, 1),
+            # This process's, or floret's child's, whichever is larger.
+            "peak_memory_mib": max(peak_memory_mib() or 0.0,
+                                   round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)),
+            "environment": environment_info(),
+        })
+    msg.good(f"Saved {output}: {settings['rows']:,} × {settings['dim']} floret vectors from {words:,} words")
+
+
 @exit_on_user_error
 def main(
     # fmt: off
@@ -100,40 +145,7 @@ def main(
         return
     if method != "floret":
         raise UserError(f"method must be floret or none, got {method!r}")
-    if importlib.util.find_spec("floret") is None:
-        raise UserError("floret is not installed: pip install -r requirements.txt")
-    settings = read_settings(settings_path, SETTINGS)
-    if settings["minn"] > settings["maxn"]:
-        raise UserError(f"need minn <= maxn, got minn {settings['minn']}, maxn {settings['maxn']}", settings_path)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        text_path = Path(tmp) / "text.txt"
-        with text_path.open("w", encoding="utf8") as text_file:
-            record = write_raw_text(train, unlabelled, lang,
-                                    lambda words: text_file.write(" ".join(words) + "\n"))
-        words = total_words(record)
-        applied = floret_settings(settings, words)
-        msg.info(f"Training floret vectors on {words:,} words, {applied['epochs']} epochs")
-        floret_path = Path(tmp) / "vectors.floret"
-        train_floret(text_path, floret_path, applied)
-        nlp = spacy.blank(lang)
-        convert_vectors(nlp, floret_path, truncate=0, prune=-1, mode="floret")
-    with atomic_output(output) as tmp_output:
-        nlp.to_disk(tmp_output)
-        write_json(tmp_output / VECTORS_RECORD, {
-            "created": utc_now(),
-            "method": method,
-            **record,
-            # As floret trained: epochs is the passes made over this text.
-            "settings": {**applied, "threads": 1},
-            # The one-off cost, for the benchmark tables.
-            "seconds": round(time.perf_counter() - started, 1),
-            # This process's, or floret's child's, whichever is larger.
-            "peak_memory_mib": max(peak_memory_mib() or 0.0,
-                                   round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)),
-            "environment": environment_info(),
-        })
-    msg.good(f"Saved {output}: {settings['rows']:,} × {settings['dim']} floret vectors from {words:,} words")
+    write_floret_vectors(train, unlabelled, lang, read_floret_settings(settings_path), output)
 
 
 if __name__ == "__main__":
