@@ -13,12 +13,21 @@ given, are train-vectors', which read the training split's text: every system
 reads the same ones, so the comparison stays fair, though a fold's held-out
 text was seen by them (without its labels).
 
+Static vectors as the lever (`--fold-vectors NAME`): the --extra system NAME
+reads floret vectors trained for each fold, as train-vectors would if the fold
+were the split: on the fold's training docs and UNLABELLED (prepare-unlabelled's
+output) without its sentences that repeat the fold's held-out block (exactly or
+nearly, as prepare-unlabelled removes dev and test). One set of vectors for all
+of a fold's text would have read every held-out block and flattered the lever.
+They go to RUNS_DIR/folds/fold-<i>/ (unlabelled.txt.gz, its report and vectors/),
+reused while their inputs and settings are unchanged.
+
 Writes: OUTPUT_DIR/results.json and OUTPUT_DIR/results.md: each system's F1, P
 and R on every fold (the mean over seeds) and over the folds, per label; each
 --extra system's gain against the template fold by fold, with the paired
 t-test over folds and the same test corrected for the training data that folds
-share (Nadeau and Bengio 2003); the folds' sizes and bounds; the machine and
-versions. Fold corpora, configs, runs and their logs go to RUNS_DIR (default
+share (Nadeau and Bengio 2003); the folds' sizes and bounds; what the fold
+vectors removed, learnt from and cost; the machine and versions. Fold corpora, configs, runs and their logs go to RUNS_DIR (default
 OUTPUT_DIR/runs, git-ignored); a finished run of the same config, fold corpus,
 seed and budget is reused, not retrained, so an interrupted benchmark resumes.
 """
@@ -27,12 +36,14 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import spacy
+import srsly
 import typer
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
 from bench.configs import (
     TEMPLATE,
+    LeverInputs,
     config_sources,
     parse_extra,
     produced_note,
@@ -40,10 +51,14 @@ from bench.configs import (
     train_all,
     write_configs,
 )
+from scripts.lib.annotation import input_files
 from scripts.lib.configs import read_budget, seeds_chosen_on
 from scripts.lib.errors import UserError, exit_on_user_error
 from scripts.lib.files import atomic_output, md5_file
-from scripts.lib.pretrained import static_vectors
+from scripts.lib.pretrained import VECTORS_RECORD, static_vectors
+from scripts.lib.raw_text import total_words
+from scripts.prepare_unlabelled import write_without_held_out
+from scripts.train_vectors import floret_settings, read_floret_settings, write_floret_vectors
 from scripts.lib.provenance import environment_info, utc_now
 from scripts.lib.run_record import read_dev_scores, read_run, same_training
 from scripts.lib.seeds import mean_std, paired_t_test, parse_seeds
@@ -129,19 +144,87 @@ def write_folds(docs: List[Doc], folds: int, folds_dir: Path) -> List[Dict[str, 
     return records
 
 
-def fold_jobs(systems: List[str], configs: Dict[str, Path], folds: List[Dict[str, Any]], seeds: List[int],
-              runs_dir: Path, budget: Dict[str, int]) -> List[Dict[str, Any]]:
-    """One training job a system, fold and seed, in RUNS_DIR/<system>-f<fold>-s<seed>,
-    marked "reused" when that folder holds a finished run of the same training."""
+def same_md5s(recorded: Dict[str, Dict[str, Any]], expected: Dict[str, str]) -> bool:
+    """Whether a record's inputs ({path: {"md5": ...}}) are these files with these MD5s."""
+    return {path: entry.get("md5") for path, entry in recorded.items()} == expected
+
+
+def fold_text(fold: Dict[str, Any], unlabelled: List[Path], lang: str) -> Tuple[Path, Dict[str, Any]]:
+    """UNLABELLED without the sentences that repeat the fold's held-out block, in
+    the fold's folder, with prepare-unlabelled's report on it (reused while the
+    text and the block are unchanged)."""
+    fold_dir = fold["corpus_dir"]
+    output, report_path = fold_dir / "unlabelled.txt.gz", fold_dir / "unlabelled_report.json"
+    held_out = {"held-out fold": fold_dir / "dev.spacy"}
+    if report_path.is_file() and output.is_file():
+        report = srsly.read_json(report_path)
+        inputs = {entry["path"]: entry for entry in report.get("inputs", [])}
+        if (same_md5s(inputs, {file.as_posix(): md5_file(file) for file in unlabelled})
+                and same_md5s(report.get("held_out", {}), {"held-out fold": fold["dev_md5"]})
+                and report["output"]["md5"] == md5_file(output)):
+            return output, report
+    msg.info(f"Fold {fold['fold']}: unlabelled text without the sentences of its held-out block")
+    return output, write_without_held_out(unlabelled, held_out, output, report_path, lang, legacy_encoding="")
+
+
+def fold_vectors(fold: Dict[str, Any], text: Path, lang: str, settings: Dict[str, Any]) -> Dict[str, Any]:
+    """floret vectors of the fold's training docs and `text`, in FOLD/vectors,
+    as train-vectors makes them; returns their record. Vectors of the same
+    inputs and settings are reused."""
+    output = fold["corpus_dir"] / "vectors"
+    train = fold["corpus_dir"] / "train.spacy"
+    record_path = output / VECTORS_RECORD
+    if static_vectors(output) is not None and record_path.is_file():
+        record = srsly.read_json(record_path)
+        applied = {**floret_settings(settings, total_words(record)), "threads": 1}
+        if (same_md5s(record["inputs"], {str(train): fold["train_md5"], str(text): md5_file(text)})
+                and record["settings"] == applied):
+            msg.info(f"Reusing fold {fold['fold']}'s vectors in {output}")
+            return record
+    msg.info(f"Fold {fold['fold']}: floret vectors of its training docs and {text}")
+    write_floret_vectors(train, text, lang, settings, output)
+    return srsly.read_json(record_path)
+
+
+def prepare_fold_vectors(folds: List[Dict[str, Any]], unlabelled: List[Path], lang: str,
+                         settings: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Each fold's vectors (FOLD/vectors), and what making them removed, read and cost."""
+    records = []
+    for fold in folds:
+        text, report = fold_text(fold, unlabelled, lang)
+        record = fold_vectors(fold, text, lang, settings)
+        records.append({
+            "fold": fold["fold"], "vectors": (fold["corpus_dir"] / "vectors").as_posix(),
+            "removed": report["removed"], "unlabelled_words_kept": report["kept"].get("words", 0),
+            "words": total_words(record), "settings": record["settings"],
+            "seconds": record["seconds"], "peak_memory_mib": record["peak_memory_mib"],
+        })
+    return records
+
+
+def fold_vectors_source(overlays: List[Path], base: Path, unlabelled: List[Path]) -> str:
+    """How a --fold-vectors system's config is made, for the table."""
+    text = " and ".join(f"`{file.as_posix()}`" for file in unlabelled)
+    return (" + ".join(f"`{path.as_posix()}`" for path in [base, *overlays])
+            + " + floret vectors trained per fold on its training docs"
+            + (f" and {text} without the sentences that repeat its held-out block" if text else ""))
+
+
+def fold_jobs(systems: List[str], configs: Dict[int, Dict[str, Path]], folds: List[Dict[str, Any]],
+              seeds: List[int], runs_dir: Path, budget: Dict[str, int]) -> List[Dict[str, Any]]:
+    """One training job a system, fold and seed (`configs`: each fold's configs by
+    system), in RUNS_DIR/<system>-f<fold>-s<seed>, marked "reused" when that
+    folder holds a finished run of the same training."""
     jobs = []
     for fold in folds:
         corpus_md5 = {split: fold[f"{split}_md5"] for split in SPLITS}
         for seed in seeds:
             for system in systems:
                 run_dir = runs_dir / f"{system}-f{fold['fold']}-s{seed}"
+                config = configs[fold["fold"]][system]
                 reused = (read_dev_scores(run_dir) is not None
-                          and same_training(read_run(run_dir), configs[system], corpus_md5, seed, budget))
-                jobs.append({"system": system, "seed": seed, "fold": fold["fold"], "config": configs[system],
+                          and same_training(read_run(run_dir), config, corpus_md5, seed, budget))
+                jobs.append({"system": system, "seed": seed, "fold": fold["fold"], "config": config,
                              "corpus_dir": fold["corpus_dir"], "run_dir": run_dir, "reused": reused})
     return jobs
 
@@ -191,6 +274,21 @@ def summarise(runs: List[Dict[str, Any]], folds: List[Dict[str, Any]]) -> Dict[s
     return summary
 
 
+def fold_vectors_markdown(records: List[Dict[str, Any]]) -> str:
+    """The --fold-vectors table: what each fold's text lost and its vectors cost."""
+    if not records:
+        return ""
+    rows = [(record["fold"], f"{record['removed']['exact']:,} / {record['removed']['near']:,}",
+             f"{record['removed']['distinctive']:,}", f"{record['words']:,}", f"{record['seconds']:,.0f}",
+             f"{record['peak_memory_mib']:,.0f}") for record in records]
+    settings = ", ".join(f"{key} {value}" for key, value in records[0]["settings"].items())
+    return ("\n## Static vectors per fold (made once, reused by every seed)\n\n"
+            f"floret: {settings}. Sentences of the unlabelled text removed because they repeat the fold's "
+            "held-out block, exactly or nearly (distinctive: not a formula of a few words).\n\n"
+            + markdown_table(("fold", "removed (exact / near)", "distinctive", "words learnt from", "seconds",
+                              "peak MiB"), rows))
+
+
 def results_markdown(results: Dict[str, Any]) -> str:
     def pm(value: Dict[str, float], scale: float = 100.0, digits: int = 2) -> str:
         return f"{scale * value['mean']:.{digits}f} ± {scale * value['std']:.{digits}f}"
@@ -230,6 +328,7 @@ def results_markdown(results: Dict[str, Any]) -> str:
         + markdown_table(("fold", "docs", "words", "first doc", "last doc", "training words"), fold_rows)
         + "\n## F1 per label (mean over folds)\n\n"
         + markdown_table(("label", *(f"`{s}`" for s in summary)), per_label)
+        + fold_vectors_markdown(results.get("fold_vectors", []))
         + "\n## Configs\n\n"
         + markdown_table(("system", "config"), [(f"`{s}`", source) for s, source in results["configs"].items()])
         + produced_note(results)
@@ -245,7 +344,10 @@ def main(
     base: Path = typer.Option(Path("configs/base.cfg"), help="The template's base config"),
     overlay: List[Path] = typer.Option([], help="The template's overlay config(s)"),
     extra: List[str] = typer.Option([], help="Also cross-validate NAME=OVERLAY[,OVERLAY...]: the base config with those overlays, in order"),
-    vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors: its static vectors, if any, are read by every system", file_okay=False),
+    vectors: Optional[Path] = typer.Option(None, help="Folder written by train-vectors: its static vectors, if any, are read by every system but those of --fold-vectors", file_okay=False),
+    fold_vectors_for: List[str] = typer.Option([], "--fold-vectors", help="An --extra system that reads floret vectors trained for each fold on its training docs and --unlabelled without the fold's held-out sentences"),
+    unlabelled: Optional[Path] = typer.Option(None, help="Unlabelled text for --fold-vectors (prepare-unlabelled's output); without it they learn from the training docs alone"),
+    vectors_settings: Optional[Path] = typer.Option(None, help="floret settings of --fold-vectors (configs/vectors.yml)", exists=True, dir_okay=False),
     folds: int = typer.Option(5, help="Number of folds"),
     seeds: str = typer.Option("0", help="Comma-separated training seeds, each run on every fold"),
     budget_config: Path = typer.Option(..., help="A generated run config whose training budget every run gets", exists=True, dir_okay=False),
@@ -257,6 +359,12 @@ def main(
     seed_list = parse_seeds(seeds)
     extra_overlays = parse_extra(extra)
     check_not_chosen_on_dev([*overlay, *(path for paths in extra_overlays.values() for path in paths)])
+    unknown = [name for name in fold_vectors_for if name not in extra_overlays]
+    if unknown:
+        raise UserError(f"--fold-vectors names {', '.join(map(repr, unknown))}, not an --extra system")
+    if fold_vectors_for and vectors_settings is None:
+        raise UserError("--fold-vectors needs --vectors-settings (configs/vectors.yml)")
+    unlabelled_files = input_files(unlabelled, purpose="of unlabelled text") if unlabelled is not None else []
     systems = [TEMPLATE, *extra_overlays]
     runs_dir = runs_dir or output_dir / "runs"
     budget = read_budget(budget_config)
@@ -264,8 +372,16 @@ def main(
     fold_records = write_folds(pooled_docs(corpus_dir, lang), folds, runs_dir / "folds")
     msg.info(f"{folds} folds of {corpus_dir}'s train and dev: "
              + ", ".join(f"{fold['dev_words']:,}" for fold in fold_records) + " words")
-    configs = write_configs(systems, extra_overlays, base, overlay, lang, runs_dir / "configs", budget,
-                            vectors=vectors_dir)
+    shared = write_configs([s for s in systems if s not in fold_vectors_for], extra_overlays, base, overlay, lang,
+                           runs_dir / "configs", budget, vectors=vectors_dir)
+    vector_records = (prepare_fold_vectors(fold_records, unlabelled_files, lang, read_floret_settings(vectors_settings))
+                      if fold_vectors_for else [])
+    configs = {fold["fold"]: shared for fold in fold_records}
+    for fold, record in zip(fold_records, vector_records):
+        levers = {name: LeverInputs(vectors=Path(record["vectors"])) for name in fold_vectors_for}
+        configs[fold["fold"]] = {**shared, **write_configs(fold_vectors_for, extra_overlays, base, overlay, lang,
+                                                            runs_dir / "configs" / f"fold-{fold['fold']}", budget,
+                                                            levers=levers)}
     jobs = fold_jobs(systems, configs, fold_records, seed_list, runs_dir, budget)
     train_all(jobs, corpus_dir, gpu_id, parallel, speed_seconds=0.0, evaluate=False)
     runs = [run_result(job) for job in jobs]
@@ -277,7 +393,10 @@ def main(
         "parallel": parallel,
         "folds": [{key: value.as_posix() if isinstance(value, Path) else value for key, value in fold.items()}
                   for fold in fold_records],
-        "configs": config_sources(systems, extra_overlays, base, overlay, vectors_dir),
+        "configs": {**config_sources(systems, extra_overlays, base, overlay, vectors_dir),
+                    **{name: fold_vectors_source(extra_overlays[name], base, unlabelled_files)
+                       for name in fold_vectors_for}},
+        "fold_vectors": vector_records,
         "created": utc_now(),
         "environment": environment_info(),
         "summary": summarise(runs, fold_records),

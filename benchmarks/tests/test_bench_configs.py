@@ -1,6 +1,7 @@
 """benchmark-configs: aggregation over seeds, the stock configs, run reuse, speed
 rounds, stopping, and a small real run through the benchmark project."""
 
+import gzip
 import importlib.util
 import json
 import os
@@ -18,7 +19,7 @@ import spacy
 import srsly
 from confection import Config
 from spacy.schemas import ConfigSchemaTraining
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.util import load_model_from_config, registry
 
@@ -546,6 +547,35 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert set(crossval["summary"][lever]["vs_template"]) >= {"gain_by_fold", "p_paired", "p_corrected"}
     weasel(["run", "benchmark-crossval", "benchmarks", *crossval_options, "--force"], project)
     assert all(run["reused"] for run in srsly.read_json(table)["runs"])
+
+    # The floret lever cross-validated: vectors per fold, from the prepared text without the
+    # sentences of the fold's held-out block. A training sentence planted in the prepared text
+    # (prepare keeps it: it repeats neither dev nor test) is removed for the fold that holds
+    # it out and kept for the other. The template's runs above are reused.
+    prepared = project / "corpus" / "sample" / "unlabelled.txt.gz"
+    planted = next(iter(DocBin().from_disk(project / "corpus" / "sample" / "train.spacy")
+                        .get_docs(spacy.blank("pt").vocab))).text
+    with gzip.open(prepared, "at", encoding="utf8") as file:
+        file.write(planted + "\n")
+    vectors_options = [*crossval_options, "--vars.unlabelled_lever", "news",
+                       "--vars.vectors_settings", tiny_vectors.relative_to(project / "benchmarks").as_posix()]
+    run_workflow_after_prepare(project, "crossval-vectors", vectors_options)
+    vectors_table = project / "benchmarks" / "sample" / "crossval" / "news_floret" / "results.json"
+    floret = srsly.read_json(vectors_table)
+    assert [(r["system"], r["fold"], r["reused"]) for r in floret["runs"]] == \
+        [(system, fold, system == "template") for fold in (0, 1) for system in ("template", "news_floret")]
+    assert [record["removed"]["exact"] for record in floret["fold_vectors"]] == [1, 0]
+    folds_dir = project / "benchmarks" / "sample" / "runs" / "crossval" / "folds"
+    for fold in (0, 1):
+        inputs = srsly.read_json(folds_dir.parent / f"news_floret-f{fold}-s0" / "run.json")["inputs"]
+        assert inputs["vectors"]["path"] == f"sample/runs/crossval/folds/fold-{fold}/vectors"
+        record = srsly.read_json(folds_dir / f"fold-{fold}" / "vectors" / "vectors.json")
+        assert record["counts"]["train"]["texts"] == floret["folds"][fold]["train_docs"]
+    assert "## Static vectors per fold" in vectors_table.with_suffix(".md").read_text()
+    vectors_made = (folds_dir / "fold-0" / "vectors" / "vectors.json").read_bytes()
+    weasel(["run", "benchmark-crossval-vectors", "benchmarks", *vectors_options, "--force"], project)
+    assert all(run["reused"] for run in srsly.read_json(vectors_table)["runs"])
+    assert (folds_dir / "fold-0" / "vectors" / "vectors.json").read_bytes() == vectors_made
 
 
 def test_a_failed_run_stops_the_benchmark_before_later_runs_start(tmp_path: Path, monkeypatch) -> None:

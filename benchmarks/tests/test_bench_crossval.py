@@ -1,16 +1,28 @@
 """benchmark-crossval: the folds of train and dev, and what the table makes of
 each fold's scores. The run through weasel is in test_bench_configs' workflow test."""
 
+import gzip
 from pathlib import Path
 
 import pytest
 import spacy
+import srsly
 from spacy.tokens import DocBin
 
-from bench.crossval import check_not_chosen_on_dev, fold_bounds, pooled_docs, results_markdown, summarise, write_folds
+from bench.crossval import (
+    check_not_chosen_on_dev,
+    fold_bounds,
+    pooled_docs,
+    prepare_fold_vectors,
+    results_markdown,
+    summarise,
+    write_folds,
+)
 from scripts.lib.configs import chosen_on
 from scripts.lib.errors import UserError
 from scripts.lib.seeds import paired_t_test
+from scripts.train_vectors import read_floret_settings
+from tests.conftest import settings_file, write_lines
 
 
 def test_folds_are_contiguous_blocks_of_about_equal_words_none_empty() -> None:
@@ -70,6 +82,42 @@ def test_each_doc_of_train_and_dev_is_held_out_once_and_test_is_never_read(tmp_p
     with pytest.raises(UserError, match="corpus not found") as missing:
         pooled_docs(corpus, "pt")
     assert "dev.spacy" in str(missing.value)
+
+
+def test_each_folds_vectors_learn_from_text_without_its_held_out_sentences_and_are_reused(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    train = [f"O juiz {name} julgou o recurso {i} em Brasília ." for i, name in
+             enumerate(["Pedro", "Ana", "Rui", "Luís", "Rita", "Caio"])]
+    dev = ["A ministra Joana votou em Recife .", "O tribunal de Manaus negou o pedido ."]
+    write_corpus(corpus, {"train": train, "dev": dev})
+    folds = write_folds(pooled_docs(corpus, "pt"), 2, tmp_path / "folds")
+    # A sentence of each held-out block, and one of neither, in the text the vectors learn from.
+    text = write_lines(tmp_path / "text.txt", [train[0], dev[1], "Choveu muito no litoral durante a semana ."])
+    settings = read_floret_settings(settings_file("vectors", tmp_path, dim=12, rows=300, epochs=2))
+    records = prepare_fold_vectors(folds, [text], "pt", settings)
+    assert [(r["removed"]["exact"], r["removed"]["near"]) for r in records] == [(1, 0), (1, 0)]
+    for fold, planted_elsewhere, held_out in ((0, dev[1], train[0]), (1, train[0], dev[1])):
+        fold_dir = tmp_path / "folds" / f"fold-{fold}"
+        kept = gzip.decompress((fold_dir / "unlabelled.txt.gz").read_bytes()).decode("utf8")
+        assert held_out not in kept and planted_elsewhere in kept
+        record = srsly.read_json(fold_dir / "vectors" / "vectors.json")
+        assert record["counts"] == {"train": {"texts": folds[fold]["train_docs"],
+                                              "words": folds[fold]["train_words"]},
+                                    "unlabelled": {"texts": 2, "words": records[fold]["unlabelled_words_kept"]}}
+        assert records[fold]["vectors"] == (fold_dir / "vectors").as_posix()
+    # Unchanged inputs and settings: nothing is made again. New settings: the vectors are.
+    made = [(tmp_path / "folds" / f"fold-{fold}" / name).read_bytes()
+            for fold in (0, 1) for name in ("unlabelled.txt.gz", "vectors/vectors.json")]
+    assert prepare_fold_vectors(folds, [text], "pt", settings) == records
+    assert made == [(tmp_path / "folds" / f"fold-{fold}" / name).read_bytes()
+                    for fold in (0, 1) for name in ("unlabelled.txt.gz", "vectors/vectors.json")]
+    again = prepare_fold_vectors(folds, [text], "pt", {**settings, "epochs": 3})
+    assert [record["settings"]["epochs"] for record in again] == [3, 3]
+    # New text: the fold's text is filtered again and the vectors learn from it.
+    write_lines(text, [train[0], dev[1], "Choveu muito no litoral .", "Fez sol no interior ."])
+    grown = prepare_fold_vectors(folds, [text], "pt", {**settings, "epochs": 3})
+    assert [srsly.read_json(Path(r["vectors"]) / "vectors.json")["counts"]["unlabelled"]["texts"] for r in grown] \
+        == [3, 3]
 
 
 def fold_run(system: str, fold: int, seed: int, f: float) -> dict:
