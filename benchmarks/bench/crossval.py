@@ -27,9 +27,10 @@ and R on every fold (the mean over seeds) and over the folds, per label; each
 --extra system's gain against the template fold by fold, with the paired
 t-test over folds and the same test corrected for the training data that folds
 share (Nadeau and Bengio 2003); the folds' sizes and bounds; what the fold
-vectors removed, learnt from and cost; the machine and versions. Fold corpora, configs, runs and their logs go to RUNS_DIR (default
-OUTPUT_DIR/runs, git-ignored); a finished run of the same config, fold corpus,
-seed and budget is reused, not retrained, so an interrupted benchmark resumes.
+vectors removed, learnt from and cost; the machine and versions. Fold corpora,
+configs, runs and their logs go to RUNS_DIR (default OUTPUT_DIR/runs,
+git-ignored); a finished run of the same config, fold corpus, seed and budget
+is reused, not retrained, so an interrupted benchmark resumes.
 """
 
 from pathlib import Path
@@ -56,13 +57,13 @@ from scripts.lib.configs import read_budget, seeds_chosen_on
 from scripts.lib.errors import UserError, exit_on_user_error
 from scripts.lib.files import atomic_output, md5_file
 from scripts.lib.pretrained import VECTORS_RECORD, static_vectors
-from scripts.lib.raw_text import total_words
-from scripts.prepare_unlabelled import write_without_held_out
-from scripts.train_vectors import floret_settings, read_floret_settings, write_floret_vectors
 from scripts.lib.provenance import environment_info, utc_now
+from scripts.lib.raw_text import total_words
 from scripts.lib.run_record import read_dev_scores, read_run, same_training
 from scripts.lib.seeds import mean_std, paired_t_test, parse_seeds
 from scripts.lib.tables import markdown_table, percent
+from scripts.prepare_unlabelled import write_without_held_out
+from scripts.train_vectors import floret_settings, read_floret_settings, write_floret_vectors
 
 SPLITS = ("train", "dev")
 
@@ -99,6 +100,15 @@ def check_not_chosen_on_dev(overlays: List[Path]) -> None:
             raise UserError("was chosen by its score on the dev split, which the folds hold out: cross-validate "
                             "settings chosen some other way, or judge it on unseen seeds (`weasel run tuned "
                             "benchmarks`)", overlay)
+
+
+def check_fold_vectors(names: List[str], extra: Dict[str, List[Path]], settings: Optional[Path]) -> None:
+    """--fold-vectors names --extra systems, and needs floret settings."""
+    unknown = [name for name in names if name not in extra]
+    if unknown:
+        raise UserError(f"--fold-vectors names {', '.join(map(repr, unknown))}, not an --extra system")
+    if names and settings is None:
+        raise UserError("--fold-vectors needs --vectors-settings (configs/vectors.yml)")
 
 
 def pooled_docs(corpus_dir: Path, lang: str) -> List[Doc]:
@@ -359,11 +369,7 @@ def main(
     seed_list = parse_seeds(seeds)
     extra_overlays = parse_extra(extra)
     check_not_chosen_on_dev([*overlay, *(path for paths in extra_overlays.values() for path in paths)])
-    unknown = [name for name in fold_vectors_for if name not in extra_overlays]
-    if unknown:
-        raise UserError(f"--fold-vectors names {', '.join(map(repr, unknown))}, not an --extra system")
-    if fold_vectors_for and vectors_settings is None:
-        raise UserError("--fold-vectors needs --vectors-settings (configs/vectors.yml)")
+    check_fold_vectors(fold_vectors_for, extra_overlays, vectors_settings)
     unlabelled_files = input_files(unlabelled, purpose="of unlabelled text") if unlabelled is not None else []
     systems = [TEMPLATE, *extra_overlays]
     runs_dir = runs_dir or output_dir / "runs"

@@ -10,6 +10,7 @@ import srsly
 from spacy.tokens import DocBin
 
 from bench.crossval import (
+    check_fold_vectors,
     check_not_chosen_on_dev,
     fold_bounds,
     pooled_docs,
@@ -118,6 +119,16 @@ def test_each_folds_vectors_learn_from_text_without_its_held_out_sentences_and_a
     grown = prepare_fold_vectors(folds, [text], "pt", {**settings, "epochs": 3})
     assert [srsly.read_json(Path(r["vectors"]) / "vectors.json")["counts"]["unlabelled"]["texts"] for r in grown] \
         == [3, 3]
+
+
+def test_fold_vectors_name_an_extra_system_and_need_floret_settings(tmp_path: Path) -> None:
+    extra = {"floret": [tmp_path / "cnn.cfg"]}
+    with pytest.raises(UserError, match="--fold-vectors names 'florte', not an --extra system"):
+        check_fold_vectors(["florte"], extra, tmp_path / "vectors.yml")
+    with pytest.raises(UserError, match="--fold-vectors needs --vectors-settings"):
+        check_fold_vectors(["floret"], extra, None)
+    check_fold_vectors(["floret"], extra, tmp_path / "vectors.yml")
+    check_fold_vectors([], extra, None)
 
 
 def fold_run(system: str, fold: int, seed: int, f: float) -> dict:
