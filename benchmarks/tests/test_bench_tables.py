@@ -1247,6 +1247,29 @@ def test_benchmarks_readme_quotes_the_cross_validation_of_the_hidden_layer_on_le
     assert quoted == [*crossval_figures("lener_br"), lever_against(ice_lake, "lh96", baseline="lnv")[4]]
 
 
+def test_benchmarks_readme_quotes_the_cross_validation_of_floret_vectors_on_lener_br_as_measured() -> None:
+    """lener_br/crossval/unlabelled_floret: base.cfg and floret vectors trained per fold on the same folds as the hidden
+    layer's table (its template runs reused), beside what five seeds on the published dev split had given floret."""
+    quoted = quoted_figures(
+        r"On LeNER-Br on the Ice Lake Xeon, seed 0:\s+floret vectors F1 (\S+) ± (\S+) over folds against base\.cfg's "
+        r"(\S+) ± (\S+), a gain of (\S+), ahead on (\S+) folds of 5\s+\(paired p (\S+), corrected p (\S+)\)\. Kept as "
+        r"the var for a dataset with raw text of its domain: five seeds on the\s+published dev split had put it \+(\S+) "
+        r"ahead", "the cross-validation of floret vectors on LeNER-Br")
+    lever = "unlabelled_floret"
+    folds, words, template_f, template_std, floret_f, floret_std, *against = crossval_figures(
+        "lener_br", lever, config_ends="without the sentences that repeat its held-out block")
+    results = srsly.read_json(BENCHMARKS / "lener_br" / "crossval" / lever / "results.json")
+    hidden = srsly.read_json(BENCHMARKS / "lener_br" / "crossval" / "ner_hidden_96" / "results.json")
+    assert results["folds"] == hidden["folds"]
+    assert [run for run in results["runs"] if run["system"] == "template"] == \
+        [{**run, "reused": True} for run in hidden["runs"] if run["system"] == "template"]
+    assert [record["fold"] for record in results["fold_vectors"]] == list(range(folds))
+    assert all(record["removed"]["exact"] > 0 for record in results["fold_vectors"])
+    none, floret = FLORET_96X2_RUNS["lener_br"]
+    seeds = lever_against(srsly.read_json(BENCHMARKS / "lener_br" / "floret_96x2" / "compare.json"), floret, none)
+    assert quoted == [floret_f, floret_std, template_f, template_std, *against, seeds[4]]
+
+
 def test_benchmarks_readme_quotes_the_cross_validation_of_the_hidden_layer_on_conll_2003_as_measured() -> None:
     """conll2003/crossval/ner_hidden_96: the same lever on five folds of CoNLL-2003's train and dev, beside what five
     seeds on the published dev split had given it on the same CPU kind, and the folds of both datasets together."""
