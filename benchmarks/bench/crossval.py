@@ -159,35 +159,38 @@ def same_md5s(recorded: Dict[str, Dict[str, Any]], expected: Dict[str, str]) -> 
     return {path: entry.get("md5") for path, entry in recorded.items()} == expected
 
 
-def fold_text(fold: Dict[str, Any], unlabelled: List[Path], lang: str) -> Tuple[Path, Dict[str, Any]]:
-    """UNLABELLED without the sentences that repeat the fold's held-out block, in
-    the fold's folder, with prepare-unlabelled's report on it (reused while the
-    text and the block are unchanged)."""
+def fold_text(fold: Dict[str, Any], unlabelled_md5: Dict[str, str], lang: str) -> Tuple[Path, Dict[str, Any]]:
+    """The unlabelled files (`unlabelled_md5`: {path: MD5}) without the sentences
+    that repeat the fold's held-out block, in the fold's folder, with
+    prepare-unlabelled's report on it (reused while the text and the block are
+    unchanged)."""
     fold_dir = fold["corpus_dir"]
     output, report_path = fold_dir / "unlabelled.txt.gz", fold_dir / "unlabelled_report.json"
     held_out = {"held-out fold": fold_dir / "dev.spacy"}
     if report_path.is_file() and output.is_file():
         report = srsly.read_json(report_path)
         inputs = {entry["path"]: entry for entry in report.get("inputs", [])}
-        if (same_md5s(inputs, {file.as_posix(): md5_file(file) for file in unlabelled})
+        if (same_md5s(inputs, unlabelled_md5)
                 and same_md5s(report.get("held_out", {}), {"held-out fold": fold["dev_md5"]})
                 and report["output"]["md5"] == md5_file(output)):
             return output, report
     msg.info(f"Fold {fold['fold']}: unlabelled text without the sentences of its held-out block")
+    unlabelled = [Path(path) for path in unlabelled_md5]
     return output, write_without_held_out(unlabelled, held_out, output, report_path, lang, legacy_encoding="")
 
 
-def fold_vectors(fold: Dict[str, Any], text: Path, lang: str, settings: Dict[str, Any]) -> Dict[str, Any]:
-    """floret vectors of the fold's training docs and `text`, in FOLD/vectors,
-    as train-vectors makes them; returns their record. Vectors of the same
-    inputs and settings are reused."""
+def fold_vectors(fold: Dict[str, Any], text: Path, text_md5: str, lang: str,
+                 settings: Dict[str, Any]) -> Dict[str, Any]:
+    """floret vectors of the fold's training docs and `text` (whose MD5 its
+    report gives), in FOLD/vectors, as train-vectors makes them; returns their
+    record. Vectors of the same inputs and settings are reused."""
     output = fold["corpus_dir"] / "vectors"
     train = fold["corpus_dir"] / "train.spacy"
     record_path = output / VECTORS_RECORD
     if static_vectors(output) is not None and record_path.is_file():
         record = srsly.read_json(record_path)
         applied = {**floret_settings(settings, total_words(record)), "threads": 1}
-        if (same_md5s(record["inputs"], {str(train): fold["train_md5"], str(text): md5_file(text)})
+        if (same_md5s(record["inputs"], {str(train): fold["train_md5"], str(text): text_md5})
                 and record["settings"] == applied):
             msg.info(f"Reusing fold {fold['fold']}'s vectors in {output}")
             return record
@@ -200,9 +203,10 @@ def prepare_fold_vectors(folds: List[Dict[str, Any]], unlabelled: List[Path], la
                          settings: Dict[str, Any]) -> List[Dict[str, Any]]:
     """Each fold's vectors (FOLD/vectors), and what making them removed, read and cost."""
     records = []
+    unlabelled_md5 = {file.as_posix(): md5_file(file) for file in unlabelled}
     for fold in folds:
-        text, report = fold_text(fold, unlabelled, lang)
-        record = fold_vectors(fold, text, lang, settings)
+        text, report = fold_text(fold, unlabelled_md5, lang)
+        record = fold_vectors(fold, text, report["output"]["md5"], lang, settings)
         records.append({
             "fold": fold["fold"], "vectors": (fold["corpus_dir"] / "vectors").as_posix(),
             "removed": report["removed"], "unlabelled_words_kept": report["kept"].get("words", 0),
