@@ -6,11 +6,15 @@ UNLABELLED: a .txt or .jsonl file (one text per line or record, optionally .gz, 
 or a folder of them. Words are taken as spaCy's tokenizer for LANG splits them,
 so the vectors' keys are the tokens the model sees.
 Settings: SETTINGS (configs/vectors.yml): width, rows, n-gram lengths, epochs
-(fewer passes over a large text: `large_text_epochs` from `large_text_words`).
+(fewer passes over a large text: `large_text_epochs` from `large_text_words`),
+and `auto_min_words`: with `--method auto`, floret vectors once the unlabelled
+text holds that many words, none below (floret from the training split alone
+measured level; from millions of words of the domain's text, ahead).
 Writes: OUTPUT, a spaCy pipeline folder holding only the vectors (create-config
 points [initialize] vectors at it), with vectors.json: the floret settings, the
-text and word counts, the MD5 and size of every input, time and peak memory. With `--method none` OUTPUT
-holds only vectors.json, and the run's config uses no static vectors.
+text and word counts, the MD5 and size of every input, time and peak memory.
+Without vectors (`--method none`, or auto under its threshold) OUTPUT holds only
+vectors.json, and the run's config uses no static vectors.
 
 Floret (https://github.com/explosion/floret) stores a word as a few hashed
 rows of a small table, shared with its character n-grams: every word, seen or
@@ -38,13 +42,15 @@ from .lib.files import atomic_output, write_json
 from .lib.pretrained import VECTORS_RECORD
 from .lib.provenance import environment_info, peak_memory_mib, utc_now
 from .lib.settings import Spec, read_settings
-from .lib.raw_text import total_words, write_raw_text
+from .lib.raw_text import total_words, unlabelled_texts, write_raw_text
 
 SETTINGS: Spec = {"dim": (int, 1), "rows": (int, 1), "hash_count": (int, 1), "minn": (int, 1),
                   "maxn": (int, 1), "epochs": (int, 1), "large_text_words": (int, 1),
-                  "large_text_epochs": (int, 1), "min_count": (int, 1), "model": (str, ("cbow", "skipgram"))}
-# The settings floret itself takes; the large_text ones choose its epochs.
-FLORET_KEYS = tuple(key for key in SETTINGS if not key.startswith("large_text_"))
+                  "large_text_epochs": (int, 1), "min_count": (int, 1), "model": (str, ("cbow", "skipgram")),
+                  "auto_min_words": (int, 1)}
+# The settings floret itself takes; the large_text ones choose its epochs, auto_min_words whether it trains.
+FLORET_KEYS = tuple(key for key in SETTINGS if not key.startswith(("large_text_", "auto_")))
+METHODS = ("auto", "floret", "none")
 
 
 def read_floret_settings(path: Path) -> Dict[str, Any]:
@@ -53,6 +59,18 @@ def read_floret_settings(path: Path) -> Dict[str, Any]:
     if settings["minn"] > settings["maxn"]:
         raise UserError(f"need minn <= maxn, got minn {settings['minn']}, maxn {settings['maxn']}", path)
     return settings
+
+
+def unlabelled_words_up_to(unlabelled: Optional[Path], lang: str, limit: int) -> int:
+    """The unlabelled text's words, counted until `limit` is reached (a text of
+    millions of words is not read to its end only to learn that it is large)."""
+    words = 0
+    if unlabelled is not None:
+        for text in unlabelled_texts(unlabelled, lang):
+            words += len(text)
+            if words >= limit:
+                break
+    return words
 
 
 def floret_settings(settings: Dict[str, Any], words: int) -> Dict[str, Any]:
@@ -131,21 +149,27 @@ def main(
     train: Path = typer.Argument(..., help="Training split (DocBin)", exists=True, dir_okay=False),
     output: Path = typer.Argument(..., help="Vectors pipeline folder to write"),
     lang: str = typer.Option(..., help="spaCy language code"),
-    method: str = typer.Option(..., help="floret, or none: write only the record, so that the config uses no static vectors"),
+    method: str = typer.Option(..., help="auto (floret from auto_min_words of unlabelled text), floret, or none (only the record: no static vectors)"),
     unlabelled: Optional[Path] = typer.Option(None, help="Unlabelled text: a .txt/.jsonl file (one text a line) or a folder of them"),
     settings_path: Path = typer.Option(..., "--settings", help="floret settings (configs/vectors.yml)"),
     # fmt: on
 ) -> None:
-    if method == "none":
-        with atomic_output(output) as tmp_output:
-            tmp_output.mkdir(parents=True)
-            # No timestamp: an unchanged record leaves the steps after this one skipped.
-            write_json(tmp_output / VECTORS_RECORD, {"method": "none"})
-        msg.good(f"Static vectors are off (method none): wrote only {output / VECTORS_RECORD}")
-        return
-    if method != "floret":
-        raise UserError(f"method must be floret or none, got {method!r}")
-    write_floret_vectors(train, unlabelled, lang, read_floret_settings(settings_path), output)
+    if method not in METHODS:
+        raise UserError(f"method must be {', '.join(METHODS)}; got {method!r}")
+    record: Dict[str, Any] = {"method": "none"}
+    if method != "none":
+        settings = read_floret_settings(settings_path)
+        minimum = settings["auto_min_words"]
+        if method == "floret" or unlabelled_words_up_to(unlabelled, lang, minimum) >= minimum:
+            write_floret_vectors(train, unlabelled, lang, settings, output)
+            return
+        msg.info(f"static_vectors auto: the unlabelled text has under auto_min_words ({minimum:,}) words")
+        record["auto_min_words"] = minimum
+    with atomic_output(output) as tmp_output:
+        tmp_output.mkdir(parents=True)
+        # No timestamp or count: an unchanged record leaves the steps after this one skipped.
+        write_json(tmp_output / VECTORS_RECORD, record)
+    msg.good(f"Static vectors are off (method {method}): wrote only {output / VECTORS_RECORD}")
 
 
 if __name__ == "__main__":

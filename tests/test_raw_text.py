@@ -24,6 +24,7 @@ from scripts import pretrain, train_vectors
 from scripts.lib.configs import build_config, generate
 from scripts.lib.errors import UserError
 from scripts.lib.files import md5_file
+from scripts.lib.pretrained import static_vectors
 from scripts.lib.raw_text import even_sample, total_words, train_sentences, unlabelled_texts, write_raw_text
 
 from .conftest import ROOT, run, settings_file, workflow_options, write_lines
@@ -118,6 +119,40 @@ def test_floret_vectors_give_every_word_a_vector_repeat_exactly_and_survive_a_fa
     error = capsys.readouterr().err
     assert f"{bad}:3" in error and "not valid UTF-8" in error
     assert (first / "vectors.json").read_bytes() == before
+
+
+def test_auto_trains_floret_vectors_from_its_threshold_of_unlabelled_words_and_none_below(
+        train_split: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("floret")
+    unlabelled = write_lines(tmp_path / "more.txt", ["Texto que o modelo não rotula."] * 2)  # 14 words
+    outputs = {}
+    for minimum, text in ((15, unlabelled), (14, unlabelled), (1, None)):
+        settings = settings_file("vectors", tmp_path / f"settings-{minimum}", dim=12, rows=300, epochs=2,
+                                 auto_min_words=minimum)
+        outputs[minimum] = tmp_path / f"vectors-{minimum}"
+        train_vectors.main(train=train_split, output=outputs[minimum], lang="pt", method="auto", unlabelled=text,
+                           settings_path=settings)
+    # Under the threshold, or no text at all: the record of no vectors, saying why; the config reads none.
+    for minimum in (15, 1):
+        assert srsly.read_json(outputs[minimum] / "vectors.json") == {"method": "none", "auto_min_words": minimum}
+        assert static_vectors(outputs[minimum]) is None
+    assert "under auto_min_words (15) words" in " ".join(capsys.readouterr().out.split())
+    record = srsly.read_json(outputs[14] / "vectors.json")
+    assert static_vectors(outputs[14]) is not None
+    assert (record["method"], record["counts"]["unlabelled"]) == ("floret", {"texts": 2, "words": 14})
+    with pytest.raises(SystemExit):
+        train_vectors.main(train=train_split, output=tmp_path / "x", lang="pt", method="fasttext", unlabelled=None,
+                           settings_path=tmp_path / "settings-1" / "vectors.yml")
+    assert "method must be auto, floret, none; got 'fasttext'" in " ".join(capsys.readouterr().err.split())
+
+
+def test_auto_counts_unlabelled_words_only_up_to_its_threshold(tmp_path: Path) -> None:
+    text = write_lines(tmp_path / "text.txt", ["um dois três", "quatro cinco", "seis"])
+    assert [train_vectors.unlabelled_words_up_to(text, "pt", limit) for limit in (1, 5, 6, 7)] == [3, 5, 6, 6]
+    assert train_vectors.unlabelled_words_up_to(None, "pt", 1) == 0
+    # Past the threshold the text is not read: a broken record there stops training, not the count.
+    text.write_bytes(text.read_bytes() + b"\xff broken\n")
+    assert train_vectors.unlabelled_words_up_to(text, "pt", 6) == 6
 
 
 def test_a_large_text_gets_fewer_floret_passes_from_its_threshold_on() -> None:

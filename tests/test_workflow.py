@@ -25,7 +25,7 @@ from scripts.lib.files import checksum, md5_file, md5_path
 from scripts.lib.run_record import best_entry, patience_needed, read_log, read_provenance, settings_md5
 from scripts.lib.seeds import parse_seeds
 
-from .conftest import (ROOT, built_once, copy_project, render_page, run, set_var_defaults,
+from .conftest import (ROOT, built_once, copy_project, render_page, run, set_var_defaults, settings_file,
                        terminate_weasel, wait_for, weasel)
 
 pytestmark = pytest.mark.slow
@@ -179,9 +179,16 @@ def test_editing_the_base_config_retrains_without_preprocessing(trained_copy: Pa
 
 def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflow(
         trained_copy: Path) -> None:
+    # The sample has no unlabelled text: static_vectors auto trained none, and says at what size it would.
+    vectors_record = trained_copy / "training" / "vectors" / "sample" / "vectors.json"
+    vectors_yml = trained_copy / "configs" / "vectors.yml"
+    assert srsly.read_json(vectors_record) == {"method": "none",
+                                               "auto_min_words": srsly.read_yaml(vectors_yml)["auto_min_words"]}
     unlabelled = trained_copy / "assets" / "unlabelled" / "news.txt"
     unlabelled.write_text("O ministro visitou Coimbra ontem.\nA empresa abriu em Braga.\n", encoding="utf8")
-    switched_on = ["--vars.static_vectors", "floret", "--vars.pretrain_words", "50"]
+    # Text of the threshold's size switches floret vectors on, with the default var (auto).
+    settings_file("vectors", vectors_yml.parent, auto_min_words=12)
+    switched_on = ["--vars.pretrain_words", "50"]
 
     # The steps that change with the two vars (the others run in every workflow test).
     for step in ("prepare-unlabelled", "train-vectors", "create-config", "pretrain", "train"):
@@ -202,8 +209,8 @@ def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflo
     pretrained = srsly.read_json(run_dir / "pretrain" / "pretrain.json")
     # 50 words of a longer text: one epoch over an even sample of it.
     assert (pretrained["budget_words"], pretrained["epochs"]) == (50, 1) and pretrained["words_per_epoch"] <= 100
-    vectors = srsly.read_json(trained_copy / "training" / "vectors" / "sample" / "vectors.json")
-    assert vectors["counts"]["unlabelled"] == {"texts": 2, "words": 12}
+    vectors = srsly.read_json(vectors_record)
+    assert (vectors["method"], vectors["counts"]["unlabelled"]) == ("floret", {"texts": 2, "words": 12})
     config = (run_dir / "model-best" / "config.cfg").read_text(encoding="utf8")
     assert "include_static_vectors = true" in config
     assert not run_all(trained_copy, *switched_on, "--dry") & {"train-vectors", "create-config", "pretrain",

@@ -402,9 +402,12 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     # workflow's `prepare` removes what repeats dev or test.
     unlabelled = write_lines(project / "assets" / "unlabelled" / "news.txt",
                              ["O ministro visitou Coimbra ontem.", "A empresa abriu uma loja em Braga."])
+    # Enough of it for static_vectors auto: the benchmarks' template is still the one without vectors.
+    settings_file("vectors", project / "configs", auto_min_words=5)
     # One seed: the statistics over seeds are tested in-process (summarise).
     small = ["--vars.dataset", "sample", "--vars.seeds", "0", "--vars.speed_seconds", "0", "--vars.speed_rounds", "1"]
     weasel(["run", "configs", "benchmarks", *small], project)
+    assert srsly.read_json(project / "training" / "vectors" / "sample" / "vectors.json") == {"method": "none"}
     results = srsly.read_json(project / "benchmarks" / "sample" / "results.json")
     assert [(r["system"], r["seed"], r["reused"]) for r in results["runs"]] == \
         [(s, 0, False) for s in DEFAULT_SYSTEMS]

@@ -295,12 +295,13 @@ def mean_and_std(groups: tuple, figure: str) -> list:
 
 def test_readme_quotes_floret_vectors_on_base_cfgs_encoder_as_measured() -> None:
     """The README's raw-text sentence: each dataset's floret_96x2 runs against the same encoder without vectors;
-    the words each learnt from as the levers tables counted the same shared text, rounded as written."""
+    the words each learnt from as the levers tables counted the same shared text, rounded as written; the threshold
+    from which static_vectors auto trains them."""
     quoted = quoted_figures(
-        r"With raw text of the domain \(`static_vectors floret`, 5 seeds\): (\S+)M words of legal text "
-        r"give (\S+) on LeNER-Br \(dev \+(\S+), p (\S+), \[table\]\(benchmarks/lener_br/floret_96x2\)\), (\S+)M "
-        r"words of news (\S+) on CoNLL-2003 \(dev \+(\S+), p (\S+), \[table\]\(benchmarks/conll2003/floret_96x2\)\)",
-        "floret vectors on base.cfg's encoder", ROOT / "README.md")
+        r"With raw text of the domain \(floret vectors: `static_vectors: auto` from a million words, 5 seeds\): "
+        r"(\S+)M words of legal text give (\S+) on LeNER-Br \(dev \+(\S+), p (\S+), "
+        r"\[table\]\(benchmarks/lener_br/floret_96x2\)\), (\S+)M words of news (\S+) on CoNLL-2003 \(dev \+(\S+), "
+        r"p (\S+), \[table\]\(benchmarks/conll2003/floret_96x2\)\)", "floret vectors on base.cfg's encoder", ROOT / "README.md")
     measured = []
     for dataset in ("lener_br", "conll2003"):
         none, floret = FLORET_96X2_RUNS[dataset]
@@ -310,6 +311,7 @@ def test_readme_quotes_floret_vectors_on_base_cfgs_encoder_as_measured() -> None
         (_, _, _, _, gain, p, floret_f, *_) = lever_against(
             srsly.read_json(BENCHMARKS / dataset / "floret_96x2" / "compare.json"), floret, none)
         measured += [float(vector_words), floret_f, gain, p]
+    assert srsly.read_yaml(ROOT / "configs" / "vectors.yml")["auto_min_words"] == 1_000_000
     assert quoted == measured
 
 
