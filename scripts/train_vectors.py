@@ -35,6 +35,7 @@ from typing import Any, Dict, Optional
 import spacy
 import typer
 from spacy.training.initialize import convert_vectors
+from tqdm import tqdm
 from wasabi import msg
 
 from .lib.errors import UserError, child_dies_with_me, exit_on_user_error
@@ -66,7 +67,7 @@ def unlabelled_words_up_to(unlabelled: Optional[Path], lang: str, limit: int) ->
     millions of words is not read to its end only to learn that it is large)."""
     words = 0
     if unlabelled is not None:
-        for text in unlabelled_texts(unlabelled, lang):
+        for text in tqdm(unlabelled_texts(unlabelled, lang), desc=f"Counting words up to {limit:,}", unit=" texts"):
             words += len(text)
             if words >= limit:
                 break
