@@ -190,7 +190,7 @@ def test_static_vectors_and_pretraining_from_unlabelled_text_through_the_workflo
     settings_file("vectors", vectors_yml.parent, auto_min_words=12)
     switched_on = ["--vars.pretrain_words", "50"]
 
-    # The steps that change with the two vars (the others run in every workflow test).
+    # The steps that change with the text, the threshold and the var (the others run in every workflow test).
     for step in ("prepare-unlabelled", "train-vectors", "create-config", "pretrain", "train"):
         weasel(["run", step, ".", *switched_on], trained_copy)
     run_dir = trained_copy / "training" / RUN
