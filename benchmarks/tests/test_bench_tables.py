@@ -8,7 +8,7 @@ rerun (benchmarks/README.md) or the README no longer quotes them. Marked
 import re
 import statistics
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import pytest
 import srsly
@@ -1216,11 +1216,12 @@ def test_floret_vectors_from_skipgram_on_conll2003_score_as_their_tables_readme_
     assert quoted == summary
 
 
-def crossval_figures(dataset: str, lever: str = "ner_hidden_96", config_ends: Optional[str] = None) -> list:
+def crossval_figures(dataset: str, lever: str = "ner_hidden_96", config_ends: Optional[str] = None,
+                     seeds: Tuple[int, ...] = (0,)) -> list:
     """What a README sentence quotes of <dataset>/crossval/<lever>/results.json: the folds, their words, both systems'
     F1 over folds (mean and std), the gain, the folds ahead and both p. Checked first: its summary follows from its
-    runs (seed 0 on every fold), its lever's config ends as given (default: the committed overlay), and its folds
-    cover one corpus."""
+    runs (each of `seeds` on every fold), its lever's config ends as given (default: the committed overlay), and its
+    folds cover one corpus."""
     results = srsly.read_json(BENCHMARKS / dataset / "crossval" / lever / "results.json")
     # As written: srsly keeps ten significant digits.
     assert srsly.json_loads(srsly.json_dumps(crossval_summary(results["runs"], results["folds"]))) == results["summary"]
@@ -1228,7 +1229,9 @@ def crossval_figures(dataset: str, lever: str = "ner_hidden_96", config_ends: Op
     folds = results["folds"]
     words = sum(fold["dev_words"] for fold in folds)
     assert all(fold["dev_words"] + fold["train_words"] == words for fold in folds)
-    assert [run["seed"] for run in results["runs"]] == [0] * 2 * len(folds)
+    assert sorted((run["system"], run["fold"], run["seed"]) for run in results["runs"]) == \
+        sorted((system, fold, seed) for system in ("template", lever) for fold in range(len(folds)) for seed in seeds)
+    assert results["seeds"] == list(seeds)
     template, changed = results["summary"]["template"], results["summary"][lever]
     against = changed["vs_template"]
     return [len(folds), words, *mean_and_std((template, changed), "f"), round(100 * against["gain"]["mean"], 2),
