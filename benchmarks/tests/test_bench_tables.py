@@ -1217,12 +1217,12 @@ def test_floret_vectors_from_skipgram_on_conll2003_score_as_their_tables_readme_
 
 
 def crossval_figures(dataset: str, lever: str = "ner_hidden_96", config_ends: Optional[str] = None,
-                     seeds: Tuple[int, ...] = (0,)) -> list:
-    """What a README sentence quotes of <dataset>/crossval/<lever>/results.json: the folds, their words, both systems'
-    F1 over folds (mean and std), the gain, the folds ahead and both p. Checked first: its summary follows from its
-    runs (each of `seeds` on every fold), its lever's config ends as given (default: the committed overlay), and its
-    folds cover one corpus."""
-    results = srsly.read_json(BENCHMARKS / dataset / "crossval" / lever / "results.json")
+                     seeds: Tuple[int, ...] = (0,), table: Optional[str] = None) -> list:
+    """What a README sentence quotes of <dataset>/crossval/<table>/results.json (default table: the lever's name): the
+    folds, their words, both systems' F1 over folds (mean and std), the gain, the folds ahead and both p. Checked
+    first: its summary follows from its runs (each of `seeds` on every fold), its lever's config ends as given
+    (default: the committed overlay), and its folds cover one corpus."""
+    results = srsly.read_json(BENCHMARKS / dataset / "crossval" / (table or lever) / "results.json")
     # As written: srsly keeps ten significant digits.
     assert srsly.json_loads(srsly.json_dumps(crossval_summary(results["runs"], results["folds"]))) == results["summary"]
     assert results["configs"][lever].endswith(config_ends or f"+ `levers/{lever}.cfg`")
@@ -1309,6 +1309,34 @@ def test_benchmarks_readme_quotes_the_cross_validation_of_floret_vectors_on_conl
     ahead = [floret_crossval(dataset)["summary"]["unlabelled_floret"]["vs_template"]["folds_ahead"]
              for dataset in ("lener_br", "conll2003")]
     assert quoted == [*floret_crossval_figures("conll2003"), sum(folds), sum(ahead)]
+
+
+def hidden_layer_both_seeds(dataset: str) -> list:
+    """<dataset>/crossval/ner_hidden_96/seed_1_amd: seed 1 of the hidden layer's folds, trained on the AMD EPYC, beside
+    seed 0's table from the Ice Lake Xeon. Checked first: the same folds to the byte, configs and budget, and each
+    table's runs from its one CPU kind. Returns seed 1's gain, then both seeds as one table summarises them (each
+    fold's F1 the mean of its seeds): base.cfg's and the lever's F1 over folds, the gain, folds ahead and both p."""
+    folder = BENCHMARKS / dataset / "crossval" / "ner_hidden_96"
+    first, second = (srsly.read_json(path / "results.json") for path in (folder, folder / "seed_1_amd"))
+    assert (second["folds"], second["configs"], second["budget"]) == (first["folds"], first["configs"], first["budget"])
+    for results, kind in ((first, "Intel(R) Xeon(R)"), (second, "AMD EPYC")):
+        assert kind in results["environment"]["cpu"] and "avx512f" in results["environment"]["cpu_flags"]
+    *_, seed_1_gain, _, _, _ = crossval_figures(dataset, seeds=(1,), table="ner_hidden_96/seed_1_amd")
+    summary = crossval_summary(first["runs"] + second["runs"], first["folds"])
+    template, changed = summary["template"], summary["ner_hidden_96"]
+    against = changed["vs_template"]
+    return [seed_1_gain, *mean_and_std((template, changed), "f"), round(100 * against["gain"]["mean"], 2),
+            against["folds_ahead"], quoted_p(against["p_paired"]), quoted_p(against["p_corrected"])]
+
+
+def test_benchmarks_readme_quotes_the_second_seed_of_the_hidden_layer_on_conll_2003_as_measured() -> None:
+    """conll2003/crossval/ner_hidden_96/seed_1_amd: seed 1 alone, then both seeds together."""
+    quoted = quoted_figures(
+        r"With a second seed a fold on the AMD EPYC \(`--vars\.crossval_seeds 1`\), seed 1 alone \+(\S+), both seeds: "
+        r"base\.cfg F1 (\S+) ± (\S+) over folds, the hidden layer of 96 (\S+) ± (\S+), a gain of (\S+), ahead on (\S+) "
+        r"folds of 5 \(paired p (\S+), corrected p (\S+)\)\. It passes on CoNLL-2003, the first lever under 0\.05",
+        "the second seed of the hidden layer's folds on CoNLL-2003")
+    assert quoted == hidden_layer_both_seeds("conll2003")
 
 
 def test_benchmarks_readme_quotes_the_cross_validation_of_the_hidden_layer_on_conll_2003_as_measured() -> None:
