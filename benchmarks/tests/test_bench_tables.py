@@ -1329,14 +1329,26 @@ def hidden_layer_both_seeds(dataset: str) -> list:
             against["folds_ahead"], quoted_p(against["p_paired"]), quoted_p(against["p_corrected"])]
 
 
+SECOND_SEED = (r"With a second seed a fold on the AMD EPYC \(`--vars\.crossval_seeds 1`\), seed 1 alone \+(\S+), both "
+               r"seeds: base\.cfg F1 (\S+) ± (\S+) over folds, the hidden layer of 96 (\S+) ± (\S+), a gain of (\S+), "
+               r"ahead on (\S+) folds of 5 \(paired p (\S+), corrected p (\S+)\)")
+
+
+def test_benchmarks_readme_quotes_the_second_seed_of_the_hidden_layer_on_lener_br_as_measured() -> None:
+    """lener_br/crossval/ner_hidden_96/seed_1_amd: seed 1 alone, then both seeds together."""
+    quoted = quoted_figures(SECOND_SEED + r" \(\[table\]\(lener_br/",
+                            "the second seed of the hidden layer's folds on LeNER-Br")
+    assert quoted == hidden_layer_both_seeds("lener_br")
+
+
 def test_benchmarks_readme_quotes_the_second_seed_of_the_hidden_layer_on_conll_2003_as_measured() -> None:
-    """conll2003/crossval/ner_hidden_96/seed_1_amd: seed 1 alone, then both seeds together."""
+    """conll2003/crossval/ner_hidden_96/seed_1_amd: seed 1 alone, then both seeds together, and the folds of both
+    datasets ahead over both seeds."""
     quoted = quoted_figures(
-        r"With a second seed a fold on the AMD EPYC \(`--vars\.crossval_seeds 1`\), seed 1 alone \+(\S+), both seeds: "
-        r"base\.cfg F1 (\S+) ± (\S+) over folds, the hidden layer of 96 (\S+) ± (\S+), a gain of (\S+), ahead on (\S+) "
-        r"folds of 5 \(paired p (\S+), corrected p (\S+)\)\. It passes on CoNLL-2003, the first lever under 0\.05",
-        "the second seed of the hidden layer's folds on CoNLL-2003")
-    assert quoted == hidden_layer_both_seeds("conll2003")
+        SECOND_SEED + r"\. It passes on CoNLL-2003, the first lever under 0\.05 on the folds, and over both datasets' "
+        r"two seeds it is ahead on (\S+) folds of 10", "the second seed of the hidden layer's folds on CoNLL-2003")
+    ahead = [hidden_layer_both_seeds(dataset)[6] for dataset in ("lener_br", "conll2003")]
+    assert quoted == [*hidden_layer_both_seeds("conll2003"), sum(ahead)]
 
 
 def test_benchmarks_readme_quotes_the_cross_validation_of_the_hidden_layer_on_conll_2003_as_measured() -> None:
