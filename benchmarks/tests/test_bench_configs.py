@@ -443,6 +443,21 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     config = Config().from_disk(runs / "tuned-s0" / "model-best" / "config.cfg", interpolate=False)
     assert config["components"]["tok2vec"]["model"]["encode"]["width"] == 64
 
+    # The default lever (levers/<lever>.cfg) on the template's config, in a folder named
+    # after it: stock efficiency and the template are reused, only the lever trains.
+    lever_name = srsly.read_yaml(project / "benchmarks" / "project.yml")["vars"]["lever"]
+    lever_overlay = read_overlay(project / "benchmarks" / "levers" / f"{lever_name}.cfg")
+    run_workflow_after_prepare(project, "lever", small)
+    lever_table = srsly.read_json(project / "benchmarks" / "sample" / lever_name / "results.json")
+    assert [(r["system"], r["reused"]) for r in lever_table["runs"]] == \
+        [("stock-efficiency", True), ("template", True), (lever_name, False)]
+    assert lever_table["summary"][lever_name]["vs_stock_efficiency"]["inference_single_ratio"] > 0
+    # The overlay is already in the lever's trained config and changes the template's.
+    lever_config = Config().from_disk(runs / f"{lever_name}-s0" / "model-best" / "config.cfg", interpolate=False)
+    template_config = Config().from_disk(runs / "template-s0" / "model-best" / "config.cfg", interpolate=False)
+    assert lever_config.merge(lever_overlay) == lever_config
+    assert template_config.merge(lever_overlay) != template_config
+
     # A table of the runs finished so far: seed 1 is listed as not run, not trained.
     run(["python", "-m", "bench.configs", "../corpus/sample", "partial", "--runs-dir", str(runs),
          "--systems", "stock-efficiency,template", "--extra", "tuned=../configs/optimize/tuned.cfg",
@@ -541,7 +556,7 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     (project / "corpus" / "sample" / "test.spacy").write_bytes(b"not a DocBin")
     crossval_options = [*small, "--vars.crossval_folds", "2", "--vars.parallel", "2"]
     run_workflow_after_prepare(project, "crossval", crossval_options)
-    lever = srsly.read_yaml(project / "benchmarks" / "project.yml")["vars"]["crossval_lever"]
+    lever = srsly.read_yaml(project / "benchmarks" / "project.yml")["vars"]["lever"]
     table = project / "benchmarks" / "sample" / "crossval" / lever / "results.json"
     crossval = srsly.read_json(table)
     assert [(r["system"], r["fold"], r["reused"]) for r in crossval["runs"]] == \
