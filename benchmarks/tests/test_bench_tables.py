@@ -1360,3 +1360,57 @@ def test_benchmarks_readme_quotes_the_cross_validation_of_the_hidden_layer_on_co
     ahead = sum(srsly.read_json(BENCHMARKS / dataset / "crossval" / "ner_hidden_96" / "results.json")["summary"]
                 ["ner_hidden_96"]["vs_template"]["folds_ahead"] for dataset in ("lener_br", "conll2003"))
     assert quoted == [*crossval_figures("conll2003"), seeds[4], ahead]
+
+
+def lever_at_the_default_budget(dataset: str, lever: str = "ner_hidden_96") -> dict:
+    """<dataset>/<lever>/results.json, `weasel run lever benchmarks`'s table, checked against the default table:
+    same kind, budget and seeds, and its stock and template runs repeat the default table's, dev and test F1 of
+    every seed (retrained on another machine of the kind)."""
+    table = srsly.read_json(BENCHMARKS / dataset / lever / "results.json")
+    default = srsly.read_json(BENCHMARKS / dataset / "results.json")
+    assert made_on_the_amd_kind(table) and table["budget"] == default["budget"]
+    assert table["budget"]["max_steps"] == TEMPLATE_VARS["max_steps"]
+    assert table["configs"][lever] == f"`../configs/base.cfg` + `levers/{lever}.cfg`"
+    assert not any(run["reused"] for run in table["runs"])
+    for system in ("stock-efficiency", "template"):
+        for figure in ("f", "dev_score"):
+            assert by_seed(table, system, figure) == by_seed(default, system, figure), (system, figure)
+    return table
+
+
+def seed_rows_quoted(readme: Path, system: str) -> list:
+    """A table folder README's row for a system: dev F1 per seed, mean ± std, test F1 per seed, mean ± std."""
+    row = re.search(rf"^\| {re.escape(system)} \| (.*?) \| (\S+) ± (\S+) \| (.*?) \| (\S+) ± (\S+) \|",
+                    readme.read_text(encoding="utf8"), re.MULTILINE)
+    assert row, f"{readme.relative_to(ROOT)} has no row for {system}"
+    dev, *dev_spread, test, test_mean, test_std = row.groups()
+    return [*map(number, dev.split(", ")), *map(number, dev_spread), *map(number, test.split(", ")),
+            number(test_mean), number(test_std)]
+
+
+def test_benchmarks_readme_quotes_the_hidden_layer_of_96_at_the_default_budget_on_lener_br_as_measured() -> None:
+    """lener_br/ner_hidden_96: the lever beside stock efficiency and the template, 3 seeds, the test split read; its
+    dev scores repeat the lever's workflow runs of ner_model/h96_96x2 seed for seed."""
+    quoted = quoted_figures(
+        r"The NER's hidden layer of 96, LeNER-Br on the AMD EPYC, 3 seeds \(\[commands and table\]"
+        r"\(lener_br/ner_hidden_96/README\.md\), fifty-seventh session\): dev F1 (\S+) ± (\S+) against the template's "
+        r"(\S+) ± (\S+) \((\S+), Welch p (\S+)\), test (\S+) ± (\S+) against (\S+) ± (\S+) \(p (\S+)\), at (\S+)× stock "
+        r"efficiency's speed one text at a time \(the template (\S+)×\)", "the hidden layer of 96 at the default budget")
+    table = lever_at_the_default_budget("lener_br")
+    lever, template = table["summary"]["ner_hidden_96"], table["summary"]["template"]
+    dev = [by_seed(table, system, "dev_score") for system in ("ner_hidden_96", "template")]
+    assert quoted == [*mean_and_std((lever, template), "dev_score"),
+                      round(100 * (lever["dev_score"]["mean"] - template["dev_score"]["mean"]), 2), welch_p(*dev),
+                      *mean_and_std((lever, template), "f"), quoted_p(lever["welch_p"]["template"]),
+                      *(round(system["vs_stock_efficiency"]["inference_single_ratio"], 2) for system in (lever, template))]
+    assert lever["dev_score"]["mean"] > template["dev_score"]["mean"]  # kept on dev
+    readme = BENCHMARKS / "lener_br" / "ner_hidden_96" / "README.md"
+    for system, row in (("stock-efficiency", "stock efficiency"), ("template", "template (base.cfg, hidden width 64)"),
+                        ("ner_hidden_96", "the hidden layer of 96")):
+        values = table["summary"][system]
+        assert seed_rows_quoted(readme, row) == [
+            *(round(100 * score, 2) for score in by_seed(table, system, "dev_score")),
+            *mean_and_std((values,), "dev_score"), *(round(100 * f, 2) for f in f_by_seed(table, system)),
+            *mean_and_std((values,), "f")], system
+    workflow = one_kind_compare("lener_br", "ner_model/h96_96x2", kind="AMD EPYC")
+    assert dev[0] == group_dev_by_seed(workflow, seed_group(workflow, "h96nv"))[:3]
