@@ -274,6 +274,8 @@ def run_result(job: Dict[str, Any], speed: Dict[str, float]) -> Dict[str, Any]:
         "system": job["system"],
         "seed": job["seed"],
         "reused": job["reused"],
+        # The settings it trained (blind to comments): ties a table to the base config of its day.
+        "config_md5": figures["config_md5"],
         **{key: figures[key] for key in ("dev_score", "f", "p", "r", "train_seconds",
                                          "train_words_per_second", "steps", "best_step", "peak_memory_mib")},
         "corpus_md5": {split: figures[f"{split}_md5"] for split in ("train", "dev", "test")},
