@@ -452,11 +452,11 @@ def test_benchmark_workflows_write_tables_and_share_finished_runs(tmp_path: Path
     assert [(r["system"], r["reused"]) for r in lever_table["runs"]] == \
         [("stock-efficiency", True), ("template", True), (lever_name, False)]
     assert lever_table["summary"][lever_name]["vs_stock_efficiency"]["inference_single_ratio"] > 0
-    # The overlay is already in the lever's trained config and changes the template's.
-    lever_config = Config().from_disk(runs / f"{lever_name}-s0" / "model-best" / "config.cfg", interpolate=False)
     assert [run["config_md5"] for run in lever_table["runs"]] == [
         srsly.read_json(runs / f"{system}-s0" / "run.json")["config"]["settings_md5"]
         for system in ("stock-efficiency", "template", lever_name)]
+    # The overlay is already in the lever's trained config and changes the template's.
+    lever_config = Config().from_disk(runs / f"{lever_name}-s0" / "model-best" / "config.cfg", interpolate=False)
     template_config = Config().from_disk(runs / "template-s0" / "model-best" / "config.cfg", interpolate=False)
     assert lever_config.merge(lever_overlay) == lever_config
     assert template_config.merge(lever_overlay) != template_config
